@@ -1,0 +1,41 @@
+/*
+ * fs: the FUSE low-level file system: inodes, lookup, readdir, open,
+ * read, write, poll, release. Reads that must wait are parked on their
+ * handle and answered from the loop; interrupts only mark them.
+ */
+#ifndef SPAWNFS_FS_H
+#define SPAWNFS_FS_H
+
+#include <stdbool.h>
+
+#include "spawnfs/config.h"
+#include "spawnfs/loop.h"
+
+struct fs;
+struct fuse_args;
+
+/* What the file system tells main. */
+struct fs_hooks {
+	void (*ended)(void *arg); /* the session ended (unmount) */
+	void (*idle)(void *arg);  /* no run is left */
+};
+
+/*
+ * A file system on loop with settings cfg (borrowed; both outlive it).
+ * args are FUSE options for the session. NULL with errno.
+ */
+struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
+		  struct fuse_args *args, const struct fs_hooks *hooks,
+		  void *arg);
+
+/* Mount on mountpoint and start serving from the loop. 0 or -errno. */
+int fs_mount(struct fs *fs, const char *mountpoint);
+
+/* Stop every running group: TERM, then KILL after kill_grace. New ctl
+ * writes fail with ESHUTDOWN. Returns true when nothing is running. */
+bool fs_shutdown(struct fs *fs);
+
+/* Answer what is parked, drop every slot, unmount and free. NULL: no-op. */
+void fs_free(struct fs *fs);
+
+#endif

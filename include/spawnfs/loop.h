@@ -1,0 +1,59 @@
+/*
+ * loop: the one event loop. epoll over fds, one-shot timers on a single
+ * timerfd, signals through a signalfd, and frees deferred to the end of a
+ * round so a callback may remove sources that are pending in that round.
+ */
+#ifndef SPAWNFS_LOOP_H
+#define SPAWNFS_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+struct loop_io;
+struct loop_timer;
+
+typedef void (*loop_io_cb)(void *arg, uint32_t events);
+typedef void (*loop_timer_cb)(void *arg);
+typedef void (*loop_signal_cb)(void *arg, int signo);
+typedef void (*loop_defer_cb)(void *arg);
+
+/* NULL with errno on failure. */
+struct loop *loop_new(void);
+
+/* Free the loop; every source must have been removed. NULL: no-op. */
+void loop_free(struct loop *l);
+
+/* Watch fd (borrowed: the caller closes it after loop_io_del) for events
+ * (EPOLLIN/EPOLLOUT; 0 = not watched for now). NULL with errno. */
+struct loop_io *loop_io_add(struct loop *l, int fd, uint32_t events,
+			    loop_io_cb cb, void *arg);
+
+/* Change the events; 0 takes the fd out of epoll so that a hang-up on a
+ * paused pipe does not wake the loop. 0 or -errno. */
+int loop_io_mod(struct loop_io *io, uint32_t events);
+
+/* Stop watching; no callback runs after this. NULL is a no-op. */
+void loop_io_del(struct loop_io *io);
+
+/* Call cb once after ms milliseconds. NULL with errno ENOMEM. */
+struct loop_timer *loop_timer_add(struct loop *l, uint64_t ms, loop_timer_cb cb,
+				  void *arg);
+
+/* Cancel a timer that has not fired; NULL is a no-op. A timer is freed
+ * by the loop after it fires: do not delete it from its own callback. */
+void loop_timer_del(struct loop_timer *t);
+
+/* Deliver signo through cb instead of its handler. 0 or -errno. */
+int loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
+
+/* Run fn(arg) at the end of the current round. 0 or -ENOMEM. */
+int loop_defer(struct loop *l, loop_defer_cb fn, void *arg);
+
+/* Run until loop_quit. 0 or -errno from epoll. */
+int loop_run(struct loop *l);
+void loop_quit(struct loop *l);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t loop_now_ms(void);
+
+#endif

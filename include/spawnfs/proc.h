@@ -1,0 +1,100 @@
+/*
+ * proc: a process slot. It holds the settings for the next run, the
+ * current or last run (child, pipes, exit status) and the output logs.
+ * It spawns, pumps the pipes into the logs under the back-pressure rule,
+ * reaps, signals, and tells its owner (fs) through hooks.
+ */
+#ifndef SPAWNFS_PROC_H
+#define SPAWNFS_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spawnfs/config.h"
+#include "spawnfs/ctl.h"
+#include "spawnfs/events.h"
+#include "spawnfs/loop.h"
+#include "spawnfs/stream.h"
+
+enum proc_log { PROC_STDOUT, PROC_STDERR, PROC_NLOGS };
+
+struct proc;
+
+/* What a slot tells its owner; each may be NULL. */
+struct proc_hooks {
+	/* New bytes in log, or its end. */
+	void (*output)(void *arg, struct proc *p, enum proc_log log);
+	/* The run was reaped: wait has its answer. */
+	void (*ended)(void *arg, struct proc *p);
+	/* stdin became writable, or was closed. */
+	void (*stdin_ready)(void *arg, struct proc *p);
+	/* No run is left anywhere (used to finish a shutdown). */
+	void (*idle)(void *arg);
+	/* The last reference is going: drop anything kept for p. */
+	void (*freed)(void *arg, struct proc *p);
+};
+
+/* Shared by every slot of a daemon. */
+struct proc_ctx {
+	struct loop *loop;
+	const struct cfg *cfg;
+	const struct proc_hooks *hooks;
+	void *arg;
+	unsigned nbusy; /* slots with a child or open pipes */
+};
+
+/* A new slot holding one reference. NULL with errno ENOMEM. */
+struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
+		      uid_t uid, gid_t gid);
+
+void proc_ref(struct proc *p);
+/* Drop a reference; the last one frees the slot. NULL is a no-op. */
+void proc_unref(struct proc *p);
+
+const char *proc_name(const struct proc *p);
+uint64_t proc_id(const struct proc *p);
+uid_t proc_uid(const struct proc *p);
+gid_t proc_gid(const struct proc *p);
+struct stream *proc_log(const struct proc *p, enum proc_log log);
+/* The owner's list head for the slot's open handles. */
+void **proc_handles(struct proc *p);
+
+/* A child is alive or its output is still being drained. */
+bool proc_busy(const struct proc *p);
+
+/* The slot left the tree: its logs end, waits answer end of file. */
+void proc_remove(struct proc *p);
+bool proc_removed(const struct proc *p);
+
+/* The last run's shell-style status, or -1 while running or never run. */
+int proc_wait_status(const struct proc *p);
+
+/*
+ * Apply one ctl line; text is the line as written, for status.error.
+ * uid is the caller's. Returns 0 or -errno: EBUSY
+ * (settings while running, start while busy), ESRCH (signal when not
+ * running), the errno of a failed start (ENOENT, EACCES, ...), EPERM,
+ * EOPNOTSUPP for lines this build does not run. A failure is recorded
+ * in status.error.
+ */
+int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
+	     const char *text, size_t len);
+
+/* Record a failed ctl line (text, bounded) and its errno for status. */
+void proc_set_error(struct proc *p, const char *line, size_t len, int err);
+
+/* Write to the child's stdin: bytes written (> 0), -EAGAIN when the pipe
+ * is full (the hook fires when it drains), -EPIPE when not connected. */
+ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n);
+
+/* Re-evaluate which pipes may be read (after reads, opens, closes). */
+void proc_update(struct proc *p);
+
+/* Render status as JSON into b. */
+void proc_status(const struct proc *p, struct jbuf *b);
+
+/* TERM to the group now, KILL after kill_grace (shutdown). */
+void proc_terminate(struct proc *p);
+
+#endif

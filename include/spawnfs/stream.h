@@ -1,0 +1,107 @@
+/*
+ * stream: one output log (a ring, its readers) and the back-pressure
+ * decision for a pipe across the logs it feeds. Pure: no syscalls.
+ */
+#ifndef SPAWNFS_STREAM_H
+#define SPAWNFS_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <time.h>
+
+struct stream;
+struct stream_reader;
+
+/* A log keeping at most cap bytes. NULL with errno EINVAL or ENOMEM. */
+struct stream *stream_new(size_t cap);
+
+/* Free s; its readers must be gone. NULL is a no-op. */
+void stream_free(struct stream *s);
+
+uint64_t stream_head(const struct stream *s); /* bytes captured */
+uint64_t stream_tail(const struct stream *s); /* oldest retained */
+size_t stream_cap(const struct stream *s);
+unsigned stream_nreaders(const struct stream *s);
+bool stream_finished(const struct stream *s);
+bool stream_paused(const struct stream *s);
+const struct timespec *stream_mtime(const struct stream *s);
+
+/* No more bytes will come: waiting reads see end of file. */
+void stream_finish(struct stream *s);
+
+/* A new run feeds the log again (after stream_finish). */
+void stream_reopen(struct stream *s);
+
+/* Free space at the head, as for ring_reserve. */
+int stream_reserve(struct stream *s, size_t max, struct iovec iov[2]);
+
+/* Account n bytes written into reserved space, captured at time now. */
+void stream_commit(struct stream *s, size_t n, const struct timespec *now);
+
+/* Copy n bytes in. 0 or -ENOMEM. */
+int stream_append(struct stream *s, const void *p, size_t n,
+		  const struct timespec *now);
+
+/*
+ * True while s has an open reader, so it holds the pipes feeding it.
+ */
+bool stream_holds(const struct stream *s);
+
+/*
+ * Bytes s can take before a byte its read position R still needs would be
+ * overwritten: cap - (head - R), where R is the slowest open reader's
+ * position, or with no reader the furthest offset any reader has read.
+ */
+size_t stream_room(const struct stream *s);
+
+/* One log fed by a pipe, with the worst-case growth of the log per pipe
+ * byte (1 for raw output) and per read (fixed framing). */
+struct stream_feed {
+	struct stream *log;
+	size_t per_byte;
+	size_t overhead;
+};
+
+/*
+ * How many bytes the pipe feeding feeds[0..n) may read now. feeds[0] is
+ * the pipe's own log. The logs that hold the pipe are those with an open
+ * reader, or feeds[0] when none has; the budget is the smallest room
+ * among them, converted to pipe bytes. Logs whose room is the limit are
+ * marked paused (stream_paused); call stream_clear_paused first for a
+ * log fed by several pipes.
+ */
+size_t stream_pipe_budget(const struct stream_feed *feeds, size_t n);
+void stream_clear_paused(struct stream *s);
+
+/* A new open handle on s, positioned at the oldest retained byte so that
+ * nothing it may still read is overwritten. data is the caller's. NULL
+ * with errno ENOMEM. */
+struct stream_reader *stream_reader_new(struct stream *s, void *data);
+
+/* Close the handle; NULL is a no-op. */
+void stream_reader_free(struct stream_reader *r);
+
+void *stream_reader_data(const struct stream_reader *r);
+struct stream *stream_reader_stream(const struct stream_reader *r);
+
+/* Iterate over the open readers of s (NULL at the end). */
+struct stream_reader *stream_first_reader(const struct stream *s);
+struct stream_reader *stream_next_reader(const struct stream_reader *r);
+
+/*
+ * Read up to size bytes at the handle's offset off. The first read of a
+ * handle at offset 0 starts at the oldest retained byte and shifts the
+ * handle's offsets by as much. Returns 0 with *n > 0 and iovecs into the
+ * ring (valid until the next write to s), 0 with *n == 0 at end of file,
+ * -EAGAIN when the bytes do not exist yet (the caller waits or fails),
+ * -EIO when they were already forgotten.
+ */
+int stream_read(struct stream_reader *r, uint64_t off, size_t size,
+		struct iovec iov[2], int *iovcnt, size_t *n);
+
+/* Whether a read at off would not wait (data, end of file or error). */
+bool stream_readable(const struct stream_reader *r, uint64_t off);
+
+#endif

@@ -1,0 +1,613 @@
+/*
+ * config: the daemon's settings. Built-in defaults, then an inih file, then
+ * -o key=value overrides, all checked against one table of known keys.
+ * Owns the strings in struct cfg (shell and the env array). Makes no logging
+ * calls and never exits: every failure comes back as -errno with a message
+ * in the caller's buffer naming the file, the line, the key and the value.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "spawnfs/config.h"
+
+#define CFG_DAY_MS   86400000ULL
+#define CFG_KIB	     1024ULL
+#define CFG_MIB	     (1024ULL * CFG_KIB)
+#define CFG_GIB	     (1024ULL * CFG_MIB)
+#define CFG_FRAC_MAX 9 /* digits after the point in a duration */
+
+enum cfg_type {
+	CFG_T_PATH,  /* absolute path, owned string */
+	CFG_T_COUNT, /* decimal number, unsigned */
+	CFG_T_MS,    /* duration, bare number in ms, unsigned ms */
+	CFG_T_SEC,   /* duration, bare number in s, unsigned ms */
+	CFG_T_SIZE,  /* size with K/M/G, size_t */
+	CFG_T_MODE,  /* octal permission bits, unsigned */
+	CFG_T_LEVEL, /* log level name */
+};
+
+struct cfg_key {
+	const char *section;
+	const char *name;
+	enum cfg_type type;
+	size_t off; /* of the field, for the numeric types */
+	unsigned long long min, max;
+	const char *hint; /* what a good value looks like */
+};
+
+/* Where a message goes and which line it names (none when <= 0). */
+struct cfg_msg {
+	char *buf;
+	size_t len;
+	int lineno;
+};
+
+/* State of one cfg_load_file: the copy being filled and the first error. */
+struct cfg_load {
+	struct cfg cfg;
+	FILE *f;
+	int line;     /* lines handed to inih so far */
+	int rc;	      /* first error found by us, 0 if none */
+	int err_line; /* the line of that error */
+	int read_errno;
+	char msg[CFG_ERR_MAX];
+};
+
+static const struct cfg_key cfg_keys[] = {
+	{"process", "shell", CFG_T_PATH, 0, 0, 0,
+	 "an absolute path such as /bin/sh"},
+	{"process", "max_processes", CFG_T_COUNT,
+	 offsetof(struct cfg, max_processes), 1, 1000000,
+	 "a number from 1 to 1000000"},
+	{"process", "kill_grace", CFG_T_MS, offsetof(struct cfg, kill_grace_ms),
+	 0, CFG_DAY_MS, "a duration such as 2000ms or 2s, at most 24h"},
+	{"process", "reap_after", CFG_T_SEC,
+	 offsetof(struct cfg, reap_after_ms), 0, CFG_DAY_MS,
+	 "a duration such as 300 (seconds) or 5m, at most 24h, 0 to keep"},
+	{"stream", "buffer_size", CFG_T_SIZE, offsetof(struct cfg, buffer_size),
+	 4 * CFG_KIB, CFG_GIB, "a size from 4K to 1G such as 256K"},
+	{"stream", "pipe_size", CFG_T_SIZE, offsetof(struct cfg, pipe_size),
+	 4 * CFG_KIB, CFG_MIB, "a size from 4K to 1M such as 64K"},
+	{"stream", "drain_timeout", CFG_T_MS,
+	 offsetof(struct cfg, drain_timeout_ms), 0, CFG_DAY_MS,
+	 "a duration such as 1000ms or 1s, at most 24h"},
+	{"stream", "stall_timeout", CFG_T_MS,
+	 offsetof(struct cfg, stall_timeout_ms), 0, CFG_DAY_MS,
+	 "a duration such as 5000ms or 5s, at most 24h, 0 for off"},
+	{"mount", "process_mode", CFG_T_MODE,
+	 offsetof(struct cfg, process_mode), 0, 07777,
+	 "an octal mode such as 0700, at most 07777"},
+	{"log", "level", CFG_T_LEVEL, 0, 0, 0,
+	 "one of error, warn, info, debug"},
+};
+
+#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+/* Indexed by enum cfg_level. */
+static const char *const cfg_level_names[] = {"error", "warn", "info", "debug"};
+
+/* Write "line N: " (when N > 0) and the message; return rc for chaining. */
+static int __attribute__((format(printf, 3, 4)))
+cfg_fail(struct cfg_msg *m, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = 0;
+
+	if (!m->buf || !m->len)
+		return rc;
+	m->buf[0] = '\0';
+	if (m->lineno > 0) {
+		int w = snprintf(m->buf, m->len, "line %d: ", m->lineno);
+		if (w > 0)
+			n = (size_t)w < m->len ? (size_t)w : m->len - 1;
+	}
+	va_start(ap, fmt);
+	vsnprintf(m->buf + n, m->len - n, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int cfg_defaults(struct cfg *c)
+{
+	*c = (struct cfg){
+		.max_processes = 1024,
+		.kill_grace_ms = 2000,
+		.reap_after_ms = 0,
+		.buffer_size = 256 * CFG_KIB,
+		.pipe_size = 64 * CFG_KIB,
+		.drain_timeout_ms = 1000,
+		.stall_timeout_ms = 0,
+		.process_mode = 0700,
+		.log_level = CFG_LOG_INFO,
+	};
+	c->shell = strdup("/bin/sh");
+	c->env = calloc(1, sizeof(*c->env));
+	if (!c->shell || !c->env) {
+		cfg_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void cfg_free(struct cfg *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	free(c->shell);
+	c->shell = NULL;
+	for (i = 0; c->env && i < c->nenv; i++)
+		free(c->env[i]);
+	free(c->env);
+	c->env = NULL;
+	c->nenv = 0;
+}
+
+/* A deep copy of src into dst, so that a failed load leaves src as it was. */
+static int cfg_copy(struct cfg *dst, const struct cfg *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->shell = NULL;
+	dst->nenv = 0;
+	dst->env = calloc(src->nenv + 1, sizeof(*dst->env));
+	if (!dst->env)
+		goto fail;
+	if (src->shell && !(dst->shell = strdup(src->shell)))
+		goto fail;
+	for (i = 0; i < src->nenv; i++) {
+		dst->env[i] = strdup(src->env[i]);
+		if (!dst->env[i])
+			goto fail;
+		dst->nenv++;
+	}
+	return 0;
+fail:
+	cfg_free(dst);
+	return -ENOMEM;
+}
+
+/*
+ * Digits in base 8 or 10, no sign and no space; *end gets the first other
+ * character. Overflow is -EINVAL.
+ */
+static int scan_uint(const char *s, unsigned base, const char **end,
+		     uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (*s < '0' || *s >= (char)('0' + base))
+		return -EINVAL;
+	for (; *s >= '0' && *s < (char)('0' + base); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (n > (UINT64_MAX - d) / base)
+			return -EINVAL;
+		n = n * base + d;
+	}
+	*end = s;
+	*out = n;
+	return 0;
+}
+
+/* A whole string of digits in base 8 or 10. */
+static int parse_uint(const char *s, unsigned base, uint64_t *out)
+{
+	const char *end;
+
+	if (scan_uint(s, base, &end, out) || *end)
+		return -EINVAL;
+	return 0;
+}
+
+int cfg_parse_size(const char *s, size_t *out)
+{
+	const char *end;
+	uint64_t n, mult = 1;
+
+	if (!s || scan_uint(s, 10, &end, &n))
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'K':
+	case 'k':
+		mult = CFG_KIB;
+		break;
+	case 'M':
+	case 'm':
+		mult = CFG_MIB;
+		break;
+	case 'G':
+	case 'g':
+		mult = CFG_GIB;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (n > SIZE_MAX / mult)
+		return -EINVAL;
+	*out = (size_t)(n * mult);
+	return 0;
+}
+
+/* Milliseconds per unit of a duration suffix; "" is the bare unit. */
+static int duration_unit(const char *u, bool bare_is_seconds, uint64_t *ms)
+{
+	if (!*u)
+		*ms = bare_is_seconds ? 1000 : 1;
+	else if (!strcmp(u, "ms"))
+		*ms = 1;
+	else if (!strcmp(u, "s"))
+		*ms = 1000;
+	else if (!strcmp(u, "m"))
+		*ms = 60 * 1000;
+	else if (!strcmp(u, "h"))
+		*ms = 3600 * 1000;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The digits after a decimal point: value frac / scale. */
+static int scan_frac(const char *s, const char **end, uint64_t *frac,
+		     uint64_t *scale)
+{
+	const char *p;
+
+	if (scan_uint(s, 10, &p, frac) || p - s > CFG_FRAC_MAX)
+		return -EINVAL;
+	for (*scale = 1; s < p; s++)
+		*scale *= 10;
+	*end = p;
+	return 0;
+}
+
+int cfg_parse_ms(const char *s, bool bare_is_seconds, unsigned *out_ms)
+{
+	const char *p;
+	uint64_t whole, frac = 0, scale = 1, unit, ms;
+
+	if (!s || scan_uint(s, 10, &p, &whole))
+		return -EINVAL;
+	if (*p == '.' && scan_frac(p + 1, &p, &frac, &scale))
+		return -EINVAL;
+	if (duration_unit(p, bare_is_seconds, &unit))
+		return -EINVAL;
+	/* Every unit is at least 1 ms, so this also bounds the products. */
+	if (whole > CFG_DAY_MS)
+		return -EINVAL;
+	/* Only whole milliseconds: "1.5ms" and "0.0001s" are refused. */
+	if (frac * unit % scale)
+		return -EINVAL;
+	ms = whole * unit + frac * unit / scale;
+	if (ms > CFG_DAY_MS)
+		return -EINVAL;
+	*out_ms = (unsigned)ms;
+	return 0;
+}
+
+static int set_shell(struct cfg *c, const char *value)
+{
+	char *s;
+
+	if (value[0] != '/' || strlen(value) >= PATH_MAX)
+		return -EINVAL;
+	s = strdup(value);
+	if (!s)
+		return -ENOMEM;
+	free(c->shell);
+	c->shell = s;
+	return 0;
+}
+
+static int set_level(struct cfg *c, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cfg_level_names) / sizeof(*cfg_level_names);
+	     i++) {
+		if (!strcmp(value, cfg_level_names[i])) {
+			c->log_level = (enum cfg_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Parse value by the key's type, check its range and store it. */
+static int set_number(struct cfg *c, const struct cfg_key *k, const char *value)
+{
+	uint64_t n = 0;
+	unsigned ms = 0;
+	size_t sz = 0;
+	int rc;
+
+	switch (k->type) {
+	case CFG_T_COUNT:
+		rc = parse_uint(value, 10, &n);
+		break;
+	case CFG_T_MODE:
+		rc = parse_uint(value, 8, &n);
+		break;
+	case CFG_T_SIZE:
+		rc = cfg_parse_size(value, &sz);
+		n = sz;
+		break;
+	default:
+		rc = cfg_parse_ms(value, k->type == CFG_T_SEC, &ms);
+		n = ms;
+		break;
+	}
+	if (rc || n < k->min || n > k->max)
+		return -EINVAL;
+	if (k->type == CFG_T_SIZE)
+		*(size_t *)(void *)((char *)c + k->off) = (size_t)n;
+	else
+		*(unsigned *)(void *)((char *)c + k->off) = (unsigned)n;
+	return 0;
+}
+
+/* shown is the key as the user wrote it, for the message. */
+static int key_set(struct cfg *c, const struct cfg_key *k, const char *shown,
+		   const char *value, struct cfg_msg *m)
+{
+	int rc;
+
+	if (k->type == CFG_T_PATH)
+		rc = set_shell(c, value);
+	else if (k->type == CFG_T_LEVEL)
+		rc = set_level(c, value);
+	else
+		rc = set_number(c, k, value);
+	if (rc == -ENOMEM)
+		return cfg_fail(m, rc, "key \"%.64s\": out of memory", shown);
+	if (rc)
+		return cfg_fail(m, rc,
+				"key \"%.64s\": bad value \"%.64s\" (%s)",
+				shown, value, k->hint);
+	return 0;
+}
+
+/* The key called name in the section whose name is sec[0..seclen), or in
+ * any section when sec is NULL. */
+static const struct cfg_key *key_find(const char *sec, size_t seclen,
+				      const char *name)
+{
+	const struct cfg_key *k;
+
+	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+		if (strcmp(k->name, name))
+			continue;
+		if (!sec || (strlen(k->section) == seclen &&
+			     !strncmp(k->section, sec, seclen)))
+			return k;
+	}
+	return NULL;
+}
+
+static bool section_known(const char *sec)
+{
+	size_t i;
+
+	for (i = 0; i < CFG_NKEYS; i++)
+		if (!strcmp(cfg_keys[i].section, sec))
+			return true;
+	return false;
+}
+
+static bool env_name_ok(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+	      *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* Add "name=value" to c->env, replacing an entry of the same name. */
+static int env_put(struct cfg *c, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value), i;
+	char *e, **v;
+
+	e = malloc(nlen + vlen + 2);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e, name, nlen);
+	e[nlen] = '=';
+	memcpy(e + nlen + 1, value, vlen + 1);
+	for (i = 0; i < c->nenv; i++) {
+		if (!strncmp(c->env[i], e, nlen + 1)) {
+			free(c->env[i]);
+			c->env[i] = e;
+			return 0;
+		}
+	}
+	v = realloc(c->env, (c->nenv + 2) * sizeof(*v));
+	if (!v) {
+		free(e);
+		return -ENOMEM;
+	}
+	v[c->nenv++] = e;
+	v[c->nenv] = NULL;
+	c->env = v;
+	return 0;
+}
+
+static int env_set(struct cfg *c, const char *name, const char *shown,
+		   const char *value, struct cfg_msg *m)
+{
+	if (!env_name_ok(name))
+		return cfg_fail(
+			m, -EINVAL,
+			"key \"%.64s\": bad environment name (letters, digits and _, not starting with a digit)",
+			shown);
+	if (env_put(c, name, value))
+		return cfg_fail(m, -ENOMEM, "key \"%.64s\": out of memory",
+				shown);
+	return 0;
+}
+
+/* A key without a section (-o): "key", "section.key" or "env.NAME". */
+static int set_any(struct cfg *c, const char *key, const char *value,
+		   struct cfg_msg *m)
+{
+	const char *dot = strchr(key, '.');
+	const struct cfg_key *k;
+
+	if (dot && dot - key == 3 && !strncmp(key, "env", 3))
+		return env_set(c, dot + 1, key, value, m);
+	if (dot)
+		k = key_find(key, (size_t)(dot - key), dot + 1);
+	else
+		k = key_find(NULL, 0, key);
+	if (!k)
+		return cfg_fail(m, -EINVAL, "unknown key \"%.64s\"", key);
+	return key_set(c, k, key, value, m);
+}
+
+int cfg_set(struct cfg *c, const char *section, const char *key,
+	    const char *value, int lineno, char *err, size_t errlen)
+{
+	struct cfg_msg m = {.buf = err, .len = errlen, .lineno = lineno};
+	const struct cfg_key *k;
+
+	if (!key || !value)
+		return cfg_fail(&m, -EINVAL, "key \"%.64s\": no value",
+				key ? key : "");
+	if (!section)
+		return set_any(c, key, value, &m);
+	if (!strcmp(section, "env"))
+		return env_set(c, key, key, value, &m);
+	if (!*section)
+		return cfg_fail(&m, -EINVAL,
+				"key \"%.64s\": not inside a [section]", key);
+	if (!section_known(section))
+		return cfg_fail(&m, -EINVAL,
+				"unknown section [%.32s] (key \"%.64s\")",
+				section, key);
+	k = key_find(section, strlen(section), key);
+	if (!k)
+		return cfg_fail(&m, -EINVAL,
+				"unknown key \"%.64s\" in section [%.32s]", key,
+				section);
+	return key_set(c, k, key, value, &m);
+}
+
+/*
+ * inih's line reader. Counting lines here gives the handler its line number
+ * (this inih is built without INI_HANDLER_LINENO); returning NULL after the
+ * first error stops the parse there. A line longer than inih's buffer would
+ * be split into two lines by inih, so it is refused.
+ */
+static char *load_read(char *buf, int size, void *stream)
+{
+	struct cfg_load *l = stream;
+	size_t n;
+
+	if (l->rc)
+		return NULL;
+	if (!fgets(buf, size, l->f)) {
+		if (ferror(l->f))
+			l->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	l->line++;
+	n = strlen(buf);
+	if (n == 0 || n + 1 < (size_t)size || buf[n - 1] == '\n')
+		return buf;
+	/* A full buffer is fine only for a last line without a newline; a read
+	 * error here shows on the next call, as the error flag stays set. */
+	if (getc(l->f) == EOF)
+		return buf;
+	l->rc = -EINVAL;
+	l->err_line = l->line;
+	snprintf(l->msg, sizeof(l->msg),
+		 "line %d: line too long (at most %d characters)", l->line,
+		 size - 2);
+	return NULL;
+}
+
+/* inih's handler: nonzero is success. */
+static int load_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	struct cfg_load *l = user;
+	int rc;
+
+	rc = cfg_set(&l->cfg, section, name, value, l->line, l->msg,
+		     sizeof(l->msg));
+	if (rc) {
+		l->rc = rc;
+		l->err_line = l->line;
+		return 0;
+	}
+	return 1;
+}
+
+/* Run inih over l->f into l->cfg; the first error, if any, is in l->msg. */
+static int load_parse(struct cfg_load *l)
+{
+	int r;
+
+	r = ini_parse_stream(load_read, l, load_handler, l);
+	if (r < 0) {
+		snprintf(l->msg, sizeof(l->msg), "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	/* inih returns the first bad line, a syntax error or ours. */
+	if (r > 0 && (!l->rc || r < l->err_line)) {
+		snprintf(l->msg, sizeof(l->msg), "line %d: syntax error", r);
+		return -EINVAL;
+	}
+	if (l->rc)
+		return l->rc;
+	if (l->read_errno) {
+		snprintf(l->msg, sizeof(l->msg), "%s", strerror(l->read_errno));
+		return -l->read_errno;
+	}
+	return 0;
+}
+
+int cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	struct cfg_msg m = {.buf = err, .len = errlen};
+	struct cfg_load l = {.f = NULL};
+	int rc;
+
+	if (!path)
+		return cfg_fail(&m, -EINVAL, "no file name");
+	l.f = fopen(path, "re");
+	if (!l.f) {
+		rc = -errno;
+		return cfg_fail(&m, rc, "%.128s: %s", path, strerror(-rc));
+	}
+	rc = cfg_copy(&l.cfg, c);
+	if (rc)
+		snprintf(l.msg, sizeof(l.msg), "%s", strerror(-rc));
+	else
+		rc = load_parse(&l);
+	fclose(l.f);
+	if (rc) {
+		cfg_free(&l.cfg);
+		return cfg_fail(&m, rc, "%.128s: %s", path, l.msg);
+	}
+	cfg_free(c);
+	*c = l.cfg;
+	return 0;
+}

@@ -1,0 +1,550 @@
+/*
+ * ctl: the parser of control lines (pure: no syscalls, no logging).
+ *
+ * A write to a slot's ctl file is cut into lines by ctl_next_line, and each
+ * line becomes a struct ctl_line through ctl_parse_line; acting on it is the
+ * caller's business. The command word is split off first: "start" keeps the
+ * rest of the line verbatim, every other command splits its arguments like a
+ * shell without expansion (ctl_split). Signal names come from a constant
+ * table indexed by number.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawnfs/ctl.h"
+
+#define CTL_TIMEOUT_MAX_S 31536000ULL /* one year, in seconds */
+#define CTL_SIG_MAX	  64	      /* highest signal number accepted */
+#define CTL_SIZE_MAX	  65535U      /* largest pty dimension */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static char ascii_upper(char c)
+{
+	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+/* Case-insensitive (ASCII only, whatever the locale) compare of n bytes. */
+static bool ascii_caseeq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ascii_upper(a[i]) != ascii_upper(b[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Word splitting runs twice over the input: a counting pass (argv and out
+ * NULL) that validates and sizes, then a filling pass into one allocation.
+ */
+struct split {
+	char **argv;  /* NULL on the counting pass */
+	char *out;    /* next byte of word text, NULL on the counting pass */
+	size_t argc;  /* words so far */
+	size_t bytes; /* word bytes so far, NULs included */
+};
+
+static void split_emit(struct split *sp, char c)
+{
+	if (sp->out)
+		*sp->out++ = c;
+	sp->bytes++;
+}
+
+static bool dquote_escapable(char c)
+{
+	return c == '"' || c == '\\' || c == '$' || c == '`';
+}
+
+/* s[*i] is the opening quote; on return *i is past the closing one. */
+static int split_quoted(struct split *sp, const char *s, size_t len, size_t *i)
+{
+	char q = s[*i];
+	size_t j = *i + 1;
+
+	while (j < len && s[j] != q) {
+		if (q == '"' && s[j] == '\\' && j + 1 < len &&
+		    dquote_escapable(s[j + 1]))
+			j++;
+		split_emit(sp, s[j++]);
+	}
+	if (j == len)
+		return -EINVAL;
+	*i = j + 1;
+	return 0;
+}
+
+/* s[*i] is the first byte of a word; on return *i is past its end. */
+static int split_word(struct split *sp, const char *s, size_t len, size_t *i)
+{
+	int rc = 0;
+
+	if (sp->argc == CTL_ARGV_MAX)
+		return -E2BIG;
+	if (sp->argv)
+		sp->argv[sp->argc] = sp->out;
+	sp->argc++;
+	while (rc == 0 && *i < len && !is_blank(s[*i])) {
+		if (s[*i] == '\'' || s[*i] == '"') {
+			rc = split_quoted(sp, s, len, i);
+		} else if (s[*i] == '\\') {
+			if (*i + 1 == len)
+				return -EINVAL;
+			split_emit(sp, s[*i + 1]);
+			*i += 2;
+		} else {
+			split_emit(sp, s[(*i)++]);
+		}
+	}
+	split_emit(sp, '\0');
+	return rc;
+}
+
+static int split_pass(struct split *sp, const char *s, size_t len)
+{
+	size_t i = 0;
+	int rc;
+
+	for (;;) {
+		while (i < len && is_blank(s[i]))
+			i++;
+		if (i == len)
+			return 0;
+		rc = split_word(sp, s, len, &i);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int ctl_split(const char *s, size_t len, char ***argv, size_t *argc)
+{
+	struct split sp = {0};
+	size_t vec;
+	char **v;
+	int rc;
+
+	*argv = NULL;
+	*argc = 0;
+	if (len > 0 && memchr(s, '\0', len))
+		return -EINVAL;
+	rc = split_pass(&sp, s, len);
+	if (rc < 0)
+		return rc;
+	vec = (sp.argc + 1) * sizeof(char *);
+	if (sp.bytes > SIZE_MAX - vec)
+		return -ENOMEM;
+	v = malloc(vec + sp.bytes);
+	if (!v)
+		return -ENOMEM;
+	sp = (struct split){.argv = v, .out = (char *)v + vec};
+	rc = split_pass(&sp, s, len);
+	if (rc < 0) { /* the counting pass accepted the same input */
+		free(v);
+		return rc;
+	}
+	v[sp.argc] = NULL;
+	*argv = v;
+	*argc = sp.argc;
+	return 0;
+}
+
+void ctl_argv_free(char **argv)
+{
+	free(argv); /* the words live in the same block */
+}
+
+/* Parse 1 or more decimal digits at *p into 1..max; *p moves past them. */
+static int parse_uint(const char **p, unsigned max, unsigned *out)
+{
+	const char *s = *p;
+	unsigned long v = 0;
+
+	if (!is_digit(*s))
+		return -EINVAL;
+	for (; is_digit(*s); s++) {
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*p = s;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int ctl_parse_size(const char *s, unsigned *cols, unsigned *rows)
+{
+	unsigned c, r;
+
+	if (!s || parse_uint(&s, CTL_SIZE_MAX, &c) < 0 || *s++ != 'x')
+		return -EINVAL;
+	if (parse_uint(&s, CTL_SIZE_MAX, &r) < 0 || *s != '\0')
+		return -EINVAL;
+	*cols = c;
+	*rows = r;
+	return 0;
+}
+
+/* Fractional seconds after the '.': whole ms, and whether anything remains */
+static size_t parse_fraction(const char *s, unsigned *ms, bool *rest)
+{
+	size_t i;
+
+	*ms = 0;
+	*rest = false;
+	for (i = 0; is_digit(s[i]); i++) {
+		if (i < 3)
+			*ms = *ms * 10 + (unsigned)(s[i] - '0');
+		else if (s[i] != '0')
+			*rest = true;
+	}
+	for (size_t k = i; k < 3; k++)
+		*ms *= 10;
+	return i;
+}
+
+/*
+ * "SECONDS" as a non-negative decimal with an optional fraction, at most
+ * CTL_TIMEOUT_MAX_S, into milliseconds. A remainder below one millisecond
+ * rounds up, so a positive value never becomes 0 ("none").
+ */
+static int parse_seconds(const char *s, long *out_ms)
+{
+	uint64_t sec = 0, ms;
+	size_t i, digits;
+	unsigned frac = 0;
+	bool rest = false;
+
+	for (i = 0; is_digit(s[i]); i++) {
+		sec = sec * 10 + (uint64_t)(s[i] - '0');
+		if (sec > CTL_TIMEOUT_MAX_S)
+			return -EINVAL;
+	}
+	digits = i;
+	if (s[i] == '.') {
+		size_t n = parse_fraction(s + i + 1, &frac, &rest);
+
+		digits += n;
+		i += 1 + n;
+	}
+	if (digits == 0 || s[i] != '\0')
+		return -EINVAL;
+	ms = sec * 1000 + frac + (rest ? 1 : 0);
+	if (ms > CTL_TIMEOUT_MAX_S * 1000 || ms > (uint64_t)LONG_MAX)
+		return -EINVAL;
+	*out_ms = (long)ms;
+	return 0;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]* over s[0..n) */
+static bool valid_env_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || is_digit(s[0]))
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = ascii_upper(s[i]);
+
+		if (!(c == '_' || is_digit(c) || (c >= 'A' && c <= 'Z')))
+			return false;
+	}
+	return true;
+}
+
+static int take_arg(struct ctl_line *l, const char *word)
+{
+	l->arg = strdup(word);
+	return l->arg ? 0 : -ENOMEM;
+}
+
+static int args_nonempty(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	if (argv[0][0] == '\0')
+		return -EINVAL;
+	return take_arg(l, argv[0]);
+}
+
+static int args_env(struct ctl_line *l, char **argv, size_t argc)
+{
+	const char *eq = strchr(argv[0], '=');
+
+	(void)argc;
+	if (!eq || !valid_env_name(argv[0], (size_t)(eq - argv[0])))
+		return -EINVAL;
+	return take_arg(l, argv[0]);
+}
+
+static int args_unset(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	if (!valid_env_name(argv[0], strlen(argv[0])))
+		return -EINVAL;
+	return take_arg(l, argv[0]);
+}
+
+static int args_stdin(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	if (strcmp(argv[0], "pipe") == 0)
+		l->num = 1;
+	else if (strcmp(argv[0], "null") == 0)
+		l->num = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int args_pty(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	if (strcmp(argv[0], "off") == 0) {
+		l->num = 0;
+		return 0;
+	}
+	if (ctl_parse_size(argv[0], &l->cols, &l->rows) < 0)
+		return -EINVAL;
+	l->num = 1;
+	return 0;
+}
+
+static int args_resize(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	return ctl_parse_size(argv[0], &l->cols, &l->rows);
+}
+
+static int args_timeout(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	return parse_seconds(argv[0], &l->ms);
+}
+
+static int args_stop(struct ctl_line *l, char **argv, size_t argc)
+{
+	if (argc == 0) {
+		l->ms = -1;
+		return 0;
+	}
+	return parse_seconds(argv[0], &l->ms);
+}
+
+static int args_signal(struct ctl_line *l, char **argv, size_t argc)
+{
+	int sig = ctl_signal_parse(argv[0]);
+
+	(void)argc;
+	if (sig < 0)
+		return sig;
+	l->num = sig;
+	return 0;
+}
+
+/* Commands other than start: word counts and what the words mean. */
+static const struct ctl_verb {
+	const char *name;
+	enum ctl_cmd cmd;
+	size_t min, max; /* words after the command word */
+	bool keep_argv;	 /* the words become l->argv */
+	int (*parse)(struct ctl_line *l, char **argv, size_t argc);
+} ctl_verbs[] = {
+	{"exec", CTL_EXEC, 1, CTL_ARGV_MAX, true, NULL},
+	{"cwd", CTL_CWD, 1, 1, false, args_nonempty},
+	{"env", CTL_ENV, 1, 1, false, args_env},
+	{"unset", CTL_UNSET, 1, 1, false, args_unset},
+	{"stdin", CTL_STDIN, 1, 1, false, args_stdin},
+	{"pty", CTL_PTY, 1, 1, false, args_pty},
+	{"timeout", CTL_TIMEOUT, 1, 1, false, args_timeout},
+	{"user", CTL_USER, 1, 1, false, args_nonempty},
+	{"signal", CTL_SIGNAL, 1, 1, false, args_signal},
+	{"stop", CTL_STOP, 0, 1, false, args_stop},
+	{"kill", CTL_KILL, 0, 0, false, NULL},
+	{"eof", CTL_EOF, 0, 0, false, NULL},
+	{"resize", CTL_RESIZE, 1, 1, false, args_resize},
+};
+
+static const struct ctl_verb *verb_find(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++) {
+		if (strlen(ctl_verbs[i].name) == n &&
+		    memcmp(ctl_verbs[i].name, w, n) == 0)
+			return &ctl_verbs[i];
+	}
+	return NULL;
+}
+
+static int parse_start(struct ctl_line *out, const char *rest, size_t n)
+{
+	if (n == 0)
+		return -EINVAL;
+	out->cmd = CTL_START;
+	out->arg = strndup(rest, n);
+	return out->arg ? 0 : -ENOMEM;
+}
+
+static int parse_words(struct ctl_line *out, const struct ctl_verb *v,
+		       const char *rest, size_t n)
+{
+	char **argv;
+	size_t argc;
+	int rc;
+
+	rc = ctl_split(rest, n, &argv, &argc);
+	if (rc < 0)
+		return rc;
+	out->cmd = v->cmd;
+	if (argc < v->min || argc > v->max)
+		rc = -EINVAL;
+	else if (v->parse)
+		rc = v->parse(out, argv, argc);
+	if (rc == 0 && v->keep_argv) {
+		out->argv = argv;
+		out->argc = argc;
+		return 0;
+	}
+	ctl_argv_free(argv);
+	return rc;
+}
+
+int ctl_parse_line(const char *line, size_t len, struct ctl_line *out)
+{
+	const struct ctl_verb *v;
+	const char *word;
+	size_t i = 0, wlen;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len > CTL_LINE_MAX)
+		return -E2BIG;
+	if (len > 0 && memchr(line, '\0', len))
+		return -EINVAL;
+	while (i < len && is_blank(line[i]))
+		i++;
+	word = line + i;
+	while (i < len && !is_blank(line[i]))
+		i++;
+	wlen = (size_t)(line + i - word);
+	while (i < len && is_blank(line[i]))
+		i++;
+	v = verb_find(word, wlen);
+	if (wlen == 5 && memcmp(word, "start", 5) == 0)
+		rc = parse_start(out, line + i, len - i);
+	else if (v)
+		rc = parse_words(out, v, line + i, len - i);
+	else
+		rc = -EINVAL;
+	if (rc < 0)
+		ctl_line_free(out);
+	return rc;
+}
+
+void ctl_line_free(struct ctl_line *l)
+{
+	if (!l)
+		return;
+	free(l->arg);
+	ctl_argv_free(l->argv);
+	memset(l, 0, sizeof(*l));
+}
+
+/* A line that carries no command: empty, only blanks, or a '#' comment. */
+static bool line_skipped(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && is_blank(s[i]))
+		i++;
+	return i == n || s[i] == '#';
+}
+
+bool ctl_next_line(const char *buf, size_t len, size_t *pos, const char **line,
+		   size_t *linelen)
+{
+	while (*pos < len) {
+		const char *s = buf + *pos;
+		const char *nl = memchr(s, '\n', len - *pos);
+		size_t n = nl ? (size_t)(nl - s) : len - *pos;
+
+		*pos += nl ? n + 1 : n;
+		if (line_skipped(s, n))
+			continue;
+		*line = s;
+		*linelen = n;
+		return true;
+	}
+	return false;
+}
+
+/* Linux signal names by number; holes (and 32..64) have no name. */
+static const char *const ctl_signames[] = {
+	[SIGHUP] = "HUP",	[SIGINT] = "INT",   [SIGQUIT] = "QUIT",
+	[SIGILL] = "ILL",	[SIGTRAP] = "TRAP", [SIGABRT] = "ABRT",
+	[SIGBUS] = "BUS",	[SIGFPE] = "FPE",   [SIGKILL] = "KILL",
+	[SIGUSR1] = "USR1",	[SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+	[SIGPIPE] = "PIPE",	[SIGALRM] = "ALRM", [SIGTERM] = "TERM",
+#ifdef SIGSTKFLT
+	[SIGSTKFLT] = "STKFLT",
+#endif
+	[SIGCHLD] = "CHLD",	[SIGCONT] = "CONT", [SIGSTOP] = "STOP",
+	[SIGTSTP] = "TSTP",	[SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",
+	[SIGURG] = "URG",	[SIGXCPU] = "XCPU", [SIGXFSZ] = "XFSZ",
+	[SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
+	[SIGIO] = "IO",
+#ifdef SIGPWR
+	[SIGPWR] = "PWR",
+#endif
+	[SIGSYS] = "SYS",
+};
+
+#define CTL_NSIGNAMES (sizeof(ctl_signames) / sizeof(ctl_signames[0]))
+
+int ctl_signal_parse(const char *s)
+{
+	unsigned sig;
+	size_t i, n;
+
+	if (!s)
+		return -EINVAL;
+	if (is_digit(s[0])) {
+		if (parse_uint(&s, CTL_SIG_MAX, &sig) < 0 || *s != '\0')
+			return -EINVAL;
+		return (int)sig;
+	}
+	n = strlen(s);
+	if (n > 3 && ascii_caseeq(s, "SIG", 3)) {
+		s += 3;
+		n -= 3;
+	}
+	for (i = 1; i < CTL_NSIGNAMES; i++) {
+		if (ctl_signames[i] && strlen(ctl_signames[i]) == n &&
+		    ascii_caseeq(s, ctl_signames[i], n))
+			return (int)i;
+	}
+	return -EINVAL;
+}
+
+const char *ctl_signal_name(int sig)
+{
+	if (sig <= 0 || (size_t)sig >= CTL_NSIGNAMES)
+		return NULL;
+	return ctl_signames[sig];
+}

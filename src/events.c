@@ -1,0 +1,429 @@
+/*
+ * events: JSON rendering for the events log and the status file (pure: no
+ * logging, no exit, no I/O).
+ *
+ * Everything is appended to a struct jbuf, a growable byte buffer that
+ * turns an allocation failure into a sticky oom flag instead of an error
+ * path in every caller. Strings are escaped for JSON with invalid UTF-8
+ * replaced by U+FFFD; output that is not valid UTF-8 is carried as base64
+ * so that no byte is lost.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawnfs/events.h"
+
+#define JBUF_MIN_CAP 64
+
+static const char hexdigits[] = "0123456789abcdef";
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void jbuf_init(struct jbuf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->oom = false;
+}
+
+void jbuf_free(struct jbuf *b)
+{
+	free(b->data);
+	jbuf_init(b);
+}
+
+/* Room for n more bytes plus the terminating NUL; false once oom. */
+static bool jbuf_reserve(struct jbuf *b, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->cap > b->len && n < b->cap - b->len)
+		return true;
+	/* no object may exceed PTRDIFF_MAX bytes; fail before asking */
+	if (n > (size_t)PTRDIFF_MAX - 1 - b->len)
+		goto fail;
+	need = b->len + n + 1;
+	cap = b->cap ? b->cap : JBUF_MIN_CAP;
+	while (cap < need)
+		cap = cap > (size_t)PTRDIFF_MAX / 2 ? need : cap * 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		goto fail;
+	b->data = p;
+	b->cap = cap;
+	return true;
+fail:
+	b->oom = true;
+	return false;
+}
+
+void jbuf_put(struct jbuf *b, const void *p, size_t n)
+{
+	if (!jbuf_reserve(b, n))
+		return;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void jbuf_puts(struct jbuf *b, const char *s)
+{
+	jbuf_put(b, s, strlen(s));
+}
+
+void jbuf_printf(struct jbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room;
+	int n;
+
+	if (!jbuf_reserve(b, JBUF_MIN_CAP))
+		return;
+	room = b->cap - b->len;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n >= room && jbuf_reserve(b, (size_t)n)) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if (n < 0 || b->oom) {
+		b->oom = true;
+		b->data[b->len] = '\0';
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+void jbuf_base64(struct jbuf *b, const void *p, size_t n)
+{
+	const unsigned char *in = p;
+	size_t olen;
+	char *o;
+
+	if (n > (SIZE_MAX - 4) / 4 * 3) {
+		b->oom = true;
+		return;
+	}
+	olen = (n + 2) / 3 * 4;
+	if (!jbuf_reserve(b, olen))
+		return;
+	o = b->data + b->len;
+	for (; n >= 3; n -= 3, in += 3, o += 4) {
+		o[0] = b64_alphabet[in[0] >> 2];
+		o[1] = b64_alphabet[(in[0] & 0x03) << 4 | in[1] >> 4];
+		o[2] = b64_alphabet[(in[1] & 0x0f) << 2 | in[2] >> 6];
+		o[3] = b64_alphabet[in[2] & 0x3f];
+	}
+	if (n > 0) {
+		unsigned char c1 = n > 1 ? in[1] : 0;
+
+		o[0] = b64_alphabet[in[0] >> 2];
+		o[1] = b64_alphabet[(in[0] & 0x03) << 4 | c1 >> 4];
+		o[2] = n > 1 ? b64_alphabet[(c1 & 0x0f) << 2] : '=';
+		o[3] = '=';
+	}
+	b->len += olen;
+	b->data[b->len] = '\0';
+}
+
+/*
+ * The UTF-8 sequence at p[0..n) (n >= 1) under RFC 3629: its length 1..4
+ * when complete and valid, 0 when invalid (bad lead or continuation,
+ * overlong, surrogate, above U+10FFFF), or -k when the k < needed bytes
+ * available are a valid start that the end of input cut short.
+ */
+static int utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	need = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (c == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (c == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (c == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	for (i = 1; i < need; i++) {
+		if (i == n)
+			return -(int)i;
+		if (p[i] < lo || p[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return (int)need;
+}
+
+size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
+{
+	size_t i = 0;
+	int r = 1;
+
+	while (i < n) {
+		while (i < n && p[i] < 0x80)
+			i++;
+		if (i == n)
+			break;
+		r = utf8_seq(p + i, n - i);
+		if (r <= 0)
+			break;
+		i += (size_t)r;
+	}
+	if (partial)
+		*partial = r < 0 ? (size_t)-r : 0;
+	return i;
+}
+
+/* How many bytes from p go out as they are in a JSON string. */
+static size_t json_plain(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	int r;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '"' ||
+			    p[i] == '\\')
+				break;
+			i++;
+			continue;
+		}
+		r = utf8_seq(p + i, n - i);
+		if (r <= 0)
+			break;
+		i += (size_t)r;
+	}
+	return i;
+}
+
+/* One byte that cannot go out as it is; at most 6 bytes of output. */
+static void json_escape(struct jbuf *b, unsigned char c)
+{
+	char esc[] = {
+		'\\', 'u', '0', '0', hexdigits[c >> 4], hexdigits[c & 15]};
+
+	switch (c) {
+	case '"':
+		jbuf_put(b, "\\\"", 2);
+		break;
+	case '\\':
+		jbuf_put(b, "\\\\", 2);
+		break;
+	case '\n':
+		jbuf_put(b, "\\n", 2);
+		break;
+	case '\t':
+		jbuf_put(b, "\\t", 2);
+		break;
+	case '\r':
+		jbuf_put(b, "\\r", 2);
+		break;
+	case '\b':
+		jbuf_put(b, "\\b", 2);
+		break;
+	case '\f':
+		jbuf_put(b, "\\f", 2);
+		break;
+	default:
+		if (c >= 0x80)
+			jbuf_put(b, "\\ufffd", 6);
+		else
+			jbuf_put(b, esc, sizeof(esc));
+	}
+}
+
+void json_str(struct jbuf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	jbuf_put(b, "\"", 1);
+	while (i < n && !b->oom) {
+		k = json_plain(p + i, n - i);
+		jbuf_put(b, p + i, k);
+		i += k;
+		if (i < n)
+			json_escape(b, p[i++]);
+	}
+	jbuf_put(b, "\"", 1);
+}
+
+void json_time(struct jbuf *b, const struct timespec *t)
+{
+	struct tm tm;
+	long usec = 0;
+
+	if (!gmtime_r(&t->tv_sec, &tm) || tm.tm_year < -1900 ||
+	    tm.tm_year > 9999 - 1900) {
+		jbuf_puts(b, "null");
+		return;
+	}
+	if (t->tv_nsec >= 0 && t->tv_nsec < 1000000000L)
+		usec = t->tv_nsec / 1000;
+	jbuf_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\"",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, usec);
+}
+
+/* A borrowed C string as a JSON string, or null for NULL. */
+static void json_cstr(struct jbuf *b, const char *s)
+{
+	if (s)
+		json_str(b, s, strlen(s));
+	else
+		jbuf_puts(b, "null");
+}
+
+/* ,"key":N or ,"key":null when v is negative (or zero if zero_null). */
+static void json_field_int(struct jbuf *b, const char *key, long v,
+			   bool zero_null)
+{
+	if (v < 0 || (zero_null && v == 0))
+		jbuf_printf(b, ",\"%s\":null", key);
+	else
+		jbuf_printf(b, ",\"%s\":%ld", key, v);
+}
+
+static void status_argv(struct jbuf *b, char *const *argv)
+{
+	size_t i;
+
+	if (!argv) {
+		jbuf_puts(b, "null");
+		return;
+	}
+	jbuf_puts(b, "[");
+	for (i = 0; argv[i]; i++) {
+		if (i > 0)
+			jbuf_puts(b, ",");
+		json_cstr(b, argv[i]);
+	}
+	jbuf_puts(b, "]");
+}
+
+/* name through stdin */
+static void status_setup(struct jbuf *b, const struct status_view *v)
+{
+	jbuf_puts(b, "{\"name\":");
+	json_cstr(b, v->name);
+	jbuf_puts(b, ",\"state\":");
+	json_cstr(b, v->state);
+	json_field_int(b, "pid", (long)v->pid, true);
+	json_field_int(b, "pgid", (long)v->pgid, true);
+	jbuf_puts(b, ",\"argv\":");
+	status_argv(b, v->argv);
+	jbuf_puts(b, ",\"cwd\":");
+	json_cstr(b, v->cwd);
+	if (v->pty)
+		jbuf_printf(b, ",\"pty\":{\"cols\":%u,\"rows\":%u}", v->cols,
+			    v->rows);
+	else
+		jbuf_puts(b, ",\"pty\":null");
+	jbuf_puts(b, ",\"stdin\":");
+	json_cstr(b, v->stdin_mode);
+}
+
+/* uid through error */
+static void status_run(struct jbuf *b, const struct status_view *v)
+{
+	jbuf_printf(b, ",\"uid\":%lu", (unsigned long)v->uid);
+	jbuf_puts(b, ",\"start_time\":");
+	if (v->started)
+		json_time(b, &v->start_time);
+	else
+		jbuf_puts(b, "null");
+	jbuf_puts(b, ",\"end_time\":");
+	if (v->ended)
+		json_time(b, &v->end_time);
+	else
+		jbuf_puts(b, "null");
+	json_field_int(b, "exit_code", v->exit_code, false);
+	jbuf_puts(b, ",\"signal\":");
+	json_cstr(b, v->signal);
+	json_field_int(b, "status", v->status, false);
+	jbuf_puts(b, ",\"error\":");
+	json_cstr(b, v->error);
+}
+
+static void status_logs(struct jbuf *b, const struct status_view *v)
+{
+	size_t i;
+
+	jbuf_puts(b, ",\"logs\":{");
+	for (i = 0; i < v->nlogs; i++) {
+		const struct status_log *l = &v->logs[i];
+
+		if (i > 0)
+			jbuf_puts(b, ",");
+		json_cstr(b, l->name ? l->name : "");
+		jbuf_printf(b,
+			    ":{\"bytes\":%" PRIu64 ",\"retained\":%" PRIu64
+			    ",\"readers\":%u,\"paused\":%s}",
+			    l->bytes, l->retained, l->readers,
+			    l->paused ? "true" : "false");
+	}
+	jbuf_puts(b, "}");
+}
+
+void events_render_status(struct jbuf *b, const struct status_view *v)
+{
+	status_setup(b, v);
+	status_run(b, v);
+	status_logs(b, v);
+	jbuf_puts(b, "}\n");
+}
+
+void events_render_output(struct jbuf *b, uint64_t seq,
+			  const struct timespec *t, const char *type,
+			  const void *p, size_t n)
+{
+	jbuf_printf(b, "{\"seq\":%" PRIu64 ",\"time\":", seq);
+	json_time(b, t);
+	jbuf_puts(b, ",\"type\":");
+	json_cstr(b, type);
+	if (utf8_valid_prefix(p, n, NULL) == n) {
+		jbuf_puts(b, ",\"data\":");
+		json_str(b, p, n);
+	} else {
+		jbuf_puts(b, ",\"data_base64\":\"");
+		jbuf_base64(b, p, n);
+		jbuf_puts(b, "\"");
+	}
+	jbuf_puts(b, "}\n");
+}
+
+/* The line without its data field, at its longest. */
+#define EV_FIXED                                                              \
+	(sizeof("{\"seq\":18446744073709551615,\"time\":") - 1 +              \
+	 sizeof("\"2026-11-28T03:21:44.123456Z\"") - 1 +                      \
+	 sizeof(",\"type\":\"\"") - 1 + 6 * EVENTS_TYPE_MAX + sizeof("}\n") - \
+	 1)
+
+size_t events_output_max(size_t n)
+{
+	size_t text, b64;
+
+	if (n > (SIZE_MAX - EV_FIXED - 64) / 6)
+		return SIZE_MAX;
+	text = sizeof(",\"data\":\"\"") - 1 + 6 * n;
+	b64 = sizeof(",\"data_base64\":\"\"") - 1 + (n + 2) / 3 * 4;
+	return EV_FIXED + (text > b64 ? text : b64);
+}

@@ -1,0 +1,1190 @@
+/*
+ * fs: the FUSE low-level operations. Inode numbers are synthetic: 1 is
+ * the root, 2 is clone, and a slot with id N has (N << 3) | kind for its
+ * directory and files; ids never repeat, so an inode never changes
+ * meaning. Owns the session, the slot table and every open handle. A
+ * read that must wait is parked in its handle's FIFO and answered when
+ * output, an exit or an interrupt arrives; the interrupt callback only
+ * marks the parked request, and the loop answers it after dispatch.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "spawnfs/ctl.h"
+#include "spawnfs/fs.h"
+#include "spawnfs/log.h"
+#include "spawnfs/proc.h"
+#include "spawnfs/tab.h"
+
+#define FS_ROOT_INO  1
+#define FS_CLONE_INO 2
+#define FS_MAX_WRITE (1024 * 1024)
+#define FS_NAME_MAX  64
+
+enum fs_kind {
+	K_DIR,
+	K_CTL,
+	K_STDIN,
+	K_STDOUT,
+	K_STDERR,
+	K_EVENTS,
+	K_STATUS,
+	K_WAIT,
+	K_NKINDS,
+	K_CLONE = K_NKINDS,
+};
+
+struct fs_file {
+	const char *name;
+	mode_t mode;
+};
+
+/* Files of a slot; events is listed once it is served. */
+static const struct fs_file slot_files[K_NKINDS] = {
+	[K_CTL] = {"ctl", S_IFREG | 0600},
+	[K_STDIN] = {"stdin", S_IFREG | 0200},
+	[K_STDOUT] = {"stdout", S_IFREG | 0400},
+	[K_STDERR] = {"stderr", S_IFREG | 0400},
+	[K_STATUS] = {"status", S_IFREG | 0400},
+	[K_WAIT] = {"wait", S_IFREG | 0400},
+};
+
+struct fs_park;
+
+struct fs_handle {
+	struct fs *fs;
+	struct proc *p; /* a reference; NULL for clone */
+	enum fs_kind kind;
+	struct stream_reader *rd;
+	struct fs_park *parked; /* FIFO in arrival order */
+	struct fuse_pollhandle *ph;
+	uint64_t next_off; /* where a sequential reader reads next */
+	char *text;
+	size_t len;
+	struct fs_handle *prev, *next;	 /* the slot's handles */
+	struct fs_handle *gprev, *gnext; /* every handle */
+};
+
+struct fs_park {
+	struct fs_handle *h;
+	fuse_req_t req;
+	uint64_t off;
+	size_t size;
+	char *data; /* a stdin write's bytes */
+	bool intr;
+	struct fs_park *next;
+	struct fs_park *intr_next;
+};
+
+struct fs {
+	struct fuse_session *se;
+	struct loop *loop;
+	struct loop_io *io;
+	const struct cfg *cfg;
+	const struct fs_hooks *hooks;
+	void *arg;
+	struct proc_ctx pctx;
+	struct proc_hooks phooks;
+	struct tab *tab;
+	uint64_t next_id, next_clone;
+	struct fuse_buf buf;
+	struct fs_park *intr;
+	struct fs_handle *handles;
+	struct timespec born;
+	bool mounted, stopping, ended;
+};
+
+static struct fs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static uint64_t ino_id(fuse_ino_t ino)
+{
+	return (uint64_t)ino >> 3;
+}
+
+static enum fs_kind ino_kind(fuse_ino_t ino)
+{
+	return (enum fs_kind)(ino & 7);
+}
+
+static fuse_ino_t slot_ino(const struct proc *p, enum fs_kind k)
+{
+	return (fuse_ino_t)((proc_id(p) << 3) | (uint64_t)k);
+}
+
+static struct proc *ino_proc(struct fs *fs, fuse_ino_t ino)
+{
+	if (ino <= FS_CLONE_INO)
+		return NULL;
+	return tab_by_id(fs->tab, ino_id(ino));
+}
+
+static bool kind_is_log(enum fs_kind k)
+{
+	return k == K_STDOUT || k == K_STDERR;
+}
+
+static enum proc_log kind_log(enum fs_kind k)
+{
+	return k == K_STDOUT ? PROC_STDOUT : PROC_STDERR;
+}
+
+/* Length of the text a status file holds now. */
+static size_t status_size(const struct proc *p)
+{
+	struct jbuf b;
+	size_t n;
+
+	jbuf_init(&b);
+	proc_status(p, &b);
+	n = b.len;
+	jbuf_free(&b);
+	return n;
+}
+
+static int wait_text(const struct proc *p, char *buf, size_t len)
+{
+	int st = proc_wait_status(p);
+
+	return st < 0 ? 0 : snprintf(buf, len, "%d\n", st);
+}
+
+static void slot_attr(struct fs *fs, const struct proc *p, enum fs_kind k,
+		      struct stat *st)
+{
+	char tmp[16];
+
+	st->st_ino = slot_ino(p, k);
+	st->st_uid = proc_uid(p);
+	st->st_gid = proc_gid(p);
+	st->st_mtim = st->st_ctim = st->st_atim = fs->born;
+	if (k == K_DIR) {
+		st->st_mode = S_IFDIR | (fs->cfg->process_mode & 07777);
+		st->st_nlink = 2;
+		return;
+	}
+	st->st_mode = slot_files[k].mode;
+	st->st_nlink = 1;
+	if (kind_is_log(k)) {
+		struct stream *s = proc_log(p, kind_log(k));
+
+		st->st_size = (off_t)stream_head(s);
+		if (stream_mtime(s)->tv_sec)
+			st->st_mtim = *stream_mtime(s);
+	} else if (k == K_STATUS) {
+		st->st_size = (off_t)status_size(p);
+	} else if (k == K_WAIT) {
+		st->st_size = wait_text(p, tmp, sizeof(tmp));
+	}
+}
+
+/* Attributes of ino; p may come from an open handle of a removed slot. */
+static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
+		   struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (ino == FS_ROOT_INO) {
+		st->st_ino = ino;
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		st->st_uid = getuid();
+		st->st_gid = getgid();
+		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
+		return 0;
+	}
+	if (ino == FS_CLONE_INO) {
+		st->st_ino = ino;
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_uid = getuid();
+		st->st_gid = getgid();
+		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
+		return 0;
+	}
+	if (!p)
+		p = ino_proc(fs, ino);
+	if (!p || (ino_kind(ino) != K_DIR && !slot_files[ino_kind(ino)].name))
+		return -ENOENT;
+	slot_attr(fs, p, ino_kind(ino), st);
+	return 0;
+}
+
+static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
+			struct proc *p)
+{
+	struct fuse_entry_param e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	rc = fs_attr(fs, ino, p, &e.attr);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	e.ino = ino;
+	e.generation = 1;
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = req_fs(req);
+	struct proc *p;
+	int k;
+
+	if (parent == FS_ROOT_INO) {
+		if (strcmp(name, "clone") == 0) {
+			reply_entry(req, fs, FS_CLONE_INO, NULL);
+			return;
+		}
+		p = tab_by_name(fs->tab, name);
+		if (!p) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		reply_entry(req, fs, slot_ino(p, K_DIR), p);
+		return;
+	}
+	p = ino_proc(fs, parent);
+	if (!p || ino_kind(parent) != K_DIR) {
+		fuse_reply_err(req, p ? ENOTDIR : ENOENT);
+		return;
+	}
+	for (k = 1; k < K_NKINDS; k++) {
+		if (slot_files[k].name &&
+		    strcmp(slot_files[k].name, name) == 0) {
+			reply_entry(req, fs, slot_ino(p, (enum fs_kind)k), p);
+			return;
+		}
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_handle *h = fi ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
+	struct stat st;
+	int rc;
+
+	rc = fs_attr(fs, ino, h && ino > FS_CLONE_INO ? h->p : NULL, &st);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, 0);
+}
+
+/* Only the size change that O_TRUNC on ctl and stdin makes is allowed. */
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	enum fs_kind k = ino_kind(ino);
+	struct proc *p;
+	struct stat st;
+
+	(void)fi;
+	p = ino_proc(fs, ino);
+	if (p && (k == K_CTL || k == K_STDIN) && to_set == FUSE_SET_ATTR_SIZE &&
+	    attr->st_size == 0) {
+		fs_attr(fs, ino, p, &st);
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	fuse_reply_err(req, p || ino <= FS_CLONE_INO ? EPERM : ENOENT);
+}
+
+/* Append one entry; false when buf is full. */
+static bool dirent_add(fuse_req_t req, char *buf, size_t size, size_t *pos,
+		       const char *name, fuse_ino_t ino, mode_t mode,
+		       off_t next)
+{
+	struct stat st;
+	size_t need;
+
+	memset(&st, 0, sizeof(st));
+	st.st_ino = ino;
+	st.st_mode = mode;
+	need = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+	if (*pos + need > size)
+		return false;
+	fuse_add_direntry(req, buf + *pos, size - *pos, name, &st, next);
+	*pos += need;
+	return true;
+}
+
+/* Root offsets: 1 ".", 2 "..", 3 "clone", then 3 + slot id. */
+static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
+			   size_t size, off_t off)
+{
+	size_t pos = 0;
+	uint64_t id;
+	struct proc *p;
+
+	if (off < 1 &&
+	    !dirent_add(req, buf, size, &pos, ".", FS_ROOT_INO, S_IFDIR, 1))
+		return pos;
+	if (off < 2 &&
+	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
+		return pos;
+	if (off < 3 && !dirent_add(req, buf, size, &pos, "clone", FS_CLONE_INO,
+				   S_IFREG, 3))
+		return pos;
+	id = off > 3 ? (uint64_t)off - 3 : 0;
+	while ((p = tab_next(fs->tab, id, &id)))
+		if (!dirent_add(req, buf, size, &pos, proc_name(p),
+				slot_ino(p, K_DIR), S_IFDIR, (off_t)(id + 3)))
+			break;
+	return pos;
+}
+
+static size_t readdir_slot(fuse_req_t req, struct proc *p, char *buf,
+			   size_t size, off_t off)
+{
+	size_t pos = 0;
+	int k;
+
+	if (off < 1 && !dirent_add(req, buf, size, &pos, ".",
+				   slot_ino(p, K_DIR), S_IFDIR, 1))
+		return pos;
+	if (off < 2 &&
+	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
+		return pos;
+	for (k = 1; k < K_NKINDS; k++) {
+		if (!slot_files[k].name || off >= k + 2)
+			continue;
+		if (!dirent_add(req, buf, size, &pos, slot_files[k].name,
+				slot_ino(p, (enum fs_kind)k), S_IFREG, k + 2))
+			break;
+	}
+	return pos;
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct proc *p = NULL;
+	char *buf;
+	size_t n;
+
+	(void)fi;
+	if (ino != FS_ROOT_INO) {
+		p = ino_proc(fs, ino);
+		if (!p || ino_kind(ino) != K_DIR) {
+			fuse_reply_err(req, p ? ENOTDIR : ENOENT);
+			return;
+		}
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = p ? readdir_slot(req, p, buf, size, off)
+	      : readdir_root(req, fs, buf, size, off);
+	fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+static bool name_valid(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || n > FS_NAME_MAX || name[0] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Create a slot owned by the caller. Returns it (borrowed) or NULL with
+ * *err: EINVAL, EEXIST, ENOSPC, EPERM, ESHUTDOWN, ENOMEM. */
+static struct proc *slot_create(struct fs *fs, fuse_req_t req, const char *name,
+				int *err)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct proc *p;
+
+	*err = 0;
+	if (!name_valid(name))
+		*err = EINVAL;
+	else if (fs->stopping)
+		*err = ESHUTDOWN;
+	else if (tab_by_name(fs->tab, name) || strcmp(name, "clone") == 0)
+		*err = EEXIST;
+	else if (tab_count(fs->tab) >= fs->cfg->max_processes)
+		*err = ENOSPC;
+	else if (getuid() != 0 && ctx->uid != getuid())
+		*err = EPERM; /* its commands would run as the daemon's user */
+	if (*err)
+		return NULL;
+	p = proc_new(&fs->pctx, name, fs->next_id, ctx->uid, ctx->gid);
+	if (!p || tab_add(fs->tab, fs->next_id, proc_name(p), p) < 0) {
+		proc_unref(p);
+		*err = ENOMEM;
+		return NULL;
+	}
+	fs->next_id++;
+	log_debug("slot %s: created by uid %u", name, (unsigned)ctx->uid);
+	return p;
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct fs *fs = req_fs(req);
+	struct proc *p;
+	int err;
+
+	(void)mode;
+	if (parent != FS_ROOT_INO) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	p = slot_create(fs, req, name, &err);
+	if (!p)
+		fuse_reply_err(req, err);
+	else
+		reply_entry(req, fs, slot_ino(p, K_DIR), p);
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = req_fs(req);
+	struct proc *p;
+
+	if (parent != FS_ROOT_INO) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	p = tab_by_name(fs->tab, name);
+	if (!p) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (proc_busy(p)) {
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
+	tab_del(fs->tab, proc_id(p));
+	proc_remove(p);
+	log_debug("slot %s: removed", proc_name(p));
+	proc_unref(p);
+	fuse_reply_err(req, 0);
+}
+
+/* Creating, linking, renaming and removing files is not possible. */
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EPERM);
+}
+
+static void handle_link(struct fs_handle *h)
+{
+	struct fs *fs = h->fs;
+	void **head;
+
+	h->gnext = fs->handles;
+	if (fs->handles)
+		fs->handles->gprev = h;
+	fs->handles = h;
+	if (!h->p)
+		return;
+	head = proc_handles(h->p);
+	h->next = *head;
+	if (h->next)
+		h->next->prev = h;
+	*head = h;
+}
+
+static void handle_unlink(struct fs_handle *h)
+{
+	struct fs *fs = h->fs;
+
+	if (h->gprev)
+		h->gprev->gnext = h->gnext;
+	else
+		fs->handles = h->gnext;
+	if (h->gnext)
+		h->gnext->gprev = h->gprev;
+	if (!h->p)
+		return;
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		*proc_handles(h->p) = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+}
+
+static void park_free(struct fs_park *pk)
+{
+	free(pk->data);
+	free(pk);
+}
+
+/* Answer every parked request of h with err (end of the session). */
+static void handle_flush(struct fs_handle *h, int err)
+{
+	struct fs_park *pk;
+
+	while ((pk = h->parked)) {
+		h->parked = pk->next;
+		fuse_reply_err(pk->req, err);
+		park_free(pk);
+	}
+}
+
+static void handle_free(struct fs_handle *h)
+{
+	struct proc *p = h->p;
+
+	handle_flush(h, EINTR);
+	handle_unlink(h);
+	stream_reader_free(h->rd);
+	if (h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	free(h->text);
+	free(h);
+	if (p) {
+		proc_update(p);
+		proc_unref(p);
+	}
+}
+
+static struct fs_handle *handle_new(struct fs *fs, struct proc *p,
+				    enum fs_kind kind)
+{
+	struct fs_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->fs = fs;
+	h->kind = kind;
+	h->p = p;
+	if (p)
+		proc_ref(p);
+	handle_link(h);
+	if (kind_is_log(kind)) {
+		h->rd = stream_reader_new(proc_log(p, kind_log(kind)), h);
+		if (!h->rd) {
+			handle_free(h);
+			return NULL;
+		}
+		proc_update(p);
+	}
+	return h;
+}
+
+static int handle_text(struct fs_handle *h, fuse_req_t req)
+{
+	struct jbuf b;
+
+	jbuf_init(&b);
+	if (h->kind == K_STATUS) {
+		proc_status(h->p, &b);
+	} else {
+		char name[32];
+		struct proc *p = NULL;
+		int err;
+
+		/* clone: the first free number from the counter on */
+		do
+			snprintf(name, sizeof(name), "%llu",
+				 (unsigned long long)h->fs->next_clone++);
+		while (tab_by_name(h->fs->tab, name));
+		p = slot_create(h->fs, req, name, &err);
+		if (!p) {
+			jbuf_free(&b);
+			return -err;
+		}
+		jbuf_printf(&b, "%s\n", name);
+	}
+	if (b.oom) {
+		jbuf_free(&b);
+		return -ENOMEM;
+	}
+	h->text = b.data;
+	h->len = b.len;
+	return 0;
+}
+
+/* Whether the open flags fit the file. */
+static int open_check(enum fs_kind k, int flags)
+{
+	int acc = flags & O_ACCMODE;
+
+	if ((flags & O_TRUNC) && k != K_CTL && k != K_STDIN)
+		return -EPERM;
+	switch (k) {
+	case K_CTL:
+		return 0;
+	case K_STDIN:
+		return acc == O_WRONLY ? 0 : -EACCES;
+	default:
+		return acc == O_RDONLY ? 0 : -EACCES;
+	}
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	enum fs_kind k = ino == FS_CLONE_INO ? K_CLONE : ino_kind(ino);
+	struct proc *p = ino_proc(fs, ino);
+	struct fs_handle *h;
+	int rc;
+
+	if (k != K_CLONE && (!p || k == K_DIR || !slot_files[k].name)) {
+		fuse_reply_err(req, p ? EISDIR : ENOENT);
+		return;
+	}
+	rc = open_check(k, fi->flags);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	h = handle_new(fs, k == K_CLONE ? NULL : p, k);
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (k == K_STATUS || k == K_CLONE) {
+		rc = handle_text(h, req);
+		if (rc < 0) {
+			handle_free(h);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) < 0)
+		handle_free(h); /* interrupted: no release will come */
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	handle_free((struct fs_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void reply_text(fuse_req_t req, const char *text, size_t len, off_t off,
+		       size_t size)
+{
+	size_t o = (size_t)off;
+
+	if (off < 0 || o >= len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	fuse_reply_buf(req, text + o, len - o < size ? len - o : size);
+}
+
+/*
+ * Try to answer a read or write now. Returns true when req was answered
+ * (with data, end of file, or an error), false when it must wait.
+ */
+static bool handle_try(struct fs_handle *h, fuse_req_t req, uint64_t off,
+		       size_t size, const char *data)
+{
+	char tmp[16];
+	struct iovec iov[2];
+	size_t n;
+	ssize_t w;
+	int cnt, rc;
+
+	switch (h->kind) {
+	case K_STDOUT:
+	case K_STDERR:
+		rc = stream_read(h->rd, off, size, iov, &cnt, &n);
+		if (rc == -EAGAIN)
+			return false;
+		if (rc < 0)
+			fuse_reply_err(req, -rc);
+		else if (n == 0)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_iov(req, iov, cnt);
+		h->next_off = off + n;
+		return true;
+	case K_WAIT:
+		if (proc_wait_status(h->p) < 0 && !proc_removed(h->p))
+			return false;
+		rc = wait_text(h->p, tmp, sizeof(tmp));
+		reply_text(req, tmp, (size_t)rc, (off_t)off, size);
+		return true;
+	case K_STDIN:
+		w = proc_stdin_write(h->p, data, size);
+		if (w == -EAGAIN)
+			return false;
+		if (w < 0)
+			fuse_reply_err(req, (int)-w);
+		else
+			fuse_reply_write(req, (size_t)w);
+		return true;
+	default:
+		fuse_reply_err(req, EBADF);
+		return true;
+	}
+}
+
+static void fs_interrupted(fuse_req_t req, void *data)
+{
+	struct fs_park *pk = data;
+	struct fs *fs = pk->h->fs;
+
+	(void)req;
+	/* Called with libfuse's lock held: only mark, the loop answers. */
+	if (pk->intr)
+		return;
+	pk->intr = true;
+	pk->intr_next = fs->intr;
+	fs->intr = pk;
+}
+
+static void park(struct fs_handle *h, fuse_req_t req, uint64_t off, size_t size,
+		 const char *data)
+{
+	struct fs_park *pk = calloc(1, sizeof(*pk)), **pp;
+
+	if (pk && data) {
+		pk->data = malloc(size ? size : 1);
+		if (pk->data)
+			memcpy(pk->data, data, size);
+	}
+	if (!pk || (data && !pk->data)) {
+		free(pk);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pk->h = h;
+	pk->req = req;
+	pk->off = off;
+	pk->size = size;
+	for (pp = &h->parked; *pp; pp = &(*pp)->next)
+		;
+	*pp = pk;
+	fuse_req_interrupt_func(req, fs_interrupted, pk);
+}
+
+/* Answer h's parked requests in order while they can be answered. */
+static void handle_drain(struct fs_handle *h)
+{
+	struct fs_park *pk;
+
+	while ((pk = h->parked) && !pk->intr) {
+		if (!handle_try(h, pk->req, pk->off, pk->size, pk->data))
+			break;
+		h->parked = pk->next;
+		park_free(pk);
+	}
+}
+
+/* Answer the interrupted parked requests with EINTR, after dispatch. */
+static void fs_answer_interrupts(struct fs *fs)
+{
+	struct fs_park *pk, **pp;
+
+	while ((pk = fs->intr)) {
+		fs->intr = pk->intr_next;
+		for (pp = &pk->h->parked; *pp != pk; pp = &(*pp)->next)
+			;
+		*pp = pk->next;
+		fuse_reply_err(pk->req, EINTR);
+		park_free(pk);
+	}
+}
+
+static void handle_request(fuse_req_t req, struct fs_handle *h, off_t off,
+			   size_t size, const char *data, int flags)
+{
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (!h->parked && handle_try(h, req, (uint64_t)off, size, data)) {
+		if (h->p)
+			proc_update(h->p);
+		return;
+	}
+	if (flags & O_NONBLOCK)
+		fuse_reply_err(req, EAGAIN);
+	else
+		park(h, req, (uint64_t)off, size, data);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	switch (h->kind) {
+	case K_STATUS:
+	case K_CLONE:
+		reply_text(req, h->text, h->len, off, size);
+		return;
+	case K_CTL:
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	default:
+		handle_request(req, h, off, size, NULL, fi->flags);
+	}
+}
+
+static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
+		     const char *buf, size_t size)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct ctl_line l;
+	const char *line;
+	size_t pos = 0, len;
+	int rc = 0;
+
+	if (fs->stopping)
+		return -ESHUTDOWN;
+	if (proc_removed(p))
+		return -ENOENT;
+	while (rc == 0 && ctl_next_line(buf, size, &pos, &line, &len)) {
+		rc = ctl_parse_line(line, len, &l);
+		if (rc < 0) {
+			proc_set_error(p, line, len, -rc);
+			break;
+		}
+		rc = proc_ctl(p, &l, uid, line, len);
+		ctl_line_free(&l);
+	}
+	return rc;
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int rc;
+
+	(void)ino;
+	if (h->kind == K_STDIN) {
+		handle_request(req, h, off, size, buf, fi->flags);
+		return;
+	}
+	if (h->kind != K_CTL) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	rc = ctl_apply(h->fs, req, h->p, buf, size);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+static bool handle_ready(const struct fs_handle *h)
+{
+	switch (h->kind) {
+	case K_STDOUT:
+	case K_STDERR:
+		return stream_readable(h->rd, h->next_off);
+	case K_WAIT:
+		return proc_wait_status(h->p) >= 0 || proc_removed(h->p);
+	default:
+		return true;
+	}
+}
+
+static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	unsigned revents = 0;
+
+	(void)ino;
+	if (ph) {
+		if (h->ph)
+			fuse_pollhandle_destroy(h->ph);
+		h->ph = ph;
+	}
+	if (h->kind == K_STDIN || h->kind == K_CTL)
+		revents = POLLOUT | POLLWRNORM;
+	if (h->kind != K_STDIN && handle_ready(h))
+		revents |= POLLIN | POLLRDNORM;
+	fuse_reply_poll(req, revents);
+}
+
+/* Something h waits for may have happened: answer and notify. */
+static void handle_wake(struct fs_handle *h)
+{
+	handle_drain(h);
+	if (h->ph && handle_ready(h)) {
+		fuse_lowlevel_notify_poll(h->ph);
+		fuse_pollhandle_destroy(h->ph);
+		h->ph = NULL;
+	}
+}
+
+static void hook_output(void *arg, struct proc *p, enum proc_log log)
+{
+	struct stream_reader *r;
+
+	(void)arg;
+	for (r = stream_first_reader(proc_log(p, log)); r;
+	     r = stream_next_reader(r))
+		handle_wake(stream_reader_data(r));
+}
+
+/* Wake the handles of p of one kind. */
+static void wake_kind(struct proc *p, enum fs_kind kind)
+{
+	struct fs_handle *h;
+
+	for (h = *proc_handles(p); h; h = h->next)
+		if (h->kind == kind)
+			handle_wake(h);
+}
+
+static void hook_ended(void *arg, struct proc *p)
+{
+	(void)arg;
+	wake_kind(p, K_WAIT);
+}
+
+static void hook_stdin(void *arg, struct proc *p)
+{
+	(void)arg;
+	wake_kind(p, K_STDIN);
+}
+
+static void hook_idle(void *arg)
+{
+	struct fs *fs = arg;
+
+	if (fs->hooks->idle)
+		fs->hooks->idle(fs->arg);
+}
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* One read may carry up to 1 MiB; the kernel caps it further. */
+	conn->max_write = FS_MAX_WRITE;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.readdir = fs_readdir,
+	.mkdir = fs_mkdir,
+	.rmdir = fs_rmdir,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.mknod = fs_mknod,
+	.create = fs_create,
+	.symlink = fs_symlink,
+	.link = fs_link,
+	.open = fs_open,
+	.release = fs_release,
+	.read = fs_read,
+	.write = fs_write,
+	.poll = fs_poll,
+};
+
+static void fs_session_end(struct fs *fs)
+{
+	if (fs->ended)
+		return;
+	fs->ended = true;
+	loop_io_mod(fs->io, 0);
+	log_info("session ended");
+	if (fs->hooks->ended)
+		fs->hooks->ended(fs->arg);
+}
+
+static void fs_readable(void *arg, uint32_t events)
+{
+	struct fs *fs = arg;
+	int rc;
+
+	(void)events;
+	for (;;) {
+		rc = fuse_session_receive_buf(fs->se, &fs->buf);
+		if (rc == -EINTR)
+			continue;
+		if (rc == -EAGAIN)
+			return;
+		if (rc <= 0) {
+			if (rc < 0)
+				log_error("fuse: receive: %s", strerror(-rc));
+			fs_session_end(fs);
+			return;
+		}
+		fuse_session_process_buf(fs->se, &fs->buf);
+		fs_answer_interrupts(fs);
+		if (fuse_session_exited(fs->se)) {
+			fs_session_end(fs);
+			return;
+		}
+	}
+}
+
+struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
+		  struct fuse_args *args, const struct fs_hooks *hooks,
+		  void *arg)
+{
+	struct fs *fs = calloc(1, sizeof(*fs));
+
+	if (!fs)
+		return NULL;
+	fs->loop = loop;
+	fs->cfg = cfg;
+	fs->hooks = hooks;
+	fs->arg = arg;
+	fs->next_id = 1;
+	fs->next_clone = 1;
+	clock_gettime(CLOCK_REALTIME, &fs->born);
+	fs->phooks = (struct proc_hooks){
+		.output = hook_output,
+		.ended = hook_ended,
+		.stdin_ready = hook_stdin,
+		.idle = hook_idle,
+	};
+	fs->pctx = (struct proc_ctx){loop, cfg, &fs->phooks, fs, 0};
+	fs->tab = tab_new();
+	if (!fs->tab)
+		goto fail;
+	fs->se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), fs);
+	if (!fs->se) {
+		errno = EINVAL;
+		goto fail;
+	}
+	return fs;
+fail:
+	tab_free(fs->tab);
+	free(fs);
+	return NULL;
+}
+
+int fs_mount(struct fs *fs, const char *mountpoint)
+{
+	int fd;
+
+	if (fuse_session_mount(fs->se, mountpoint) != 0)
+		return -EIO;
+	fs->mounted = true;
+	fd = fuse_session_fd(fs->se);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	fs->io = loop_io_add(fs->loop, fd, EPOLLIN, fs_readable, fs);
+	return fs->io ? 0 : -errno;
+}
+
+bool fs_shutdown(struct fs *fs)
+{
+	struct proc *p;
+	uint64_t id = 0;
+
+	fs->stopping = true;
+	while ((p = tab_next(fs->tab, id, &id)))
+		if (proc_busy(p))
+			proc_terminate(p);
+	return fs->pctx.nbusy == 0;
+}
+
+void fs_free(struct fs *fs)
+{
+	struct proc *p;
+	uint64_t id = 0;
+
+	if (!fs)
+		return;
+	while (fs->handles)
+		handle_free(fs->handles);
+	while ((p = tab_next(fs->tab, 0, &id))) {
+		tab_del(fs->tab, id);
+		proc_unref(p);
+	}
+	tab_free(fs->tab);
+	loop_io_del(fs->io);
+	if (fs->mounted)
+		fuse_session_unmount(fs->se);
+	fuse_session_destroy(fs->se);
+	free(fs->buf.mem);
+	free(fs);
+}

@@ -1,0 +1,367 @@
+/*
+ * loop: a level-triggered epoll loop. It owns the epoll fd, a timerfd
+ * armed for the earliest one-shot timer, a signalfd for the signals
+ * handed to it, and the watch records. A watch or timer removed during a
+ * round is only marked; it is freed once the round's events are handled,
+ * so an event already fetched for it is skipped instead of touching
+ * freed memory.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spawnfs/log.h"
+#include "spawnfs/loop.h"
+
+#define LOOP_EVENTS 64
+#define LOOP_NSIG   65
+
+struct loop_io {
+	struct loop *l;
+	int fd;
+	uint32_t events;
+	bool in_epoll;
+	bool dead;
+	loop_io_cb cb;
+	void *arg;
+	struct loop_io *next_dead;
+};
+
+struct loop_timer {
+	struct loop *l;
+	uint64_t deadline;
+	loop_timer_cb cb;
+	void *arg;
+	struct loop_timer *next;
+};
+
+struct loop_deferred {
+	loop_defer_cb fn;
+	void *arg;
+	struct loop_deferred *next;
+};
+
+struct loop {
+	int epfd;
+	int timerfd;
+	int sigfd;
+	sigset_t sigmask;
+	loop_signal_cb sig_cb[LOOP_NSIG];
+	void *sig_arg[LOOP_NSIG];
+	struct loop_timer *timers; /* sorted by deadline */
+	struct loop_io *dead;
+	struct loop_deferred *deferred, *deferred_last;
+	bool quit;
+};
+
+/* Markers for the loop's own fds in epoll_event.data. */
+static char loop_timer_tag, loop_signal_tag;
+
+uint64_t loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int epoll_add_ptr(int epfd, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = ptr};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+struct loop *loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+	int err;
+
+	if (!l)
+		return NULL;
+	l->timerfd = l->sigfd = -1;
+	sigemptyset(&l->sigmask);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0)
+		goto fail;
+	l->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (l->timerfd < 0)
+		goto fail;
+	if (epoll_add_ptr(l->epfd, l->timerfd, EPOLLIN, &loop_timer_tag) < 0)
+		goto fail;
+	return l;
+fail:
+	err = errno;
+	loop_free(l);
+	errno = err;
+	return NULL;
+}
+
+static void loop_reap(struct loop *l)
+{
+	struct loop_deferred *d;
+	struct loop_io *io;
+
+	while ((io = l->dead)) {
+		l->dead = io->next_dead;
+		free(io);
+	}
+	while ((d = l->deferred)) {
+		l->deferred = d->next;
+		if (!l->deferred)
+			l->deferred_last = NULL;
+		d->fn(d->arg);
+		free(d);
+	}
+}
+
+void loop_free(struct loop *l)
+{
+	struct loop_timer *t;
+
+	if (!l)
+		return;
+	loop_reap(l);
+	while ((t = l->timers)) {
+		l->timers = t->next;
+		free(t);
+	}
+	if (l->sigfd >= 0) {
+		close(l->sigfd);
+		sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
+	}
+	if (l->timerfd >= 0)
+		close(l->timerfd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	free(l);
+}
+
+struct loop_io *loop_io_add(struct loop *l, int fd, uint32_t events,
+			    loop_io_cb cb, void *arg)
+{
+	struct loop_io *io = calloc(1, sizeof(*io));
+	int rc;
+
+	if (!io)
+		return NULL;
+	io->l = l;
+	io->fd = fd;
+	io->cb = cb;
+	io->arg = arg;
+	rc = loop_io_mod(io, events);
+	if (rc < 0) {
+		free(io);
+		errno = -rc;
+		return NULL;
+	}
+	return io;
+}
+
+int loop_io_mod(struct loop_io *io, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = io};
+	int op;
+
+	if (io->in_epoll && events == io->events)
+		return 0;
+	if (events == 0) {
+		if (io->in_epoll &&
+		    epoll_ctl(io->l->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
+			return -errno;
+		io->in_epoll = false;
+		io->events = 0;
+		return 0;
+	}
+	op = io->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(io->l->epfd, op, io->fd, &ev) < 0)
+		return -errno;
+	io->in_epoll = true;
+	io->events = events;
+	return 0;
+}
+
+void loop_io_del(struct loop_io *io)
+{
+	if (!io)
+		return;
+	loop_io_mod(io, 0);
+	io->dead = true;
+	io->next_dead = io->l->dead;
+	io->l->dead = io;
+}
+
+static void loop_arm(struct loop *l)
+{
+	struct itimerspec its;
+	uint64_t now, ms;
+
+	memset(&its, 0, sizeof(its));
+	if (l->timers) {
+		now = loop_now_ms();
+		ms = l->timers->deadline > now ? l->timers->deadline - now : 0;
+		/* A zero it_value disarms, so fire "now" as 1 ns. */
+		its.it_value.tv_sec = (time_t)(ms / 1000);
+		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000 + 1;
+	}
+	if (timerfd_settime(l->timerfd, 0, &its, NULL) < 0)
+		log_error("loop: timerfd_settime: %s", strerror(errno));
+}
+
+struct loop_timer *loop_timer_add(struct loop *l, uint64_t ms, loop_timer_cb cb,
+				  void *arg)
+{
+	struct loop_timer *t = calloc(1, sizeof(*t)), **pp;
+
+	if (!t)
+		return NULL;
+	t->l = l;
+	t->deadline = loop_now_ms() + ms;
+	t->cb = cb;
+	t->arg = arg;
+	pp = &l->timers;
+	while (*pp && (*pp)->deadline <= t->deadline)
+		pp = &(*pp)->next;
+	t->next = *pp;
+	*pp = t;
+	if (l->timers == t)
+		loop_arm(l);
+	return t;
+}
+
+void loop_timer_del(struct loop_timer *t)
+{
+	struct loop_timer **pp;
+
+	if (!t)
+		return;
+	for (pp = &t->l->timers; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			free(t);
+			return;
+		}
+	}
+}
+
+static void loop_fire_timers(struct loop *l)
+{
+	uint64_t expirations, now = loop_now_ms();
+	struct loop_timer *t;
+
+	if (read(l->timerfd, &expirations, sizeof(expirations)) < 0 &&
+	    errno != EAGAIN)
+		log_error("loop: timerfd read: %s", strerror(errno));
+	while ((t = l->timers) && t->deadline <= now) {
+		l->timers = t->next;
+		t->cb(t->arg);
+		free(t);
+	}
+	loop_arm(l);
+}
+
+int loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
+{
+	sigset_t one;
+	int fd;
+
+	if (signo <= 0 || signo >= LOOP_NSIG)
+		return -EINVAL;
+	sigemptyset(&one);
+	sigaddset(&one, signo);
+	sigaddset(&l->sigmask, signo);
+	if (sigprocmask(SIG_BLOCK, &one, NULL) < 0)
+		return -errno;
+	fd = signalfd(l->sigfd, &l->sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (l->sigfd < 0) {
+		l->sigfd = fd;
+		if (epoll_add_ptr(l->epfd, fd, EPOLLIN, &loop_signal_tag) < 0)
+			return -errno;
+	}
+	l->sig_cb[signo] = cb;
+	l->sig_arg[signo] = arg;
+	return 0;
+}
+
+static void loop_fire_signals(struct loop *l)
+{
+	struct signalfd_siginfo si;
+	int signo;
+
+	while (read(l->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		signo = (int)si.ssi_signo;
+		if (signo > 0 && signo < LOOP_NSIG && l->sig_cb[signo])
+			l->sig_cb[signo](l->sig_arg[signo], signo);
+	}
+}
+
+int loop_defer(struct loop *l, loop_defer_cb fn, void *arg)
+{
+	struct loop_deferred *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->fn = fn;
+	d->arg = arg;
+	if (l->deferred_last)
+		l->deferred_last->next = d;
+	else
+		l->deferred = d;
+	l->deferred_last = d;
+	return 0;
+}
+
+void loop_quit(struct loop *l)
+{
+	l->quit = true;
+}
+
+static void loop_dispatch(struct loop *l, struct epoll_event *ev)
+{
+	struct loop_io *io;
+
+	if (ev->data.ptr == &loop_timer_tag) {
+		loop_fire_timers(l);
+		return;
+	}
+	if (ev->data.ptr == &loop_signal_tag) {
+		loop_fire_signals(l);
+		return;
+	}
+	io = ev->data.ptr;
+	if (!io->dead)
+		io->cb(io->arg, ev->events);
+}
+
+int loop_run(struct loop *l)
+{
+	struct epoll_event evs[LOOP_EVENTS];
+	int n, i;
+
+	l->quit = false;
+	while (!l->quit) {
+		loop_reap(l);
+		if (l->quit)
+			break;
+		n = epoll_wait(l->epfd, evs, LOOP_EVENTS, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n; i++)
+			loop_dispatch(l, &evs[i]);
+	}
+	loop_reap(l);
+	return 0;
+}

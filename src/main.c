@@ -1,0 +1,272 @@
+/*
+ * main: the command line, the configuration, logging, the mount, the
+ * loop and the orderly unwind. Exit codes: 0 after a clean unmount, 1 on
+ * a runtime failure, 2 for a usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fuse_lowlevel.h>
+
+#include "spawnfs/config.h"
+#include "spawnfs/fs.h"
+#include "spawnfs/log.h"
+#include "spawnfs/loop.h"
+
+#define EXIT_USAGE 2
+
+struct opts {
+	bool foreground, debug;
+	const char *config;
+	const char *mountpoint;
+	char *fuse_opts; /* comma-separated mount options for libfuse */
+	bool allow_other;
+};
+
+struct daemon {
+	struct loop *loop;
+	struct fs *fs;
+	bool stopping;
+};
+
+static const char usage_text[] =
+	"usage: spawnfs [-f] [-d] [-c FILE] [-o OPT[,OPT...]] MOUNTPOINT\n"
+	"\n"
+	"  -f          stay in the foreground\n"
+	"  -d          debug logging (implies -f)\n"
+	"  -c FILE     configuration file (default " CFG_DEFAULT_PATH ")\n"
+	"  -o OPT,...  mount options (allow_other, default_permissions, ro)\n"
+	"              and configuration keys as key=value\n"
+	"  -h          this help\n"
+	"  -V          the version\n";
+
+static int opts_append(char **list, const char *opt)
+{
+	size_t old = *list ? strlen(*list) : 0;
+	char *grown = realloc(*list, old + strlen(opt) + 2);
+
+	if (!grown)
+		return -ENOMEM;
+	if (old)
+		grown[old++] = ',';
+	strcpy(grown + old, opt);
+	*list = grown;
+	return 0;
+}
+
+/* Split one -o argument: config keys go to cfg, the rest to libfuse. */
+static int opts_split(struct opts *o, struct cfg *cfg, char *arg)
+{
+	char err[CFG_ERR_MAX], *tok, *save = NULL, *eq;
+	int rc;
+
+	for (tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		eq = strchr(tok, '=');
+		if (eq && strncmp(tok, "fsname=", 7) != 0 &&
+		    strncmp(tok, "subtype=", 8) != 0) {
+			*eq = '\0';
+			rc = cfg_set(cfg, NULL, tok, eq + 1, 0, err,
+				     sizeof(err));
+			if (rc < 0) {
+				fprintf(stderr, "spawnfs: -o %s: %s\n", tok,
+					err);
+				return rc;
+			}
+			continue;
+		}
+		if (strcmp(tok, "allow_other") == 0)
+			o->allow_other = true;
+		if (opts_append(&o->fuse_opts, tok) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The -o overrides are applied after the file, so keep them. */
+static int parse_args(int argc, char **argv, struct opts *o, char ***ovr,
+		      size_t *novr)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "fdc:o:hV")) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->debug = o->foreground = true;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'o':
+			(*ovr)[(*novr)++] = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("spawnfs %s\n", SPAWNFS_VERSION);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			return -EINVAL;
+		}
+	}
+	/* mount(8) passes "SOURCE MOUNTPOINT": the source is ignored. */
+	if (argc - optind < 1 || argc - optind > 2) {
+		fputs(usage_text, stderr);
+		return -EINVAL;
+	}
+	o->mountpoint = argv[argc - 1];
+	return 0;
+}
+
+static int load_config(struct opts *o, struct cfg *cfg, char **ovr, size_t novr)
+{
+	char err[CFG_ERR_MAX];
+	const char *path = o->config ? o->config : CFG_DEFAULT_PATH;
+	size_t i;
+	int rc;
+
+	rc = cfg_load_file(cfg, path, err, sizeof(err));
+	if (rc == -ENOENT && !o->config)
+		rc = 0;
+	if (rc < 0) {
+		fprintf(stderr, "spawnfs: %s\n", err);
+		return rc;
+	}
+	for (i = 0; i < novr; i++) {
+		rc = opts_split(o, cfg, ovr[i]);
+		if (rc < 0)
+			return rc;
+	}
+	if (o->allow_other &&
+	    (!o->fuse_opts || !strstr(o->fuse_opts, "default_permissions")))
+		return opts_append(&o->fuse_opts, "default_permissions");
+	return 0;
+}
+
+static void warn_request_timeouts(void)
+{
+	static const char *const files[] = {
+		"/proc/sys/fs/fuse/max_request_timeout",
+		"/proc/sys/fs/fuse/default_request_timeout"};
+	unsigned long v;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < 2; i++) {
+		f = fopen(files[i], "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%lu", &v) == 1 && v != 0)
+			log_warn("%s is %lu: the kernel will abort the mount "
+				 "when a waiting read outlives it",
+				 files[i], v);
+		fclose(f);
+	}
+}
+
+static void daemon_stop(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("stopping");
+	if (fs_shutdown(d->fs))
+		loop_quit(d->loop);
+}
+
+static void on_signal(void *arg, int signo)
+{
+	(void)signo;
+	daemon_stop(arg);
+}
+
+static void on_ended(void *arg)
+{
+	daemon_stop(arg);
+}
+
+static void on_idle(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		loop_quit(d->loop);
+}
+
+static const struct fs_hooks daemon_hooks = {
+	.ended = on_ended,
+	.idle = on_idle,
+};
+
+static int serve(struct opts *o, const struct cfg *cfg)
+{
+	char *fargv[] = {"spawnfs", "-o", o->fuse_opts, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(o->fuse_opts ? 3 : 1, fargv);
+	struct daemon d = {0};
+	int rc = 1;
+
+	d.loop = loop_new();
+	if (!d.loop) {
+		log_error("loop: %s", strerror(errno));
+		return 1;
+	}
+	d.fs = fs_new(d.loop, cfg, &args, &daemon_hooks, &d);
+	if (!d.fs) {
+		loop_free(d.loop);
+		return EXIT_USAGE; /* libfuse said which option it refused */
+	}
+	if (fs_mount(d.fs, o->mountpoint) < 0) {
+		log_error("cannot mount on %s", o->mountpoint);
+		goto out;
+	}
+	if (!o->foreground && fuse_daemonize(0) < 0)
+		goto out;
+	if (loop_signal(d.loop, SIGTERM, on_signal, &d) < 0 ||
+	    loop_signal(d.loop, SIGINT, on_signal, &d) < 0 ||
+	    loop_signal(d.loop, SIGHUP, on_signal, &d) < 0)
+		goto out;
+	log_info("serving %s", o->mountpoint);
+	rc = loop_run(d.loop) < 0 ? 1 : 0;
+out:
+	fs_free(d.fs);
+	loop_free(d.loop);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct cfg cfg;
+	char **ovr = calloc((size_t)argc, sizeof(char *));
+	size_t novr = 0;
+	int rc;
+
+	if (!ovr || cfg_defaults(&cfg) < 0)
+		return 1;
+	rc = parse_args(argc, argv, &o, &ovr, &novr);
+	if (rc == 0)
+		rc = load_config(&o, &cfg, ovr, novr);
+	free(ovr);
+	if (rc < 0) {
+		cfg_free(&cfg);
+		free(o.fuse_opts);
+		return EXIT_USAGE;
+	}
+	log_setup(o.debug ? CFG_LOG_DEBUG : cfg.log_level, !o.foreground);
+	warn_request_timeouts();
+	signal(SIGPIPE, SIG_IGN);
+	rc = serve(&o, &cfg);
+	cfg_free(&cfg);
+	free(o.fuse_opts);
+	return rc;
+}

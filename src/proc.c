@@ -1,0 +1,991 @@
+/*
+ * proc: one process slot and its runs. A run is done only when its exit
+ * status was reaped (pidfd) AND every output pipe reached end of file or
+ * was cut by the drain timer, in either order. Pipes are read straight
+ * into the logs' rings, and only while the back-pressure rule of
+ * stream_pipe_budget allows; otherwise the pipe is taken out of epoll
+ * and the child blocks in write(2). Owns: the child's pid and pidfd, the
+ * parent ends of its pipes, the logs and the settings for the next run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawnfs/log.h"
+#include "spawnfs/proc.h"
+
+#define PROC_ERROR_MAX 512
+
+enum proc_state { PROC_NEW, PROC_RUNNING, PROC_EXITED, PROC_KILLED };
+
+struct proc_pipe {
+	struct proc *p;
+	enum proc_log log;
+	int fd;
+	struct loop_io *io;
+	uint64_t drain_left; /* UINT64_MAX until the drain timer fires */
+};
+
+struct proc {
+	struct proc_ctx *ctx;
+	unsigned refs;
+	char *name;
+	uint64_t id;
+	uid_t uid;
+	gid_t gid;
+	/* settings for the next run */
+	char *cwd;
+	char **env; /* "NAME=VALUE" sets, "NAME" unsets; NULL-terminated */
+	size_t nenv;
+	bool stdin_pipe;
+	long timeout_ms;
+	/* the current or last run */
+	enum proc_state state;
+	char **argv;
+	pid_t pid;
+	int pidfd;
+	struct loop_io *pid_io;
+	struct proc_pipe pipes[PROC_NLOGS];
+	int stdin_fd;
+	struct loop_io *stdin_io;
+	struct loop_timer *drain_timer, *kill_timer, *life_timer;
+	int exit_code, signo, wstatus;
+	struct timespec t_start, t_end;
+	char *error;
+	struct stream *logs[PROC_NLOGS];
+	bool removed, counted;
+	void *handles;
+};
+
+static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr"};
+
+struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
+		      uid_t uid, gid_t gid)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+	int i;
+
+	if (!p)
+		return NULL;
+	p->ctx = ctx;
+	p->refs = 1;
+	p->id = id;
+	p->uid = uid;
+	p->gid = gid;
+	p->pidfd = p->stdin_fd = -1;
+	p->wstatus = p->exit_code = -1;
+	p->name = strdup(name);
+	p->env = calloc(1, sizeof(char *));
+	if (!p->name || !p->env)
+		goto fail;
+	for (i = 0; i < PROC_NLOGS; i++) {
+		p->pipes[i].p = p;
+		p->pipes[i].log = (enum proc_log)i;
+		p->pipes[i].fd = -1;
+		p->logs[i] = stream_new(ctx->cfg->buffer_size);
+		if (!p->logs[i])
+			goto fail;
+	}
+	return p;
+fail:
+	proc_unref(p);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void proc_ref(struct proc *p)
+{
+	p->refs++;
+}
+
+void proc_unref(struct proc *p)
+{
+	int i;
+
+	if (!p || --p->refs > 0)
+		return;
+	if (p->ctx->hooks->freed)
+		p->ctx->hooks->freed(p->ctx->arg, p);
+	for (i = 0; i < PROC_NLOGS; i++)
+		stream_free(p->logs[i]);
+	ctl_argv_free(p->env);
+	ctl_argv_free(p->argv);
+	free(p->cwd);
+	free(p->error);
+	free(p->name);
+	free(p);
+}
+
+const char *proc_name(const struct proc *p)
+{
+	return p->name;
+}
+
+uint64_t proc_id(const struct proc *p)
+{
+	return p->id;
+}
+
+uid_t proc_uid(const struct proc *p)
+{
+	return p->uid;
+}
+
+gid_t proc_gid(const struct proc *p)
+{
+	return p->gid;
+}
+
+struct stream *proc_log(const struct proc *p, enum proc_log log)
+{
+	return p->logs[log];
+}
+
+void **proc_handles(struct proc *p)
+{
+	return &p->handles;
+}
+
+static bool pipes_open(const struct proc *p)
+{
+	int i;
+
+	for (i = 0; i < PROC_NLOGS; i++)
+		if (p->pipes[i].fd >= 0)
+			return true;
+	return false;
+}
+
+bool proc_busy(const struct proc *p)
+{
+	return p->pidfd >= 0 || pipes_open(p);
+}
+
+bool proc_removed(const struct proc *p)
+{
+	return p->removed;
+}
+
+int proc_wait_status(const struct proc *p)
+{
+	return p->state == PROC_EXITED || p->state == PROC_KILLED ? p->wstatus
+								  : -1;
+}
+
+void proc_remove(struct proc *p)
+{
+	int i;
+
+	p->removed = true;
+	for (i = 0; i < PROC_NLOGS; i++) {
+		stream_finish(p->logs[i]);
+		if (p->ctx->hooks->output)
+			p->ctx->hooks->output(p->ctx->arg, p, (enum proc_log)i);
+	}
+	if (p->ctx->hooks->ended)
+		p->ctx->hooks->ended(p->ctx->arg, p);
+}
+
+void proc_set_error(struct proc *p, const char *line, size_t len, int err)
+{
+	char *msg = malloc(PROC_ERROR_MAX);
+	size_t i;
+
+	if (!msg)
+		return;
+	if (len > 200)
+		len = 200;
+	/* Keep the message printable whatever the line held. */
+	snprintf(msg, PROC_ERROR_MAX, "%.*s: %s", (int)len, line,
+		 strerror(err));
+	for (i = 0; i < len && msg[i]; i++)
+		if ((unsigned char)msg[i] < 0x20)
+			msg[i] = '?';
+	free(p->error);
+	p->error = msg;
+}
+
+/* The wake-ups a run's end and a removed slot share. */
+static void proc_run_done(struct proc *p)
+{
+	if (p->pidfd >= 0 || pipes_open(p))
+		return;
+	loop_timer_del(p->drain_timer);
+	p->drain_timer = NULL;
+	loop_timer_del(p->kill_timer);
+	p->kill_timer = NULL;
+	if (p->counted) {
+		p->counted = false;
+		if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
+			p->ctx->hooks->idle(p->ctx->arg);
+		proc_unref(p);
+	}
+}
+
+static void pipe_close(struct proc_pipe *pp)
+{
+	struct proc *p = pp->p;
+
+	if (pp->fd < 0)
+		return;
+	loop_io_del(pp->io);
+	pp->io = NULL;
+	close(pp->fd);
+	pp->fd = -1;
+	stream_finish(p->logs[pp->log]);
+	if (p->ctx->hooks->output)
+		p->ctx->hooks->output(p->ctx->arg, p, pp->log);
+}
+
+static size_t pipe_budget(struct proc_pipe *pp)
+{
+	struct stream_feed feed = {pp->p->logs[pp->log], 1, 0};
+	size_t budget;
+
+	stream_clear_paused(feed.log);
+	budget = stream_pipe_budget(&feed, 1);
+	if (budget > pp->drain_left)
+		budget = (size_t)pp->drain_left;
+	return budget;
+}
+
+void proc_update(struct proc *p)
+{
+	struct proc_pipe *pp;
+	int i;
+
+	for (i = 0; i < PROC_NLOGS; i++) {
+		pp = &p->pipes[i];
+		if (pp->fd < 0)
+			continue;
+		if (loop_io_mod(pp->io, pipe_budget(pp) ? EPOLLIN : 0) < 0)
+			log_error("proc %s: epoll: %s", p->name,
+				  strerror(errno));
+	}
+}
+
+static void pipe_readable(void *arg, uint32_t events)
+{
+	struct proc_pipe *pp = arg;
+	struct proc *p = pp->p;
+	struct timespec now;
+	struct iovec iov[2];
+	size_t budget = pipe_budget(pp);
+	ssize_t n;
+	int cnt;
+
+	(void)events;
+	if (budget == 0)
+		goto out;
+	cnt = stream_reserve(p->logs[pp->log], budget, iov);
+	if (cnt < 0) {
+		log_error("proc %s: %s buffer: %s", p->name, log_names[pp->log],
+			  strerror(-cnt));
+		pipe_close(pp);
+		goto out;
+	}
+	n = readv(pp->fd, iov, cnt);
+	if (n > 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		stream_commit(p->logs[pp->log], (size_t)n, &now);
+		if (pp->drain_left != UINT64_MAX)
+			pp->drain_left -= (uint64_t)n;
+		if (p->ctx->hooks->output)
+			p->ctx->hooks->output(p->ctx->arg, p, pp->log);
+		if (pp->drain_left == 0)
+			pipe_close(pp);
+	} else if (n == 0 || errno == EIO) {
+		pipe_close(pp); /* EIO: a pty master whose slave closed */
+	} else if (errno != EAGAIN && errno != EINTR) {
+		log_error("proc %s: read %s: %s", p->name, log_names[pp->log],
+			  strerror(errno));
+		pipe_close(pp);
+	}
+out:
+	proc_update(p);
+	proc_run_done(p);
+}
+
+/* drain_timeout after the exit: take only what the pipe holds now. */
+static void drain_expired(void *arg)
+{
+	struct proc *p = arg;
+	struct proc_pipe *pp;
+	int i, avail;
+
+	p->drain_timer = NULL;
+	for (i = 0; i < PROC_NLOGS; i++) {
+		pp = &p->pipes[i];
+		if (pp->fd < 0)
+			continue;
+		if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail <= 0)
+			pipe_close(pp);
+		else
+			pp->drain_left = (uint64_t)avail;
+	}
+	proc_update(p);
+	proc_run_done(p);
+}
+
+static void stdin_close(struct proc *p)
+{
+	if (p->stdin_fd < 0)
+		return;
+	loop_io_del(p->stdin_io);
+	p->stdin_io = NULL;
+	close(p->stdin_fd);
+	p->stdin_fd = -1;
+	if (p->ctx->hooks->stdin_ready)
+		p->ctx->hooks->stdin_ready(p->ctx->arg, p);
+}
+
+static void stdin_writable(void *arg, uint32_t events)
+{
+	struct proc *p = arg;
+
+	(void)events;
+	loop_io_mod(p->stdin_io, 0);
+	if (p->ctx->hooks->stdin_ready)
+		p->ctx->hooks->stdin_ready(p->ctx->arg, p);
+}
+
+ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n)
+{
+	ssize_t w;
+
+	if (p->stdin_fd < 0)
+		return -EPIPE;
+	w = write(p->stdin_fd, buf, n);
+	if (w >= 0)
+		return w;
+	if (errno == EAGAIN) {
+		loop_io_mod(p->stdin_io, EPOLLOUT);
+		return -EAGAIN;
+	}
+	if (errno == EINTR)
+		return -EAGAIN;
+	stdin_close(p);
+	return -EPIPE;
+}
+
+static void proc_reaped(struct proc *p, const siginfo_t *si)
+{
+	clock_gettime(CLOCK_REALTIME, &p->t_end);
+	if (si->si_code == CLD_EXITED) {
+		p->state = PROC_EXITED;
+		p->exit_code = si->si_status;
+		p->wstatus = si->si_status;
+	} else {
+		p->state = PROC_KILLED;
+		p->signo = si->si_status;
+		p->wstatus = 128 + si->si_status;
+	}
+	loop_io_del(p->pid_io);
+	p->pid_io = NULL;
+	close(p->pidfd);
+	p->pidfd = -1;
+	loop_timer_del(p->life_timer);
+	p->life_timer = NULL;
+	stdin_close(p);
+	log_debug("proc %s: pid %d ended, status %d", p->name, (int)p->pid,
+		  p->wstatus);
+	if (pipes_open(p))
+		p->drain_timer = loop_timer_add(p->ctx->loop,
+						p->ctx->cfg->drain_timeout_ms,
+						drain_expired, p);
+	if (p->ctx->hooks->ended)
+		p->ctx->hooks->ended(p->ctx->arg, p);
+	proc_run_done(p);
+}
+
+static void pidfd_readable(void *arg, uint32_t events)
+{
+	struct proc *p = arg;
+	siginfo_t si;
+
+	(void)events;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0) {
+		log_error("proc %s: waitid: %s", p->name, strerror(errno));
+		return;
+	}
+	if (si.si_pid == 0)
+		return;
+	proc_reaped(p, &si);
+}
+
+/* Signal the run's process group. */
+static int proc_kill(struct proc *p, int sig)
+{
+	if (p->pidfd < 0 && !pipes_open(p))
+		return -ESRCH;
+	if (kill(-p->pid, sig) < 0)
+		return -errno;
+	return 0;
+}
+
+static void kill_expired(void *arg)
+{
+	struct proc *p = arg;
+
+	p->kill_timer = NULL;
+	if (proc_busy(p))
+		proc_kill(p, SIGKILL);
+}
+
+static int proc_stop(struct proc *p, long grace_ms)
+{
+	int rc;
+
+	if (p->pidfd < 0)
+		return -ESRCH;
+	rc = proc_kill(p, SIGTERM);
+	if (rc < 0)
+		return rc;
+	if (grace_ms < 0)
+		grace_ms = p->ctx->cfg->kill_grace_ms;
+	loop_timer_del(p->kill_timer);
+	p->kill_timer = loop_timer_add(p->ctx->loop, (uint64_t)grace_ms,
+				       kill_expired, p);
+	return p->kill_timer ? 0 : -ENOMEM;
+}
+
+void proc_terminate(struct proc *p)
+{
+	if (p->pidfd >= 0) {
+		proc_stop(p, -1);
+		return;
+	}
+	if (pipes_open(p)) /* a grandchild holds the output open */
+		proc_kill(p, SIGTERM);
+}
+
+static void life_expired(void *arg)
+{
+	struct proc *p = arg;
+
+	p->life_timer = NULL;
+	log_info("proc %s: timeout, stopping", p->name);
+	proc_stop(p, -1);
+}
+
+/* Length of the NAME part of "NAME=VALUE" or "NAME". */
+static size_t env_name_len(const char *e)
+{
+	const char *eq = strchr(e, '=');
+
+	return eq ? (size_t)(eq - e) : strlen(e);
+}
+
+/* Put e (copied) into *vec, replacing an entry with the same name; a
+ * NULL-terminated vector of *n entries. 0 or -ENOMEM. */
+static int env_put(char ***vec, size_t *n, const char *e)
+{
+	size_t len = env_name_len(e), i;
+	char *copy = strdup(e), **grown;
+
+	if (!copy)
+		return -ENOMEM;
+	for (i = 0; i < *n; i++) {
+		if (env_name_len((*vec)[i]) == len &&
+		    strncmp((*vec)[i], e, len) == 0) {
+			free((*vec)[i]);
+			(*vec)[i] = copy;
+			return 0;
+		}
+	}
+	grown = realloc(*vec, (*n + 2) * sizeof(char *));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	*vec = grown;
+	grown[(*n)++] = copy;
+	grown[*n] = NULL;
+	return 0;
+}
+
+/* Drop entries without '=' (the unsets) from a built environment. */
+static void env_drop_unsets(char **vec, size_t *n)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < *n; i++) {
+		if (strchr(vec[i], '='))
+			vec[j++] = vec[i];
+		else
+			free(vec[i]);
+	}
+	*n = j;
+	vec[j] = NULL;
+}
+
+/* The account a run executes as; strings point into buf. */
+struct run_user {
+	struct passwd pw;
+	char buf[4096];
+	bool found;
+};
+
+static void run_user_lookup(uid_t uid, struct run_user *u)
+{
+	struct passwd *res = NULL;
+
+	u->found = getpwuid_r(uid, &u->pw, u->buf, sizeof(u->buf), &res) == 0 &&
+		   res;
+}
+
+static char **env_build(const struct proc *p, const struct run_user *u)
+{
+	char **vec = calloc(1, sizeof(char *)), line[4200];
+	size_t n = 0, i;
+	int rc = vec ? 0 : -ENOMEM;
+
+	rc = rc
+		     ?: env_put(&vec, &n,
+				p->uid == 0
+					? "PATH=/usr/local/sbin:/usr/local/bin:"
+					  "/usr/sbin:/usr/bin:/sbin:/bin"
+					: "PATH=/usr/local/bin:/usr/bin:/bin");
+	if (u->found) {
+		snprintf(line, sizeof(line), "HOME=%s", u->pw.pw_dir);
+		rc = rc ?: env_put(&vec, &n, line);
+		snprintf(line, sizeof(line), "USER=%s", u->pw.pw_name);
+		rc = rc ?: env_put(&vec, &n, line);
+		snprintf(line, sizeof(line), "LOGNAME=%s", u->pw.pw_name);
+		rc = rc ?: env_put(&vec, &n, line);
+		snprintf(line, sizeof(line), "SHELL=%s", u->pw.pw_shell);
+		rc = rc ?: env_put(&vec, &n, line);
+	}
+	for (i = 0; i < p->ctx->cfg->nenv; i++)
+		rc = rc ?: env_put(&vec, &n, p->ctx->cfg->env[i]);
+	for (i = 0; i < p->nenv; i++)
+		rc = rc ?: env_put(&vec, &n, p->env[i]);
+	if (rc < 0) {
+		ctl_argv_free(vec);
+		errno = ENOMEM;
+		return NULL;
+	}
+	env_drop_unsets(vec, &n);
+	return vec;
+}
+
+/* What the child reports through its exec pipe when a step fails. */
+enum child_step { STEP_NONE, STEP_SETUP, STEP_CWD, STEP_USER, STEP_EXEC };
+
+struct child_report {
+	int step;
+	int err;
+};
+
+/* What a child needs, prepared by the parent before fork. */
+struct child_plan {
+	char **argv, **envp;
+	const char *cwd;
+	int fds[3]; /* become 0, 1, 2 */
+	int report_fd;
+	const struct run_user *user;
+	bool switch_user;
+};
+
+static void __attribute__((noreturn)) child_fail(int fd, int step)
+{
+	struct child_report r = {step, errno};
+	ssize_t w;
+
+	do
+		w = write(fd, &r, sizeof(r));
+	while (w < 0 && errno == EINTR);
+	_exit(127);
+}
+
+/* In the forked child: never returns. */
+static void __attribute__((noreturn)) child_run(const struct child_plan *c)
+{
+	extern char **environ;
+	sigset_t none;
+	int i, tmp[3];
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 1; i < NSIG; i++)
+		signal(i, SIG_DFL);
+	if (setsid() < 0)
+		child_fail(c->report_fd, STEP_SETUP);
+	/* Move the ends clear of 0..2 first: a source may itself be 0..2. */
+	for (i = 0; i < 3; i++) {
+		tmp[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3);
+		if (tmp[i] < 0)
+			child_fail(c->report_fd, STEP_SETUP);
+	}
+	for (i = 0; i < 3; i++)
+		if (dup2(tmp[i], i) < 0)
+			child_fail(c->report_fd, STEP_SETUP);
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		child_fail(c->report_fd, STEP_SETUP);
+	if (c->cwd && chdir(c->cwd) < 0)
+		child_fail(c->report_fd, STEP_CWD);
+	if (c->switch_user &&
+	    (initgroups(c->user->pw.pw_name, c->user->pw.pw_gid) < 0 ||
+	     setgid(c->user->pw.pw_gid) < 0 || setuid(c->user->pw.pw_uid) < 0))
+		child_fail(c->report_fd, STEP_USER);
+	environ = c->envp;
+	execvp(c->argv[0], c->argv);
+	child_fail(c->report_fd, STEP_EXEC);
+}
+
+/* Close every fd in fds[0..n) that is open and mark it closed. */
+static void close_all(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* Pipes of one run: [0..1] stdin, [2..3] stdout, [4..5] stderr,
+ * [6..7] the exec report; the parent's ends are non-blocking. */
+static int run_pipes(struct proc *p, int fds[8])
+{
+	int i;
+
+	if (p->stdin_pipe) {
+		if (pipe2(&fds[0], O_CLOEXEC) < 0)
+			return -errno;
+		fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	} else {
+		fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fds[0] < 0)
+			return -errno;
+	}
+	for (i = 2; i < 8; i += 2)
+		if (pipe2(&fds[i], O_CLOEXEC) < 0)
+			return -errno;
+	for (i = 2; i < 6; i += 2) {
+		fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		/* Best effort: a smaller pipe only costs throughput. */
+		fcntl(fds[i + 1], F_SETPIPE_SZ, (int)p->ctx->cfg->pipe_size);
+	}
+	return 0;
+}
+
+static const char *step_name(int step)
+{
+	switch (step) {
+	case STEP_CWD:
+		return "cwd";
+	case STEP_USER:
+		return "user";
+	case STEP_EXEC:
+		return "exec";
+	default:
+		return "spawn";
+	}
+}
+
+/* Wait for exec or its failure; 0 or -errno with status.error set. */
+static int run_report(struct proc *p, pid_t pid, int fd)
+{
+	struct child_report r;
+	char what[300];
+	ssize_t n;
+
+	do
+		n = read(fd, &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(r))
+		r = (struct child_report){STEP_SETUP, n < 0 ? errno : EIO};
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	snprintf(what, sizeof(what), "%s %s", step_name(r.step),
+		 r.step == STEP_CWD ? p->cwd : p->argv[0]);
+	proc_set_error(p, what, strlen(what), r.err);
+	return -r.err;
+}
+
+static int run_watch(struct proc *p, pid_t pid, int fds[8])
+{
+	int i;
+
+	p->pidfd = pidfd_open(pid, 0);
+	if (p->pidfd < 0)
+		return -errno;
+	p->pid_io =
+		loop_io_add(p->ctx->loop, p->pidfd, EPOLLIN, pidfd_readable, p);
+	if (!p->pid_io)
+		return -errno;
+	for (i = 0; i < PROC_NLOGS; i++) {
+		p->pipes[i].fd = fds[2 + 2 * i];
+		fds[2 + 2 * i] = -1;
+		p->pipes[i].drain_left = UINT64_MAX;
+		p->pipes[i].io = loop_io_add(p->ctx->loop, p->pipes[i].fd, 0,
+					     pipe_readable, &p->pipes[i]);
+		if (!p->pipes[i].io)
+			return -errno;
+	}
+	if (p->stdin_pipe) {
+		p->stdin_fd = fds[1];
+		fds[1] = -1;
+		p->stdin_io = loop_io_add(p->ctx->loop, p->stdin_fd, 0,
+					  stdin_writable, p);
+		if (!p->stdin_io)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Undo a run whose child exists but could not be watched. */
+static void run_abort(struct proc *p, pid_t pid)
+{
+	int i;
+
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	loop_io_del(p->pid_io);
+	p->pid_io = NULL;
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
+	for (i = 0; i < PROC_NLOGS; i++) {
+		loop_io_del(p->pipes[i].io);
+		p->pipes[i].io = NULL;
+		close_all(&p->pipes[i].fd, 1);
+	}
+	loop_io_del(p->stdin_io);
+	p->stdin_io = NULL;
+	close_all(&p->stdin_fd, 1);
+}
+
+static void run_started(struct proc *p, pid_t pid)
+{
+	int i;
+
+	p->pid = pid;
+	p->state = PROC_RUNNING;
+	p->exit_code = p->wstatus = -1;
+	p->signo = 0;
+	clock_gettime(CLOCK_REALTIME, &p->t_start);
+	memset(&p->t_end, 0, sizeof(p->t_end));
+	for (i = 0; i < PROC_NLOGS; i++)
+		stream_reopen(p->logs[i]);
+	proc_ref(p);
+	p->counted = true;
+	p->ctx->nbusy++;
+	if (p->timeout_ms > 0)
+		p->life_timer = loop_timer_add(
+			p->ctx->loop, (uint64_t)p->timeout_ms, life_expired, p);
+	proc_update(p);
+	log_debug("proc %s: started pid %d", p->name, (int)pid);
+}
+
+/* Start argv (taken over) as the slot's new run. 0 or -errno. */
+static int proc_spawn(struct proc *p, char **argv)
+{
+	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, rc;
+	struct child_plan plan;
+	struct run_user user;
+	pid_t pid;
+
+	if (proc_busy(p)) {
+		ctl_argv_free(argv);
+		return -EBUSY;
+	}
+	ctl_argv_free(p->argv);
+	p->argv = argv;
+	run_user_lookup(p->uid, &user);
+	memset(&plan, 0, sizeof(plan));
+	plan.envp = env_build(p, &user);
+	rc = plan.envp ? run_pipes(p, fds) : -ENOMEM;
+	if (rc < 0)
+		goto out;
+	plan.argv = argv;
+	plan.cwd = p->cwd;
+	plan.fds[0] = fds[0];
+	plan.fds[1] = fds[3];
+	plan.fds[2] = fds[5];
+	plan.report_fd = fds[7];
+	plan.user = &user;
+	plan.switch_user = geteuid() == 0 && p->uid != 0 && user.found;
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (pid == 0)
+		child_run(&plan);
+	close_all(&fds[7], 1);
+	rc = run_report(p, pid, fds[6]);
+	if (rc == 0) {
+		rc = run_watch(p, pid, fds);
+		if (rc < 0)
+			run_abort(p, pid);
+		else
+			run_started(p, pid);
+	}
+out:
+	close_all(fds, 8);
+	ctl_argv_free(plan.envp);
+	return rc;
+}
+
+static char **argv_dup(char *const *argv, size_t argc)
+{
+	char **copy = calloc(argc + 1, sizeof(char *));
+	size_t i;
+
+	if (!copy)
+		return NULL;
+	for (i = 0; i < argc; i++) {
+		copy[i] = strdup(argv[i]);
+		if (!copy[i]) {
+			ctl_argv_free(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+static int ctl_start(struct proc *p, const struct ctl_line *l)
+{
+	char *sh[] = {p->ctx->cfg->shell, "-c", l->arg};
+	char **argv;
+
+	if (l->cmd == CTL_START)
+		argv = argv_dup(sh, 3);
+	else
+		argv = argv_dup(l->argv, l->argc);
+	if (!argv)
+		return -ENOMEM;
+	return proc_spawn(p, argv);
+}
+
+/* Settings lines change the next run only. */
+static int ctl_setting(struct proc *p, const struct ctl_line *l)
+{
+	char *copy;
+
+	if (p->pidfd >= 0)
+		return -EBUSY;
+	switch (l->cmd) {
+	case CTL_CWD:
+		copy = strdup(l->arg);
+		if (!copy)
+			return -ENOMEM;
+		free(p->cwd);
+		p->cwd = copy;
+		return 0;
+	case CTL_ENV:
+	case CTL_UNSET:
+		return env_put(&p->env, &p->nenv, l->arg);
+	case CTL_STDIN:
+		p->stdin_pipe = l->num == 1;
+		return 0;
+	case CTL_TIMEOUT:
+		p->timeout_ms = l->ms;
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
+{
+	(void)uid;
+	switch (l->cmd) {
+	case CTL_START:
+	case CTL_EXEC:
+		return ctl_start(p, l);
+	case CTL_SIGNAL:
+		return p->pidfd < 0 ? -ESRCH : proc_kill(p, l->num);
+	case CTL_KILL:
+		return p->pidfd < 0 ? -ESRCH : proc_kill(p, SIGKILL);
+	case CTL_STOP:
+		return proc_stop(p, l->ms);
+	case CTL_EOF:
+		if (p->pidfd < 0)
+			return -ESRCH;
+		stdin_close(p);
+		return 0;
+	case CTL_CWD:
+	case CTL_ENV:
+	case CTL_UNSET:
+	case CTL_STDIN:
+	case CTL_TIMEOUT:
+		return ctl_setting(p, l);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
+	     const char *text, size_t len)
+{
+	int rc = proc_ctl_run(p, l, uid);
+
+	/* A start that failed in the child has already described itself. */
+	if (rc < 0 && !((l->cmd == CTL_START || l->cmd == CTL_EXEC) &&
+			rc != -EBUSY && rc != -ENOMEM))
+		proc_set_error(p, text, len, -rc);
+	return rc;
+}
+
+static const char *state_name(enum proc_state s)
+{
+	static const char *const names[] = {"new", "running", "exited",
+					    "killed"};
+
+	return names[s];
+}
+
+void proc_status(const struct proc *p, struct jbuf *b)
+{
+	struct status_log logs[PROC_NLOGS];
+	struct status_view v;
+	int i;
+
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i < PROC_NLOGS; i++) {
+		logs[i].name = log_names[i];
+		logs[i].bytes = stream_head(p->logs[i]);
+		logs[i].retained =
+			stream_head(p->logs[i]) - stream_tail(p->logs[i]);
+		logs[i].readers = stream_nreaders(p->logs[i]);
+		logs[i].paused =
+			p->pipes[i].fd >= 0 && stream_paused(p->logs[i]);
+	}
+	v.name = p->name;
+	v.state = state_name(p->state);
+	v.pid = p->pidfd >= 0 ? p->pid : 0;
+	v.pgid = v.pid;
+	v.argv = p->argv;
+	v.cwd = p->cwd;
+	v.stdin_mode = p->stdin_pipe ? "pipe" : "null";
+	v.uid = p->uid;
+	v.started = p->state != PROC_NEW;
+	v.ended = p->state == PROC_EXITED || p->state == PROC_KILLED;
+	v.start_time = p->t_start;
+	v.end_time = p->t_end;
+	v.exit_code = p->state == PROC_EXITED ? p->exit_code : -1;
+	v.signal = p->state == PROC_KILLED ? ctl_signal_name(p->signo) : NULL;
+	v.status = proc_wait_status(p);
+	v.error = p->error;
+	v.logs = logs;
+	v.nlogs = PROC_NLOGS;
+	events_render_status(b, &v);
+}

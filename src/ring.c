@@ -1,0 +1,134 @@
+/*
+ * ring: a fixed-capacity byte ring addressed by absolute offsets. The head
+ * is the number of bytes ever written; bytes below head - cap are gone.
+ * Memory is allocated on the first write so an idle log costs nothing.
+ * Pure: no syscalls, no logging.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawnfs/ring.h"
+
+struct ring {
+	unsigned char *buf;
+	size_t cap;
+	uint64_t head;
+	uint64_t tail;
+};
+
+struct ring *ring_new(size_t cap)
+{
+	struct ring *r;
+
+	if (cap == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->cap = cap;
+	return r;
+}
+
+void ring_free(struct ring *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+uint64_t ring_head(const struct ring *r)
+{
+	return r->head;
+}
+
+uint64_t ring_tail(const struct ring *r)
+{
+	return r->tail;
+}
+
+size_t ring_cap(const struct ring *r)
+{
+	return r->cap;
+}
+
+/* Split [off, off + n) of the ring into at most two contiguous spans. */
+static int ring_span(const struct ring *r, uint64_t off, size_t n,
+		     struct iovec iov[2])
+{
+	size_t pos = off % r->cap;
+	size_t first = r->cap - pos;
+
+	if (n == 0)
+		return 0;
+	iov[0].iov_base = r->buf + pos;
+	if (first >= n) {
+		iov[0].iov_len = n;
+		return 1;
+	}
+	iov[0].iov_len = first;
+	iov[1].iov_base = r->buf;
+	iov[1].iov_len = n - first;
+	return 2;
+}
+
+int ring_reserve(struct ring *r, size_t max, struct iovec iov[2])
+{
+	if (!r->buf && max > 0) {
+		r->buf = malloc(r->cap);
+		if (!r->buf)
+			return -ENOMEM;
+	}
+	if (max > r->cap)
+		max = r->cap;
+	return ring_span(r, r->head, max, iov);
+}
+
+void ring_commit(struct ring *r, size_t n)
+{
+	r->head += n;
+	if (r->head - r->tail > r->cap)
+		r->tail = r->head - r->cap;
+}
+
+int ring_append(struct ring *r, const void *p, size_t n)
+{
+	const unsigned char *src = p;
+	struct iovec iov[2];
+	int cnt, i;
+
+	if (n > r->cap) {
+		/* Only the newest cap bytes can be kept. */
+		src += n - r->cap;
+		r->head += n - r->cap;
+		r->tail = r->head;
+		n = r->cap;
+	}
+	cnt = ring_reserve(r, n, iov);
+	if (cnt < 0)
+		return cnt;
+	for (i = 0; i < cnt; i++) {
+		memcpy(iov[i].iov_base, src, iov[i].iov_len);
+		src += iov[i].iov_len;
+	}
+	ring_commit(r, n);
+	return 0;
+}
+
+int ring_peek(const struct ring *r, uint64_t off, size_t max,
+	      struct iovec iov[2], size_t *n)
+{
+	uint64_t avail;
+
+	*n = 0;
+	if (off < r->tail || off > r->head)
+		return -ERANGE;
+	avail = r->head - off;
+	if (avail > max)
+		avail = max;
+	*n = avail;
+	return ring_span(r, off, avail, iov);
+}

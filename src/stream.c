@@ -1,0 +1,279 @@
+/*
+ * stream: one output log. It owns a ring and knows its open readers, each
+ * a cursor with a read position. The back-pressure rule of DESIGN.md §4
+ * lives here: a log with open readers may not overwrite a byte its
+ * slowest reader still needs, and a pipe may be read only as far as every
+ * log holding it has room. Pure: no syscalls, no logging.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "spawnfs/ring.h"
+#include "spawnfs/stream.h"
+
+struct stream {
+	struct ring *ring;
+	struct stream_reader *readers;
+	unsigned nreaders;
+	uint64_t max_read;
+	struct timespec mtime;
+	bool finished;
+	bool paused;
+};
+
+struct stream_reader {
+	struct stream *s;
+	struct stream_reader *prev, *next;
+	void *data;
+	uint64_t pos;
+	uint64_t shift;
+	bool read_once;
+};
+
+struct stream *stream_new(size_t cap)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->ring = ring_new(cap);
+	if (!s->ring) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void stream_free(struct stream *s)
+{
+	if (!s)
+		return;
+	ring_free(s->ring);
+	free(s);
+}
+
+uint64_t stream_head(const struct stream *s)
+{
+	return ring_head(s->ring);
+}
+
+uint64_t stream_tail(const struct stream *s)
+{
+	return ring_tail(s->ring);
+}
+
+size_t stream_cap(const struct stream *s)
+{
+	return ring_cap(s->ring);
+}
+
+unsigned stream_nreaders(const struct stream *s)
+{
+	return s->nreaders;
+}
+
+bool stream_finished(const struct stream *s)
+{
+	return s->finished;
+}
+
+bool stream_paused(const struct stream *s)
+{
+	return s->paused;
+}
+
+const struct timespec *stream_mtime(const struct stream *s)
+{
+	return &s->mtime;
+}
+
+void stream_finish(struct stream *s)
+{
+	s->finished = true;
+	s->paused = false;
+}
+
+void stream_reopen(struct stream *s)
+{
+	s->finished = false;
+}
+
+int stream_reserve(struct stream *s, size_t max, struct iovec iov[2])
+{
+	return ring_reserve(s->ring, max, iov);
+}
+
+void stream_commit(struct stream *s, size_t n, const struct timespec *now)
+{
+	if (n == 0)
+		return;
+	ring_commit(s->ring, n);
+	s->mtime = *now;
+}
+
+int stream_append(struct stream *s, const void *p, size_t n,
+		  const struct timespec *now)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rc = ring_append(s->ring, p, n);
+	if (rc == 0)
+		s->mtime = *now;
+	return rc;
+}
+
+bool stream_holds(const struct stream *s)
+{
+	return s->nreaders > 0;
+}
+
+/* The read position R of DESIGN.md §4. */
+static uint64_t stream_read_pos(const struct stream *s)
+{
+	const struct stream_reader *r;
+	uint64_t min;
+
+	if (!s->readers)
+		return s->max_read;
+	min = s->readers->pos;
+	for (r = s->readers->next; r; r = r->next)
+		if (r->pos < min)
+			min = r->pos;
+	return min;
+}
+
+size_t stream_room(const struct stream *s)
+{
+	uint64_t used = stream_head(s) - stream_read_pos(s);
+	size_t cap = stream_cap(s);
+
+	return used >= cap ? 0 : cap - (size_t)used;
+}
+
+static size_t feed_budget(const struct stream_feed *f)
+{
+	size_t room = stream_room(f->log);
+	size_t per = f->per_byte ? f->per_byte : 1;
+
+	if (room <= f->overhead)
+		return 0;
+	return (room - f->overhead) / per;
+}
+
+size_t stream_pipe_budget(const struct stream_feed *feeds, size_t n)
+{
+	size_t budget = SIZE_MAX, b, i;
+	bool any = false;
+
+	for (i = 0; i < n; i++) {
+		if (!stream_holds(feeds[i].log))
+			continue;
+		any = true;
+		b = feed_budget(&feeds[i]);
+		if (b < budget)
+			budget = b;
+	}
+	if (!any && n > 0)
+		budget = feed_budget(&feeds[0]);
+	for (i = 0; i < n && budget == 0; i++)
+		if (stream_holds(feeds[i].log) || (!any && i == 0))
+			feeds[i].log->paused |= feed_budget(&feeds[i]) == 0;
+	return budget;
+}
+
+void stream_clear_paused(struct stream *s)
+{
+	s->paused = false;
+}
+
+struct stream_reader *stream_reader_new(struct stream *s, void *data)
+{
+	struct stream_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->s = s;
+	r->data = data;
+	r->pos = stream_tail(s);
+	r->next = s->readers;
+	if (s->readers)
+		s->readers->prev = r;
+	s->readers = r;
+	s->nreaders++;
+	return r;
+}
+
+void stream_reader_free(struct stream_reader *r)
+{
+	if (!r)
+		return;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->s->readers = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->s->nreaders--;
+	free(r);
+}
+
+void *stream_reader_data(const struct stream_reader *r)
+{
+	return r->data;
+}
+
+struct stream *stream_reader_stream(const struct stream_reader *r)
+{
+	return r->s;
+}
+
+struct stream_reader *stream_first_reader(const struct stream *s)
+{
+	return s->readers;
+}
+
+struct stream_reader *stream_next_reader(const struct stream_reader *r)
+{
+	return r->next;
+}
+
+/* Map a handle offset to an absolute one, applying the first-read shift. */
+static uint64_t reader_abs(const struct stream_reader *r, uint64_t off)
+{
+	if (!r->read_once && off == 0)
+		return stream_tail(r->s);
+	return off + r->shift;
+}
+
+int stream_read(struct stream_reader *r, uint64_t off, size_t size,
+		struct iovec iov[2], int *iovcnt, size_t *n)
+{
+	struct stream *s = r->s;
+	uint64_t abs = reader_abs(r, off);
+	uint64_t head = stream_head(s);
+
+	*n = 0;
+	*iovcnt = 0;
+	if (!r->read_once) {
+		r->read_once = true;
+		if (off == 0)
+			r->shift = abs;
+	}
+	if (abs < stream_tail(s))
+		return -EIO;
+	r->pos = abs < head ? abs : head;
+	if (abs >= head)
+		return s->finished ? 0 : -EAGAIN;
+	*iovcnt = ring_peek(s->ring, abs, size, iov, n);
+	r->pos = abs + *n;
+	if (r->pos > s->max_read)
+		s->max_read = r->pos;
+	return 0;
+}
+
+bool stream_readable(const struct stream_reader *r, uint64_t off)
+{
+	return r->s->finished || reader_abs(r, off) < stream_head(r->s);
+}

@@ -1,0 +1,707 @@
+/*
+ * test_events: JSON rendering. Hostile strings through json_str, UTF-8
+ * prefixes, RFC 4648 base64 vectors, times, the byte buffer's overflow
+ * handling, status objects and output events compared byte for byte, and
+ * events_output_max against random buffers.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawnfs/events.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define LEN(s)	      (sizeof(s) - 1) /* string literal length, NULs kept */
+
+#define EXPECT_INT(row, got, want)                                             \
+	do {                                                                   \
+		long long g_ = (long long)(got), w_ = (long long)(want);       \
+		if (g_ != w_)                                                  \
+			fail_msg("row %zu: %s is %lld, want %lld", (size_t)(row), \
+				 #got, g_, w_);                                \
+	} while (0)
+
+/* The buffer holds exactly want (and is NUL-terminated after it). */
+static void expect_buf(size_t row, const struct jbuf *b, const char *want)
+{
+	if (b->oom)
+		fail_msg("row %zu: oom", row);
+	if (b->len != strlen(want) || memcmp(b->data, want, b->len) != 0)
+		fail_msg("row %zu:\n got  %.*s\n want %s", row, (int)b->len,
+			 b->data ? b->data : "", want);
+	if (b->data[b->len] != '\0')
+		fail_msg("row %zu: not NUL-terminated", row);
+}
+
+/* ---- json_str ---- */
+
+struct str_case {
+	const char *in;
+	size_t len;
+	const char *out;
+};
+
+#define S(in, out) {in, LEN(in), out}
+
+static const struct str_case str_cases[] = {
+	S("", "\"\""),
+	S("hello world", "\"hello world\""),
+	S("a\"b", "\"a\\\"b\""),
+	S("back\\slash\\", "\"back\\\\slash\\\\\""),
+	S("\"\\\"", "\"\\\"\\\\\\\"\""),
+	S("\n\t\r\b\f", "\"\\n\\t\\r\\b\\f\""),
+	S("\x01\x1f\x7f \x7e", "\"\\u0001\\u001f\\u007f ~\""),
+	S("\x1b[31mred\x1b[0m", "\"\\u001b[31mred\\u001b[0m\""),
+	S("a\0b", "\"a\\u0000b\""),
+	S("\0\0", "\"\\u0000\\u0000\""),
+	S("\x0b\x0e\x10\x1a", "\"\\u000b\\u000e\\u0010\\u001a\""),
+	S("</script> / '", "\"</script> / '\""),
+	/* valid UTF-8 passes through */
+	S("h\xc3\xa9llo", "\"h\xc3\xa9llo\""),
+	S("\xc2\x80 \xdf\xbf", "\"\xc2\x80 \xdf\xbf\""),
+	S("\xe0\xa0\x80 \xe2\x82\xac", "\"\xe0\xa0\x80 \xe2\x82\xac\""),
+	S("\xed\x9f\xbf \xee\x80\x80", "\"\xed\x9f\xbf \xee\x80\x80\""),
+	S("\xe2\x80\xa8", "\"\xe2\x80\xa8\""),
+	S("\xef\xbf\xbd\xef\xbf\xbf", "\"\xef\xbf\xbd\xef\xbf\xbf\""),
+	S("\xf0\x9f\x98\x80!", "\"\xf0\x9f\x98\x80!\""),
+	S("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", "\"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\""),
+	/* one U+FFFD per byte that does not start a valid sequence */
+	S("\x80", "\"\\ufffd\""),
+	S("a\xbf" "b", "\"a\\ufffdb\""),
+	S("\xfe\xff", "\"\\ufffd\\ufffd\""),
+	S("\xc0\xaf", "\"\\ufffd\\ufffd\""),
+	S("\xc1\xbf", "\"\\ufffd\\ufffd\""),
+	S("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""),
+	S("\xe0\x9f\xbf", "\"\\ufffd\\ufffd\\ufffd\""),
+	S("\xf0\x80\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	S("\xf0\x8f\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	S("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""),
+	S("\xed\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\""),
+	S("\xed\xa0\xbd\xed\xb8\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	S("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	S("\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	S("\xf8\x88\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	/* truncated sequences, at the end and before other bytes */
+	S("\xc3", "\"\\ufffd\""),
+	S("a\xe2\x82", "\"a\\ufffd\\ufffd\""),
+	S("\xe2\x82" "a", "\"\\ufffd\\ufffda\""),
+	S("\xf0\x9f\x98", "\"\\ufffd\\ufffd\\ufffd\""),
+	S("\xf0\x9f\x98\n", "\"\\ufffd\\ufffd\\ufffd\\n\""),
+	S("\xe2\x82\xe2\x82\xac", "\"\\ufffd\\ufffd\xe2\x82\xac\""),
+	/* everything at once */
+	S("\"\xff\0\\\xc3\xa9\x7f", "\"\\\"\\ufffd\\u0000\\\\\xc3\xa9\\u007f\""),
+};
+
+static void test_json_str(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(str_cases); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		json_str(&b, str_cases[i].in, str_cases[i].len);
+		expect_buf(i, &b, str_cases[i].out);
+		jbuf_free(&b);
+	}
+}
+
+/* Every single byte value, checked against its class. */
+static void test_json_str_bytes(void **state)
+{
+	size_t c;
+
+	(void)state;
+	for (c = 0; c < 256; c++) {
+		char in = (char)c, want[16];
+		struct jbuf b = {0};
+
+		if (c == '"' || c == '\\')
+			snprintf(want, sizeof(want), "\"\\%c\"", (int)c);
+		else if (c >= 0x20 && c < 0x7f)
+			snprintf(want, sizeof(want), "\"%c\"", (int)c);
+		else if (c >= 0x80)
+			snprintf(want, sizeof(want), "\"\\ufffd\"");
+		else if (strchr("\n\t\r\b\f", (int)c) && c != 0)
+			snprintf(want, sizeof(want), "\"\\%c\"",
+				 "ntrbf"[strchr("\n\t\r\b\f", (int)c) -
+					 "\n\t\r\b\f"]);
+		else
+			snprintf(want, sizeof(want), "\"\\u%04zx\"", c);
+		json_str(&b, &in, 1);
+		expect_buf(c, &b, want);
+		jbuf_free(&b);
+	}
+}
+
+/* ---- utf8_valid_prefix ---- */
+
+struct utf8_case {
+	const char *in;
+	size_t len;
+	size_t prefix, partial;
+};
+
+#define U(in, p, q) {in, LEN(in), p, q}
+
+static const struct utf8_case utf8_cases[] = {
+	U("", 0, 0),
+	U("abc", 3, 0),
+	U("a\0b", 3, 0),
+	U("\xe2\x82\xac\xe2\x82\xac", 6, 0),
+	U("\xf0\x9f\x98\x80", 4, 0),
+	U("\xf4\x8f\xbf\xbf", 4, 0),
+	/* cut short: could still complete */
+	U("ab\xc3", 2, 1),
+	U("ab\xe2\x82", 2, 2),
+	U("\xe2", 0, 1),
+	U("\xf0", 0, 1),
+	U("\xf0\x9f", 0, 2),
+	U("\xf0\x9f\x98", 0, 3),
+	U("\xe2\x82\xac\xe2", 3, 1),
+	U("\xe0\xa0", 0, 2),
+	U("\xed\x9f", 0, 2),
+	U("\xf4\x8f\xbf", 0, 3),
+	U("\xf1\x80\x80", 0, 3),
+	/* cannot complete: invalid, not partial */
+	U("ab\xc3x", 2, 0),
+	U("\xe0\x80", 0, 0),
+	U("\xe0\x9f", 0, 0),
+	U("\xed\xa0", 0, 0),
+	U("\xf0\x8f", 0, 0),
+	U("\xf4\x90", 0, 0),
+	U("\xf5", 0, 0),
+	U("\xc0", 0, 0),
+	U("\xc1", 0, 0),
+	U("\xff", 0, 0),
+	U("a\x80", 1, 0),
+	U("a\xff" "b\xc3", 1, 0),
+	U("\xc3\xa9\xed\xa0\x80", 2, 0),
+	U("\xe2\x82\xe2\x82\xac", 0, 0),
+};
+
+static void test_utf8_prefix(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(utf8_cases); i++) {
+		const struct utf8_case *c = &utf8_cases[i];
+		const unsigned char *p = (const unsigned char *)c->in;
+		size_t partial = 99;
+
+		EXPECT_INT(i, utf8_valid_prefix(p, c->len, &partial), c->prefix);
+		EXPECT_INT(i, partial, c->partial);
+		EXPECT_INT(i, utf8_valid_prefix(p, c->len, NULL), c->prefix);
+	}
+}
+
+/* Split a valid text anywhere: the head is a prefix plus a partial. */
+static void test_utf8_split(void **state)
+{
+	static const char text[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+	size_t cut, partial;
+
+	(void)state;
+	for (cut = 0; cut <= LEN(text); cut++) {
+		size_t n = utf8_valid_prefix((const unsigned char *)text, cut,
+					     &partial);
+
+		EXPECT_INT(cut, n + partial, cut);
+		EXPECT_INT(cut, partial < 4, 1);
+	}
+}
+
+/* ---- base64 ---- */
+
+static const struct {
+	const char *in;
+	size_t len;
+	const char *out;
+} b64_cases[] = {
+	/* RFC 4648, section 10 */
+	{"", 0, ""},
+	{"f", 1, "Zg=="},
+	{"fo", 2, "Zm8="},
+	{"foo", 3, "Zm9v"},
+	{"foob", 4, "Zm9vYg=="},
+	{"fooba", 5, "Zm9vYmE="},
+	{"foobar", 6, "Zm9vYmFy"},
+	/* every alphabet corner */
+	{"\xff", 1, "/w=="},
+	{"\xfb\xff", 2, "+/8="},
+	{"\0\0\0", 3, "AAAA"},
+	{"\xff\xff\xff", 3, "////"},
+	{"\x00\x10\x83\x10\x51\x87\x20\x92\x8b\x30\xd3\x8f\x41\x14\x93\x51"
+	 "\x55\x97\x61\x96\x9b\x71\xd7\x9f\x82\x18\xa3\x92\x59\xa7\xa2\x9a"
+	 "\xab\xb2\xdb\xaf\xc3\x1c\xb3\xd3\x5d\xb7\xe3\x9e\xbb\xf3\xdf\xbf",
+	 48,
+	 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"},
+};
+
+static void test_base64_vectors(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(b64_cases); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		jbuf_puts(&b, "<");
+		jbuf_base64(&b, b64_cases[i].in, b64_cases[i].len);
+		jbuf_puts(&b, ">");
+		EXPECT_INT(i, b.len, strlen(b64_cases[i].out) + 2);
+		EXPECT_INT(i, memcmp(b.data + 1, b64_cases[i].out, b.len - 2), 0);
+		jbuf_free(&b);
+	}
+}
+
+static int b64_value(char c)
+{
+	const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789+/";
+	const char *p = c ? strchr(a, c) : NULL;
+
+	return p ? (int)(p - a) : -1;
+}
+
+/* A reference decoder for the round trip; returns the decoded length. */
+static size_t b64_decode(const char *s, size_t n, unsigned char *out)
+{
+	size_t i, o = 0;
+
+	assert_int_equal(n % 4, 0);
+	for (i = 0; i < n; i += 4) {
+		int v[4], k;
+
+		for (k = 0; k < 4; k++) {
+			v[k] = s[i + k] == '=' ? 0 : b64_value(s[i + k]);
+			assert_true(v[k] >= 0);
+		}
+		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		if (s[i + 2] != '=')
+			out[o++] = (unsigned char)(v[1] << 4 | v[2] >> 2);
+		if (s[i + 3] != '=')
+			out[o++] = (unsigned char)(v[2] << 6 | v[3]);
+	}
+	return o;
+}
+
+static uint32_t lcg(uint32_t *seed)
+{
+	*seed = *seed * 1664525u + 1013904223u;
+	return *seed >> 8;
+}
+
+static void test_base64_roundtrip(void **state)
+{
+	unsigned char in[200], out[200];
+	uint32_t seed = 42;
+	size_t i, n, k;
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		struct jbuf b = {0};
+
+		n = i % sizeof(in);
+		for (k = 0; k < n; k++)
+			in[k] = (unsigned char)lcg(&seed);
+		jbuf_base64(&b, in, n);
+		EXPECT_INT(i, b.len, (n + 2) / 3 * 4);
+		EXPECT_INT(i, b64_decode(b.data ? b.data : "", b.len, out), n);
+		EXPECT_INT(i, memcmp(in, out, n), 0);
+		jbuf_free(&b);
+	}
+}
+
+/* ---- json_time ---- */
+
+static const struct {
+	time_t sec;
+	long nsec;
+	const char *out;
+} time_cases[] = {
+	{0, 0, "\"1970-01-01T00:00:00.000000Z\""},
+	{1795836104, 123456789, "\"2026-11-28T03:21:44.123456Z\""},
+	{1795836104, 999999999, "\"2026-11-28T03:21:44.999999Z\""},
+	{951825600, 1000, "\"2000-02-29T12:00:00.000001Z\""},
+	{-1, 500000000, "\"1969-12-31T23:59:59.500000Z\""},
+	{253402300799, 0, "\"9999-12-31T23:59:59.000000Z\""},
+	{-62167219200, 0, "\"0000-01-01T00:00:00.000000Z\""},
+	{253402300800, 0, "null"},
+	{-62167219201, 0, "null"},
+	{0, -1, "\"1970-01-01T00:00:00.000000Z\""},
+	{0, 1000000000, "\"1970-01-01T00:00:00.000000Z\""},
+};
+
+static void test_json_time(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(time_cases); i++) {
+		struct timespec t = {time_cases[i].sec, time_cases[i].nsec};
+		struct jbuf b;
+
+		jbuf_init(&b);
+		json_time(&b, &t);
+		expect_buf(i, &b, time_cases[i].out);
+		jbuf_free(&b);
+	}
+}
+
+/* ---- jbuf ---- */
+
+static void test_jbuf_grow(void **state)
+{
+	char big[5000];
+	struct jbuf b;
+	size_t i;
+
+	(void)state;
+	jbuf_init(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	jbuf_printf(&b, "%s|%d", big, 42);
+	assert_int_equal(b.len, sizeof(big) + 2);
+	assert_string_equal(b.data + sizeof(big) - 1, "|42");
+	jbuf_put(&b, "a\0b", 3);
+	assert_int_equal(b.len, sizeof(big) + 5);
+	assert_memory_equal(b.data + b.len - 3, "a\0b", 4);
+	for (i = 0; i < 1000; i++)
+		jbuf_printf(&b, "%zu,", i % 10);
+	assert_int_equal(b.len, sizeof(big) + 5 + 2000);
+	assert_true(b.cap > b.len);
+	assert_false(b.oom);
+	jbuf_put(&b, NULL, 0);
+	jbuf_printf(&b, "%s", "");
+	assert_int_equal(b.len, sizeof(big) + 2005);
+	jbuf_free(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+}
+
+/* A request that cannot be met sets oom, and nothing is appended after. */
+static void test_jbuf_oom(void **state)
+{
+	static const char small[] = "abc";
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b);
+	jbuf_puts(&b, "ok");
+	jbuf_put(&b, small, SIZE_MAX);
+	assert_true(b.oom);
+	assert_int_equal(b.len, 2);
+	jbuf_puts(&b, "more");
+	jbuf_printf(&b, "%d", 1);
+	json_str(&b, "x", 1);
+	jbuf_base64(&b, "x", 1);
+	json_time(&b, &(struct timespec){0, 0});
+	assert_int_equal(b.len, 2);
+	assert_string_equal(b.data, "ok");
+	jbuf_free(&b);
+	assert_false(b.oom);
+
+	jbuf_init(&b);
+	jbuf_put(&b, small, SIZE_MAX - 1);
+	assert_true(b.oom);
+	assert_null(b.data);
+	jbuf_free(&b);
+	jbuf_put(&b, small, (size_t)PTRDIFF_MAX);
+	assert_true(b.oom);
+	jbuf_free(&b);
+	jbuf_base64(&b, small, SIZE_MAX / 4 * 3 + 1);
+	assert_true(b.oom);
+	jbuf_free(&b);
+	json_str(&b, "x", 1); /* a zeroed buffer is usable after free */
+	expect_buf(0, &b, "\"x\"");
+	jbuf_free(&b);
+}
+
+/* ---- status ---- */
+
+static void test_status_full(void **state)
+{
+	static char *const argv[] = {"sh", "-c", "make \"all\"\t\x01", NULL};
+	static const struct status_log logs[] = {
+		{"stdout", 1234, 1000, 2, false},
+		{"stderr", 5, 5, 0, true},
+		{"events", 18446744073709551615u, 262144, 1, false},
+	};
+	const struct status_view v = {
+		.name = "build",
+		.state = "killed",
+		.pid = 4242,
+		.pgid = 4241,
+		.argv = argv,
+		.cwd = "/src/app",
+		.pty = true,
+		.cols = 80,
+		.rows = 24,
+		.stdin_mode = "pipe",
+		.uid = 1000,
+		.started = true,
+		.ended = true,
+		.start_time = {1795836104, 123456000},
+		.end_time = {1795836110, 5000},
+		.exit_code = -1,
+		.signal = "TERM",
+		.status = 143,
+		.error = "exec: No such file \"x\"\n",
+		.logs = logs,
+		.nlogs = ARRAY_SIZE(logs),
+	};
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b);
+	events_render_status(&b, &v);
+	expect_buf(0, &b,
+		   "{\"name\":\"build\",\"state\":\"killed\",\"pid\":4242,"
+		   "\"pgid\":4241,\"argv\":[\"sh\",\"-c\","
+		   "\"make \\\"all\\\"\\t\\u0001\"],\"cwd\":\"/src/app\","
+		   "\"pty\":{\"cols\":80,\"rows\":24},\"stdin\":\"pipe\","
+		   "\"uid\":1000,\"start_time\":\"2026-11-28T03:21:44.123456Z\","
+		   "\"end_time\":\"2026-11-28T03:21:50.000005Z\","
+		   "\"exit_code\":null,\"signal\":\"TERM\",\"status\":143,"
+		   "\"error\":\"exec: No such file \\\"x\\\"\\n\",\"logs\":{"
+		   "\"stdout\":{\"bytes\":1234,\"retained\":1000,\"readers\":2,"
+		   "\"paused\":false},"
+		   "\"stderr\":{\"bytes\":5,\"retained\":5,\"readers\":0,"
+		   "\"paused\":true},"
+		   "\"events\":{\"bytes\":18446744073709551615,"
+		   "\"retained\":262144,\"readers\":1,\"paused\":false}}}\n");
+	jbuf_free(&b);
+}
+
+static void test_status_new(void **state)
+{
+	static const struct status_log logs[] = {
+		{"stdout", 0, 0, 0, false},
+		{"stderr", 0, 0, 0, false},
+		{"events", 0, 0, 0, false},
+	};
+	const struct status_view v = {
+		.name = "7",
+		.state = "new",
+		.stdin_mode = "null",
+		.start_time = {5, 0}, /* ignored: not started */
+		.exit_code = -1,
+		.status = -1,
+		.cols = 80, /* ignored: no pty */
+		.logs = logs,
+		.nlogs = ARRAY_SIZE(logs),
+	};
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b);
+	events_render_status(&b, &v);
+	expect_buf(0, &b,
+		   "{\"name\":\"7\",\"state\":\"new\",\"pid\":null,"
+		   "\"pgid\":null,\"argv\":null,\"cwd\":null,\"pty\":null,"
+		   "\"stdin\":\"null\",\"uid\":0,\"start_time\":null,"
+		   "\"end_time\":null,\"exit_code\":null,\"signal\":null,"
+		   "\"status\":null,\"error\":null,\"logs\":{"
+		   "\"stdout\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
+		   "\"paused\":false},"
+		   "\"stderr\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
+		   "\"paused\":false},"
+		   "\"events\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
+		   "\"paused\":false}}}\n");
+	jbuf_free(&b);
+}
+
+/* A clean exit: zeros are numbers, not null; no logs is an empty object. */
+static void test_status_exited(void **state)
+{
+	static char *const argv[] = {NULL};
+	const struct status_view v = {
+		.name = "a.b-c_d",
+		.state = "exited",
+		.pid = 1,
+		.pgid = 1,
+		.argv = argv,
+		.stdin_mode = "pipe",
+		.uid = 4294967294u,
+		.started = true,
+		.ended = true,
+		.start_time = {0, 0},
+		.end_time = {1, 999},
+		.exit_code = 0,
+		.status = 0,
+		.error = "bad \xff line",
+	};
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b);
+	events_render_status(&b, &v);
+	expect_buf(0, &b,
+		   "{\"name\":\"a.b-c_d\",\"state\":\"exited\",\"pid\":1,"
+		   "\"pgid\":1,\"argv\":[],\"cwd\":null,\"pty\":null,"
+		   "\"stdin\":\"pipe\",\"uid\":4294967294,"
+		   "\"start_time\":\"1970-01-01T00:00:00.000000Z\","
+		   "\"end_time\":\"1970-01-01T00:00:01.000000Z\","
+		   "\"exit_code\":0,\"signal\":null,\"status\":0,"
+		   "\"error\":\"bad \\ufffd line\",\"logs\":{}}\n");
+	jbuf_free(&b);
+}
+
+/* ---- output events ---- */
+
+static const struct {
+	uint64_t seq;
+	const char *type;
+	const char *data;
+	size_t len;
+	const char *out;
+} output_cases[] = {
+	{2, "stdout", "cc -O2 -c a.c\n", 14,
+	 "{\"seq\":2,\"time\":\"2026-11-28T03:21:44.123456Z\","
+	 "\"type\":\"stdout\",\"data\":\"cc -O2 -c a.c\\n\"}\n"},
+	{3, "stderr", "\xff", 1,
+	 "{\"seq\":3,\"time\":\"2026-11-28T03:21:44.123456Z\","
+	 "\"type\":\"stderr\",\"data_base64\":\"/w==\"}\n"},
+	{0, "stdout", "", 0,
+	 "{\"seq\":0,\"time\":\"2026-11-28T03:21:44.123456Z\","
+	 "\"type\":\"stdout\",\"data\":\"\"}\n"},
+	{18446744073709551615u, "stdout", "\x1b[1m\"q\"\0\xc3\xa9", 10,
+	 "{\"seq\":18446744073709551615,"
+	 "\"time\":\"2026-11-28T03:21:44.123456Z\",\"type\":\"stdout\","
+	 "\"data\":\"\\u001b[1m\\\"q\\\"\\u0000\xc3\xa9\"}\n"},
+	{7, "stdout", "ok\xe2\x82", 4, /* cut UTF-8 is not valid UTF-8 */
+	 "{\"seq\":7,\"time\":\"2026-11-28T03:21:44.123456Z\","
+	 "\"type\":\"stdout\",\"data_base64\":\"b2vigg==\"}\n"},
+	{8, "stderr", "\xed\xa0\x80", 3,
+	 "{\"seq\":8,\"time\":\"2026-11-28T03:21:44.123456Z\","
+	 "\"type\":\"stderr\",\"data_base64\":\"7aCA\"}\n"},
+	{9, "stdout", "\xf0\x9f\x98\x80", 4,
+	 "{\"seq\":9,\"time\":\"2026-11-28T03:21:44.123456Z\","
+	 "\"type\":\"stdout\",\"data\":\"\xf0\x9f\x98\x80\"}\n"},
+};
+
+static void test_output_events(void **state)
+{
+	const struct timespec t = {1795836104, 123456789};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(output_cases); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		events_render_output(&b, output_cases[i].seq, &t,
+				     output_cases[i].type, output_cases[i].data,
+				     output_cases[i].len);
+		expect_buf(i, &b, output_cases[i].out);
+		EXPECT_INT(i, b.len <= events_output_max(output_cases[i].len),
+			   1);
+		jbuf_free(&b);
+	}
+}
+
+/* Fill p[0..n) in one of several styles chosen by the row number. */
+static void fill_random(unsigned char *p, size_t n, size_t style,
+			uint32_t *seed)
+{
+	static const unsigned char utf8[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		uint32_t r = lcg(seed);
+
+		switch (style) {
+		case 0: /* any byte */
+			p[k] = (unsigned char)r;
+			break;
+		case 1: /* control characters only: the 6x worst case */
+			p[k] = (unsigned char)(r % 0x20);
+			break;
+		case 2: /* invalid bytes only */
+			p[k] = (unsigned char)(0x80 | r);
+			break;
+		case 3: /* valid UTF-8 pieces, sometimes cut */
+			p[k] = utf8[r % LEN(utf8)];
+			break;
+		default: /* escapes that have a short form */
+			p[k] = (unsigned char)"\"\\\n\t"[r % 4];
+		}
+	}
+}
+
+static void test_output_max(void **state)
+{
+	static const char *const types[] = {"stdout", "stderr",
+					    "\x01\x01\x01\x01\x01\x01\x01\x01"
+					    "\x01\x01\x01\x01\x01\x01\x01\x01"};
+	const struct timespec t = {253402300799, 999999999};
+	unsigned char buf[600];
+	uint32_t seed = 2026;
+	size_t i, n;
+
+	(void)state;
+	assert_int_equal(strlen(types[2]), EVENTS_TYPE_MAX);
+	for (i = 0; i < 10000; i++) {
+		struct jbuf b;
+
+		n = lcg(&seed) % (i < 100 ? 4 : sizeof(buf));
+		fill_random(buf, n, i % 5, &seed);
+		jbuf_init(&b);
+		events_render_output(&b, UINT64_MAX - i, &t, types[i % 3], buf,
+				     n);
+		EXPECT_INT(i, b.oom, 0);
+		EXPECT_INT(i, b.data[b.len - 1], '\n');
+		if (b.len > events_output_max(n))
+			fail_msg("row %zu: %zu bytes > max %zu for n %zu", i,
+				 b.len, events_output_max(n), n);
+		jbuf_free(&b);
+	}
+}
+
+static void test_output_max_shape(void **state)
+{
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < 1000; n++)
+		assert_true(events_output_max(n + 1) > events_output_max(n));
+	assert_true(events_output_max(1000) >= 6000);
+	assert_int_equal(events_output_max(SIZE_MAX), SIZE_MAX);
+	assert_int_equal(events_output_max(SIZE_MAX / 6), SIZE_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_json_str_bytes),
+		cmocka_unit_test(test_utf8_prefix),
+		cmocka_unit_test(test_utf8_split),
+		cmocka_unit_test(test_base64_vectors),
+		cmocka_unit_test(test_base64_roundtrip),
+		cmocka_unit_test(test_json_time),
+		cmocka_unit_test(test_jbuf_grow),
+		cmocka_unit_test(test_jbuf_oom),
+		cmocka_unit_test(test_status_full),
+		cmocka_unit_test(test_status_new),
+		cmocka_unit_test(test_status_exited),
+		cmocka_unit_test(test_output_events),
+		cmocka_unit_test(test_output_max),
+		cmocka_unit_test(test_output_max_shape),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
