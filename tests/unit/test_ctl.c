@@ -22,19 +22,19 @@
 #define LEN(s)	      (sizeof(s) - 1) /* string literal length, NULs kept */
 
 /* Integer and string checks that name the table row on failure. */
-#define EXPECT_INT(row, got, want)                                             \
-	do {                                                                   \
-		long long g_ = (long long)(got), w_ = (long long)(want);       \
-		if (g_ != w_)                                                  \
-			fail_msg("row %zu: %s is %lld, want %lld", (size_t)(row), \
-				 #got, g_, w_);                                \
+#define EXPECT_INT(row, got, want)                                       \
+	do {                                                             \
+		long long g_ = (long long)(got), w_ = (long long)(want); \
+		if (g_ != w_)                                            \
+			fail_msg("row %zu: %s is %lld, want %lld",       \
+				 (size_t)(row), #got, g_, w_);           \
 	} while (0)
 #define EXPECT_STR(row, got, want)                                             \
 	do {                                                                   \
 		const char *g_ = (got), *w_ = (want);                          \
 		if (!g_ || strcmp(g_, w_) != 0)                                \
-			fail_msg("row %zu: %s is \"%s\", want \"%s\"",          \
-				 (size_t)(row), #got, g_ ? g_ : "(null)", w_);  \
+			fail_msg("row %zu: %s is \"%s\", want \"%s\"",         \
+				 (size_t)(row), #got, g_ ? g_ : "(null)", w_); \
 	} while (0)
 
 /* ---- ctl_split ---- */
@@ -47,8 +47,20 @@ struct split_case {
 	const char *w[MAXW];
 };
 
-#define SPLIT_OK(s, n, ...) {s, LEN(s), 0, n, {__VA_ARGS__}}
-#define SPLIT_ERR(s, e)	    {s, LEN(s), e, 0, {NULL}}
+#define SPLIT_OK(s, n, ...)         \
+	{                           \
+		s, LEN(s), 0, n,    \
+		{                   \
+			__VA_ARGS__ \
+		}                   \
+	}
+#define SPLIT_ERR(s, e)          \
+	{                        \
+		s, LEN(s), e, 0, \
+		{                \
+			NULL     \
+		}                \
+	}
 
 static const struct split_case split_cases[] = {
 	SPLIT_OK("", 0, NULL),
@@ -70,7 +82,8 @@ static const struct split_case split_cases[] = {
 	SPLIT_OK("\\a\\b", 1, "ab"),
 	SPLIT_OK("\"it's\" 'say \"hi\"'", 2, "it's", "say \"hi\""),
 	SPLIT_OK("$HOME `id` *", 3, "$HOME", "`id`", "*"),
-	SPLIT_OK("h\xc3\xa9llo w\xc3\xb6rld", 2, "h\xc3\xa9llo", "w\xc3\xb6rld"),
+	SPLIT_OK("h\xc3\xa9llo w\xc3\xb6rld", 2, "h\xc3\xa9llo",
+		 "w\xc3\xb6rld"),
 	SPLIT_OK("\"a b\"c' d'", 1, "a bc d"),
 	SPLIT_ERR("'unterminated", -EINVAL),
 	SPLIT_ERR("ok \"unterminated", -EINVAL),
@@ -195,17 +208,24 @@ struct parse_case {
 	unsigned cols, rows;
 };
 
-#define P_OK(s, c, a, n, m, co, ro) {s, LEN(s), 0, c, a, n, m, co, ro}
-#define P_ARG(s, c, a)		    P_OK(s, c, a, 0, 0, 0, 0)
-#define P_NUM(s, c, n)		    P_OK(s, c, NULL, n, 0, 0, 0)
-#define P_MS(s, c, m)		    P_OK(s, c, NULL, 0, m, 0, 0)
-#define P_SIZE(s, c, n, co, ro)	    P_OK(s, c, NULL, n, 0, co, ro)
-#define P_ERR(s, e)		    {s, LEN(s), e, CTL_START, NULL, 0, 0, 0, 0}
+#define P_OK(s, c, a, n, m, co, ro)              \
+	{                                        \
+		s, LEN(s), 0, c, a, n, m, co, ro \
+	}
+#define P_ARG(s, c, a)		P_OK(s, c, a, 0, 0, 0, 0)
+#define P_NUM(s, c, n)		P_OK(s, c, NULL, n, 0, 0, 0)
+#define P_MS(s, c, m)		P_OK(s, c, NULL, 0, m, 0, 0)
+#define P_SIZE(s, c, n, co, ro) P_OK(s, c, NULL, n, 0, co, ro)
+#define P_ERR(s, e)                                       \
+	{                                                 \
+		s, LEN(s), e, CTL_START, NULL, 0, 0, 0, 0 \
+	}
 
 static const struct parse_case parse_cases[] = {
 	/* start: the rest of the line, verbatim */
 	P_ARG("start make -j4", CTL_START, "make -j4"),
-	P_ARG("start   echo 'a  b' \"$X\"  ", CTL_START, "echo 'a  b' \"$X\"  "),
+	P_ARG("start   echo 'a  b' \"$X\"  ", CTL_START,
+	      "echo 'a  b' \"$X\"  "),
 	P_ARG("  start x", CTL_START, "x"),
 	P_ARG("start\tls\t", CTL_START, "ls\t"),
 	P_ARG("start echo \"unterminated", CTL_START, "echo \"unterminated"),
@@ -386,7 +406,10 @@ static const struct exec_case exec_cases[] = {
 	{"exec sleep 100", 0, 2, {"sleep", "100"}},
 	{"exec ls", 0, 1, {"ls"}},
 	{"  exec\tls  -l  ", 0, 2, {"ls", "-l"}},
-	{"exec 'my prog' \"a b\" c\\ d ''", 0, 4, {"my prog", "a b", "c d", ""}},
+	{"exec 'my prog' \"a b\" c\\ d ''",
+	 0,
+	 4,
+	 {"my prog", "a b", "c d", ""}},
 	{"exec sh -c 'echo \"$HOME\"'", 0, 3, {"sh", "-c", "echo \"$HOME\""}},
 	{"exec ''", 0, 1, {""}},
 	{"exec", -EINVAL, 0, {NULL}},
@@ -470,7 +493,13 @@ struct lines_case {
 	const char *lines[MAXW];
 };
 
-#define LINES(s, n, ...) {s, LEN(s), n, {__VA_ARGS__}}
+#define LINES(s, n, ...)            \
+	{                           \
+		s, LEN(s), n,       \
+		{                   \
+			__VA_ARGS__ \
+		}                   \
+	}
 
 static const struct lines_case lines_cases[] = {
 	LINES("", 0, NULL),
@@ -568,14 +597,13 @@ static const struct {
 	const char *name;
 	int num;
 } signal_names[] = {
-	{"HUP", 1},	{"INT", 2},	{"QUIT", 3},	{"ILL", 4},
-	{"TRAP", 5},	{"ABRT", 6},	{"BUS", 7},	{"FPE", 8},
-	{"KILL", 9},	{"USR1", 10},	{"SEGV", 11},	{"USR2", 12},
-	{"PIPE", 13},	{"ALRM", 14},	{"TERM", 15},	{"STKFLT", 16},
-	{"CHLD", 17},	{"CONT", 18},	{"STOP", 19},	{"TSTP", 20},
-	{"TTIN", 21},	{"TTOU", 22},	{"URG", 23},	{"XCPU", 24},
-	{"XFSZ", 25},	{"VTALRM", 26}, {"PROF", 27},	{"WINCH", 28},
-	{"IO", 29},	{"PWR", 30},	{"SYS", 31},
+	{"HUP", 1},	{"INT", 2},   {"QUIT", 3},   {"ILL", 4},   {"TRAP", 5},
+	{"ABRT", 6},	{"BUS", 7},   {"FPE", 8},    {"KILL", 9},  {"USR1", 10},
+	{"SEGV", 11},	{"USR2", 12}, {"PIPE", 13},  {"ALRM", 14}, {"TERM", 15},
+	{"STKFLT", 16}, {"CHLD", 17}, {"CONT", 18},  {"STOP", 19}, {"TSTP", 20},
+	{"TTIN", 21},	{"TTOU", 22}, {"URG", 23},   {"XCPU", 24}, {"XFSZ", 25},
+	{"VTALRM", 26}, {"PROF", 27}, {"WINCH", 28}, {"IO", 29},   {"PWR", 30},
+	{"SYS", 31},
 };
 
 static void lower(char *s)
@@ -613,13 +641,33 @@ static const struct {
 	const char *s;
 	int num;
 } signal_cases[] = {
-	{"SigTerm", 15}, {"sIGkILL", 9}, {"1", 1},	  {"64", 64},
-	{"32", 32},	 {"015", 15},	 {"0", -EINVAL},  {"00", -EINVAL},
-	{"65", -EINVAL}, {"100", -EINVAL}, {"-1", -EINVAL}, {"+1", -EINVAL},
-	{" 15", -EINVAL}, {"15 ", -EINVAL}, {"1x", -EINVAL}, {"x1", -EINVAL},
-	{"", -EINVAL},	 {"SIG", -EINVAL}, {"sig", -EINVAL}, {"SIGSIGTERM", -EINVAL},
-	{"SIG15", -EINVAL}, {"TERMX", -EINVAL}, {"TER", -EINVAL}, {"SIG TERM", -EINVAL},
-	{"RTMIN", -EINVAL}, {"IOT", -EINVAL}, {"99999999999999999999", -EINVAL},
+	{"SigTerm", 15},
+	{"sIGkILL", 9},
+	{"1", 1},
+	{"64", 64},
+	{"32", 32},
+	{"015", 15},
+	{"0", -EINVAL},
+	{"00", -EINVAL},
+	{"65", -EINVAL},
+	{"100", -EINVAL},
+	{"-1", -EINVAL},
+	{"+1", -EINVAL},
+	{" 15", -EINVAL},
+	{"15 ", -EINVAL},
+	{"1x", -EINVAL},
+	{"x1", -EINVAL},
+	{"", -EINVAL},
+	{"SIG", -EINVAL},
+	{"sig", -EINVAL},
+	{"SIGSIGTERM", -EINVAL},
+	{"SIG15", -EINVAL},
+	{"TERMX", -EINVAL},
+	{"TER", -EINVAL},
+	{"SIG TERM", -EINVAL},
+	{"RTMIN", -EINVAL},
+	{"IOT", -EINVAL},
+	{"99999999999999999999", -EINVAL},
 	{"T\xc3\x89RM", -EINVAL},
 };
 
@@ -637,8 +685,8 @@ static void test_signal_parse(void **state)
 
 static void test_signal_name(void **state)
 {
-	static const int unnamed[] = {0, -1, 32, 34, 64, 65, 1000, INT_MIN,
-				      INT_MAX};
+	static const int unnamed[] = {0,  -1,	32,	 34,	 64,
+				      65, 1000, INT_MIN, INT_MAX};
 	size_t i;
 
 	(void)state;
@@ -688,8 +736,10 @@ static void test_random_lines(void **state)
 
 		for (k = 0; k < n; k++) {
 			seed = seed * 1103515245u + 12345u;
-			buf[k] = (seed >> 16) & 1 ? alphabet[(seed >> 17) % LEN(alphabet)]
-						  : (char)(seed >> 20);
+			buf[k] =
+				(seed >> 16) & 1
+					? alphabet[(seed >> 17) % LEN(alphabet)]
+					: (char)(seed >> 20);
 		}
 		while (ctl_next_line(buf, n, &pos, &line, &len)) {
 			if (ctl_parse_line(line, len, &l) == 0)

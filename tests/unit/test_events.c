@@ -19,12 +19,12 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define LEN(s)	      (sizeof(s) - 1) /* string literal length, NULs kept */
 
-#define EXPECT_INT(row, got, want)                                             \
-	do {                                                                   \
-		long long g_ = (long long)(got), w_ = (long long)(want);       \
-		if (g_ != w_)                                                  \
-			fail_msg("row %zu: %s is %lld, want %lld", (size_t)(row), \
-				 #got, g_, w_);                                \
+#define EXPECT_INT(row, got, want)                                       \
+	do {                                                             \
+		long long g_ = (long long)(got), w_ = (long long)(want); \
+		if (g_ != w_)                                            \
+			fail_msg("row %zu: %s is %lld, want %lld",       \
+				 (size_t)(row), #got, g_, w_);           \
 	} while (0)
 
 /* The buffer holds exactly want (and is NUL-terminated after it). */
@@ -47,7 +47,10 @@ struct str_case {
 	const char *out;
 };
 
-#define S(in, out) {in, LEN(in), out}
+#define S(in, out)               \
+	{                        \
+		in, LEN(in), out \
+	}
 
 static const struct str_case str_cases[] = {
 	S("", "\"\""),
@@ -70,10 +73,13 @@ static const struct str_case str_cases[] = {
 	S("\xe2\x80\xa8", "\"\xe2\x80\xa8\""),
 	S("\xef\xbf\xbd\xef\xbf\xbf", "\"\xef\xbf\xbd\xef\xbf\xbf\""),
 	S("\xf0\x9f\x98\x80!", "\"\xf0\x9f\x98\x80!\""),
-	S("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", "\"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\""),
+	S("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf",
+	  "\"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\""),
 	/* one U+FFFD per byte that does not start a valid sequence */
 	S("\x80", "\"\\ufffd\""),
-	S("a\xbf" "b", "\"a\\ufffdb\""),
+	S("a\xbf"
+	  "b",
+	  "\"a\\ufffdb\""),
 	S("\xfe\xff", "\"\\ufffd\\ufffd\""),
 	S("\xc0\xaf", "\"\\ufffd\\ufffd\""),
 	S("\xc1\xbf", "\"\\ufffd\\ufffd\""),
@@ -83,19 +89,23 @@ static const struct str_case str_cases[] = {
 	S("\xf0\x8f\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
 	S("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""),
 	S("\xed\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\""),
-	S("\xed\xa0\xbd\xed\xb8\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""),
+	S("\xed\xa0\xbd\xed\xb8\x80",
+	  "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""),
 	S("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
 	S("\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""),
 	S("\xf8\x88\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""),
 	/* truncated sequences, at the end and before other bytes */
 	S("\xc3", "\"\\ufffd\""),
 	S("a\xe2\x82", "\"a\\ufffd\\ufffd\""),
-	S("\xe2\x82" "a", "\"\\ufffd\\ufffda\""),
+	S("\xe2\x82"
+	  "a",
+	  "\"\\ufffd\\ufffda\""),
 	S("\xf0\x9f\x98", "\"\\ufffd\\ufffd\\ufffd\""),
 	S("\xf0\x9f\x98\n", "\"\\ufffd\\ufffd\\ufffd\\n\""),
 	S("\xe2\x82\xe2\x82\xac", "\"\\ufffd\\ufffd\xe2\x82\xac\""),
 	/* everything at once */
-	S("\"\xff\0\\\xc3\xa9\x7f", "\"\\\"\\ufffd\\u0000\\\\\xc3\xa9\\u007f\""),
+	S("\"\xff\0\\\xc3\xa9\x7f",
+	  "\"\\\"\\ufffd\\u0000\\\\\xc3\xa9\\u007f\""),
 };
 
 static void test_json_str(void **state)
@@ -149,7 +159,10 @@ struct utf8_case {
 	size_t prefix, partial;
 };
 
-#define U(in, p, q) {in, LEN(in), p, q}
+#define U(in, p, q)               \
+	{                         \
+		in, LEN(in), p, q \
+	}
 
 static const struct utf8_case utf8_cases[] = {
 	U("", 0, 0),
@@ -182,7 +195,9 @@ static const struct utf8_case utf8_cases[] = {
 	U("\xc1", 0, 0),
 	U("\xff", 0, 0),
 	U("a\x80", 1, 0),
-	U("a\xff" "b\xc3", 1, 0),
+	U("a\xff"
+	  "b\xc3",
+	  1, 0),
 	U("\xc3\xa9\xed\xa0\x80", 2, 0),
 	U("\xe2\x82\xe2\x82\xac", 0, 0),
 };
@@ -197,7 +212,8 @@ static void test_utf8_prefix(void **state)
 		const unsigned char *p = (const unsigned char *)c->in;
 		size_t partial = 99;
 
-		EXPECT_INT(i, utf8_valid_prefix(p, c->len, &partial), c->prefix);
+		EXPECT_INT(i, utf8_valid_prefix(p, c->len, &partial),
+			   c->prefix);
 		EXPECT_INT(i, partial, c->partial);
 		EXPECT_INT(i, utf8_valid_prefix(p, c->len, NULL), c->prefix);
 	}
@@ -259,7 +275,8 @@ static void test_base64_vectors(void **state)
 		jbuf_base64(&b, b64_cases[i].in, b64_cases[i].len);
 		jbuf_puts(&b, ">");
 		EXPECT_INT(i, b.len, strlen(b64_cases[i].out) + 2);
-		EXPECT_INT(i, memcmp(b.data + 1, b64_cases[i].out, b.len - 2), 0);
+		EXPECT_INT(i, memcmp(b.data + 1, b64_cases[i].out, b.len - 2),
+			   0);
 		jbuf_free(&b);
 	}
 }
@@ -468,21 +485,22 @@ static void test_status_full(void **state)
 	(void)state;
 	jbuf_init(&b);
 	events_render_status(&b, &v);
-	expect_buf(0, &b,
-		   "{\"name\":\"build\",\"state\":\"killed\",\"pid\":4242,"
-		   "\"pgid\":4241,\"argv\":[\"sh\",\"-c\","
-		   "\"make \\\"all\\\"\\t\\u0001\"],\"cwd\":\"/src/app\","
-		   "\"pty\":{\"cols\":80,\"rows\":24},\"stdin\":\"pipe\","
-		   "\"uid\":1000,\"start_time\":\"2026-11-28T03:21:44.123456Z\","
-		   "\"end_time\":\"2026-11-28T03:21:50.000005Z\","
-		   "\"exit_code\":null,\"signal\":\"TERM\",\"status\":143,"
-		   "\"error\":\"exec: No such file \\\"x\\\"\\n\",\"logs\":{"
-		   "\"stdout\":{\"bytes\":1234,\"retained\":1000,\"readers\":2,"
-		   "\"paused\":false},"
-		   "\"stderr\":{\"bytes\":5,\"retained\":5,\"readers\":0,"
-		   "\"paused\":true},"
-		   "\"events\":{\"bytes\":18446744073709551615,"
-		   "\"retained\":262144,\"readers\":1,\"paused\":false}}}\n");
+	expect_buf(
+		0, &b,
+		"{\"name\":\"build\",\"state\":\"killed\",\"pid\":4242,"
+		"\"pgid\":4241,\"argv\":[\"sh\",\"-c\","
+		"\"make \\\"all\\\"\\t\\u0001\"],\"cwd\":\"/src/app\","
+		"\"pty\":{\"cols\":80,\"rows\":24},\"stdin\":\"pipe\","
+		"\"uid\":1000,\"start_time\":\"2026-11-28T03:21:44.123456Z\","
+		"\"end_time\":\"2026-11-28T03:21:50.000005Z\","
+		"\"exit_code\":null,\"signal\":\"TERM\",\"status\":143,"
+		"\"error\":\"exec: No such file \\\"x\\\"\\n\",\"logs\":{"
+		"\"stdout\":{\"bytes\":1234,\"retained\":1000,\"readers\":2,"
+		"\"paused\":false},"
+		"\"stderr\":{\"bytes\":5,\"retained\":5,\"readers\":0,"
+		"\"paused\":true},"
+		"\"events\":{\"bytes\":18446744073709551615,"
+		"\"retained\":262144,\"readers\":1,\"paused\":false}}}\n");
 	jbuf_free(&b);
 }
 
@@ -617,7 +635,8 @@ static void test_output_events(void **state)
 static void fill_random(unsigned char *p, size_t n, size_t style,
 			uint32_t *seed)
 {
-	static const unsigned char utf8[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	static const unsigned char utf8[] =
+		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
 	size_t k;
 
 	for (k = 0; k < n; k++) {

@@ -1,0 +1,127 @@
+# Shared set-up for integration tests: a real mount in a fresh temporary
+# directory, the daemon in the foreground, and a trap that always
+# unmounts and reaps. Every wait has a deadline.
+set -euo pipefail
+
+: "${SPAWNFS:?path to the spawnfs binary}"
+: "${HELPERS:=}"
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "/tmp/spawnfs-${TEST_NAME}.XXXXXX")
+MNT=$WORK/mnt
+CONF=$WORK/spawnfs.ini
+DAEMON_LOG=$WORK/daemon.log
+DAEMON_PID=
+mkdir -p "$MNT"
+: >"$CONF"
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	if [ -s "$DAEMON_LOG" ]; then
+		echo "--- daemon log (tail)" >&2
+		tail -n 30 "$DAEMON_LOG" >&2
+	fi
+	exit 1
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+# wait_until SECONDS COMMAND...: poll until COMMAND succeeds, or fail.
+wait_until() {
+	local limit=$1 t=0
+	shift
+	while ! "$@" 2>/dev/null; do
+		sleep 0.05
+		t=$((t + 1))
+		[ "$t" -lt $((limit * 20)) ] || fail "timed out after ${limit}s: $*"
+	done
+}
+
+is_mounted() {
+	grep -q " $MNT fuse" /proc/self/mounts
+}
+
+# mount_fs [-o OPTS...]: start the daemon on $MNT with $CONF.
+mount_fs() {
+	# shellcheck disable=SC2086
+	${SPAWNFS_WRAP:-} "$SPAWNFS" -f -c "$CONF" "$@" "$MNT" \
+		2>>"$DAEMON_LOG" &
+	DAEMON_PID=$!
+	wait_until 20 is_mounted
+}
+
+unmount_fs() {
+	local rc=0
+	if is_mounted; then
+		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true
+	fi
+	if [ -n "$DAEMON_PID" ]; then
+		local t=0
+		while kill -0 "$DAEMON_PID" 2>/dev/null; do
+			sleep 0.05
+			t=$((t + 1))
+			if [ "$t" -gt 600 ]; then
+				kill -9 "$DAEMON_PID" 2>/dev/null || true
+				echo "daemon did not exit in 30 s" >&2
+				break
+			fi
+		done
+		wait "$DAEMON_PID" 2>/dev/null || rc=$?
+		DAEMON_PID=
+	fi
+	return $rc
+}
+
+cleanup() {
+	local rc=$?
+	cd /
+	# Kill what the test started in the background (readers, writers).
+	jobs -p | grep -vx "${DAEMON_PID:-none}" | xargs -r kill -9 2>/dev/null || true
+	unmount_fs || true
+	rm -rf "$WORK"
+	exit $rc
+}
+trap cleanup EXIT
+
+# Daemon figures from /proc.
+daemon_cpu_ticks() {
+	awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"
+}
+daemon_rss_kb() {
+	awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"
+}
+daemon_fds() {
+	ls "/proc/$DAEMON_PID/fd" | wc -l
+}
+proc_cpu_ticks() {
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+# The state letter (R, S, D, Z...) of a pid, or "gone".
+proc_state() {
+	awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone
+}
+
+# json FILE KEY: a value from a status file (jq expression).
+json() {
+	jq -r "$2" "$1"
+}
+
+# slot NAME: create a slot and print its path.
+slot() {
+	mkdir "$MNT/$1"
+	echo "$MNT/$1"
+}
+
+# ctl SLOT LINE...: write control lines to a slot.
+ctl() {
+	local s=$1
+	shift
+	printf '%s\n' "$@" >"$s/ctl"
+}
+
+# wait_state SLOT STATE [SECONDS]
+wait_state() {
+	local s=$1 want=$2 limit=${3:-10}
+	wait_until "$limit" test "$(jq -r .state "$s/status")" = "$want"
+}
