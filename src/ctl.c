@@ -49,11 +49,11 @@ static bool ascii_caseeq(const char *a, const char *b, size_t n)
 }
 
 /*
- * Word splitting runs twice over the input: a counting pass (argv and out
- * NULL) that validates and sizes, then a filling pass into one allocation.
+ * Word splitting runs twice over the input: a counting pass (out NULL) that
+ * validates and sizes, then a pass that writes the words, each followed by
+ * a NUL, into one scratch buffer.
  */
 struct split {
-	char **argv;  /* NULL on the counting pass */
 	char *out;    /* next byte of word text, NULL on the counting pass */
 	size_t argc;  /* words so far */
 	size_t bytes; /* word bytes so far, NULs included */
@@ -96,8 +96,6 @@ static int split_word(struct split *sp, const char *s, size_t len, size_t *i)
 
 	if (sp->argc == CTL_ARGV_MAX)
 		return -E2BIG;
-	if (sp->argv)
-		sp->argv[sp->argc] = sp->out;
 	sp->argc++;
 	while (rc == 0 && *i < len && !is_blank(s[*i])) {
 		if (s[*i] == '\'' || s[*i] == '"') {
@@ -118,9 +116,10 @@ static int split_word(struct split *sp, const char *s, size_t len, size_t *i)
 static int split_pass(struct split *sp, const char *s, size_t len)
 {
 	size_t i = 0;
-	int rc;
 
 	for (;;) {
+		int rc;
+
 		while (i < len && is_blank(s[i]))
 			i++;
 		if (i == len)
@@ -131,11 +130,24 @@ static int split_pass(struct split *sp, const char *s, size_t len)
 	}
 }
 
+/* Fill v[0..argc) with copies of the NUL-separated words in text. */
+static int split_vector(char **v, const char *text, size_t argc)
+{
+	size_t i;
+
+	for (i = 0; i < argc; i++) {
+		v[i] = strdup(text);
+		if (!v[i])
+			return -ENOMEM;
+		text += strlen(text) + 1;
+	}
+	return 0;
+}
+
 int ctl_split(const char *s, size_t len, char ***argv, size_t *argc)
 {
 	struct split sp = {0};
-	size_t vec;
-	char **v;
+	char *text = NULL, **v = NULL;
 	int rc;
 
 	*argv = NULL;
@@ -145,19 +157,20 @@ int ctl_split(const char *s, size_t len, char ***argv, size_t *argc)
 	rc = split_pass(&sp, s, len);
 	if (rc < 0)
 		return rc;
-	vec = (sp.argc + 1) * sizeof(char *);
-	if (sp.bytes > SIZE_MAX - vec)
-		return -ENOMEM;
-	v = malloc(vec + sp.bytes);
-	if (!v)
-		return -ENOMEM;
-	sp = (struct split){.argv = v, .out = (char *)v + vec};
-	rc = split_pass(&sp, s, len);
-	if (rc < 0) { /* the counting pass accepted the same input */
-		free(v);
+	text = malloc(sp.bytes + 1);
+	v = calloc(sp.argc + 1, sizeof(*v));
+	rc = text && v ? 0 : -ENOMEM;
+	if (rc == 0) {
+		sp = (struct split){.out = text};
+		rc = split_pass(&sp, s, len); /* same input: cannot fail */
+	}
+	if (rc == 0)
+		rc = split_vector(v, text, sp.argc);
+	free(text);
+	if (rc < 0) {
+		ctl_argv_free(v);
 		return rc;
 	}
-	v[sp.argc] = NULL;
 	*argv = v;
 	*argc = sp.argc;
 	return 0;
@@ -165,7 +178,13 @@ int ctl_split(const char *s, size_t len, char ***argv, size_t *argc)
 
 void ctl_argv_free(char **argv)
 {
-	free(argv); /* the words live in the same block */
+	char **p;
+
+	if (!argv)
+		return;
+	for (p = argv; *p; p++)
+		free(*p);
+	free(argv);
 }
 
 /* Parse 1 or more decimal digits at *p into 1..max; *p moves past them. */

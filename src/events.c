@@ -217,9 +217,6 @@ static size_t json_plain(const unsigned char *p, size_t n)
 /* One byte that cannot go out as it is; at most 6 bytes of output. */
 static void json_escape(struct jbuf *b, unsigned char c)
 {
-	char esc[] = {
-		'\\', 'u', '0', '0', hexdigits[c >> 4], hexdigits[c & 15]};
-
 	switch (c) {
 	case '"':
 		jbuf_put(b, "\\\"", 2);
@@ -243,21 +240,30 @@ static void json_escape(struct jbuf *b, unsigned char c)
 		jbuf_put(b, "\\f", 2);
 		break;
 	default:
-		if (c >= 0x80)
+		if (c >= 0x80) {
 			jbuf_put(b, "\\ufffd", 6);
-		else
+		} else {
+			const char esc[] = {'\\',
+					    'u',
+					    '0',
+					    '0',
+					    hexdigits[c >> 4],
+					    hexdigits[c & 15]};
+
 			jbuf_put(b, esc, sizeof(esc));
+		}
 	}
 }
 
 void json_str(struct jbuf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k;
+	size_t i = 0;
 
 	jbuf_put(b, "\"", 1);
 	while (i < n && !b->oom) {
-		k = json_plain(p + i, n - i);
+		size_t k = json_plain(p + i, n - i);
+
 		jbuf_put(b, p + i, k);
 		i += k;
 		if (i < n)

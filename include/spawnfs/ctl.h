@@ -47,12 +47,14 @@ struct ctl_line {
  * Blanks are ' ' and '\t' only ('\r' and '\n' are ordinary bytes). Quoted
  * parts join the text around them (a'b'"c" is "abc"); '' and "" make an
  * empty word. Inside "...", a backslash before any other byte stays. The
- * vector and its words are one allocation: free it only with
- * ctl_argv_free, never a word alone. On error *argv is NULL, *argc 0.
+ * vector and each word are separate malloc blocks (see ctl_argv_free). On
+ * error *argv is NULL and *argc 0.
  */
 int ctl_split(const char *s, size_t len, char ***argv, size_t *argc);
 
-/* Free a vector from ctl_split; NULL is a no-op. */
+/* Free a vector from ctl_split, or any NULL-terminated malloc'd vector of
+ * malloc'd strings: each string up to the first NULL, then the vector.
+ * NULL is a no-op. */
 void ctl_argv_free(char **argv);
 
 /*

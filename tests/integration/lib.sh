@@ -74,11 +74,18 @@ unmount_fs() {
 }
 
 cleanup() {
-	local rc=$?
+	local rc=$? drc=0
 	cd /
 	# Kill what the test started in the background (readers, writers).
 	jobs -p | grep -vx "${DAEMON_PID:-none}" | xargs -r kill -9 2>/dev/null || true
-	unmount_fs || true
+	unmount_fs || drc=$?
+	# A daemon that exits non-zero (a sanitizer or valgrind report, a
+	# crash) fails the test.
+	if [ "$rc" = 0 ] && [ "$drc" != 0 ]; then
+		echo "FAIL: $TEST_NAME: daemon exited with status $drc" >&2
+		tail -n 40 "$DAEMON_LOG" >&2
+		rc=1
+	fi
 	rm -rf "$WORK"
 	exit $rc
 }
@@ -124,4 +131,78 @@ ctl() {
 wait_state() {
 	local s=$1 want=$2 limit=${3:-10}
 	wait_until "$limit" test "$(jq -r .state "$s/status")" = "$want"
+}
+
+# --- ctl helpers
+# (used by t_ctl_*.sh, t_stdin_*.sh and t_daemon_*.sh)
+
+# write_fails WANT FILE TEXT: a printf of TEXT into FILE (">>", so O_APPEND)
+# must fail, and the shell's message must contain WANT (a strerror text).
+# SIGPIPE is ignored in the writing subshell so EPIPE shows as an error.
+write_fails() {
+	local want=$1 file=$2 text=$3 out
+	if out=$( (trap '' PIPE; printf '%s' "$text" >>"$file") 2>&1); then
+		fail "write to $file succeeded, wanted '$want': $text"
+	fi
+	case $out in
+	*"$want"*) ;;
+	*) fail "write to $file: wanted '$want', got '$out'" ;;
+	esac
+}
+
+# ctl_fails SLOT WANT LINE...: writing the LINEs (one write) to SLOT/ctl
+# must fail with the strerror text WANT.
+ctl_fails() {
+	local s=$1 want=$2
+	shift 2
+	write_fails "$want" "$s/ctl" "$(printf '%s\n' "$@")
+"
+}
+
+# proc_table: "PID PPID STATE PGID SID" for every process, one a line
+# (the comm field, which may hold blanks, is cut off).
+proc_table() {
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+		awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " ");
+		       print $1, a[2], a[1], a[3], a[4] }'
+}
+
+# stat_field PID N: field N (1-based, as in proc(5), N >= 3) of
+# /proc/PID/stat, or nothing when the pid is gone.
+stat_field() {
+	local line
+	line=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	echo "${line##*) }" | awk -v n=$(($2 - 2)) '{ print $n }'
+}
+
+# pid_dead PID: the pid no longer runs (gone, or a zombie nobody reaped:
+# this system's init may not reap orphans).
+pid_dead() {
+	local st
+	st=$(proc_state "$1")
+	[ "$st" = gone ] || [ "$st" = Z ]
+}
+
+# wait_dead SECONDS PID...: fail unless every PID dies in time.
+wait_dead() {
+	local limit=$1 p
+	shift
+	for p in "$@"; do
+		wait_until "$limit" pid_dead "$p"
+	done
+}
+
+# children_of PID: the pids whose parent is PID, one a line.
+children_of() {
+	proc_table | awk -v p="$1" '$2 == p { print $1 }'
+}
+
+# zombies_of PID: the zombie children of PID, one a line.
+zombies_of() {
+	proc_table | awk -v p="$1" '$2 == p && $3 == "Z" { print $1 }'
+}
+
+# now_ms: a monotonic-enough clock in milliseconds.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
 }

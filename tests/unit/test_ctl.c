@@ -139,6 +139,26 @@ static void test_split_len(void **state)
 	ctl_argv_free(NULL);
 }
 
+/* Words are separate blocks, and any strdup'd vector frees the same way
+ * (leaks show up under ASan and valgrind). */
+static void test_argv_ownership(void **state)
+{
+	char **argv, **own = calloc(3, sizeof(char *));
+	size_t argc;
+
+	(void)state;
+	assert_int_equal(ctl_split("a 'b c'", 7, &argv, &argc), 0);
+	free(argv[0]);
+	argv[0] = strdup("replaced");
+	assert_non_null(argv[0]);
+	assert_string_equal(argv[1], "b c");
+	ctl_argv_free(argv);
+	assert_non_null(own);
+	own[0] = strdup("x");
+	own[1] = strdup("y");
+	ctl_argv_free(own);
+}
+
 /* prefix, then n times " " word */
 static char *repeat_words(const char *prefix, size_t n, const char *word,
 			  size_t *len)
@@ -756,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_split_table),
 		cmocka_unit_test(test_split_len),
 		cmocka_unit_test(test_split_many),
+		cmocka_unit_test(test_argv_ownership),
 		cmocka_unit_test(test_parse_table),
 		cmocka_unit_test(test_parse_exec),
 		cmocka_unit_test(test_parse_limits),

@@ -663,9 +663,10 @@ static void fill_random(unsigned char *p, size_t n, size_t style,
 
 static void test_output_max(void **state)
 {
-	static const char *const types[] = {"stdout", "stderr",
-					    "\x01\x01\x01\x01\x01\x01\x01\x01"
-					    "\x01\x01\x01\x01\x01\x01\x01\x01"};
+	/* the longest type allowed, all of it escaped */
+	static const char ctrl[] = "\x01\x01\x01\x01\x01\x01\x01\x01"
+				   "\x01\x01\x01\x01\x01\x01\x01\x01";
+	static const char *const types[] = {"stdout", "stderr", ctrl};
 	const struct timespec t = {253402300799, 999999999};
 	unsigned char buf[600];
 	uint32_t seed = 2026;

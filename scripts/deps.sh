@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install what building, running and testing spawnfs needs (Debian 12).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libfuse3-dev fuse3 libinih-dev
+	libcmocka-dev jq valgrind clang procps psmisc util-linux coreutils)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+[ -e /dev/fuse ] || modprobe fuse

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install, build and run every test: unit and integration tests on a
+# normal build, again under AddressSanitizer + UBSan, and a set of
+# integration tests with the daemon under valgrind --track-fds=yes.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+bash "$top/scripts/deps.sh"
+
+build() { # DIR CMAKE-ARGS...
+	local dir=$1
+	shift
+	cmake -S "$top" -B "$dir" "$@" >/dev/null
+	cmake --build "$dir" -j"$jobs" >/dev/null
+}
+
+export SPAWNFS_SOURCE_DIR=$top
+echo "== normal build"
+build "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd "$top/build" && ctest --output-on-failure)
+
+echo "== AddressSanitizer + UBSan build"
+build "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSPAWNFS_SANITIZE=ON
+(cd "$top/build-asan" &&
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --output-on-failure)
+
+echo "== daemon under valgrind --track-fds=yes"
+(cd "$top/build" &&
+	SPAWNFS_WRAP="valgrind -q --track-fds=yes --leak-check=full --error-exitcode=99" \
+	ctest --output-on-failure -L integration -R "$(cat "$top/tests/valgrind.list")")

@@ -1,0 +1,233 @@
+/* stream: reads, the first-read shift, and the back-pressure decision. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "spawnfs/stream.h"
+
+static const struct timespec t0 = {1, 0};
+
+/* Write n bytes whose value is their absolute offset mod 251. */
+static void fill(struct stream *s, size_t n)
+{
+	unsigned char buf[4096];
+	uint64_t off = stream_head(s);
+	size_t k, chunk;
+
+	while (n > 0) {
+		chunk = n < sizeof(buf) ? n : sizeof(buf);
+		for (k = 0; k < chunk; k++)
+			buf[k] = (unsigned char)((off + k) % 251);
+		assert_int_equal(stream_append(s, buf, chunk, &t0), 0);
+		off += chunk;
+		n -= chunk;
+	}
+}
+
+/* Read at off and check the bytes; returns the count or -errno. */
+static long rd(struct stream_reader *r, uint64_t off, size_t size,
+	       uint64_t expect_abs)
+{
+	struct iovec iov[2];
+	size_t n, k, done = 0;
+	int cnt, rc, i;
+
+	rc = stream_read(r, off, size, iov, &cnt, &n);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < cnt; i++) {
+		const unsigned char *p = iov[i].iov_base;
+
+		for (k = 0; k < iov[i].iov_len; k++, done++)
+			assert_int_equal(p[k], (expect_abs + done) % 251);
+	}
+	assert_int_equal(done, n);
+	return (long)n;
+}
+
+static size_t budget1(struct stream *s)
+{
+	struct stream_feed f = {s, 1, 0};
+
+	stream_clear_paused(s);
+	return stream_pipe_budget(&f, 1);
+}
+
+static void test_read_window_and_end(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *r = stream_reader_new(s, NULL);
+
+	(void)state;
+	fill(s, 60);
+	assert_int_equal(rd(r, 0, 1000, 0), 60);
+	assert_int_equal(rd(r, 10, 5, 10), 5);
+	assert_int_equal(rd(r, 60, 10, 60), -EAGAIN);
+	assert_false(stream_readable(r, 60));
+	assert_int_equal(rd(r, 500, 10, 500), -EAGAIN); /* past the end */
+	stream_finish(s);
+	assert_true(stream_readable(r, 60));
+	assert_int_equal(rd(r, 60, 10, 60), 0); /* end of file */
+	stream_reader_free(r);
+	stream_free(s);
+}
+
+static void test_below_window_is_eio_but_first_read_shifts(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *a, *b;
+
+	(void)state;
+	fill(s, 250); /* retains 150..250 */
+	a = stream_reader_new(s, NULL);
+	assert_int_equal(rd(a, 0, 30, 150), 30);  /* first read at 0: shift */
+	assert_int_equal(rd(a, 30, 30, 180), 30); /* offsets stay shifted */
+	assert_int_equal(rd(a, 100, 30, 250), -EAGAIN);
+	b = stream_reader_new(s, NULL);
+	assert_int_equal(rd(b, 10, 5, 10), -EIO); /* not 0: no shift */
+	assert_int_equal(rd(b, 0, 5, 0), -EIO);	  /* no longer the first */
+	stream_reader_free(a);
+	stream_reader_free(b);
+	stream_free(s);
+}
+
+/* No reader: the child runs on until cap bytes wait unread. */
+static void test_budget_no_reader(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *r;
+
+	(void)state;
+	assert_int_equal(budget1(s), 100);
+	fill(s, 70);
+	assert_int_equal(budget1(s), 30);
+	fill(s, 30);
+	assert_int_equal(budget1(s), 0);
+	assert_true(stream_paused(s));
+	/* A reader that read 40 bytes and left frees 40 bytes of room. */
+	r = stream_reader_new(s, NULL);
+	assert_int_equal(rd(r, 0, 40, 0), 40);
+	stream_reader_free(r);
+	assert_int_equal(budget1(s), 40);
+	assert_false(stream_paused(s));
+	stream_free(s);
+}
+
+/* The slowest open reader paces the pipe; fast ones do not matter. */
+static void test_budget_slowest_reader(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *slow, *fast;
+
+	(void)state;
+	slow = stream_reader_new(s, NULL);
+	fast = stream_reader_new(s, NULL);
+	fill(s, 80);
+	assert_int_equal(rd(fast, 0, 80, 0), 80);
+	assert_int_equal(budget1(s), 20);
+	assert_int_equal(rd(slow, 0, 10, 0), 10);
+	assert_int_equal(budget1(s), 30);
+	fill(s, 30); /* overwrites only 0..10, which nobody needs */
+	assert_int_equal(stream_tail(s), 10);
+	assert_int_equal(rd(slow, 10, 100, 10), 100);
+	stream_reader_free(slow);
+	/* The fast reader is the only one left, at 80 of 110. */
+	assert_int_equal(budget1(s), 70);
+	stream_reader_free(fast);
+	stream_free(s);
+}
+
+/* A reader waiting at the end (or past it) needs nothing older. */
+static void test_budget_reader_waiting_at_end(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *r;
+
+	(void)state;
+	fill(s, 100);
+	r = stream_reader_new(s, NULL); /* opened: needs from the tail */
+	assert_int_equal(budget1(s), 0);
+	assert_int_equal(rd(r, 100, 10, 100), -EAGAIN);
+	assert_int_equal(budget1(s), 100);
+	stream_reader_free(r);
+	stream_free(s);
+}
+
+/* N readers: nothing any of them still needs is overwritten. */
+static void test_budget_many_readers_never_lose(void **state)
+{
+	struct stream *s = stream_new(64);
+	struct stream_reader *r[5];
+	uint64_t pos[5] = {0};
+	unsigned step, i;
+	size_t b;
+	long n;
+
+	(void)state;
+	for (i = 0; i < 5; i++)
+		r[i] = stream_reader_new(s, NULL);
+	for (step = 0; step < 2000; step++) {
+		b = budget1(s);
+		fill(s, b > 7 ? 7 : b);
+		i = (step * 7 + step / 3) % 5;
+		n = rd(r[i], pos[i], (step % 3 + 1) * (i + 1), pos[i]);
+		assert_true(n >= 0 || n == -EAGAIN);
+		if (n > 0)
+			pos[i] += (uint64_t)n;
+	}
+	for (i = 0; i < 5; i++) {
+		assert_true(pos[i] >= stream_tail(s));
+		stream_reader_free(r[i]);
+	}
+	stream_free(s);
+}
+
+/* A pipe feeding two logs: the held ones decide; expansion counts. */
+static void test_budget_across_logs(void **state)
+{
+	struct stream *own = stream_new(100), *ev = stream_new(1000);
+	struct stream_feed f[2] = {{own, 1, 0}, {ev, 6, 100}};
+	struct stream_reader *r;
+
+	(void)state;
+	/* Nobody reads: only the pipe's own log holds it. */
+	assert_int_equal(stream_pipe_budget(f, 2), 100);
+	/* Events is open and unread: (1000 - 100) / 6 pipe bytes. */
+	r = stream_reader_new(ev, NULL);
+	assert_int_equal(stream_pipe_budget(f, 2), 150);
+	fill(ev, 1000);
+	stream_clear_paused(own);
+	stream_clear_paused(ev);
+	assert_int_equal(stream_pipe_budget(f, 2), 0);
+	assert_true(stream_paused(ev));
+	assert_false(stream_paused(own));
+	/* own is not held (no reader) so its fullness does not matter. */
+	fill(own, 100);
+	assert_int_equal(rd(r, 0, 1000, 0), 1000);
+	assert_int_equal(stream_pipe_budget(f, 2), 150);
+	stream_reader_free(r);
+	assert_int_equal(stream_pipe_budget(f, 2), 0);
+	stream_free(own);
+	stream_free(ev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_window_and_end),
+		cmocka_unit_test(
+			test_below_window_is_eio_but_first_read_shifts),
+		cmocka_unit_test(test_budget_no_reader),
+		cmocka_unit_test(test_budget_slowest_reader),
+		cmocka_unit_test(test_budget_reader_waiting_at_end),
+		cmocka_unit_test(test_budget_many_readers_never_lose),
+		cmocka_unit_test(test_budget_across_logs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
