@@ -636,7 +636,8 @@ static struct fs_handle *handle_new(struct fs *fs, struct proc *p,
 		proc_ref(p);
 	handle_link(h);
 	if (kind_is_log(kind)) {
-		h->rd = stream_reader_new(proc_log(p, kind_log(kind)), h);
+		h->rd = stream_reader_new(proc_log(p, kind_log(kind)), h,
+					  loop_now_ms());
 		if (!h->rd) {
 			handle_free(h);
 			return NULL;
@@ -769,7 +770,8 @@ static bool handle_try(struct fs_handle *h, fuse_req_t req, uint64_t off,
 	switch (h->kind) {
 	case K_STDOUT:
 	case K_STDERR:
-		rc = stream_read(h->rd, off, size, iov, &cnt, &n);
+		rc = stream_read(h->rd, off, size, loop_now_ms(), iov, &cnt,
+				 &n);
 		if (rc == -EAGAIN)
 			return false;
 		if (rc < 0)

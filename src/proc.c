@@ -58,7 +58,7 @@ struct proc {
 	struct proc_pipe pipes[PROC_NLOGS];
 	int stdin_fd;
 	struct loop_io *stdin_io;
-	struct loop_timer *drain_timer, *kill_timer, *life_timer;
+	struct loop_timer *drain_timer, *kill_timer, *life_timer, *stall_timer;
 	int exit_code, signo, wstatus;
 	struct timespec t_start, t_end;
 	char *error;
@@ -224,6 +224,8 @@ static void proc_run_done(struct proc *p)
 	p->drain_timer = NULL;
 	loop_timer_del(p->kill_timer);
 	p->kill_timer = NULL;
+	loop_timer_del(p->stall_timer);
+	p->stall_timer = NULL;
 	if (p->counted) {
 		p->counted = false;
 		if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)

@@ -14,7 +14,7 @@
 struct stream {
 	struct ring *ring;
 	struct stream_reader *readers;
-	unsigned nreaders;
+	unsigned nreaders, nstalled;
 	uint64_t max_read;
 	struct timespec mtime;
 	bool finished;
@@ -27,7 +27,9 @@ struct stream_reader {
 	void *data;
 	uint64_t pos;
 	uint64_t shift;
+	uint64_t last_ms; /* last read, for stall_timeout */
 	bool read_once;
+	bool stalled;
 };
 
 struct stream *stream_new(size_t cap)
@@ -126,22 +128,35 @@ int stream_append(struct stream *s, const void *p, size_t n,
 
 bool stream_holds(const struct stream *s)
 {
-	return s->nreaders > 0;
+	return s->nreaders > s->nstalled;
 }
 
-/* The read position R of DESIGN.md §4. */
+/* The read position R of DESIGN.md §4; stalled readers do not count. */
 static uint64_t stream_read_pos(const struct stream *s)
 {
 	const struct stream_reader *r;
-	uint64_t min;
+	uint64_t min = UINT64_MAX;
 
-	if (!s->readers)
-		return s->max_read;
-	min = s->readers->pos;
-	for (r = s->readers->next; r; r = r->next)
-		if (r->pos < min)
+	for (r = s->readers; r; r = r->next)
+		if (!r->stalled && r->pos < min)
 			min = r->pos;
-	return min;
+	return min == UINT64_MAX ? s->max_read : min;
+}
+
+unsigned stream_stall(struct stream *s, uint64_t now_ms, uint64_t stall_ms)
+{
+	struct stream_reader *r;
+	unsigned n = 0;
+
+	for (r = s->readers; r; r = r->next) {
+		if (r->stalled || r->pos >= stream_head(s) ||
+		    now_ms - r->last_ms < stall_ms)
+			continue;
+		r->stalled = true;
+		s->nstalled++;
+		n++;
+	}
+	return n;
 }
 
 size_t stream_room(const struct stream *s)
@@ -188,7 +203,8 @@ void stream_clear_paused(struct stream *s)
 	s->paused = false;
 }
 
-struct stream_reader *stream_reader_new(struct stream *s, void *data)
+struct stream_reader *stream_reader_new(struct stream *s, void *data,
+					uint64_t now_ms)
 {
 	struct stream_reader *r = calloc(1, sizeof(*r));
 
@@ -197,6 +213,7 @@ struct stream_reader *stream_reader_new(struct stream *s, void *data)
 	r->s = s;
 	r->data = data;
 	r->pos = stream_tail(s);
+	r->last_ms = now_ms;
 	r->next = s->readers;
 	if (s->readers)
 		s->readers->prev = r;
@@ -216,6 +233,8 @@ void stream_reader_free(struct stream_reader *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	r->s->nreaders--;
+	if (r->stalled)
+		r->s->nstalled--;
 	free(r);
 }
 
@@ -248,7 +267,7 @@ static uint64_t reader_abs(const struct stream_reader *r, uint64_t off)
 }
 
 int stream_read(struct stream_reader *r, uint64_t off, size_t size,
-		struct iovec iov[2], int *iovcnt, size_t *n)
+		uint64_t now_ms, struct iovec iov[2], int *iovcnt, size_t *n)
 {
 	struct stream *s = r->s;
 	uint64_t abs = reader_abs(r, off);
@@ -256,6 +275,11 @@ int stream_read(struct stream_reader *r, uint64_t off, size_t size,
 
 	*n = 0;
 	*iovcnt = 0;
+	r->last_ms = now_ms;
+	if (r->stalled) {
+		r->stalled = false;
+		s->nstalled--;
+	}
 	if (!r->read_once) {
 		r->read_once = true;
 		if (off == 0)

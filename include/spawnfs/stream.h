@@ -45,7 +45,8 @@ int stream_append(struct stream *s, const void *p, size_t n,
 		  const struct timespec *now);
 
 /*
- * True while s has an open reader, so it holds the pipes feeding it.
+ * True while s has an open reader that is not stalled, so it holds the
+ * pipes feeding it.
  */
 bool stream_holds(const struct stream *s);
 
@@ -75,10 +76,19 @@ struct stream_feed {
 size_t stream_pipe_budget(const struct stream_feed *feeds, size_t n);
 void stream_clear_paused(struct stream *s);
 
+/*
+ * Mark as stalled the readers that have bytes to read but have not read
+ * since now_ms - stall_ms: they stop holding the pipes (stall_timeout).
+ * A stalled reader holds again at its next read, which fails with EIO
+ * if what it needed was overwritten meanwhile. Returns how many.
+ */
+unsigned stream_stall(struct stream *s, uint64_t now_ms, uint64_t stall_ms);
+
 /* A new open handle on s, positioned at the oldest retained byte so that
- * nothing it may still read is overwritten. data is the caller's. NULL
- * with errno ENOMEM. */
-struct stream_reader *stream_reader_new(struct stream *s, void *data);
+ * nothing it may still read is overwritten. data is the caller's; now_ms
+ * starts its stall clock. NULL with errno ENOMEM. */
+struct stream_reader *stream_reader_new(struct stream *s, void *data,
+					uint64_t now_ms);
 
 /* Close the handle; NULL is a no-op. */
 void stream_reader_free(struct stream_reader *r);
@@ -96,10 +106,10 @@ struct stream_reader *stream_next_reader(const struct stream_reader *r);
  * handle's offsets by as much. Returns 0 with *n > 0 and iovecs into the
  * ring (valid until the next write to s), 0 with *n == 0 at end of file,
  * -EAGAIN when the bytes do not exist yet (the caller waits or fails),
- * -EIO when they were already forgotten.
+ * -EIO when they were already forgotten. now_ms is the read's time.
  */
 int stream_read(struct stream_reader *r, uint64_t off, size_t size,
-		struct iovec iov[2], int *iovcnt, size_t *n);
+		uint64_t now_ms, struct iovec iov[2], int *iovcnt, size_t *n);
 
 /* Whether a read at off would not wait (data, end of file or error). */
 bool stream_readable(const struct stream_reader *r, uint64_t off);

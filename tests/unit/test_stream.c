@@ -37,7 +37,7 @@ static long rd(struct stream_reader *r, uint64_t off, size_t size,
 	size_t n, k, done = 0;
 	int cnt, rc, i;
 
-	rc = stream_read(r, off, size, iov, &cnt, &n);
+	rc = stream_read(r, off, size, 0, iov, &cnt, &n);
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < cnt; i++) {
@@ -61,7 +61,7 @@ static size_t budget1(struct stream *s)
 static void test_read_window_and_end(void **state)
 {
 	struct stream *s = stream_new(100);
-	struct stream_reader *r = stream_reader_new(s, NULL);
+	struct stream_reader *r = stream_reader_new(s, NULL, 0);
 
 	(void)state;
 	fill(s, 60);
@@ -84,11 +84,11 @@ static void test_below_window_is_eio_but_first_read_shifts(void **state)
 
 	(void)state;
 	fill(s, 250); /* retains 150..250 */
-	a = stream_reader_new(s, NULL);
+	a = stream_reader_new(s, NULL, 0);
 	assert_int_equal(rd(a, 0, 30, 150), 30);  /* first read at 0: shift */
 	assert_int_equal(rd(a, 30, 30, 180), 30); /* offsets stay shifted */
 	assert_int_equal(rd(a, 100, 30, 250), -EAGAIN);
-	b = stream_reader_new(s, NULL);
+	b = stream_reader_new(s, NULL, 0);
 	assert_int_equal(rd(b, 10, 5, 10), -EIO); /* not 0: no shift */
 	assert_int_equal(rd(b, 0, 5, 0), -EIO);	  /* no longer the first */
 	stream_reader_free(a);
@@ -110,7 +110,7 @@ static void test_budget_no_reader(void **state)
 	assert_int_equal(budget1(s), 0);
 	assert_true(stream_paused(s));
 	/* A reader that read 40 bytes and left frees 40 bytes of room. */
-	r = stream_reader_new(s, NULL);
+	r = stream_reader_new(s, NULL, 0);
 	assert_int_equal(rd(r, 0, 40, 0), 40);
 	stream_reader_free(r);
 	assert_int_equal(budget1(s), 40);
@@ -125,8 +125,8 @@ static void test_budget_slowest_reader(void **state)
 	struct stream_reader *slow, *fast;
 
 	(void)state;
-	slow = stream_reader_new(s, NULL);
-	fast = stream_reader_new(s, NULL);
+	slow = stream_reader_new(s, NULL, 0);
+	fast = stream_reader_new(s, NULL, 0);
 	fill(s, 80);
 	assert_int_equal(rd(fast, 0, 80, 0), 80);
 	assert_int_equal(budget1(s), 20);
@@ -150,7 +150,7 @@ static void test_budget_reader_waiting_at_end(void **state)
 
 	(void)state;
 	fill(s, 100);
-	r = stream_reader_new(s, NULL); /* opened: needs from the tail */
+	r = stream_reader_new(s, NULL, 0); /* opened: needs from the tail */
 	assert_int_equal(budget1(s), 0);
 	assert_int_equal(rd(r, 100, 10, 100), -EAGAIN);
 	assert_int_equal(budget1(s), 100);
@@ -170,7 +170,7 @@ static void test_budget_many_readers_never_lose(void **state)
 
 	(void)state;
 	for (i = 0; i < 5; i++)
-		r[i] = stream_reader_new(s, NULL);
+		r[i] = stream_reader_new(s, NULL, 0);
 	for (step = 0; step < 2000; step++) {
 		b = budget1(s);
 		fill(s, b > 7 ? 7 : b);
@@ -198,7 +198,7 @@ static void test_budget_across_logs(void **state)
 	/* Nobody reads: only the pipe's own log holds it. */
 	assert_int_equal(stream_pipe_budget(f, 2), 100);
 	/* Events is open and unread: (1000 - 100) / 6 pipe bytes. */
-	r = stream_reader_new(ev, NULL);
+	r = stream_reader_new(ev, NULL, 0);
 	assert_int_equal(stream_pipe_budget(f, 2), 150);
 	fill(ev, 1000);
 	stream_clear_paused(own);
@@ -216,6 +216,32 @@ static void test_budget_across_logs(void **state)
 	stream_free(ev);
 }
 
+/* stall_timeout: an idle reader stops holding; its next read may EIO. */
+static void test_stalled_reader_stops_holding(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *idle = stream_reader_new(s, NULL, 0);
+	struct stream_reader *busy = stream_reader_new(s, NULL, 0);
+	struct iovec iov[2];
+	size_t n;
+	int cnt;
+
+	(void)state;
+	fill(s, 100);
+	assert_int_equal(stream_read(idle, 0, 10, 0, iov, &cnt, &n), 0);
+	assert_int_equal(budget1(s), 10);
+	assert_int_equal(stream_read(busy, 0, 100, 900, iov, &cnt, &n), 0);
+	assert_int_equal(stream_stall(s, 1000, 500), 1); /* idle since 0 */
+	assert_true(stream_holds(s));			 /* busy still holds */
+	assert_int_equal(budget1(s), 100);
+	fill(s, 100); /* overwrites what idle needed */
+	assert_int_equal(stream_read(idle, 10, 10, 2000, iov, &cnt, &n), -EIO);
+	assert_int_equal(stream_stall(s, 1000, 500), 0); /* reading again */
+	stream_reader_free(busy);
+	stream_reader_free(idle);
+	stream_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_budget_reader_waiting_at_end),
 		cmocka_unit_test(test_budget_many_readers_never_lose),
 		cmocka_unit_test(test_budget_across_logs),
+		cmocka_unit_test(test_stalled_reader_stops_holding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
