@@ -150,7 +150,7 @@ unsigned stream_stall(struct stream *s, uint64_t now_ms, uint64_t stall_ms)
 
 	for (r = s->readers; r; r = r->next) {
 		if (r->stalled || r->pos >= stream_head(s) ||
-		    now_ms - r->last_ms < stall_ms)
+		    now_ms < r->last_ms + stall_ms)
 			continue;
 		r->stalled = true;
 		s->nstalled++;

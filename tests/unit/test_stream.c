@@ -236,7 +236,7 @@ static void test_stalled_reader_stops_holding(void **state)
 	assert_int_equal(budget1(s), 100);
 	fill(s, 100); /* overwrites what idle needed */
 	assert_int_equal(stream_read(idle, 10, 10, 2000, iov, &cnt, &n), -EIO);
-	assert_int_equal(stream_stall(s, 1000, 500), 0); /* reading again */
+	assert_int_equal(stream_stall(s, 2100, 500), 0); /* reading again */
 	stream_reader_free(busy);
 	stream_reader_free(idle);
 	stream_free(s);
