@@ -276,17 +276,19 @@ int stream_read(struct stream_reader *r, uint64_t off, size_t size,
 	*n = 0;
 	*iovcnt = 0;
 	r->last_ms = now_ms;
-	if (r->stalled) {
-		r->stalled = false;
-		s->nstalled--;
-	}
 	if (!r->read_once) {
 		r->read_once = true;
 		if (off == 0)
 			r->shift = abs;
 	}
+	/* A stalled reader whose bytes are gone stays stalled: it must
+	 * reopen, and holds nothing back meanwhile. */
 	if (abs < stream_tail(s))
 		return -EIO;
+	if (r->stalled) {
+		r->stalled = false;
+		s->nstalled--;
+	}
 	r->pos = abs < head ? abs : head;
 	if (abs >= head)
 		return s->finished ? 0 : -EAGAIN;

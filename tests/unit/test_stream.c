@@ -236,7 +236,13 @@ static void test_stalled_reader_stops_holding(void **state)
 	assert_int_equal(budget1(s), 100);
 	fill(s, 100); /* overwrites what idle needed */
 	assert_int_equal(stream_read(idle, 10, 10, 2000, iov, &cnt, &n), -EIO);
-	assert_int_equal(stream_stall(s, 2100, 500), 0); /* reading again */
+	/* idle lost its bytes: it stays stalled and holds nothing back;
+	 * busy has not read since 900 and stalls too. */
+	assert_int_equal(stream_stall(s, 2100, 500), 1);
+	assert_false(stream_holds(s));
+	assert_int_equal(stream_read(busy, 100, 100, 2200, iov, &cnt, &n), 0);
+	assert_true(stream_holds(s));
+	assert_int_equal(stream_room(s), 100);
 	stream_reader_free(busy);
 	stream_reader_free(idle);
 	stream_free(s);
