@@ -221,6 +221,7 @@ static int serve(struct opts *o, const struct cfg *cfg)
 		return 1;
 	}
 	d.fs = fs_new(d.loop, cfg, &args, &daemon_hooks, &d);
+	fuse_opt_free_args(&args); /* libfuse may have grown them */
 	if (!d.fs) {
 		loop_free(d.loop);
 		return EXIT_USAGE; /* libfuse said which option it refused */
