@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1105,6 +1106,14 @@ static void fs_readable(void *arg, uint32_t events)
 	}
 }
 
+static void fs_sigchld(void *arg, int signo)
+{
+	struct fs *fs = arg;
+
+	(void)signo;
+	proc_sigchld(&fs->pctx);
+}
+
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		  struct fuse_args *args, const struct fs_hooks *hooks,
 		  void *arg)
@@ -1126,7 +1135,9 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		.stdin_ready = hook_stdin,
 		.idle = hook_idle,
 	};
-	fs->pctx = (struct proc_ctx){loop, cfg, &fs->phooks, fs, 0};
+	fs->pctx = (struct proc_ctx){loop, cfg, &fs->phooks, fs, 0, NULL};
+	if (loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
+		goto fail;
 	fs->tab = tab_new();
 	if (!fs->tab)
 		goto fail;

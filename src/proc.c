@@ -53,7 +53,9 @@ struct proc {
 	enum proc_state state;
 	char **argv;
 	pid_t pid;
-	int pidfd;
+	bool alive; /* the child is not reaped yet */
+	int pidfd;  /* -1 where pidfd_open is missing: SIGCHLD instead */
+	struct proc *sigchld_next;
 	struct loop_io *pid_io;
 	struct proc_pipe pipes[PROC_NLOGS];
 	int stdin_fd;
@@ -168,7 +170,7 @@ static bool pipes_open(const struct proc *p)
 
 bool proc_busy(const struct proc *p)
 {
-	return p->pidfd >= 0 || pipes_open(p);
+	return p->alive || pipes_open(p);
 }
 
 bool proc_removed(const struct proc *p)
@@ -218,7 +220,7 @@ void proc_set_error(struct proc *p, const char *line, size_t len, int err)
 /* The wake-ups a run's end and a removed slot share. */
 static void proc_run_done(struct proc *p)
 {
-	if (p->pidfd >= 0 || pipes_open(p))
+	if (p->alive || pipes_open(p))
 		return;
 	loop_timer_del(p->drain_timer);
 	p->drain_timer = NULL;
@@ -380,6 +382,8 @@ ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n)
 	return -EPIPE;
 }
 
+static void sigchld_unlist(struct proc *p);
+
 static void proc_reaped(struct proc *p, const siginfo_t *si)
 {
 	clock_gettime(CLOCK_REALTIME, &p->t_end);
@@ -392,10 +396,13 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 		p->signo = si->si_status;
 		p->wstatus = 128 + si->si_status;
 	}
+	p->alive = false;
 	loop_io_del(p->pid_io);
 	p->pid_io = NULL;
-	close(p->pidfd);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
 	p->pidfd = -1;
+	sigchld_unlist(p);
 	loop_timer_del(p->life_timer);
 	p->life_timer = NULL;
 	stdin_close(p);
@@ -410,26 +417,57 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 	proc_run_done(p);
 }
 
-static void pidfd_readable(void *arg, uint32_t events)
+static void sigchld_unlist(struct proc *p)
 {
-	struct proc *p = arg;
-	siginfo_t si;
+	struct proc **pp;
 
-	(void)events;
+	for (pp = &p->ctx->sigchld; *pp; pp = &(*pp)->sigchld_next) {
+		if (*pp == p) {
+			*pp = p->sigchld_next;
+			return;
+		}
+	}
+}
+
+/* Reap p if it has exited; by pidfd, or by pid without one. */
+static void proc_try_reap(struct proc *p)
+{
+	siginfo_t si;
+	int rc;
+
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0) {
+	if (p->pidfd >= 0)
+		rc = waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG);
+	else
+		rc = waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG);
+	if (rc < 0) {
 		log_error("proc %s: waitid: %s", p->name, strerror(errno));
 		return;
 	}
-	if (si.si_pid == 0)
-		return;
-	proc_reaped(p, &si);
+	if (si.si_pid != 0)
+		proc_reaped(p, &si);
+}
+
+void proc_sigchld(struct proc_ctx *ctx)
+{
+	struct proc *p, *next;
+
+	for (p = ctx->sigchld; p; p = next) {
+		next = p->sigchld_next;
+		proc_try_reap(p);
+	}
+}
+
+static void pidfd_readable(void *arg, uint32_t events)
+{
+	(void)events;
+	proc_try_reap(arg);
 }
 
 /* Signal the run's process group. */
 static int proc_kill(struct proc *p, int sig)
 {
-	if (p->pidfd < 0 && !pipes_open(p))
+	if (!p->alive && !pipes_open(p))
 		return -ESRCH;
 	if (kill(-p->pid, sig) < 0)
 		return -errno;
@@ -449,7 +487,7 @@ static int proc_stop(struct proc *p, long grace_ms)
 {
 	int rc;
 
-	if (p->pidfd < 0)
+	if (!p->alive)
 		return -ESRCH;
 	rc = proc_kill(p, SIGTERM);
 	if (rc < 0)
@@ -464,7 +502,7 @@ static int proc_stop(struct proc *p, long grace_ms)
 
 void proc_terminate(struct proc *p)
 {
-	if (p->pidfd >= 0) {
+	if (p->alive) {
 		proc_stop(p, -1);
 		return;
 	}
@@ -725,12 +763,18 @@ static int run_watch(struct proc *p, pid_t pid, int fds[8])
 	int i;
 
 	p->pidfd = pidfd_open(pid, 0);
-	if (p->pidfd < 0)
+	if (p->pidfd < 0 && errno != ENOSYS)
 		return -errno;
-	p->pid_io =
-		loop_io_add(p->ctx->loop, p->pidfd, EPOLLIN, pidfd_readable, p);
-	if (!p->pid_io)
-		return -errno;
+	if (p->pidfd < 0) {
+		/* Without pidfds (old kernels, valgrind): SIGCHLD + waitid. */
+		p->sigchld_next = p->ctx->sigchld;
+		p->ctx->sigchld = p;
+	} else {
+		p->pid_io = loop_io_add(p->ctx->loop, p->pidfd, EPOLLIN,
+					pidfd_readable, p);
+		if (!p->pid_io)
+			return -errno;
+	}
 	for (i = 0; i < PROC_NLOGS; i++) {
 		p->pipes[i].fd = fds[2 + 2 * i];
 		fds[2 + 2 * i] = -1;
@@ -764,6 +808,7 @@ static void run_abort(struct proc *p, pid_t pid)
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	p->pidfd = -1;
+	sigchld_unlist(p);
 	for (i = 0; i < PROC_NLOGS; i++) {
 		loop_io_del(p->pipes[i].io);
 		p->pipes[i].io = NULL;
@@ -779,6 +824,7 @@ static void run_started(struct proc *p, pid_t pid)
 	int i;
 
 	p->pid = pid;
+	p->alive = true;
 	p->state = PROC_RUNNING;
 	p->exit_code = p->wstatus = -1;
 	p->signo = 0;
@@ -882,7 +928,7 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l)
 {
 	char *copy;
 
-	if (p->pidfd >= 0)
+	if (p->alive)
 		return -EBUSY;
 	switch (l->cmd) {
 	case CTL_CWD:
@@ -914,13 +960,13 @@ static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
 	case CTL_EXEC:
 		return ctl_start(p, l);
 	case CTL_SIGNAL:
-		return p->pidfd < 0 ? -ESRCH : proc_kill(p, l->num);
+		return !p->alive ? -ESRCH : proc_kill(p, l->num);
 	case CTL_KILL:
-		return p->pidfd < 0 ? -ESRCH : proc_kill(p, SIGKILL);
+		return !p->alive ? -ESRCH : proc_kill(p, SIGKILL);
 	case CTL_STOP:
 		return proc_stop(p, l->ms);
 	case CTL_EOF:
-		if (p->pidfd < 0)
+		if (!p->alive)
 			return -ESRCH;
 		stdin_close(p);
 		return 0;
@@ -973,7 +1019,7 @@ void proc_status(const struct proc *p, struct jbuf *b)
 	}
 	v.name = p->name;
 	v.state = state_name(p->state);
-	v.pid = p->pidfd >= 0 ? p->pid : 0;
+	v.pid = p->alive ? p->pid : 0;
 	v.pgid = v.pid;
 	v.argv = p->argv;
 	v.cwd = p->cwd;

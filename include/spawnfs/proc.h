@@ -41,8 +41,12 @@ struct proc_ctx {
 	const struct cfg *cfg;
 	const struct proc_hooks *hooks;
 	void *arg;
-	unsigned nbusy; /* slots with a child or open pipes */
+	unsigned nbusy;	      /* slots with a child or open pipes */
+	struct proc *sigchld; /* runs reaped on SIGCHLD (no pidfd) */
 };
+
+/* SIGCHLD arrived: reap the runs that have no pidfd. */
+void proc_sigchld(struct proc_ctx *ctx);
 
 /* A new slot holding one reference. NULL with errno ENOMEM. */
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,

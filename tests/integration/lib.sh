@@ -42,13 +42,30 @@ is_mounted() {
 	grep -q " $MNT fuse" /proc/self/mounts
 }
 
-# mount_fs [-o OPTS...]: start the daemon on $MNT with $CONF.
+# mount_fs [-o OPTS...]: start the daemon on $MNT with $CONF. With
+# SPAWNFS_WRAP set (e.g. to a valgrind command) the daemon runs under it;
+# valgrind writes one log per process into $WORK.
 mount_fs() {
+	local wrap=${SPAWNFS_WRAP:-}
+	case $wrap in
+	*valgrind*) wrap="$wrap --log-file=$WORK/valgrind.%p.log" ;;
+	esac
 	# shellcheck disable=SC2086
-	${SPAWNFS_WRAP:-} "$SPAWNFS" -f -c "$CONF" "$@" "$MNT" \
-		2>>"$DAEMON_LOG" &
+	$wrap "$SPAWNFS" -f -c "$CONF" "$@" "$MNT" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
-	wait_until 20 is_mounted
+	wait_until 60 is_mounted
+}
+
+# check_valgrind PID: the daemon's valgrind log shows no fd left open at
+# exit beyond those it inherited.
+check_valgrind() {
+	local log="$WORK/valgrind.$1.log"
+	[ -f "$log" ] || return 0
+	awk '/Open file descriptor/ { fd = $0; getline
+		if ($0 !~ /inherited from parent/) { print "leaked: " fd; bad = 1 } }
+		END { exit bad }' "$log" >&2 && return 0
+	cat "$log" >&2
+	return 1
 }
 
 unmount_fs() {
@@ -57,7 +74,7 @@ unmount_fs() {
 		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true
 	fi
 	if [ -n "$DAEMON_PID" ]; then
-		local t=0
+		local t=0 pid=$DAEMON_PID
 		while kill -0 "$DAEMON_PID" 2>/dev/null; do
 			sleep 0.05
 			t=$((t + 1))
@@ -69,6 +86,7 @@ unmount_fs() {
 		done
 		wait "$DAEMON_PID" 2>/dev/null || rc=$?
 		DAEMON_PID=
+		check_valgrind "$pid" || rc=98
 	fi
 	return $rc
 }
@@ -205,4 +223,40 @@ zombies_of() {
 # now_ms: a monotonic-enough clock in milliseconds.
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
+}
+
+# --- logs helpers
+# logs_ms: wall clock in milliseconds.
+logs_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# logs_field SLOT LOG KEY: a per-log figure from status (bytes, retained,
+# readers, paused), read afresh at each call.
+logs_field() {
+	jq -r ".logs.$2.$3" "$1/status"
+}
+
+# logs_field_is SLOT LOG KEY VALUE: for wait_until (re-reads status).
+logs_field_is() {
+	[ "$(logs_field "$1" "$2" "$3")" = "$4" ]
+}
+
+# logs_state_is SLOT STATE: for wait_until (re-reads status).
+logs_state_is() {
+	[ "$(jq -r .state "$1/status")" = "$2" ]
+}
+
+# logs_gone PID: PID has exited (gone, or a zombie its parent has not
+# waited for yet).
+logs_gone() {
+	local st
+	st=$(proc_state "$1")
+	[ "$st" = gone ] || [ "$st" = Z ]
+}
+
+# logs_helper NAME: the path of a compiled C helper; fails if not built.
+logs_helper() {
+	[ -x "$HELPERS/$1" ] || fail "helper $1 not built in '$HELPERS'"
+	echo "$HELPERS/$1"
 }
