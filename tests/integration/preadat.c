@@ -3,8 +3,11 @@
  * output-log integration tests.
  *
  *   preadat [-n] [-o OUT] PATH CMD...
+ *   preadat [-o OUT] -d FD CMD...
  *
- * -n opens with O_NONBLOCK; -o appends every byte read to OUT. The commands
+ * -n opens with O_NONBLOCK; -o appends every byte read to OUT; -d uses the
+ * inherited descriptor FD (so several processes share one open file,
+ * one handle in the file system) instead of opening PATH. The commands
  * run in order on the one descriptor, each printing one line:
  *
  *   p OFF LEN     pread(fd, LEN, OFF)       "p OFF LEN: n=N ms=T" or "err=E"
@@ -12,12 +15,17 @@
  *   s OFF WHENCE  lseek (WHENCE SET|CUR|END) "s OFF WHENCE: off=O ms=T"
  *   poll MS       poll(POLLIN, MS)          "poll MS: ret=R revents=IN|HUP ms=T"
  *   sleep MS      pause between commands    (prints nothing)
+ *   cat LEN MS    read(fd, LEN) to EOF, pausing MS between reads (a slow
+ *                 reader)                   "cat LEN MS: n=TOTAL reads=K" or
+ *                                           "err=E n=TOTAL"
  *
  * T is the wall time of the call in milliseconds, E the errno name. The
  * exit status is 0 once every command ran, whatever the calls returned,
  * and 2 on bad usage or a failed open (reported on stderr).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -126,6 +134,34 @@ static void do_poll(int fd, const char *ms)
 	       p.revents & POLLERR ? "|ERR" : "", p.revents ? "" : "0", t);
 }
 
+static void do_cat(int fd, int out, const char *len, const char *ms)
+{
+	size_t n = len_arg(len);
+	long long pause = num(ms), total = 0, reads = 0;
+	struct timespec ts;
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, buf, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		save(out, r);
+		total += r;
+		reads++;
+		ts.tv_sec = pause / 1000;
+		ts.tv_nsec = (pause % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	if (r < 0)
+		printf("cat %s %s: err=%s n=%lld\n", len, ms, errname(errno),
+		       total);
+	else
+		printf("cat %s %s: n=%lld reads=%lld\n", len, ms, total, reads);
+}
+
 /* Run the command at argv[0]; return how many words it used. */
 static int run(int fd, int out, int argc, char **argv)
 {
@@ -168,6 +204,10 @@ static int run(int fd, int out, int argc, char **argv)
 		do_poll(fd, argv[1]);
 		return 2;
 	}
+	if (!strcmp(argv[0], "cat") && argc >= 3) {
+		do_cat(fd, out, argv[1], argv[2]);
+		return 3;
+	}
 	if (!strcmp(argv[0], "sleep") && argc >= 2) {
 		long long ms = num(argv[1]);
 		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -180,37 +220,47 @@ static int run(int fd, int out, int argc, char **argv)
 	exit(2);
 }
 
+static void usage(void)
+{
+	fputs("usage: preadat [-n] [-o OUT] {-d FD | PATH} CMD...\n", stderr);
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
-	int flags = O_RDONLY | O_CLOEXEC, out = -1, opt, fd, i;
+	int flags = O_RDONLY | O_CLOEXEC, out = -1, opt, fd = -1, i;
 
-	while ((opt = getopt(argc, argv, "+no:")) != -1) {
+	while ((opt = getopt(argc, argv, "+nd:o:")) != -1) {
 		if (opt == 'n') {
 			flags |= O_NONBLOCK;
+		} else if (opt == 'd') {
+			fd = (int)num(optarg);
 		} else if (opt == 'o') {
-			out = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				   0644);
+			out = open(optarg,
+				   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 			if (out < 0) {
 				perror(optarg);
 				return 2;
 			}
 		} else {
-			fprintf(stderr, "usage: preadat [-n] [-o OUT] PATH CMD...\n");
-			return 2;
+			usage();
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: preadat [-n] [-o OUT] PATH CMD...\n");
-		return 2;
+	if (fd < 0 && optind >= argc) {
+		usage();
 	}
-	fd = open(argv[optind], flags);
+	i = optind;
 	if (fd < 0) {
-		fprintf(stderr, "preadat: open %s: %s\n", argv[optind],
-			strerror(errno));
-		return 2;
+		fd = open(argv[optind], flags);
+		if (fd < 0) {
+			fprintf(stderr, "preadat: open %s: %s\n",
+				argv[optind], strerror(errno));
+			return 2;
+		}
+		i++;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = optind + 1; i < argc;)
+	while (i < argc)
 		i += run(fd, out, argc - i, argv + i);
 	close(fd);
 	if (out >= 0)
