@@ -73,6 +73,7 @@ struct fs_handle {
 	struct fs_park *parked; /* FIFO in arrival order */
 	struct fuse_pollhandle *ph;
 	uint64_t next_off; /* where a sequential reader reads next */
+	bool draining;	   /* in handle_drain: a hook may call it again */
 	char *text;
 	size_t len;
 	struct fs_handle *prev, *next;	 /* the slot's handles */
@@ -998,12 +999,17 @@ static void handle_drain(struct fs_handle *h)
 {
 	struct fs_park *pk;
 
+	/* Answering may close stdin, whose hook wakes this very handle. */
+	if (h->draining)
+		return;
+	h->draining = true;
 	while ((pk = h->parked) && !pk->intr) {
 		if (!handle_try(h, pk->req, pk->off, pk->size, pk->data))
 			break;
 		h->parked = pk->next;
 		park_free(pk);
 	}
+	h->draining = false;
 }
 
 /* Answer the interrupted parked requests with EINTR, after dispatch. */

@@ -75,6 +75,7 @@ struct proc {
 	char *error;
 	struct stream *logs[PROC_NLOGS];
 	bool removed, counted;
+	bool stopping; /* the daemon is going away: do not drain */
 	void *handles;
 };
 
@@ -530,6 +531,8 @@ ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n)
 
 static void sigchld_unlist(struct proc *p);
 
+static void close_pipes(struct proc *p);
+
 static void proc_reaped(struct proc *p, const siginfo_t *si)
 {
 	clock_gettime(CLOCK_REALTIME, &p->t_end);
@@ -554,6 +557,8 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 	stdin_close(p);
 	log_debug("proc %s: pid %d ended, status %d", p->name, (int)p->pid,
 		  p->wstatus);
+	if (p->stopping)
+		close_pipes(p);
 	if (pipes_open(p))
 		p->drain_timer = loop_timer_add(p->ctx->loop,
 						p->ctx->cfg->drain_timeout_ms,
@@ -647,14 +652,26 @@ static int proc_stop(struct proc *p, long grace_ms)
 	return p->kill_timer ? 0 : -ENOMEM;
 }
 
+/* Output nobody will read any more: the daemon is stopping. */
+static void close_pipes(struct proc *p)
+{
+	int i;
+
+	for (i = 0; i < PROC_NLOGS; i++)
+		pipe_close(&p->pipes[i]);
+}
+
 void proc_terminate(struct proc *p)
 {
+	p->stopping = true;
 	if (p->alive) {
 		proc_stop(p, -1);
 		return;
 	}
-	if (pipes_open(p)) /* a grandchild holds the output open */
-		proc_kill(p, SIGTERM);
+	/* Exited, but a grandchild or unread output keeps the pipes. */
+	proc_kill(p, SIGTERM);
+	close_pipes(p);
+	proc_run_done(p);
 }
 
 static void life_expired(void *arg)

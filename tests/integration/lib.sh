@@ -145,10 +145,14 @@ ctl() {
 	printf '%s\n' "$@" >"$s/ctl"
 }
 
+# slot_state_is SLOT STATE: the slot's status shows STATE now.
+slot_state_is() {
+	[ "$(jq -r .state "$1/status")" = "$2" ]
+}
+
 # wait_state SLOT STATE [SECONDS]
 wait_state() {
-	local s=$1 want=$2 limit=${3:-10}
-	wait_until "$limit" test "$(jq -r .state "$s/status")" = "$want"
+	wait_until "${3:-10}" slot_state_is "$1" "$2"
 }
 
 # --- ctl helpers
@@ -225,6 +229,33 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
+# session_pids SID: the live (not zombie) pids of session SID.
+session_pids() {
+	proc_table | awk -v s="$1" '$5 == s && $3 != "Z" { print $1 }'
+}
+
+# until_true SECONDS TEXT: like wait_until, but the shell TEXT is evaluated
+# afresh on every try (wait_until's arguments are expanded only once).
+until_true() {
+	local limit=$1
+	shift
+	wait_until "$limit" eval "$*"
+}
+
+# state_is SLOT STATE: the slot's status shows STATE (a predicate for
+# wait_until).
+state_is() {
+	[ "$(json "$1/status" .state)" = "$2" ]
+}
+
+# rss_limit KIB BEFORE AFTER WHAT: fail if the daemon's RSS grew by KIB or
+# more; skipped under SPAWNFS_WRAP (valgrind's RSS is not the daemon's).
+rss_limit() {
+	[ -z "${SPAWNFS_WRAP:-}" ] || return 0
+	[ $(($3 - $2)) -lt "$1" ] ||
+		fail "daemon rss grew by $(($3 - $2)) KiB ($2 -> $3): $4"
+}
+
 # --- logs helpers
 # logs_ms: wall clock in milliseconds.
 logs_ms() {
@@ -240,6 +271,11 @@ logs_field() {
 # logs_field_is SLOT LOG KEY VALUE: for wait_until (re-reads status).
 logs_field_is() {
 	[ "$(logs_field "$1" "$2" "$3")" = "$4" ]
+}
+
+# logs_field_gt SLOT LOG KEY N: for wait_until (re-reads status).
+logs_field_gt() {
+	[ "$(logs_field "$1" "$2" "$3")" -gt "$4" ]
 }
 
 # logs_state_is SLOT STATE: for wait_until (re-reads status).
