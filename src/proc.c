@@ -657,7 +657,7 @@ static void close_pipes(struct proc *p)
 {
 	int i;
 
-	for (i = 0; i < PROC_NLOGS; i++)
+	for (i = 0; i < PROC_NPIPES; i++)
 		pipe_close(&p->pipes[i]);
 }
 
