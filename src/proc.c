@@ -340,16 +340,23 @@ static void proc_run_done(struct proc *p)
 	proc_unref(p);
 }
 
+/* Stop watching an fd and close it; both are then marked gone. */
+static void watch_close(struct loop_io **io, int *fd)
+{
+	loop_io_del(*io);
+	*io = NULL;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void pipe_close(struct proc_pipe *pp)
 {
 	struct proc *p = pp->p;
 
 	if (pp->fd < 0)
 		return;
-	loop_io_del(pp->io);
-	pp->io = NULL;
-	close(pp->fd);
-	pp->fd = -1;
+	watch_close(&pp->io, &pp->fd);
 	event_output(pp, NULL, 0, true); /* flush a cut UTF-8 sequence */
 	stream_finish(p->logs[pp->log]);
 	if (p->ctx->hooks->output)
@@ -492,10 +499,7 @@ static void stdin_close(struct proc *p)
 {
 	if (p->stdin_fd < 0)
 		return;
-	loop_io_del(p->stdin_io);
-	p->stdin_io = NULL;
-	close(p->stdin_fd);
-	p->stdin_fd = -1;
+	watch_close(&p->stdin_io, &p->stdin_fd);
 	if (p->ctx->hooks->stdin_ready)
 		p->ctx->hooks->stdin_ready(p->ctx->arg, p);
 }
@@ -546,11 +550,7 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 		p->wstatus = 128 + si->si_status;
 	}
 	p->alive = false;
-	loop_io_del(p->pid_io);
-	p->pid_io = NULL;
-	if (p->pidfd >= 0)
-		close(p->pidfd);
-	p->pidfd = -1;
+	watch_close(&p->pid_io, &p->pidfd);
 	sigchld_unlist(p);
 	loop_timer_del(p->life_timer);
 	p->life_timer = NULL;
@@ -999,20 +999,11 @@ static void run_abort(struct proc *p, pid_t pid)
 	kill(-pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	loop_io_del(p->pid_io);
-	p->pid_io = NULL;
-	if (p->pidfd >= 0)
-		close(p->pidfd);
-	p->pidfd = -1;
+	watch_close(&p->pid_io, &p->pidfd);
 	sigchld_unlist(p);
-	for (i = 0; i < PROC_NPIPES; i++) {
-		loop_io_del(p->pipes[i].io);
-		p->pipes[i].io = NULL;
-		close_all(&p->pipes[i].fd, 1);
-	}
-	loop_io_del(p->stdin_io);
-	p->stdin_io = NULL;
-	close_all(&p->stdin_fd, 1);
+	for (i = 0; i < PROC_NPIPES; i++)
+		watch_close(&p->pipes[i].io, &p->pipes[i].fd);
+	watch_close(&p->stdin_io, &p->stdin_fd);
 }
 
 static void run_started(struct proc *p, pid_t pid)
