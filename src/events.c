@@ -397,14 +397,79 @@ void events_render_status(struct jbuf *b, const struct status_view *v)
 	jbuf_puts(b, "}\n");
 }
 
-void events_render_output(struct jbuf *b, uint64_t seq,
-			  const struct timespec *t, const char *type,
-			  const void *p, size_t n)
+/* {"seq":N,"time":"...","type":"T" -- the caller adds fields and "}\n". */
+static void event_begin(struct jbuf *b, uint64_t seq, const struct timespec *t,
+			const char *type)
 {
 	jbuf_printf(b, "{\"seq\":%" PRIu64 ",\"time\":", seq);
 	json_time(b, t);
 	jbuf_puts(b, ",\"type\":");
 	json_cstr(b, type);
+}
+
+void events_render_start(struct jbuf *b, uint64_t seq, const struct timespec *t,
+			 pid_t pid, char *const *argv)
+{
+	size_t i;
+
+	event_begin(b, seq, t, "start");
+	jbuf_printf(b, ",\"pid\":%d,\"argv\":[", (int)pid);
+	for (i = 0; argv && argv[i]; i++) {
+		if (i)
+			jbuf_puts(b, ",");
+		json_cstr(b, argv[i]);
+	}
+	jbuf_puts(b, "]}\n");
+}
+
+void events_render_signal(struct jbuf *b, uint64_t seq,
+			  const struct timespec *t, int sig, const char *name)
+{
+	event_begin(b, seq, t, "signal");
+	jbuf_puts(b, ",\"signal\":");
+	if (name)
+		json_cstr(b, name);
+	else
+		jbuf_printf(b, "%d", sig);
+	jbuf_puts(b, "}\n");
+}
+
+void events_render_eof(struct jbuf *b, uint64_t seq, const struct timespec *t)
+{
+	event_begin(b, seq, t, "eof");
+	jbuf_puts(b, "}\n");
+}
+
+void events_render_end(struct jbuf *b, uint64_t seq, const struct timespec *t,
+		       int exit_code, const char *signal, int status)
+{
+	event_begin(b, seq, t, "end");
+	if (exit_code >= 0)
+		jbuf_printf(b, ",\"exit_code\":%d", exit_code);
+	else
+		jbuf_puts(b, ",\"exit_code\":null");
+	jbuf_puts(b, ",\"signal\":");
+	if (signal)
+		json_cstr(b, signal);
+	else
+		jbuf_puts(b, "null");
+	jbuf_printf(b, ",\"status\":%d}\n", status);
+}
+
+void events_render_error(struct jbuf *b, uint64_t seq, const struct timespec *t,
+			 const char *message)
+{
+	event_begin(b, seq, t, "error");
+	jbuf_puts(b, ",\"error\":");
+	json_cstr(b, message ? message : "");
+	jbuf_puts(b, "}\n");
+}
+
+void events_render_output(struct jbuf *b, uint64_t seq,
+			  const struct timespec *t, const char *type,
+			  const void *p, size_t n)
+{
+	event_begin(b, seq, t, type);
 	if (utf8_valid_prefix(p, n, NULL) == n) {
 		jbuf_puts(b, ",\"data\":");
 		json_str(b, p, n);

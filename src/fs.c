@@ -1,6 +1,7 @@
 /*
  * fs: the FUSE low-level operations. Inode numbers are synthetic: 1 is
- * the root, 2 is clone, and a slot with id N has (N << 3) | kind for its
+ * the root, 2 is clone, 3 is by-pid, and a slot with id N has
+ * (N << 4) | kind for its
  * directory and files; ids never repeat, so an inode never changes
  * meaning. Owns the session, the slot table and every open handle. A
  * read that must wait is parked in its handle's FIFO and answered when
@@ -27,6 +28,8 @@
 
 #define FS_ROOT_INO  1
 #define FS_CLONE_INO 2
+#define FS_BYPID_INO 3
+#define FS_SLOT_INO  16 /* the first inode number of a slot */
 #define FS_MAX_WRITE (1024 * 1024)
 #define FS_NAME_MAX  64
 
@@ -40,7 +43,8 @@ enum fs_kind {
 	K_STATUS,
 	K_WAIT,
 	K_NKINDS,
-	K_CLONE = K_NKINDS,
+	K_PIDLINK = K_NKINDS, /* by-pid/PID -> ../NAME */
+	K_CLONE,	      /* only as a handle kind */
 };
 
 struct fs_file {
@@ -48,12 +52,13 @@ struct fs_file {
 	mode_t mode;
 };
 
-/* Files of a slot; events is listed once it is served. */
+/* Files of a slot. */
 static const struct fs_file slot_files[K_NKINDS] = {
 	[K_CTL] = {"ctl", S_IFREG | 0600},
 	[K_STDIN] = {"stdin", S_IFREG | 0200},
 	[K_STDOUT] = {"stdout", S_IFREG | 0400},
 	[K_STDERR] = {"stderr", S_IFREG | 0400},
+	[K_EVENTS] = {"events", S_IFREG | 0400},
 	[K_STATUS] = {"status", S_IFREG | 0400},
 	[K_WAIT] = {"wait", S_IFREG | 0400},
 };
@@ -104,6 +109,8 @@ struct fs {
 	bool mounted, stopping, ended;
 };
 
+static void slot_drop(struct fs *fs, struct proc *p);
+
 static struct fs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
@@ -111,34 +118,42 @@ static struct fs *req_fs(fuse_req_t req)
 
 static uint64_t ino_id(fuse_ino_t ino)
 {
-	return (uint64_t)ino >> 3;
+	return (uint64_t)ino >> 4;
 }
 
 static enum fs_kind ino_kind(fuse_ino_t ino)
 {
-	return (enum fs_kind)(ino & 7);
+	return (enum fs_kind)(ino & 15);
 }
 
 static fuse_ino_t slot_ino(const struct proc *p, enum fs_kind k)
 {
-	return (fuse_ino_t)((proc_id(p) << 3) | (uint64_t)k);
+	return (fuse_ino_t)((proc_id(p) << 4) | (uint64_t)k);
 }
 
 static struct proc *ino_proc(struct fs *fs, fuse_ino_t ino)
 {
-	if (ino <= FS_CLONE_INO)
+	if (ino < FS_SLOT_INO)
 		return NULL;
 	return tab_by_id(fs->tab, ino_id(ino));
 }
 
 static bool kind_is_log(enum fs_kind k)
 {
-	return k == K_STDOUT || k == K_STDERR;
+	return k == K_STDOUT || k == K_STDERR || k == K_EVENTS;
 }
 
 static enum proc_log kind_log(enum fs_kind k)
 {
-	return k == K_STDOUT ? PROC_STDOUT : PROC_STDERR;
+	return k == K_STDOUT   ? PROC_STDOUT
+	       : k == K_STDERR ? PROC_STDERR
+			       : PROC_EVENTS;
+}
+
+/* by-pid/PID is there while the slot's run is alive. */
+static bool pidlink_live(const struct proc *p)
+{
+	return proc_pid(p) > 0;
 }
 
 /* Length of the text a status file holds now. */
@@ -194,20 +209,20 @@ static void slot_attr(struct fs *fs, const struct proc *p, enum fs_kind k,
 static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 		   struct stat *st)
 {
+	static const mode_t top[] = {
+		[FS_ROOT_INO] = S_IFDIR | 0755,
+		[FS_CLONE_INO] = S_IFREG | 0444,
+		[FS_BYPID_INO] = S_IFDIR | 0755,
+	};
+	enum fs_kind k = ino_kind(ino);
+
 	memset(st, 0, sizeof(*st));
-	if (ino == FS_ROOT_INO) {
+	if (ino < FS_SLOT_INO) {
+		if (ino > FS_BYPID_INO || !top[ino])
+			return -ENOENT;
 		st->st_ino = ino;
-		st->st_mode = S_IFDIR | 0755;
-		st->st_nlink = 2;
-		st->st_uid = getuid();
-		st->st_gid = getgid();
-		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
-		return 0;
-	}
-	if (ino == FS_CLONE_INO) {
-		st->st_ino = ino;
-		st->st_mode = S_IFREG | 0444;
-		st->st_nlink = 1;
+		st->st_mode = top[ino];
+		st->st_nlink = S_ISDIR(top[ino]) ? 2 : 1;
 		st->st_uid = getuid();
 		st->st_gid = getgid();
 		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
@@ -215,10 +230,38 @@ static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 	}
 	if (!p)
 		p = ino_proc(fs, ino);
-	if (!p || (ino_kind(ino) != K_DIR && !slot_files[ino_kind(ino)].name))
+	if (p && k == K_PIDLINK && pidlink_live(p)) {
+		st->st_ino = ino;
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		st->st_size = (off_t)(strlen(proc_name(p)) + 3);
+		st->st_uid = proc_uid(p);
+		st->st_gid = proc_gid(p);
+		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
+		return 0;
+	}
+	if (!p || k >= K_NKINDS || (k != K_DIR && !slot_files[k].name))
 		return -ENOENT;
-	slot_attr(fs, p, ino_kind(ino), st);
+	slot_attr(fs, p, k, st);
 	return 0;
+}
+
+/* The live slot whose run has pid text (by-pid lookups). */
+static struct proc *proc_by_pid(struct fs *fs, const char *text)
+{
+	struct proc *p;
+	uint64_t id = 0;
+	char *end;
+	long pid;
+
+	errno = 0;
+	pid = strtol(text, &end, 10);
+	if (errno || *end || end == text || pid <= 0)
+		return NULL;
+	while ((p = tab_next(fs->tab, id, &id)))
+		if (proc_pid(p) == (pid_t)pid)
+			return p;
+	return NULL;
 }
 
 static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
@@ -244,9 +287,20 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct proc *p;
 	int k;
 
+	if (parent == FS_BYPID_INO) {
+		p = proc_by_pid(fs, name);
+		if (!p)
+			fuse_reply_err(req, ENOENT);
+		else
+			reply_entry(req, fs, slot_ino(p, K_PIDLINK), p);
+		return;
+	}
 	if (parent == FS_ROOT_INO) {
-		if (strcmp(name, "clone") == 0) {
-			reply_entry(req, fs, FS_CLONE_INO, NULL);
+		if (strcmp(name, "clone") == 0 || strcmp(name, "by-pid") == 0) {
+			reply_entry(req, fs,
+				    name[0] == 'c' ? FS_CLONE_INO
+						   : FS_BYPID_INO,
+				    NULL);
 			return;
 		}
 		p = tab_by_name(fs->tab, name);
@@ -280,7 +334,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 	int rc;
 
-	rc = fs_attr(fs, ino, h && ino > FS_CLONE_INO ? h->p : NULL, &st);
+	rc = fs_attr(fs, ino, h && ino >= FS_SLOT_INO ? h->p : NULL, &st);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -304,7 +358,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_attr(req, &st, 0);
 		return;
 	}
-	fuse_reply_err(req, p || ino <= FS_CLONE_INO ? EPERM : ENOENT);
+	fuse_reply_err(req, p || ino < FS_SLOT_INO ? EPERM : ENOENT);
 }
 
 /* Append one entry; false when buf is full. */
@@ -326,7 +380,7 @@ static bool dirent_add(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return true;
 }
 
-/* Root offsets: 1 ".", 2 "..", 3 "clone", then 3 + slot id. */
+/* Root offsets: 1 ".", 2 "..", 3 "clone", 4 "by-pid", then 4 + slot id. */
 static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 			   size_t size, off_t off)
 {
@@ -343,12 +397,56 @@ static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 	if (off < 3 && !dirent_add(req, buf, size, &pos, "clone", FS_CLONE_INO,
 				   S_IFREG, 3))
 		return pos;
-	id = off > 3 ? (uint64_t)off - 3 : 0;
+	if (off < 4 && !dirent_add(req, buf, size, &pos, "by-pid", FS_BYPID_INO,
+				   S_IFDIR, 4))
+		return pos;
+	id = off > 4 ? (uint64_t)off - 4 : 0;
 	while ((p = tab_next(fs->tab, id, &id)))
 		if (!dirent_add(req, buf, size, &pos, proc_name(p),
-				slot_ino(p, K_DIR), S_IFDIR, (off_t)(id + 3)))
+				slot_ino(p, K_DIR), S_IFDIR, (off_t)(id + 4)))
 			break;
 	return pos;
+}
+
+/* by-pid offsets: 1 ".", 2 "..", then 2 + slot id of each live run. */
+static size_t readdir_bypid(fuse_req_t req, struct fs *fs, char *buf,
+			    size_t size, off_t off)
+{
+	char name[24];
+	size_t pos = 0;
+	uint64_t id;
+	struct proc *p;
+
+	if (off < 1 &&
+	    !dirent_add(req, buf, size, &pos, ".", FS_BYPID_INO, S_IFDIR, 1))
+		return pos;
+	if (off < 2 &&
+	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
+		return pos;
+	id = off > 2 ? (uint64_t)off - 2 : 0;
+	while ((p = tab_next(fs->tab, id, &id))) {
+		if (!pidlink_live(p))
+			continue;
+		snprintf(name, sizeof(name), "%d", (int)proc_pid(p));
+		if (!dirent_add(req, buf, size, &pos, name,
+				slot_ino(p, K_PIDLINK), S_IFLNK,
+				(off_t)(id + 2)))
+			break;
+	}
+	return pos;
+}
+
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct proc *p = ino_proc(req_fs(req), ino);
+	char target[FS_NAME_MAX + 4];
+
+	if (!p || ino_kind(ino) != K_PIDLINK || !pidlink_live(p)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	snprintf(target, sizeof(target), "../%s", proc_name(p));
+	fuse_reply_readlink(req, target);
 }
 
 static size_t readdir_slot(fuse_req_t req, struct proc *p, char *buf,
@@ -382,7 +480,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t n;
 
 	(void)fi;
-	if (ino != FS_ROOT_INO) {
+	if (ino != FS_ROOT_INO && ino != FS_BYPID_INO) {
 		p = ino_proc(fs, ino);
 		if (!p || ino_kind(ino) != K_DIR) {
 			fuse_reply_err(req, p ? ENOTDIR : ENOENT);
@@ -394,8 +492,12 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = p ? readdir_slot(req, p, buf, size, off)
-	      : readdir_root(req, fs, buf, size, off);
+	if (p)
+		n = readdir_slot(req, p, buf, size, off);
+	else if (ino == FS_BYPID_INO)
+		n = readdir_bypid(req, fs, buf, size, off);
+	else
+		n = readdir_root(req, fs, buf, size, off);
 	fuse_reply_buf(req, buf, n);
 	free(buf);
 }
@@ -430,7 +532,8 @@ static struct proc *slot_create(struct fs *fs, fuse_req_t req, const char *name,
 		*err = EINVAL;
 	else if (fs->stopping)
 		*err = ESHUTDOWN;
-	else if (tab_by_name(fs->tab, name) || strcmp(name, "clone") == 0)
+	else if (tab_by_name(fs->tab, name) || strcmp(name, "clone") == 0 ||
+		 strcmp(name, "by-pid") == 0 || strcmp(name, "metrics") == 0)
 		*err = EEXIST;
 	else if (tab_count(fs->tab) >= fs->cfg->max_processes)
 		*err = ENOSPC;
@@ -486,10 +589,8 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EBUSY);
 		return;
 	}
-	tab_del(fs->tab, proc_id(p));
-	proc_remove(p);
 	log_debug("slot %s: removed", proc_name(p));
-	proc_unref(p);
+	slot_drop(fs, p);
 	fuse_reply_err(req, 0);
 }
 
@@ -551,6 +652,46 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	fuse_reply_err(req, EPERM);
 }
 
+static void slot_drop(struct fs *fs, struct proc *p)
+{
+	struct loop_timer **t = proc_reap_timer(p);
+
+	loop_timer_del(*t);
+	*t = NULL;
+	tab_del(fs->tab, proc_id(p));
+	proc_remove(p);
+	proc_unref(p);
+}
+
+/* Whether reap_after may remove p: ended, drained, nobody has it open. */
+static bool slot_reapable(struct fs *fs, struct proc *p)
+{
+	return fs->cfg->reap_after_ms && !proc_removed(p) && !proc_busy(p) &&
+	       proc_wait_status(p) >= 0 && !*proc_handles(p);
+}
+
+static void reap_expired(void *arg)
+{
+	struct proc *p = arg;
+	struct fs *fs = proc_owner(p);
+
+	*proc_reap_timer(p) = NULL;
+	if (!slot_reapable(fs, p))
+		return;
+	log_info("slot %s: removed after reap_after", proc_name(p));
+	slot_drop(fs, p);
+}
+
+/* Arm reap_after for p when it applies, else leave it be. */
+static void reap_arm(struct fs *fs, struct proc *p)
+{
+	struct loop_timer **t = proc_reap_timer(p);
+
+	if (*t || !slot_reapable(fs, p))
+		return;
+	*t = loop_timer_add(fs->loop, fs->cfg->reap_after_ms, reap_expired, p);
+}
+
 static void handle_link(struct fs_handle *h)
 {
 	struct fs *fs = h->fs;
@@ -609,6 +750,7 @@ static void handle_flush(struct fs_handle *h, int err)
 
 static void handle_free(struct fs_handle *h)
 {
+	struct fs *h_fs = h->fs;
 	struct proc *p = h->p;
 
 	handle_flush(h, EINTR);
@@ -620,6 +762,7 @@ static void handle_free(struct fs_handle *h)
 	free(h);
 	if (p) {
 		proc_update(p);
+		reap_arm(h_fs, p);
 		proc_unref(p);
 	}
 }
@@ -634,8 +777,11 @@ static struct fs_handle *handle_new(struct fs *fs, struct proc *p,
 	h->fs = fs;
 	h->kind = kind;
 	h->p = p;
-	if (p)
+	if (p) {
 		proc_ref(p);
+		loop_timer_del(*proc_reap_timer(p));
+		*proc_reap_timer(p) = NULL;
+	}
 	handle_link(h);
 	if (kind_is_log(kind)) {
 		h->rd = stream_reader_new(proc_log(p, kind_log(kind)), h,
@@ -656,6 +802,8 @@ static int handle_text(struct fs_handle *h, fuse_req_t req)
 	jbuf_init(&b);
 	if (h->kind == K_STATUS) {
 		proc_status(h->p, &b);
+	} else if (h->kind == K_CTL) {
+		proc_ctl_text(h->p, &b);
 	} else {
 		char name[32];
 		struct proc *p = NULL;
@@ -707,7 +855,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_handle *h;
 	int rc;
 
-	if (k != K_CLONE && (!p || k == K_DIR || !slot_files[k].name)) {
+	if (k != K_CLONE &&
+	    (!p || k == K_DIR || k >= K_NKINDS || !slot_files[k].name)) {
 		fuse_reply_err(req, p ? EISDIR : ENOENT);
 		return;
 	}
@@ -721,7 +870,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (k == K_STATUS || k == K_CLONE) {
+	if (k == K_STATUS || k == K_CLONE || k == K_CTL) {
 		rc = handle_text(h, req);
 		if (rc < 0) {
 			handle_free(h);
@@ -772,6 +921,7 @@ static bool handle_try(struct fs_handle *h, fuse_req_t req, uint64_t off,
 	switch (h->kind) {
 	case K_STDOUT:
 	case K_STDERR:
+	case K_EVENTS:
 		rc = stream_read(h->rd, off, size, loop_now_ms(), iov, &cnt,
 				 &n);
 		if (rc == -EAGAIN)
@@ -904,10 +1054,8 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	switch (h->kind) {
 	case K_STATUS:
 	case K_CLONE:
-		reply_text(req, h->text, h->len, off, size);
-		return;
 	case K_CTL:
-		fuse_reply_buf(req, NULL, 0);
+		reply_text(req, h->text, h->len, off, size);
 		return;
 	default:
 		handle_request(req, h, off, size, NULL, fi->flags);
@@ -966,6 +1114,7 @@ static bool handle_ready(const struct fs_handle *h)
 	switch (h->kind) {
 	case K_STDOUT:
 	case K_STDERR:
+	case K_EVENTS:
 		return stream_readable(h->rd, h->next_off);
 	case K_WAIT:
 		return proc_wait_status(h->p) >= 0 || proc_removed(h->p);
@@ -1036,6 +1185,11 @@ static void hook_stdin(void *arg, struct proc *p)
 	wake_kind(p, K_STDIN);
 }
 
+static void hook_done(void *arg, struct proc *p)
+{
+	reap_arm(arg, p);
+}
+
 static void hook_idle(void *arg)
 {
 	struct fs *fs = arg;
@@ -1057,6 +1211,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.init = fs_init,
 	.lookup = fs_lookup,
 	.getattr = fs_getattr,
+	.readlink = fs_readlink,
 	.setattr = fs_setattr,
 	.readdir = fs_readdir,
 	.mkdir = fs_mkdir,
@@ -1140,6 +1295,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		.ended = hook_ended,
 		.stdin_ready = hook_stdin,
 		.idle = hook_idle,
+		.done = hook_done,
 	};
 	fs->pctx = (struct proc_ctx){loop, cfg, &fs->phooks, fs, 0, NULL};
 	if (loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
@@ -1195,10 +1351,8 @@ void fs_free(struct fs *fs)
 		return;
 	while (fs->handles)
 		handle_free(fs->handles);
-	while ((p = tab_next(fs->tab, 0, &id))) {
-		tab_del(fs->tab, id);
-		proc_unref(p);
-	}
+	while ((p = tab_next(fs->tab, 0, &id)))
+		slot_drop(fs, p);
 	tab_free(fs->tab);
 	loop_io_del(fs->io);
 	if (fs->mounted)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +25,8 @@
 #include "spawnfs/log.h"
 #include "spawnfs/proc.h"
 
-#define PROC_ERROR_MAX 512
+#define PROC_ERROR_MAX	   512
+#define PROC_EVENT_RESERVE 4096
 
 enum proc_state { PROC_NEW, PROC_RUNNING, PROC_EXITED, PROC_KILLED };
 
@@ -33,7 +35,9 @@ struct proc_pipe {
 	enum proc_log log;
 	int fd;
 	struct loop_io *io;
-	uint64_t drain_left; /* UINT64_MAX until the drain timer fires */
+	uint64_t drain_left;	/* UINT64_MAX until the drain timer fires */
+	unsigned char carry[4]; /* a UTF-8 sequence cut by the last read */
+	size_t ncarry;
 };
 
 struct proc {
@@ -48,7 +52,10 @@ struct proc {
 	char **env; /* "NAME=VALUE" sets, "NAME" unsets; NULL-terminated */
 	size_t nenv;
 	bool stdin_pipe;
+	bool pty;
+	unsigned cols, rows;
 	long timeout_ms;
+	char *start_line; /* the last start's command line; NULL for exec */
 	/* the current or last run */
 	enum proc_state state;
 	char **argv;
@@ -57,10 +64,12 @@ struct proc {
 	int pidfd;  /* -1 where pidfd_open is missing: SIGCHLD instead */
 	struct proc *sigchld_next;
 	struct loop_io *pid_io;
-	struct proc_pipe pipes[PROC_NLOGS];
+	struct proc_pipe pipes[PROC_NPIPES];
 	int stdin_fd;
 	struct loop_io *stdin_io;
 	struct loop_timer *drain_timer, *kill_timer, *life_timer, *stall_timer;
+	struct loop_timer *reap_timer;
+	uint64_t seq; /* of the last event */
 	int exit_code, signo, wstatus;
 	struct timespec t_start, t_end;
 	char *error;
@@ -70,7 +79,7 @@ struct proc {
 	void *handles;
 };
 
-static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr"};
+static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
 
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 		      uid_t uid, gid_t gid)
@@ -91,10 +100,12 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->env = calloc(1, sizeof(char *));
 	if (!p->name || !p->env)
 		goto fail;
-	for (i = 0; i < PROC_NLOGS; i++) {
+	for (i = 0; i < PROC_NPIPES; i++) {
 		p->pipes[i].p = p;
 		p->pipes[i].log = (enum proc_log)i;
 		p->pipes[i].fd = -1;
+	}
+	for (i = 0; i < PROC_NLOGS; i++) {
 		p->logs[i] = stream_new(ctx->cfg->buffer_size);
 		if (!p->logs[i])
 			goto fail;
@@ -123,6 +134,7 @@ void proc_unref(struct proc *p)
 		stream_free(p->logs[i]);
 	ctl_argv_free(p->env);
 	ctl_argv_free(p->argv);
+	free(p->start_line);
 	free(p->cwd);
 	free(p->error);
 	free(p->name);
@@ -163,7 +175,7 @@ static bool pipes_open(const struct proc *p)
 {
 	int i;
 
-	for (i = 0; i < PROC_NLOGS; i++)
+	for (i = 0; i < PROC_NPIPES; i++)
 		if (p->pipes[i].fd >= 0)
 			return true;
 	return false;
@@ -218,9 +230,88 @@ void proc_set_error(struct proc *p, const char *line, size_t len, int err)
 	p->error = msg;
 }
 
-/* The wake-ups a run's end and a removed slot share. */
+/* Append one rendered event line to the events log. Events that are not
+ * output use the log's reserve (PROC_EVENT_RESERVE), so they never
+ * overwrite what an open reader still needs. */
+static void event_append(struct proc *p, struct jbuf *b)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (b->oom ||
+	    stream_append(p->logs[PROC_EVENTS], b->data, b->len, &now) < 0)
+		log_error("proc %s: event lost: out of memory", p->name);
+	else if (p->ctx->hooks->output)
+		p->ctx->hooks->output(p->ctx->arg, p, PROC_EVENTS);
+	jbuf_free(b);
+}
+
+static void event_signal(struct proc *p, int sig)
+{
+	struct timespec now;
+	struct jbuf b;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	jbuf_init(&b);
+	events_render_signal(&b, ++p->seq, &now, sig, ctl_signal_name(sig));
+	event_append(p, &b);
+}
+
+static void event_error(struct proc *p)
+{
+	struct timespec now;
+	struct jbuf b;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	jbuf_init(&b);
+	events_render_error(&b, ++p->seq, &now, p->error);
+	event_append(p, &b);
+}
+
+/* Output bytes as stdout/stderr events; a UTF-8 sequence cut at the end
+ * is carried to the next read (or flushed as base64 at end of file). */
+static void event_output(struct proc_pipe *pp, const struct iovec *iov, int cnt,
+			 bool eof)
+{
+	struct proc *p = pp->p;
+	size_t n = pp->ncarry, keep = 0, i;
+	struct timespec now;
+	unsigned char *buf;
+	struct jbuf b;
+	int k;
+
+	for (k = 0; k < cnt; k++)
+		n += iov[k].iov_len;
+	if (n == 0)
+		return;
+	buf = malloc(n);
+	if (!buf) {
+		log_error("proc %s: event lost: out of memory", p->name);
+		return;
+	}
+	memcpy(buf, pp->carry, pp->ncarry);
+	for (i = pp->ncarry, k = 0; k < cnt; i += iov[k].iov_len, k++)
+		memcpy(buf + i, iov[k].iov_base, iov[k].iov_len);
+	if (!eof && utf8_valid_prefix(buf, n, &keep) + keep != n)
+		keep = 0; /* not text anyway: no need to carry */
+	pp->ncarry = keep;
+	memcpy(pp->carry, buf + n - keep, keep);
+	if (n > keep) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		jbuf_init(&b);
+		events_render_output(&b, ++p->seq, &now, log_names[pp->log],
+				     buf, n - keep);
+		event_append(p, &b);
+	}
+	free(buf);
+}
+
+/* A run is over: reaped, and every pipe at end of file or cut. */
 static void proc_run_done(struct proc *p)
 {
+	struct timespec now;
+	struct jbuf b;
+
 	if (p->alive || pipes_open(p))
 		return;
 	loop_timer_del(p->drain_timer);
@@ -229,12 +320,34 @@ static void proc_run_done(struct proc *p)
 	p->kill_timer = NULL;
 	loop_timer_del(p->stall_timer);
 	p->stall_timer = NULL;
-	if (p->counted) {
-		p->counted = false;
-		if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
-			p->ctx->hooks->idle(p->ctx->arg);
-		proc_unref(p);
-	}
+	if (!p->counted)
+		return;
+	p->counted = false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	jbuf_init(&b);
+	events_render_end(&b, ++p->seq, &now, p->exit_code,
+			  p->state == PROC_KILLED ? ctl_signal_name(p->signo)
+						  : NULL,
+			  p->wstatus);
+	event_append(p, &b);
+	stream_finish(p->logs[PROC_EVENTS]);
+	if (p->ctx->hooks->output)
+		p->ctx->hooks->output(p->ctx->arg, p, PROC_EVENTS);
+	if (p->ctx->hooks->done)
+		p->ctx->hooks->done(p->ctx->arg, p);
+	if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
+		p->ctx->hooks->idle(p->ctx->arg);
+	proc_unref(p);
+}
+
+/* Stop watching an fd and close it; both are then marked gone. */
+static void watch_close(struct loop_io **io, int *fd)
+{
+	loop_io_del(*io);
+	*io = NULL;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 static void pipe_close(struct proc_pipe *pp)
@@ -243,40 +356,75 @@ static void pipe_close(struct proc_pipe *pp)
 
 	if (pp->fd < 0)
 		return;
-	loop_io_del(pp->io);
-	pp->io = NULL;
-	close(pp->fd);
-	pp->fd = -1;
+	watch_close(&pp->io, &pp->fd);
+	event_output(pp, NULL, 0, true); /* flush a cut UTF-8 sequence */
 	stream_finish(p->logs[pp->log]);
 	if (p->ctx->hooks->output)
 		p->ctx->hooks->output(p->ctx->arg, p, pp->log);
 }
 
+/* How much the pipe may read now: its own log and the events log, each
+ * as far as it holds the pipe (stream_pipe_budget). An events line takes
+ * at most 6 bytes per output byte plus its framing and a carried UTF-8
+ * sequence; PROC_EVENT_RESERVE is kept free for the other events. */
 static size_t pipe_budget(struct proc_pipe *pp)
 {
-	struct stream_feed feed = {pp->p->logs[pp->log], 1, 0};
+	struct stream_feed feeds[2] = {
+		{pp->p->logs[pp->log], 1, 0},
+		{pp->p->logs[PROC_EVENTS], 6,
+		 events_output_max(0) + 6 * 4 + PROC_EVENT_RESERVE},
+	};
 	size_t budget;
 
-	stream_clear_paused(feed.log);
-	budget = stream_pipe_budget(&feed, 1);
+	budget = stream_pipe_budget(feeds, 2);
 	if (budget > pp->drain_left)
 		budget = (size_t)pp->drain_left;
 	return budget;
 }
 
-void proc_update(struct proc *p)
+static void stall_expired(void *arg)
 {
-	struct proc_pipe *pp;
+	struct proc *p = arg;
+	uint64_t now = loop_now_ms();
+	unsigned n = 0;
 	int i;
 
-	for (i = 0; i < PROC_NLOGS; i++) {
+	p->stall_timer = NULL;
+	for (i = 0; i < PROC_NLOGS; i++)
+		n += stream_stall(p->logs[i], now,
+				  p->ctx->cfg->stall_timeout_ms);
+	if (n)
+		log_info("proc %s: %u reader(s) stalled, no longer waited for",
+			 p->name, n);
+	proc_update(p);
+}
+
+void proc_update(struct proc *p)
+{
+	unsigned stall_ms = p->ctx->cfg->stall_timeout_ms;
+	bool waits_for_reader = false;
+	struct proc_pipe *pp;
+	size_t budget;
+	int i;
+
+	for (i = 0; i < PROC_NLOGS; i++)
+		stream_clear_paused(p->logs[i]);
+	for (i = 0; i < PROC_NPIPES; i++) {
 		pp = &p->pipes[i];
 		if (pp->fd < 0)
 			continue;
-		if (loop_io_mod(pp->io, pipe_budget(pp) ? EPOLLIN : 0) < 0)
+		budget = pipe_budget(pp);
+		if (budget == 0 && (stream_holds(p->logs[i]) ||
+				    stream_holds(p->logs[PROC_EVENTS])))
+			waits_for_reader = true;
+		if (loop_io_mod(pp->io, budget ? EPOLLIN : 0) < 0)
 			log_error("proc %s: epoll: %s", p->name,
 				  strerror(errno));
 	}
+	/* stall_timeout: look again once a waited-for reader could stall. */
+	if (waits_for_reader && stall_ms && !p->stall_timer)
+		p->stall_timer = loop_timer_add(p->ctx->loop, stall_ms,
+						stall_expired, p);
 }
 
 static void pipe_readable(void *arg, uint32_t events)
@@ -303,6 +451,11 @@ static void pipe_readable(void *arg, uint32_t events)
 	if (n > 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		stream_commit(p->logs[pp->log], (size_t)n, &now);
+		iov[0].iov_len =
+			(size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len;
+		if (cnt == 2)
+			iov[1].iov_len = (size_t)n - iov[0].iov_len;
+		event_output(pp, iov, cnt, false);
 		if (pp->drain_left != UINT64_MAX)
 			pp->drain_left -= (uint64_t)n;
 		if (p->ctx->hooks->output)
@@ -329,7 +482,7 @@ static void drain_expired(void *arg)
 	int i, avail;
 
 	p->drain_timer = NULL;
-	for (i = 0; i < PROC_NLOGS; i++) {
+	for (i = 0; i < PROC_NPIPES; i++) {
 		pp = &p->pipes[i];
 		if (pp->fd < 0)
 			continue;
@@ -346,10 +499,7 @@ static void stdin_close(struct proc *p)
 {
 	if (p->stdin_fd < 0)
 		return;
-	loop_io_del(p->stdin_io);
-	p->stdin_io = NULL;
-	close(p->stdin_fd);
-	p->stdin_fd = -1;
+	watch_close(&p->stdin_io, &p->stdin_fd);
 	if (p->ctx->hooks->stdin_ready)
 		p->ctx->hooks->stdin_ready(p->ctx->arg, p);
 }
@@ -400,11 +550,7 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 		p->wstatus = 128 + si->si_status;
 	}
 	p->alive = false;
-	loop_io_del(p->pid_io);
-	p->pid_io = NULL;
-	if (p->pidfd >= 0)
-		close(p->pidfd);
-	p->pidfd = -1;
+	watch_close(&p->pid_io, &p->pidfd);
 	sigchld_unlist(p);
 	loop_timer_del(p->life_timer);
 	p->life_timer = NULL;
@@ -476,6 +622,7 @@ static int proc_kill(struct proc *p, int sig)
 		return -ESRCH;
 	if (kill(-p->pid, sig) < 0)
 		return -errno;
+	event_signal(p, sig);
 	return 0;
 }
 
@@ -510,7 +657,7 @@ static void close_pipes(struct proc *p)
 {
 	int i;
 
-	for (i = 0; i < PROC_NLOGS; i++)
+	for (i = 0; i < PROC_NPIPES; i++)
 		pipe_close(&p->pipes[i]);
 }
 
@@ -653,6 +800,7 @@ struct child_plan {
 	int report_fd;
 	const struct run_user *user;
 	bool switch_user;
+	bool pty; /* fds[0] is a terminal to make the controlling one */
 };
 
 static void __attribute__((noreturn)) child_fail(int fd, int step)
@@ -688,6 +836,8 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 	for (i = 0; i < 3; i++)
 		if (dup2(tmp[i], i) < 0)
 			child_fail(c->report_fd, STEP_SETUP);
+	if (c->pty && ioctl(0, TIOCSCTTY, 0) < 0)
+		child_fail(c->report_fd, STEP_SETUP);
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		child_fail(c->report_fd, STEP_SETUP);
 	if (c->cwd && chdir(c->cwd) < 0)
@@ -713,12 +863,38 @@ static void close_all(int *fds, size_t n)
 	}
 }
 
+/* A terminal for one run: fds[0] the child's side, fds[1] and fds[2] the
+ * parent's (one to write stdin, one to read output); no stderr pipe. */
+static int run_pty(struct proc *p, int fds[8])
+{
+	struct winsize ws = {.ws_row = (unsigned short)p->rows,
+			     .ws_col = (unsigned short)p->cols};
+	char path[64];
+
+	fds[2] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fds[2] < 0 || grantpt(fds[2]) < 0 || unlockpt(fds[2]) < 0 ||
+	    ptsname_r(fds[2], path, sizeof(path)) != 0 ||
+	    ioctl(fds[2], TIOCSWINSZ, &ws) < 0)
+		return -errno;
+	fds[0] = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fds[0] < 0)
+		return -errno;
+	fds[1] = fcntl(fds[2], F_DUPFD_CLOEXEC, 0);
+	if (fds[1] < 0 || fcntl(fds[2], F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	if (pipe2(&fds[6], O_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Pipes of one run: [0..1] stdin, [2..3] stdout, [4..5] stderr,
  * [6..7] the exec report; the parent's ends are non-blocking. */
 static int run_pipes(struct proc *p, int fds[8])
 {
 	int i;
 
+	if (p->pty)
+		return run_pty(p, fds);
 	if (p->stdin_pipe) {
 		if (pipe2(&fds[0], O_CLOEXEC) < 0)
 			return -errno;
@@ -792,16 +968,19 @@ static int run_watch(struct proc *p, pid_t pid, int fds[8])
 		if (!p->pid_io)
 			return -errno;
 	}
-	for (i = 0; i < PROC_NLOGS; i++) {
+	for (i = 0; i < PROC_NPIPES; i++) {
 		p->pipes[i].fd = fds[2 + 2 * i];
 		fds[2 + 2 * i] = -1;
 		p->pipes[i].drain_left = UINT64_MAX;
+		p->pipes[i].ncarry = 0;
+		if (p->pipes[i].fd < 0)
+			continue; /* stderr of a pty run */
 		p->pipes[i].io = loop_io_add(p->ctx->loop, p->pipes[i].fd, 0,
 					     pipe_readable, &p->pipes[i]);
 		if (!p->pipes[i].io)
 			return -errno;
 	}
-	if (p->stdin_pipe) {
+	if (p->stdin_pipe || p->pty) {
 		p->stdin_fd = fds[1];
 		fds[1] = -1;
 		p->stdin_io = loop_io_add(p->ctx->loop, p->stdin_fd, 0,
@@ -820,24 +999,17 @@ static void run_abort(struct proc *p, pid_t pid)
 	kill(-pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	loop_io_del(p->pid_io);
-	p->pid_io = NULL;
-	if (p->pidfd >= 0)
-		close(p->pidfd);
-	p->pidfd = -1;
+	watch_close(&p->pid_io, &p->pidfd);
 	sigchld_unlist(p);
-	for (i = 0; i < PROC_NLOGS; i++) {
-		loop_io_del(p->pipes[i].io);
-		p->pipes[i].io = NULL;
-		close_all(&p->pipes[i].fd, 1);
-	}
-	loop_io_del(p->stdin_io);
-	p->stdin_io = NULL;
-	close_all(&p->stdin_fd, 1);
+	for (i = 0; i < PROC_NPIPES; i++)
+		watch_close(&p->pipes[i].io, &p->pipes[i].fd);
+	watch_close(&p->stdin_io, &p->stdin_fd);
 }
 
 static void run_started(struct proc *p, pid_t pid)
 {
+	struct timespec now;
+	struct jbuf b;
 	int i;
 
 	p->pid = pid;
@@ -849,6 +1021,12 @@ static void run_started(struct proc *p, pid_t pid)
 	memset(&p->t_end, 0, sizeof(p->t_end));
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_reopen(p->logs[i]);
+	loop_timer_del(p->reap_timer);
+	p->reap_timer = NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	jbuf_init(&b);
+	events_render_start(&b, ++p->seq, &now, pid, p->argv);
+	event_append(p, &b);
 	proc_ref(p);
 	p->counted = true;
 	p->ctx->nbusy++;
@@ -860,6 +1038,23 @@ static void run_started(struct proc *p, pid_t pid)
 }
 
 /* Start argv (taken over) as the slot's new run. 0 or -errno. */
+/*
+ * A new start while the last run's output is still open (a grandchild
+ * holds it): take what the pipes hold now, as the drain timer would, and
+ * close them. -EBUSY when readers have not yet made room for it all.
+ */
+static int drain_cut(struct proc *p)
+{
+	int i;
+
+	loop_timer_del(p->drain_timer);
+	drain_expired(p);
+	for (i = 0; i < PROC_NPIPES; i++)
+		if (p->pipes[i].fd >= 0)
+			pipe_readable(&p->pipes[i], EPOLLIN);
+	return pipes_open(p) ? -EBUSY : 0;
+}
+
 static int proc_spawn(struct proc *p, char **argv)
 {
 	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, rc;
@@ -867,7 +1062,7 @@ static int proc_spawn(struct proc *p, char **argv)
 	struct run_user user;
 	pid_t pid;
 
-	if (proc_busy(p)) {
+	if (p->alive || (pipes_open(p) && drain_cut(p) < 0)) {
 		ctl_argv_free(argv);
 		return -EBUSY;
 	}
@@ -882,8 +1077,9 @@ static int proc_spawn(struct proc *p, char **argv)
 	plan.argv = argv;
 	plan.cwd = p->cwd;
 	plan.fds[0] = fds[0];
-	plan.fds[1] = fds[3];
-	plan.fds[2] = fds[5];
+	plan.fds[1] = p->pty ? fds[0] : fds[3];
+	plan.fds[2] = p->pty ? fds[0] : fds[5];
+	plan.pty = p->pty;
 	plan.report_fd = fds[7];
 	plan.user = &user;
 	plan.switch_user = geteuid() == 0 && p->uid != 0 && user.found;
@@ -896,6 +1092,8 @@ static int proc_spawn(struct proc *p, char **argv)
 		child_run(&plan);
 	close_all(&fds[7], 1);
 	rc = run_report(p, pid, fds[6]);
+	if (rc < 0)
+		event_error(p);
 	if (rc == 0) {
 		rc = run_watch(p, pid, fds);
 		if (rc < 0)
@@ -929,15 +1127,67 @@ static char **argv_dup(char *const *argv, size_t argc)
 static int ctl_start(struct proc *p, const struct ctl_line *l)
 {
 	char *sh[] = {p->ctx->cfg->shell, "-c", l->arg};
-	char **argv;
+	char **argv, *line = NULL;
+	int rc;
 
-	if (l->cmd == CTL_START)
+	if (l->cmd == CTL_START) {
 		argv = argv_dup(sh, 3);
-	else
+		line = strdup(l->arg);
+		if (!line) {
+			ctl_argv_free(argv);
+			return -ENOMEM;
+		}
+	} else {
 		argv = argv_dup(l->argv, l->argc);
+	}
 	if (!argv)
 		return -ENOMEM;
-	return proc_spawn(p, argv);
+	rc = proc_spawn(p, argv);
+	if (rc != -EBUSY) {
+		free(p->start_line);
+		p->start_line = line;
+	} else {
+		free(line);
+	}
+	return rc;
+}
+
+/* resize: the terminal of the running child, or the next run's size. */
+static int ctl_resize(struct proc *p, unsigned cols, unsigned rows)
+{
+	struct winsize ws = {.ws_row = (unsigned short)rows,
+			     .ws_col = (unsigned short)cols};
+
+	if (!p->pty)
+		return -ENOTTY;
+	p->cols = cols;
+	p->rows = rows;
+	if (p->alive && p->pipes[PROC_STDOUT].fd >= 0 &&
+	    ioctl(p->pipes[PROC_STDOUT].fd, TIOCSWINSZ, &ws) < 0)
+		return -errno;
+	return 0;
+}
+
+/* eof: close a pipe stdin; on a terminal, type the EOF character. */
+static int ctl_eof(struct proc *p)
+{
+	static const char veof = 4; /* ^D */
+	struct timespec now;
+	struct jbuf b;
+
+	if (!p->alive)
+		return -ESRCH;
+	if (p->pty && p->stdin_fd >= 0) {
+		if (write(p->stdin_fd, &veof, 1) < 0)
+			return -errno;
+	} else {
+		stdin_close(p);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	jbuf_init(&b);
+	events_render_eof(&b, ++p->seq, &now);
+	event_append(p, &b);
+	return 0;
 }
 
 /* Settings lines change the next run only. */
@@ -964,6 +1214,13 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l)
 	case CTL_TIMEOUT:
 		p->timeout_ms = l->ms;
 		return 0;
+	case CTL_PTY:
+		p->pty = l->num == 1;
+		if (p->pty) {
+			p->cols = l->cols;
+			p->rows = l->rows;
+		}
+		return 0;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -983,15 +1240,15 @@ static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
 	case CTL_STOP:
 		return proc_stop(p, l->ms);
 	case CTL_EOF:
-		if (!p->alive)
-			return -ESRCH;
-		stdin_close(p);
-		return 0;
+		return ctl_eof(p);
+	case CTL_RESIZE:
+		return ctl_resize(p, l->cols, l->rows);
 	case CTL_CWD:
 	case CTL_ENV:
 	case CTL_UNSET:
 	case CTL_STDIN:
 	case CTL_TIMEOUT:
+	case CTL_PTY:
 		return ctl_setting(p, l);
 	default:
 		return -EOPNOTSUPP;
@@ -1032,7 +1289,8 @@ void proc_status(const struct proc *p, struct jbuf *b)
 			stream_head(p->logs[i]) - stream_tail(p->logs[i]);
 		logs[i].readers = stream_nreaders(p->logs[i]);
 		logs[i].paused =
-			p->pipes[i].fd >= 0 && stream_paused(p->logs[i]);
+			stream_paused(p->logs[i]) &&
+			(i < PROC_NPIPES ? p->pipes[i].fd >= 0 : pipes_open(p));
 	}
 	v.name = p->name;
 	v.state = state_name(p->state);
@@ -1040,6 +1298,9 @@ void proc_status(const struct proc *p, struct jbuf *b)
 	v.pgid = v.pid;
 	v.argv = p->argv;
 	v.cwd = p->cwd;
+	v.pty = p->pty;
+	v.cols = p->cols;
+	v.rows = p->rows;
 	v.stdin_mode = p->stdin_pipe ? "pipe" : "null";
 	v.uid = p->uid;
 	v.started = p->state != PROC_NEW;
@@ -1053,4 +1314,76 @@ void proc_status(const struct proc *p, struct jbuf *b)
 	v.logs = logs;
 	v.nlogs = PROC_NLOGS;
 	events_render_status(b, &v);
+}
+
+void *proc_owner(const struct proc *p)
+{
+	return p->ctx->arg;
+}
+
+pid_t proc_pid(const struct proc *p)
+{
+	return p->alive ? p->pid : 0;
+}
+
+struct loop_timer **proc_reap_timer(struct proc *p)
+{
+	return &p->reap_timer;
+}
+
+/* One word as the ctl tokenizer reads it back. */
+static void ctl_word(struct jbuf *b, const char *w)
+{
+	const char *c;
+
+	if (*w &&
+	    strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_./:=@%+,-") == strlen(w)) {
+		jbuf_puts(b, w);
+		return;
+	}
+	jbuf_puts(b, "'");
+	for (c = w; *c; c++) {
+		if (*c == '\'')
+			jbuf_puts(b, "'\\''");
+		else
+			jbuf_put(b, c, 1);
+	}
+	jbuf_puts(b, "'");
+}
+
+static void ctl_setting_line(struct jbuf *b, const char *cmd, const char *arg)
+{
+	jbuf_puts(b, cmd);
+	jbuf_puts(b, " ");
+	ctl_word(b, arg);
+	jbuf_puts(b, "\n");
+}
+
+void proc_ctl_text(const struct proc *p, struct jbuf *b)
+{
+	size_t i;
+
+	if (p->cwd)
+		ctl_setting_line(b, "cwd", p->cwd);
+	for (i = 0; i < p->nenv; i++)
+		ctl_setting_line(b, strchr(p->env[i], '=') ? "env" : "unset",
+				 p->env[i]);
+	if (p->stdin_pipe)
+		jbuf_puts(b, "stdin pipe\n");
+	if (p->pty)
+		jbuf_printf(b, "pty %ux%u\n", p->cols, p->rows);
+	if (p->timeout_ms > 0)
+		jbuf_printf(b, "timeout %ld.%03ld\n", p->timeout_ms / 1000,
+			    p->timeout_ms % 1000);
+	if (p->start_line) {
+		jbuf_printf(b, "start %s\n", p->start_line);
+	} else if (p->argv) {
+		jbuf_puts(b, "exec");
+		for (i = 0; p->argv[i]; i++) {
+			jbuf_puts(b, " ");
+			ctl_word(b, p->argv[i]);
+		}
+		jbuf_puts(b, "\n");
+	}
 }

@@ -104,6 +104,19 @@ void events_render_output(struct jbuf *b, uint64_t seq,
 			  const struct timespec *t, const char *type,
 			  const void *p, size_t n);
 
+/* The other event lines, each ending with '\n'. */
+void events_render_start(struct jbuf *b, uint64_t seq, const struct timespec *t,
+			 pid_t pid, char *const *argv);
+/* name NULL: the number is written instead. */
+void events_render_signal(struct jbuf *b, uint64_t seq,
+			  const struct timespec *t, int sig, const char *name);
+void events_render_eof(struct jbuf *b, uint64_t seq, const struct timespec *t);
+/* exit_code < 0 and signal NULL are written as null. */
+void events_render_end(struct jbuf *b, uint64_t seq, const struct timespec *t,
+		       int exit_code, const char *signal, int status);
+void events_render_error(struct jbuf *b, uint64_t seq, const struct timespec *t,
+			 const char *message);
+
 /* Worst-case size of the line events_render_output makes for n bytes,
  * whatever seq, time and type (up to EVENTS_TYPE_MAX bytes); SIZE_MAX when
  * the bound does not fit in size_t. */

@@ -17,7 +17,10 @@
 #include "spawnfs/loop.h"
 #include "spawnfs/stream.h"
 
-enum proc_log { PROC_STDOUT, PROC_STDERR, PROC_NLOGS };
+/* The logs of a slot; the first PROC_NPIPES are fed by a pipe each (or
+ * stdout by the pty), events by both. */
+enum proc_log { PROC_STDOUT, PROC_STDERR, PROC_EVENTS, PROC_NLOGS };
+#define PROC_NPIPES 2
 
 struct proc;
 
@@ -33,6 +36,8 @@ struct proc_hooks {
 	void (*idle)(void *arg);
 	/* The last reference is going: drop anything kept for p. */
 	void (*freed)(void *arg, struct proc *p);
+	/* A run is completely over (reaped and drained). */
+	void (*done)(void *arg, struct proc *p);
 };
 
 /* Shared by every slot of a daemon. */
@@ -100,5 +105,18 @@ void proc_status(const struct proc *p, struct jbuf *b);
 
 /* TERM to the group now, KILL after kill_grace (shutdown). */
 void proc_terminate(struct proc *p);
+
+/* Render the ctl lines that would recreate the slot's settings and its
+ * last start line into b. */
+void proc_ctl_text(const struct proc *p, struct jbuf *b);
+
+/* The arg of the slot's proc_ctx (its owner). */
+void *proc_owner(const struct proc *p);
+
+/* The pid of the running child, 0 when none. */
+pid_t proc_pid(const struct proc *p);
+
+/* The slot's reap_after timer (owned by the caller, kept here). */
+struct loop_timer **proc_reap_timer(struct proc *p);
 
 #endif
