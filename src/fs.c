@@ -1030,11 +1030,19 @@ static void fs_answer_interrupts(struct fs *fs)
 static void handle_request(fuse_req_t req, struct fs_handle *h, off_t off,
 			   size_t size, const char *data, int flags)
 {
+	bool now;
+
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (!h->parked && handle_try(h, req, (uint64_t)off, size, data)) {
+	/* A log read that would not wait is answered at once, even behind
+	 * parked reads: those wait at or past the end, so it overtakes no
+	 * byte (DESIGN.md §4: inside the window, never blocking). */
+	now = !h->parked ||
+	      (kind_is_log(h->kind) && stream_readable(h->rd, (uint64_t)off));
+
+	if (now && handle_try(h, req, (uint64_t)off, size, data)) {
 		if (h->p)
 			proc_update(h->p);
 		return;
