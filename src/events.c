@@ -172,14 +172,45 @@ static int utf8_seq(const unsigned char *p, size_t n)
 	return (int)need;
 }
 
+size_t utf8_cut_tail(const unsigned char *p, size_t n)
+{
+	size_t k;
+	int r;
+
+	for (k = 1; k <= 3 && k <= n; k++) {
+		if (p[n - k] < 0x80)
+			return 0;
+		if (p[n - k] >= 0xc0) {
+			r = utf8_seq(p + n - k, k);
+			return r < 0 ? k : 0;
+		}
+	}
+	return 0;
+}
+
+/* Length of the ASCII run at p, eight bytes at a time. */
+static size_t ascii_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ULL)
+			break;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
 size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
 {
 	size_t i = 0;
 	int r = 1;
 
 	while (i < n) {
-		while (i < n && p[i] < 0x80)
-			i++;
+		i += ascii_run(p + i, n - i);
 		if (i == n)
 			break;
 		r = utf8_seq(p + i, n - i);
@@ -192,84 +223,71 @@ size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
 	return i;
 }
 
-/* How many bytes from p go out as they are in a JSON string. */
-static size_t json_plain(const unsigned char *p, size_t n)
+/* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static bool json_plain_ascii(unsigned char c)
 {
-	size_t i = 0;
-	int r;
-
-	while (i < n) {
-		if (p[i] < 0x80) {
-			if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '"' ||
-			    p[i] == '\\')
-				break;
-			i++;
-			continue;
-		}
-		r = utf8_seq(p + i, n - i);
-		if (r <= 0)
-			break;
-		i += (size_t)r;
-	}
-	return i;
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
-/* One byte that cannot go out as it is; at most 6 bytes of output. */
-static void json_escape(struct jbuf *b, unsigned char c)
-{
-	switch (c) {
-	case '"':
-		jbuf_put(b, "\\\"", 2);
-		break;
-	case '\\':
-		jbuf_put(b, "\\\\", 2);
-		break;
-	case '\n':
-		jbuf_put(b, "\\n", 2);
-		break;
-	case '\t':
-		jbuf_put(b, "\\t", 2);
-		break;
-	case '\r':
-		jbuf_put(b, "\\r", 2);
-		break;
-	case '\b':
-		jbuf_put(b, "\\b", 2);
-		break;
-	case '\f':
-		jbuf_put(b, "\\f", 2);
-		break;
-	default:
-		if (c >= 0x80) {
-			jbuf_put(b, "\\ufffd", 6);
-		} else {
-			const char esc[] = {'\\',
-					    'u',
-					    '0',
-					    '0',
-					    hexdigits[c >> 4],
-					    hexdigits[c & 15]};
+/* The short escapes of JSON, by byte; 0 for none. */
+static const char json_short[256] = {
+	['"'] = '"',  ['\\'] = '\\', ['\n'] = 'n', ['\t'] = 't',
+	['\r'] = 'r', ['\b'] = 'b',  ['\f'] = 'f',
+};
 
-			jbuf_put(b, esc, sizeof(esc));
-		}
+/* Write the escape for one byte at o; returns its length (2 or 6). */
+static size_t json_escape(char *o, unsigned char c)
+{
+	o[0] = '\\';
+	if (json_short[c]) {
+		o[1] = json_short[c];
+		return 2;
 	}
+	if (c >= 0x80) {
+		memcpy(o + 1, "ufffd", 5);
+		return 6;
+	}
+	memcpy(o + 1, "u00", 3);
+	o[4] = hexdigits[c >> 4];
+	o[5] = hexdigits[c & 15];
+	return 6;
 }
 
+/*
+ * One pass over the input, writing straight into space reserved for the
+ * worst case (6 output bytes per input byte): output events go through
+ * here for every byte a child writes.
+ */
 void json_str(struct jbuf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
+	char *o;
+	int r;
 
-	jbuf_put(b, "\"", 1);
-	while (i < n && !b->oom) {
-		size_t k = json_plain(p + i, n - i);
-
-		jbuf_put(b, p + i, k);
-		i += k;
-		if (i < n)
-			json_escape(b, p[i++]);
+	if (n > (SIZE_MAX - 3) / 6 || !jbuf_reserve(b, 6 * n + 2)) {
+		b->oom = true;
+		return;
 	}
-	jbuf_put(b, "\"", 1);
+	o = b->data + b->len;
+	*o++ = '"';
+	while (i < n) {
+		if (json_plain_ascii(p[i])) {
+			*o++ = (char)p[i++];
+			continue;
+		}
+		r = p[i] >= 0x80 ? utf8_seq(p + i, n - i) : 0;
+		if (r > 0) {
+			memcpy(o, p + i, (size_t)r);
+			o += r;
+			i += (size_t)r;
+		} else {
+			o += json_escape(o, p[i++]);
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
 }
 
 void json_time(struct jbuf *b, const struct timespec *t)

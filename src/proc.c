@@ -25,8 +25,9 @@
 #include "spawnfs/log.h"
 #include "spawnfs/proc.h"
 
-#define PROC_ERROR_MAX	   512
-#define PROC_EVENT_RESERVE 4096
+#define PROC_ERROR_MAX	     512
+#define PROC_EVENT_RESERVE   4096
+#define PROC_EVENT_CHUNK_MIN 256
 
 enum proc_state { PROC_NEW, PROC_RUNNING, PROC_EXITED, PROC_KILLED };
 
@@ -110,6 +111,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 		if (!p->logs[i])
 			goto fail;
 	}
+	stream_set_lines(p->logs[PROC_EVENTS]);
 	return p;
 fail:
 	proc_unref(p);
@@ -268,42 +270,73 @@ static void event_error(struct proc *p)
 	event_append(p, &b);
 }
 
+/* Raw bytes per output event: lines stay well under the events buffer,
+ * so the oldest retained line can be kept whole. */
+static size_t event_chunk(const struct proc *p)
+{
+	size_t c = p->ctx->cfg->buffer_size / 16;
+
+	return c < PROC_EVENT_CHUNK_MIN ? PROC_EVENT_CHUNK_MIN : c;
+}
+
+static void event_output_bytes(struct proc_pipe *pp, const unsigned char *buf,
+			       size_t n)
+{
+	struct proc *p = pp->p;
+	size_t chunk = event_chunk(p), k;
+	struct timespec now;
+	struct jbuf b;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	while (n > 0) {
+		k = n < chunk ? n : chunk;
+		/* Do not cut a character between two events either. */
+		if (k < n && utf8_cut_tail(buf, k) < k)
+			k -= utf8_cut_tail(buf, k);
+		jbuf_init(&b);
+		events_render_output(&b, ++p->seq, &now, log_names[pp->log],
+				     buf, k);
+		event_append(p, &b);
+		buf += k;
+		n -= k;
+	}
+}
+
 /* Output bytes as stdout/stderr events; a UTF-8 sequence cut at the end
  * is carried to the next read (or flushed as base64 at end of file). */
 static void event_output(struct proc_pipe *pp, const struct iovec *iov, int cnt,
 			 bool eof)
 {
 	struct proc *p = pp->p;
-	size_t n = pp->ncarry, keep = 0, i;
-	struct timespec now;
+	size_t n = pp->ncarry, keep, i;
 	unsigned char *buf;
-	struct jbuf b;
+	bool owned = false;
 	int k;
 
 	for (k = 0; k < cnt; k++)
 		n += iov[k].iov_len;
 	if (n == 0)
 		return;
-	buf = malloc(n);
-	if (!buf) {
-		log_error("proc %s: event lost: out of memory", p->name);
-		return;
+	if (pp->ncarry == 0 && cnt == 1) {
+		buf = iov[0].iov_base; /* the common case: no copy */
+	} else {
+		buf = malloc(n);
+		owned = true;
+		if (!buf) {
+			log_error("proc %s: event lost: out of memory",
+				  p->name);
+			return;
+		}
+		memcpy(buf, pp->carry, pp->ncarry);
+		for (i = pp->ncarry, k = 0; k < cnt; i += iov[k].iov_len, k++)
+			memcpy(buf + i, iov[k].iov_base, iov[k].iov_len);
 	}
-	memcpy(buf, pp->carry, pp->ncarry);
-	for (i = pp->ncarry, k = 0; k < cnt; i += iov[k].iov_len, k++)
-		memcpy(buf + i, iov[k].iov_base, iov[k].iov_len);
-	if (!eof && utf8_valid_prefix(buf, n, &keep) + keep != n)
-		keep = 0; /* not text anyway: no need to carry */
-	pp->ncarry = keep;
+	keep = eof ? 0 : utf8_cut_tail(buf, n);
+	event_output_bytes(pp, buf, n - keep);
 	memcpy(pp->carry, buf + n - keep, keep);
-	if (n > keep) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		jbuf_init(&b);
-		events_render_output(&b, ++p->seq, &now, log_names[pp->log],
-				     buf, n - keep);
-		event_append(p, &b);
-	}
-	free(buf);
+	pp->ncarry = keep;
+	if (owned)
+		free(buf);
 }
 
 /* A run is over: reaped, and every pipe at end of file or cut. */
@@ -364,14 +397,16 @@ static void pipe_close(struct proc_pipe *pp)
 }
 
 /* How much the pipe may read now: its own log and the events log, each
- * as far as it holds the pipe (stream_pipe_budget). An events line takes
- * at most 6 bytes per output byte plus its framing and a carried UTF-8
- * sequence; PROC_EVENT_RESERVE is kept free for the other events. */
+ * as far as it holds the pipe (stream_pipe_budget). An output byte takes
+ * at most 6 bytes of events (a \\u00XX escape) plus its share of the
+ * framing of an event of at least PROC_EVENT_CHUNK_MIN bytes (under 1),
+ * hence 7; a carried UTF-8 sequence and PROC_EVENT_RESERVE, kept for the
+ * other events, come on top. */
 static size_t pipe_budget(struct proc_pipe *pp)
 {
 	struct stream_feed feeds[2] = {
 		{pp->p->logs[pp->log], 1, 0},
-		{pp->p->logs[PROC_EVENTS], 6,
+		{pp->p->logs[PROC_EVENTS], 7,
 		 events_output_max(0) + 6 * 4 + PROC_EVENT_RESERVE},
 	};
 	size_t budget;

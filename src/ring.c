@@ -132,3 +132,35 @@ int ring_peek(const struct ring *r, uint64_t off, size_t max,
 	*n = avail;
 	return ring_span(r, off, avail, iov);
 }
+
+void ring_drop_to(struct ring *r, uint64_t off)
+{
+	if (off > r->tail && off <= r->head)
+		r->tail = off;
+}
+
+uint64_t ring_find(const struct ring *r, uint64_t from, uint64_t limit,
+		   unsigned char c)
+{
+	struct iovec iov[2];
+	const unsigned char *hit;
+	uint64_t off;
+	size_t n;
+	int cnt, i;
+
+	if (from < r->tail)
+		from = r->tail;
+	if (limit > r->head)
+		limit = r->head;
+	if (from >= limit)
+		return UINT64_MAX;
+	cnt = ring_peek(r, from, (size_t)(limit - from), iov, &n);
+	for (i = 0, off = from; i < cnt; off += iov[i].iov_len, i++) {
+		hit = memchr(iov[i].iov_base, c, iov[i].iov_len);
+		if (hit)
+			return off +
+			       (uint64_t)(hit - (const unsigned char *)iov[i]
+							.iov_base);
+	}
+	return UINT64_MAX;
+}

@@ -19,6 +19,7 @@ struct stream {
 	struct timespec mtime;
 	bool finished;
 	bool paused;
+	bool lines; /* evict whole lines only */
 };
 
 struct stream_reader {
@@ -31,6 +32,8 @@ struct stream_reader {
 	bool read_once;
 	bool stalled;
 };
+
+static uint64_t stream_read_pos(const struct stream *s);
 
 struct stream *stream_new(size_t cap)
 {
@@ -113,17 +116,54 @@ void stream_commit(struct stream *s, size_t n, const struct timespec *now)
 	s->mtime = *now;
 }
 
+void stream_set_lines(struct stream *s)
+{
+	s->lines = true;
+}
+
+/* Whether appending p[0..n) leaves the tail at a line start: the byte
+ * before the new tail is a newline (looked up before it is overwritten). */
+static bool tail_at_line(const struct stream *s, const unsigned char *p,
+			 size_t n)
+{
+	uint64_t head = stream_head(s), old = stream_tail(s), before;
+	size_t cap = stream_cap(s);
+	struct iovec iov[2];
+	size_t got;
+
+	if (head + n <= old + cap)
+		return true; /* nothing evicted */
+	before = head + n - cap - 1;
+	if (before >= head)
+		return p[before - head] == '\n';
+	if (ring_peek(s->ring, before, 1, iov, &got) <= 0)
+		return false;
+	return *(const unsigned char *)iov[0].iov_base == '\n';
+}
+
 int stream_append(struct stream *s, const void *p, size_t n,
 		  const struct timespec *now)
 {
+	bool aligned = !s->lines || tail_at_line(s, p, n);
+	uint64_t nl;
 	int rc;
 
 	if (n == 0)
 		return 0;
 	rc = ring_append(s->ring, p, n);
-	if (rc == 0)
-		s->mtime = *now;
-	return rc;
+	if (rc < 0)
+		return rc;
+	s->mtime = *now;
+	/* Drop the rest of a cut line, as far as no reader needs it. */
+	if (!aligned) {
+		nl = ring_find(s->ring, stream_tail(s),
+			       stream_holds(s) ? stream_read_pos(s)
+					       : stream_head(s),
+			       '\n');
+		if (nl != UINT64_MAX)
+			ring_drop_to(s->ring, nl + 1);
+	}
+	return 0;
 }
 
 bool stream_holds(const struct stream *s)

@@ -53,6 +53,10 @@ void json_time(struct jbuf *b, const struct timespec *t);
  */
 size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial);
 
+/* When p[0..n) ends with the start of a UTF-8 sequence that more bytes
+ * could complete, its length (1 to 3); else 0. */
+size_t utf8_cut_tail(const unsigned char *p, size_t n);
+
 /* One log's figures for status. */
 struct status_log {
 	const char *name; /* "stdout", "stderr", "events" */

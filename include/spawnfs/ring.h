@@ -47,4 +47,12 @@ int ring_append(struct ring *r, const void *p, size_t n);
 int ring_peek(const struct ring *r, uint64_t off, size_t max,
 	      struct iovec iov[2], size_t *n);
 
+/* Forget the bytes below off (tail <= off <= head). */
+void ring_drop_to(struct ring *r, uint64_t off);
+
+/* The offset of the first byte c in [from, limit) (clamped to what is
+ * retained), or UINT64_MAX. */
+uint64_t ring_find(const struct ring *r, uint64_t from, uint64_t limit,
+		   unsigned char c);
+
 #endif

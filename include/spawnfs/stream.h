@@ -40,6 +40,11 @@ int stream_reserve(struct stream *s, size_t max, struct iovec iov[2]);
 /* Account n bytes written into reserved space, captured at time now. */
 void stream_commit(struct stream *s, size_t n, const struct timespec *now);
 
+/* A log of text lines: eviction keeps the tail at a line start (as far
+ * as no reader still needs the bytes before it), so the oldest retained
+ * line is whole. For logs written with stream_append only. */
+void stream_set_lines(struct stream *s);
+
 /* Copy n bytes in. 0 or -ENOMEM. */
 int stream_append(struct stream *s, const void *p, size_t n,
 		  const struct timespec *now);

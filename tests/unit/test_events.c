@@ -703,6 +703,33 @@ static void test_output_max_shape(void **state)
 	assert_int_equal(events_output_max(SIZE_MAX / 6), SIZE_MAX);
 }
 
+static void test_utf8_cut_tail(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t want;
+	} cases[] = {
+		{"abc", 0},
+		{"ab\xe2", 1},
+		{"ab\xe2\x82", 2},
+		{"ab\xe2\x82\xac", 0},
+		{"\xf0\x9f\x98", 3},
+		{"\xf0\x9f\x98\x80", 0},
+		{"a\x82", 0},	 /* a stray continuation cannot complete */
+		{"a\xff", 0},	 /* nor an invalid lead */
+		{"\xed\xa0", 0}, /* a surrogate never becomes valid */
+		{"", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(
+			utf8_cut_tail((const unsigned char *)cases[i].s,
+				      strlen(cases[i].s)),
+			cases[i].want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_output_events),
 		cmocka_unit_test(test_output_max),
 		cmocka_unit_test(test_output_max_shape),
+		cmocka_unit_test(test_utf8_cut_tail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,6 +149,23 @@ static void test_offsets_stay_absolute(void **state)
 	ring_free(r);
 }
 
+static void test_find_and_drop(void **state)
+{
+	struct ring *r = ring_new(8);
+
+	(void)state;
+	/* 12 bytes in 8: "def\nghij" at 4..12; the '\n' at 2 is gone. */
+	assert_int_equal(ring_append(r, "ab\ncdef\nghij", 12), 0);
+	assert_int_equal(ring_find(r, 0, 12, '\n'), 7);
+	assert_int_equal(ring_find(r, 4, 7, '\n'), UINT64_MAX);
+	assert_int_equal(ring_find(r, 8, 100, 'h'), 9);
+	ring_drop_to(r, 8);
+	assert_int_equal(ring_tail(r), 8);
+	ring_drop_to(r, 5); /* never backwards */
+	assert_int_equal(ring_tail(r), 8);
+	ring_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_append_keeps_newest),
 		cmocka_unit_test(test_reserve_commit_in_place),
 		cmocka_unit_test(test_offsets_stay_absolute),
+		cmocka_unit_test(test_find_and_drop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

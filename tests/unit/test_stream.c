@@ -248,6 +248,35 @@ static void test_stalled_reader_stops_holding(void **state)
 	stream_free(s);
 }
 
+/* A lines log evicts whole lines, unless a reader still needs them. */
+static void test_lines_evict_whole_lines(void **state)
+{
+	struct stream *s = stream_new(16);
+	struct stream_reader *r;
+	struct iovec iov[2];
+	size_t n;
+	int cnt;
+
+	(void)state;
+	stream_set_lines(s);
+	assert_int_equal(stream_append(s, "aaaaa\nbbbbb\n", 12, &t0), 0);
+	assert_int_equal(stream_append(s, "ccccc\n", 6, &t0), 0); /* 18 > 16 */
+	assert_int_equal(stream_tail(s), 6); /* "bbbbb\n", not "aaa..." */
+	assert_int_equal(stream_append(s, "dd\n", 3, &t0), 0);
+	assert_int_equal(stream_tail(s), 6); /* only the '\n' at 5 went */
+	/* A reader inside a line keeps what it needs. */
+	r = stream_reader_new(s, NULL, 0);
+	assert_int_equal(stream_read(r, 0, 2, 0, iov, &cnt, &n), 0);
+	assert_int_equal(n, 2); /* at 8, inside "bbbbb" */
+	assert_int_equal(stream_room(s), 3);
+	assert_int_equal(stream_append(s, "ee\n", 3, &t0), 0);
+	assert_int_equal(stream_tail(s), 8); /* mid-line: the reader is there */
+	assert_int_equal(stream_read(r, 2, 100, 0, iov, &cnt, &n), 0);
+	assert_int_equal(n, 16);
+	stream_reader_free(r);
+	stream_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_budget_many_readers_never_lose),
 		cmocka_unit_test(test_budget_across_logs),
 		cmocka_unit_test(test_stalled_reader_stops_holding),
+		cmocka_unit_test(test_lines_evict_whole_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
