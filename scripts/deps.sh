@@ -2,7 +2,7 @@
 # Install what building, running and testing spawnfs needs (Debian 12).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libfuse3-dev fuse3 libinih-dev
-	libcmocka-dev jq valgrind clang procps psmisc util-linux coreutils)
+	libcmocka-dev jq valgrind procps coreutils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
