@@ -298,3 +298,126 @@ logs_helper() {
 	[ -x "$HELPERS/$1" ] || fail "helper $1 not built in '$HELPERS'"
 	echo "$HELPERS/$1"
 }
+
+# --- lifecycle helpers
+# (used by t_events_*.sh, t_pty_*.sh, t_life_*.sh and t_poll_*.sh)
+
+# life_ev_check FILE: FILE is a well-formed events log: it ends with a
+# newline, every line alone is one JSON object with a numeric seq, an RFC
+# 3339 UTC time with microseconds and a known type carrying its fields;
+# seq strictly increases and time never goes back. Prints the reason and
+# returns 1 otherwise.
+life_ev_check() {
+	local f=$1
+	[ -s "$f" ] || { echo "$f: empty"; return 1; }
+	[ "$(tail -c 1 "$f" | od -An -c | tr -d ' ')" = '\n' ] ||
+		{ echo "$f: no final newline"; return 1; }
+	jq -R -n -r '
+	def time_ok: type == "string" and
+		test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$");
+	def num_or_null: type == "number" or type == "null";
+	def str_or_null: type == "string" or type == "null";
+	def shape_ok:
+		(.seq | type == "number") and (.time | time_ok) and
+		if .type == "start" then
+			(.pid | type == "number") and (.argv | type == "array")
+			and all(.argv[]; type == "string")
+		elif .type == "stdout" or .type == "stderr" then
+			((has("data") and (.data | type == "string")) !=
+			 (has("data_base64") and (.data_base64 | type == "string")))
+		elif .type == "signal" then .signal | type == "string"
+		elif .type == "eof" then true
+		elif .type == "end" then
+			(.exit_code | num_or_null) and (.signal | str_or_null)
+			and (.status | type == "number")
+		elif .type == "error" then .error | type == "string"
+		else false end;
+	[inputs | fromjson] as $e
+	| ($e | map(type == "object") | all) as $objs
+	| if ($objs | not) then "a line is not an object"
+	  elif ([$e[] | shape_ok] | all | not) then
+		"bad event: " + ([$e[] | select(shape_ok | not)][0] | tojson)
+	  elif ([range(1; $e | length) | select($e[.].seq <= $e[. - 1].seq)]
+		| length > 0) then "seq does not increase"
+	  elif ([range(1; $e | length) | select($e[.].time < $e[. - 1].time)]
+		| length > 0) then "time goes back"
+	  else empty end' "$f" >"$f.why" 2>&1 || true
+	if [ -s "$f.why" ]; then
+		echo "$f: $(head -c 300 "$f.why")"
+		return 1
+	fi
+}
+
+# life_ev_data FILE TYPE: the bytes of the TYPE events (stdout or stderr)
+# of an events log, decoded (data, or data_base64) and concatenated.
+life_ev_data() {
+	local line
+	jq -r --arg t "$2" \
+		'select(.type == $t) | .data_base64 // (.data | @base64)' "$1" |
+		while IFS= read -r line; do
+			printf '%s' "$line" | base64 -d || return 1
+		done
+}
+
+# life_ev_types FILE: the event types of an events log, blank-separated.
+life_ev_types() {
+	jq -r .type "$1" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# life_ev_merged FILE: the types with runs of stdout/stderr events merged
+# into one ("start stdout end"), so a test does not depend on how the
+# output was split into reads.
+life_ev_merged() {
+	jq -r .type "$1" | uniq | tr '\n' ' ' | sed 's/ $//'
+}
+
+# life_exists PATH / life_gone PATH: predicates for wait_until.
+life_exists() {
+	[ -e "$1" ]
+}
+life_gone() {
+	[ ! -e "$1" ] && [ ! -L "$1" ]
+}
+
+# life_listed DIR NAME: ls DIR shows NAME.
+life_listed() {
+	# shellcheck disable=SC2010 # readdir itself is under test
+	ls -a "$1" | grep -qxF "$2"
+}
+
+# life_contains FILE TEXT: FILE holds TEXT (fixed string).
+life_contains() {
+	grep -qF -- "$2" "$1"
+}
+
+# life_wait_pid SECONDS PID: wait for the background job PID (started
+# without a timeout wrapper, so that cleanup's kill reaches the reader
+# itself) to end; fail after SECONDS. Returns the job's exit status.
+life_wait_pid() {
+	local limit=$1 pid=$2 t=0
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 0.05
+		t=$((t + 1))
+		[ "$t" -lt $((limit * 20)) ] ||
+			fail "background job $pid still runs after ${limit}s"
+	done
+	wait "$pid"
+}
+
+# life_trap_fds FD...: close these descriptors before cleanup runs. An fd
+# the test shell itself holds on the mount (exec 3<...) would otherwise
+# keep the lazy unmount, and so the daemon, alive after a failure. cleanup
+# reads the exit status from $?, so it is restored (without tripping
+# set -e: cleanup itself always exits, so the second call only runs when
+# the status was 0).
+life_status() {
+	return "$1"
+}
+life_trap_fds() {
+	local fd closes=
+	for fd in "$@"; do
+		closes="$closes $fd<&-"
+	done
+	# shellcheck disable=SC2064,SC2154
+	trap "life_rc=\$?; exec$closes; life_status \$life_rc || cleanup; cleanup" EXIT
+}

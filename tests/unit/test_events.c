@@ -1,8 +1,9 @@
 /*
  * test_events: JSON rendering. Hostile strings through json_str, UTF-8
  * prefixes, RFC 4648 base64 vectors, times, the byte buffer's overflow
- * handling, status objects and output events compared byte for byte, and
- * events_output_max against random buffers.
+ * handling, status objects and every event type (start, output, signal,
+ * eof, end, error) compared byte for byte, and events_output_max against
+ * random buffers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -728,6 +729,195 @@ static void test_utf8_cut_tail(void **state)
 			utf8_cut_tail((const unsigned char *)cases[i].s,
 				      strlen(cases[i].s)),
 			cases[i].want);
+/* ---- the other events ---- */
+
+#define T0 "\"time\":\"2026-11-28T03:21:44.123456Z\""
+
+static void test_start_events(void **state)
+{
+	static char *const make[] = {"sh", "-c", "make", NULL};
+	static char *const hostile[] = {
+		"a b", "q\"\\", "\n\x01", "\xff", "\xf0\x9f\x98\x80", "", NULL};
+	static char *const empty[] = {NULL};
+	static const struct {
+		uint64_t seq;
+		pid_t pid;
+		char *const *argv;
+		const char *out;
+	} cases[] = {
+		{1, 4242, make,
+		 "{\"seq\":1," T0 ",\"type\":\"start\",\"pid\":4242,"
+		 "\"argv\":[\"sh\",\"-c\",\"make\"]}\n"},
+		{18446744073709551615u, 2147483647, hostile,
+		 "{\"seq\":18446744073709551615," T0
+		 ",\"type\":\"start\",\"pid\":2147483647,\"argv\":[\"a b\","
+		 "\"q\\\"\\\\\",\"\\n\\u0001\",\"\\ufffd\","
+		 "\"\xf0\x9f\x98\x80\",\"\"]}\n"},
+		{0, 1, empty,
+		 "{\"seq\":0," T0 ",\"type\":\"start\",\"pid\":1,"
+		 "\"argv\":[]}\n"},
+		{3, 7, NULL,
+		 "{\"seq\":3," T0 ",\"type\":\"start\",\"pid\":7,"
+		 "\"argv\":[]}\n"},
+	};
+	const struct timespec t = {1795836104, 123456789};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		events_render_start(&b, cases[i].seq, &t, cases[i].pid,
+				    cases[i].argv);
+		expect_buf(i, &b, cases[i].out);
+		jbuf_free(&b);
+	}
+}
+
+static void test_signal_events(void **state)
+{
+	static const struct {
+		uint64_t seq;
+		int sig;
+		const char *name;
+		const char *out;
+	} cases[] = {
+		{4, 15, "TERM",
+		 "{\"seq\":4," T0
+		 ",\"type\":\"signal\",\"signal\":\"TERM\"}\n"},
+		{5, 9, "KILL",
+		 "{\"seq\":5," T0
+		 ",\"type\":\"signal\",\"signal\":\"KILL\"}\n"},
+		{6, 42, NULL,
+		 "{\"seq\":6," T0 ",\"type\":\"signal\",\"signal\":42}\n"},
+		{7, 2, "a\"b",
+		 "{\"seq\":7," T0
+		 ",\"type\":\"signal\",\"signal\":\"a\\\"b\"}\n"},
+	};
+	const struct timespec t = {1795836104, 123456789};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		events_render_signal(&b, cases[i].seq, &t, cases[i].sig,
+				     cases[i].name);
+		expect_buf(i, &b, cases[i].out);
+		jbuf_free(&b);
+	}
+}
+
+static void test_eof_events(void **state)
+{
+	const struct timespec t = {1795836104, 123456789};
+	const struct timespec late = {253402300800, 0}; /* year 10000 */
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b);
+	events_render_eof(&b, 9, &t);
+	expect_buf(0, &b, "{\"seq\":9," T0 ",\"type\":\"eof\"}\n");
+	jbuf_free(&b);
+	events_render_eof(&b, 10, &late);
+	expect_buf(1, &b, "{\"seq\":10,\"time\":null,\"type\":\"eof\"}\n");
+	jbuf_free(&b);
+}
+
+static void test_end_events(void **state)
+{
+	static const struct {
+		int exit_code;
+		const char *signal;
+		int status;
+		const char *out;
+	} cases[] = {
+		{0, NULL, 0,
+		 "{\"seq\":5," T0 ",\"type\":\"end\",\"exit_code\":0,"
+		 "\"signal\":null,\"status\":0}\n"},
+		{3, NULL, 3,
+		 "{\"seq\":5," T0 ",\"type\":\"end\",\"exit_code\":3,"
+		 "\"signal\":null,\"status\":3}\n"},
+		{255, NULL, 255,
+		 "{\"seq\":5," T0 ",\"type\":\"end\",\"exit_code\":255,"
+		 "\"signal\":null,\"status\":255}\n"},
+		{-1, "TERM", 143,
+		 "{\"seq\":5," T0 ",\"type\":\"end\",\"exit_code\":null,"
+		 "\"signal\":\"TERM\",\"status\":143}\n"},
+		{-1, "KILL", 137,
+		 "{\"seq\":5," T0 ",\"type\":\"end\",\"exit_code\":null,"
+		 "\"signal\":\"KILL\",\"status\":137}\n"},
+		{-7, NULL, 130,
+		 "{\"seq\":5," T0 ",\"type\":\"end\",\"exit_code\":null,"
+		 "\"signal\":null,\"status\":130}\n"},
+	};
+	const struct timespec t = {1795836104, 123456789};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		events_render_end(&b, 5, &t, cases[i].exit_code,
+				  cases[i].signal, cases[i].status);
+		expect_buf(i, &b, cases[i].out);
+		jbuf_free(&b);
+	}
+}
+
+static void test_error_events(void **state)
+{
+	static const struct {
+		const char *message;
+		const char *out;
+	} cases[] = {
+		{"exec /nonexistent: No such file or directory",
+		 "{\"seq\":2," T0 ",\"type\":\"error\",\"error\":"
+		 "\"exec /nonexistent: No such file or directory\"}\n"},
+		{"cwd \"/a b\":\tbad\n\xc3",
+		 "{\"seq\":2," T0 ",\"type\":\"error\",\"error\":"
+		 "\"cwd \\\"/a b\\\":\\tbad\\n\\ufffd\"}\n"},
+		{"", "{\"seq\":2," T0 ",\"type\":\"error\",\"error\":\"\"}\n"},
+		{NULL,
+		 "{\"seq\":2," T0 ",\"type\":\"error\",\"error\":\"\"}\n"},
+	};
+	const struct timespec t = {1795836104, 123456789};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		events_render_error(&b, 2, &t, cases[i].message);
+		expect_buf(i, &b, cases[i].out);
+		jbuf_free(&b);
+	}
+}
+
+/* A full buffer: every renderer appends nothing and keeps oom. */
+static void test_events_oom(void **state)
+{
+	static char *const argv[] = {"x", NULL};
+	const struct timespec t = {0, 0};
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b);
+	jbuf_puts(&b, "ok");
+	jbuf_put(&b, "x", SIZE_MAX);
+	assert_true(b.oom);
+	events_render_start(&b, 1, &t, 1, argv);
+	events_render_signal(&b, 1, &t, 15, "TERM");
+	events_render_eof(&b, 1, &t);
+	events_render_end(&b, 1, &t, 0, NULL, 0);
+	events_render_error(&b, 1, &t, "e");
+	assert_int_equal(b.len, 2);
+	assert_string_equal(b.data, "ok");
+	jbuf_free(&b);
 }
 
 int main(void)
@@ -749,6 +939,12 @@ int main(void)
 		cmocka_unit_test(test_output_max),
 		cmocka_unit_test(test_output_max_shape),
 		cmocka_unit_test(test_utf8_cut_tail),
+		cmocka_unit_test(test_start_events),
+		cmocka_unit_test(test_signal_events),
+		cmocka_unit_test(test_eof_events),
+		cmocka_unit_test(test_end_events),
+		cmocka_unit_test(test_error_events),
+		cmocka_unit_test(test_events_oom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
