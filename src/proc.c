@@ -1056,6 +1056,9 @@ static void run_started(struct proc *p, pid_t pid)
 	memset(&p->t_end, 0, sizeof(p->t_end));
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_reopen(p->logs[i]);
+	/* A terminal has one output: nothing feeds stderr in this run. */
+	if (p->pty)
+		stream_finish(p->logs[PROC_STDERR]);
 	loop_timer_del(p->reap_timer);
 	p->reap_timer = NULL;
 	clock_gettime(CLOCK_REALTIME, &now);

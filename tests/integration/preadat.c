@@ -13,11 +13,10 @@
  *   p OFF LEN     pread(fd, LEN, OFF)       "p OFF LEN: n=N ms=T" or "err=E"
  *   r LEN         read(fd, LEN)             "r LEN: n=N ms=T"
  *   s OFF WHENCE  lseek (WHENCE SET|CUR|END) "s OFF WHENCE: off=O ms=T"
- *   poll MS       poll(POLLIN, MS)          "poll MS: ret=R revents=IN|HUP ms=T"
- *   sleep MS      pause between commands    (prints nothing)
- *   cat LEN MS    read(fd, LEN) to EOF, pausing MS between reads (a slow
- *                 reader)                   "cat LEN MS: n=TOTAL reads=K" or
- *                                           "err=E n=TOTAL"
+ *   poll MS       poll(POLLIN, MS)          "poll MS: ret=R revents=IN|HUP
+ * ms=T" sleep MS      pause between commands    (prints nothing) cat LEN MS
+ * read(fd, LEN) to EOF, pausing MS between reads (a slow reader) "cat LEN MS:
+ * n=TOTAL reads=K" or "err=E n=TOTAL"
  *
  * T is the wall time of the call in milliseconds, E the errno name. The
  * exit status is 0 once every command ran, whatever the calls returned,
@@ -118,7 +117,7 @@ static int whence_arg(const char *s)
 
 static void do_poll(int fd, const char *ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	long long t0 = now_ms();
 	int r = poll(&p, 1, (int)num(ms));
 	int e = errno;
@@ -210,7 +209,7 @@ static int run(int fd, int out, int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "sleep") && argc >= 2) {
 		long long ms = num(argv[1]);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
 
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
@@ -237,7 +236,8 @@ int main(int argc, char **argv)
 			fd = (int)num(optarg);
 		} else if (opt == 'o') {
 			out = open(optarg,
-				   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+				   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				   0644);
 			if (out < 0) {
 				perror(optarg);
 				return 2;
@@ -253,8 +253,8 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		fd = open(argv[optind], flags);
 		if (fd < 0) {
-			fprintf(stderr, "preadat: open %s: %s\n",
-				argv[optind], strerror(errno));
+			fprintf(stderr, "preadat: open %s: %s\n", argv[optind],
+				strerror(errno));
 			return 2;
 		}
 		i++;

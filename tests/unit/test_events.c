@@ -729,6 +729,8 @@ static void test_utf8_cut_tail(void **state)
 			utf8_cut_tail((const unsigned char *)cases[i].s,
 				      strlen(cases[i].s)),
 			cases[i].want);
+}
+
 /* ---- the other events ---- */
 
 #define T0 "\"time\":\"2026-11-28T03:21:44.123456Z\""
