@@ -1317,6 +1317,7 @@ void proc_status(const struct proc *p, struct jbuf *b)
 {
 	struct status_log logs[PROC_NLOGS];
 	struct status_view v;
+	bool fed;
 	int i;
 
 	memset(&v, 0, sizeof(v));
@@ -1326,9 +1327,9 @@ void proc_status(const struct proc *p, struct jbuf *b)
 		logs[i].retained =
 			stream_head(p->logs[i]) - stream_tail(p->logs[i]);
 		logs[i].readers = stream_nreaders(p->logs[i]);
-		logs[i].paused =
-			stream_paused(p->logs[i]) &&
-			(i < PROC_NPIPES ? p->pipes[i].fd >= 0 : pipes_open(p));
+		/* Paused only while a pipe still feeds the log. */
+		fed = i < PROC_NPIPES ? p->pipes[i].fd >= 0 : pipes_open(p);
+		logs[i].paused = fed && stream_paused(p->logs[i]);
 	}
 	v.name = p->name;
 	v.state = state_name(p->state);
