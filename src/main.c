@@ -252,8 +252,10 @@ int main(int argc, char **argv)
 	size_t novr = 0;
 	int rc;
 
-	if (!ovr || cfg_defaults(&cfg) < 0)
+	if (!ovr || cfg_defaults(&cfg) < 0) {
+		free(ovr);
 		return 1;
+	}
 	rc = parse_args(argc, argv, &o, &ovr, &novr);
 	if (rc == 0)
 		rc = load_config(&o, &cfg, ovr, novr);

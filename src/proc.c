@@ -1178,8 +1178,10 @@ static int ctl_start(struct proc *p, const struct ctl_line *l)
 	} else {
 		argv = argv_dup(l->argv, l->argc);
 	}
-	if (!argv)
+	if (!argv) {
+		free(line);
 		return -ENOMEM;
+	}
 	rc = proc_spawn(p, argv);
 	if (rc != -EBUSY) {
 		free(p->start_line);
