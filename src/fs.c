@@ -335,6 +335,9 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	int rc;
 
 	rc = fs_attr(fs, ino, h && ino >= FS_SLOT_INO ? h->p : NULL, &st);
+	/* An open status reads what was rendered at open: say that size. */
+	if (rc == 0 && h && h->kind == K_STATUS)
+		st.st_size = (off_t)h->len;
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -585,10 +588,12 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	if (proc_busy(p)) {
+	if (proc_running(p)) {
 		fuse_reply_err(req, EBUSY);
 		return;
 	}
+	/* Ended: output nobody read any more goes with the slot. */
+	proc_discard(p);
 	log_debug("slot %s: removed", proc_name(p));
 	slot_drop(fs, p);
 	fuse_reply_err(req, 0);
@@ -659,6 +664,7 @@ static void slot_drop(struct fs *fs, struct proc *p)
 	loop_timer_del(*t);
 	*t = NULL;
 	tab_del(fs->tab, proc_id(p));
+	proc_discard(p);
 	proc_remove(p);
 	proc_unref(p);
 }
@@ -666,8 +672,9 @@ static void slot_drop(struct fs *fs, struct proc *p)
 /* Whether reap_after may remove p: ended, drained, nobody has it open. */
 static bool slot_reapable(struct fs *fs, struct proc *p)
 {
-	return fs->cfg->reap_after_ms && !proc_removed(p) && !proc_busy(p) &&
-	       proc_wait_status(p) >= 0 && !*proc_handles(p);
+	return fs->cfg->reap_after_ms && !proc_removed(p) &&
+	       !proc_running(p) && proc_wait_status(p) >= 0 &&
+	       !*proc_handles(p);
 }
 
 static void reap_expired(void *arg)
@@ -1047,6 +1054,10 @@ static void handle_request(fuse_req_t req, struct fs_handle *h, off_t off,
 			proc_update(h->p);
 		return;
 	}
+	/* Even a read that waits moved its reader to the end, which may be
+	 * the room a paused child was waiting for. */
+	if (h->p)
+		proc_update(h->p);
 	if (flags & O_NONBLOCK)
 		fuse_reply_err(req, EAGAIN);
 	else
@@ -1183,8 +1194,8 @@ static void wake_kind(struct proc *p, enum fs_kind kind)
 
 static void hook_ended(void *arg, struct proc *p)
 {
-	(void)arg;
 	wake_kind(p, K_WAIT);
+	reap_arm(arg, p);
 }
 
 static void hook_stdin(void *arg, struct proc *p)

@@ -696,6 +696,19 @@ static void close_pipes(struct proc *p)
 		pipe_close(&p->pipes[i]);
 }
 
+bool proc_running(const struct proc *p)
+{
+	return p->alive;
+}
+
+void proc_discard(struct proc *p)
+{
+	if (p->alive || !pipes_open(p))
+		return;
+	close_pipes(p);
+	proc_run_done(p);
+}
+
 void proc_terminate(struct proc *p)
 {
 	p->stopping = true;

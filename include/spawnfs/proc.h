@@ -72,6 +72,13 @@ void **proc_handles(struct proc *p);
 /* A child is alive or its output is still being drained. */
 bool proc_busy(const struct proc *p);
 
+/* The child is alive (not reaped yet). */
+bool proc_running(const struct proc *p);
+
+/* The run has ended but its output is still open (unread, or held by a
+ * grandchild): close it; what was not read into the logs is dropped. */
+void proc_discard(struct proc *p);
+
 /* The slot left the tree: its logs end, waits answer end of file. */
 void proc_remove(struct proc *p);
 bool proc_removed(const struct proc *p);
