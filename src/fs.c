@@ -672,9 +672,8 @@ static void slot_drop(struct fs *fs, struct proc *p)
 /* Whether reap_after may remove p: ended, drained, nobody has it open. */
 static bool slot_reapable(struct fs *fs, struct proc *p)
 {
-	return fs->cfg->reap_after_ms && !proc_removed(p) &&
-	       !proc_running(p) && proc_wait_status(p) >= 0 &&
-	       !*proc_handles(p);
+	return fs->cfg->reap_after_ms && !proc_removed(p) && !proc_running(p) &&
+	       proc_wait_status(p) >= 0 && !*proc_handles(p);
 }
 
 static void reap_expired(void *arg)
@@ -1001,6 +1000,8 @@ static void park(struct fs_handle *h, fuse_req_t req, uint64_t off, size_t size,
 	fuse_req_interrupt_func(req, fs_interrupted, pk);
 }
 
+static bool ctl_resume(struct fs_handle *h, struct fs_park *pk);
+
 /* Answer h's parked requests in order while they can be answered. */
 static void handle_drain(struct fs_handle *h)
 {
@@ -1011,7 +1012,9 @@ static void handle_drain(struct fs_handle *h)
 		return;
 	h->draining = true;
 	while ((pk = h->parked) && !pk->intr) {
-		if (!handle_try(h, pk->req, pk->off, pk->size, pk->data))
+		if (h->kind == K_CTL ? !ctl_resume(h, pk)
+				     : !handle_try(h, pk->req, pk->off,
+						   pk->size, pk->data))
 			break;
 		h->parked = pk->next;
 		park_free(pk);
@@ -1081,8 +1084,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
+/* Run the lines of a ctl write in order; *used is how far it got (past
+ * a start whose exec is awaited: -EINPROGRESS). */
 static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
-		     const char *buf, size_t size)
+		     const char *buf, size_t size, size_t *used)
 {
 	uid_t uid = fuse_req_ctx(req)->uid;
 	struct ctl_line l;
@@ -1103,13 +1108,41 @@ static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
 		rc = proc_ctl(p, &l, uid, line, len);
 		ctl_line_free(&l);
 	}
+	*used = pos;
 	return rc;
+}
+
+/*
+ * A ctl write parked on a start (off: the write's size, data: its lines
+ * after the start). Once the start has its answer, finish the write.
+ */
+static bool ctl_resume(struct fs_handle *h, struct fs_park *pk)
+{
+	size_t used = 0;
+	int rc;
+
+	if (proc_starting(h->p))
+		return false;
+	rc = proc_start_result(h->p);
+	if (rc == 0)
+		rc = ctl_apply(h->fs, pk->req, h->p, pk->data, pk->size, &used);
+	if (rc == -EINPROGRESS) {
+		memmove(pk->data, pk->data + used, pk->size - used);
+		pk->size -= used;
+		return false;
+	}
+	if (rc < 0)
+		fuse_reply_err(pk->req, -rc);
+	else
+		fuse_reply_write(pk->req, (size_t)pk->off);
+	return true;
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	size_t used;
 	int rc;
 
 	(void)ino;
@@ -1121,8 +1154,10 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	rc = ctl_apply(h->fs, req, h->p, buf, size);
-	if (rc < 0)
+	rc = ctl_apply(h->fs, req, h->p, buf, size, &used);
+	if (rc == -EINPROGRESS)
+		park(h, req, size, size - used, buf + used);
+	else if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_write(req, size);
@@ -1196,6 +1231,12 @@ static void hook_ended(void *arg, struct proc *p)
 {
 	wake_kind(p, K_WAIT);
 	reap_arm(arg, p);
+}
+
+static void hook_started(void *arg, struct proc *p)
+{
+	(void)arg;
+	wake_kind(p, K_CTL);
 }
 
 static void hook_stdin(void *arg, struct proc *p)
@@ -1315,6 +1356,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		.stdin_ready = hook_stdin,
 		.idle = hook_idle,
 		.done = hook_done,
+		.started = hook_started,
 	};
 	fs->pctx = (struct proc_ctx){loop, cfg, &fs->phooks, fs, 0, NULL};
 	if (loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)

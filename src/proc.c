@@ -76,6 +76,12 @@ struct proc {
 	char *error;
 	struct stream *logs[PROC_NLOGS];
 	bool removed, counted;
+	/* a start whose exec has not reported yet */
+	bool starting;
+	pid_t start_pid;
+	int start_fds[8];
+	struct loop_io *report_io;
+	int start_rc;
 	bool stopping; /* the daemon is going away: do not drain */
 	void *handles;
 };
@@ -96,6 +102,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->uid = uid;
 	p->gid = gid;
 	p->pidfd = p->stdin_fd = -1;
+	memset(p->start_fds, -1, sizeof(p->start_fds));
 	p->wstatus = p->exit_code = -1;
 	p->name = strdup(name);
 	p->env = calloc(1, sizeof(char *));
@@ -185,7 +192,7 @@ static bool pipes_open(const struct proc *p)
 
 bool proc_busy(const struct proc *p)
 {
-	return p->alive || pipes_open(p);
+	return p->starting || p->alive || pipes_open(p);
 }
 
 bool proc_removed(const struct proc *p)
@@ -698,7 +705,17 @@ static void close_pipes(struct proc *p)
 
 bool proc_running(const struct proc *p)
 {
-	return p->alive;
+	return p->starting || p->alive;
+}
+
+bool proc_starting(const struct proc *p)
+{
+	return p->starting;
+}
+
+int proc_start_result(const struct proc *p)
+{
+	return p->start_rc;
 }
 
 void proc_discard(struct proc *p)
@@ -712,6 +729,11 @@ void proc_discard(struct proc *p)
 void proc_terminate(struct proc *p)
 {
 	p->stopping = true;
+	if (p->starting) {
+		kill(p->start_pid,
+		     SIGKILL); /* its exec report ends the start */
+		return;
+	}
 	if (p->alive) {
 		proc_stop(p, -1);
 		return;
@@ -978,19 +1000,16 @@ static const char *step_name(int step)
 }
 
 /* Wait for exec or its failure; 0 or -errno with status.error set. */
-static int run_report(struct proc *p, pid_t pid, int fd)
+/* The child failed before exec: reap it and describe the failure. */
+static int run_report(struct proc *p, pid_t pid, const struct child_report *rep,
+		      ssize_t n)
 {
-	struct child_report r;
+	struct child_report r = *rep;
 	char what[300];
-	ssize_t n;
 
-	do
-		n = read(fd, &r, sizeof(r));
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return 0;
 	if (n != (ssize_t)sizeof(r))
 		r = (struct child_report){STEP_SETUP, n < 0 ? errno : EIO};
+	/* It calls _exit right after writing the report. */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	snprintf(what, sizeof(what), "%s %s", step_name(r.step),
@@ -1078,9 +1097,6 @@ static void run_started(struct proc *p, pid_t pid)
 	jbuf_init(&b);
 	events_render_start(&b, ++p->seq, &now, pid, p->argv);
 	event_append(p, &b);
-	proc_ref(p);
-	p->counted = true;
-	p->ctx->nbusy++;
 	if (p->timeout_ms > 0)
 		p->life_timer = loop_timer_add(
 			p->ctx->loop, (uint64_t)p->timeout_ms, life_expired, p);
@@ -1104,6 +1120,79 @@ static int drain_cut(struct proc *p)
 		if (p->pipes[i].fd >= 0)
 			pipe_readable(&p->pipes[i], EPOLLIN);
 	return pipes_open(p) ? -EBUSY : 0;
+}
+
+/* A run that failed to start: undo what starting it counted. */
+static void run_fail(struct proc *p)
+{
+	p->counted = false;
+	if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
+		p->ctx->hooks->idle(p->ctx->arg);
+	proc_unref(p);
+}
+
+/* The exec report: end of file means exec succeeded. */
+static void report_readable(void *arg, uint32_t events)
+{
+	struct proc *p = arg;
+	struct child_report r;
+	pid_t pid = p->start_pid;
+	ssize_t n;
+	int rc;
+
+	(void)events;
+	n = read(p->start_fds[6], &r, sizeof(r));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	watch_close(&p->report_io, &p->start_fds[6]);
+	p->starting = false;
+	if (n == 0) {
+		rc = run_watch(p, pid, p->start_fds);
+		if (rc < 0)
+			run_abort(p, pid);
+		else
+			run_started(p, pid);
+	} else {
+		rc = run_report(p, pid, &r, n);
+		event_error(p);
+	}
+	close_all(p->start_fds, 8);
+	p->start_rc = rc;
+	if (p->ctx->hooks->started)
+		p->ctx->hooks->started(p->ctx->arg, p);
+	if (rc < 0)
+		run_fail(p);
+}
+
+/*
+ * Wait for the child's exec from the loop, not here: its chdir or exec
+ * may need this very file system (a cwd inside the mount), which only
+ * the loop can serve. Takes over fds. Returns -EINPROGRESS.
+ */
+static int run_wait_report(struct proc *p, pid_t pid, int fds[8])
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		p->start_fds[i] = fds[i];
+		fds[i] = -1;
+	}
+	p->start_pid = pid;
+	p->starting = true;
+	p->start_rc = 0;
+	proc_ref(p);
+	p->counted = true;
+	p->ctx->nbusy++;
+	fcntl(p->start_fds[6], F_SETFL, O_NONBLOCK);
+	p->report_io = loop_io_add(p->ctx->loop, p->start_fds[6], EPOLLIN,
+				   report_readable, p);
+	if (!p->report_io) {
+		kill(pid, SIGKILL); /* the report pipe then ends: a dead run */
+		fcntl(p->start_fds[6], F_SETFL, 0);
+		report_readable(p, EPOLLIN);
+		return p->start_rc < 0 ? p->start_rc : -ENOMEM;
+	}
+	return -EINPROGRESS;
 }
 
 static int proc_spawn(struct proc *p, char **argv)
@@ -1142,16 +1231,7 @@ static int proc_spawn(struct proc *p, char **argv)
 	if (pid == 0)
 		child_run(&plan);
 	close_all(&fds[7], 1);
-	rc = run_report(p, pid, fds[6]);
-	if (rc < 0)
-		event_error(p);
-	if (rc == 0) {
-		rc = run_watch(p, pid, fds);
-		if (rc < 0)
-			run_abort(p, pid);
-		else
-			run_started(p, pid);
-	}
+	rc = run_wait_report(p, pid, fds);
 out:
 	close_all(fds, 8);
 	ctl_argv_free(plan.envp);
@@ -1282,6 +1362,8 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l)
 static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
 {
 	(void)uid;
+	if (p->starting)
+		return -EBUSY;
 	switch (l->cmd) {
 	case CTL_START:
 	case CTL_EXEC:

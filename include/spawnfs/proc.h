@@ -38,6 +38,8 @@ struct proc_hooks {
 	void (*freed)(void *arg, struct proc *p);
 	/* A run is completely over (reaped and drained). */
 	void (*done)(void *arg, struct proc *p);
+	/* A start has its answer (proc_start_result). */
+	void (*started)(void *arg, struct proc *p);
 };
 
 /* Shared by every slot of a daemon. */
@@ -72,8 +74,15 @@ void **proc_handles(struct proc *p);
 /* A child is alive or its output is still being drained. */
 bool proc_busy(const struct proc *p);
 
-/* The child is alive (not reaped yet). */
+/* The child is alive (not reaped yet) or being started. */
 bool proc_running(const struct proc *p);
+
+/* A start is waiting for its child's exec (see proc_ctl). */
+bool proc_starting(const struct proc *p);
+
+/* The result of the last start that went through -EINPROGRESS: 0 or
+ * the -errno of its failure. Valid once the started hook has run. */
+int proc_start_result(const struct proc *p);
 
 /* The run has ended but its output is still open (unread, or held by a
  * grandchild): close it; what was not read into the logs is dropped. */
@@ -89,10 +98,12 @@ int proc_wait_status(const struct proc *p);
 /*
  * Apply one ctl line; text is the line as written, for status.error.
  * uid is the caller's. Returns 0 or -errno: EBUSY
- * (settings while running, start while busy), ESRCH (signal when not
- * running), the errno of a failed start (ENOENT, EACCES, ...), EPERM,
- * EOPNOTSUPP for lines this build does not run. A failure is recorded
- * in status.error.
+ * (settings while running, start while busy, any line while a start is
+ * under way), ESRCH (signal when not running), EPERM,
+ * EOPNOTSUPP for lines this build does not run, and for start/exec
+ * -EINPROGRESS: the child's exec is awaited from the loop and the
+ * started hook gives the answer (0, or ENOENT, EACCES... of the failed
+ * exec). A failure is recorded in status.error.
  */
 int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
 	     const char *text, size_t len);
