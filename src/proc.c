@@ -76,6 +76,10 @@ struct proc {
 	char *error;
 	struct stream *logs[PROC_NLOGS];
 	bool removed, counted;
+	/* events lines waiting for room in a held events log, in order, and
+	 * whether the log ends once they are in */
+	struct jbuf pending;
+	bool pending_finish;
 	/* a start whose exec has not reported yet */
 	bool starting;
 	pid_t start_pid;
@@ -146,6 +150,7 @@ void proc_unref(struct proc *p)
 	free(p->start_line);
 	free(p->cwd);
 	free(p->error);
+	jbuf_free(&p->pending);
 	free(p->name);
 	free(p);
 }
@@ -242,17 +247,68 @@ void proc_set_error(struct proc *p, const char *line, size_t len, int err)
 /* Append one rendered event line to the events log. Events that are not
  * output use the log's reserve (PROC_EVENT_RESERVE), so they never
  * overwrite what an open reader still needs. */
-static void event_append(struct proc *p, struct jbuf *b)
+/* How many leading bytes of the pending lines fit the events log now:
+ * whole lines only, and all of them when no open reader holds it. */
+static size_t events_fit(struct proc *p)
 {
+	struct stream *ev = p->logs[PROC_EVENTS];
+	size_t room, n = 0;
+	const char *nl;
+
+	if (!stream_holds(ev))
+		return p->pending.len;
+	room = stream_room(ev);
+	while (n < p->pending.len) {
+		nl = memchr(p->pending.data + n, '\n', p->pending.len - n);
+		if (!nl || (size_t)(nl - p->pending.data) + 1 > room)
+			break;
+		n = (size_t)(nl - p->pending.data) + 1;
+	}
+	return n;
+}
+
+/* Move what fits of the pending lines into the events log. */
+static void events_flush(struct proc *p)
+{
+	size_t n = events_fit(p);
 	struct timespec now;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (b->oom ||
-	    stream_append(p->logs[PROC_EVENTS], b->data, b->len, &now) < 0)
-		log_error("proc %s: event lost: out of memory", p->name);
-	else if (p->ctx->hooks->output)
+	if (n > 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (stream_append(p->logs[PROC_EVENTS], p->pending.data, n,
+				  &now) < 0) {
+			log_error("proc %s: events lost: out of memory",
+				  p->name);
+		}
+		memmove(p->pending.data, p->pending.data + n,
+			p->pending.len - n);
+		p->pending.len -= n;
+	}
+	if (p->pending.len == 0 && p->pending_finish) {
+		p->pending_finish = false;
+		stream_finish(p->logs[PROC_EVENTS]);
+	}
+	if ((n > 0 || stream_finished(p->logs[PROC_EVENTS])) &&
+	    p->ctx->hooks->output)
 		p->ctx->hooks->output(p->ctx->arg, p, PROC_EVENTS);
+}
+
+/*
+ * Append one rendered events line. It waits in order behind earlier
+ * lines while an open reader of the events log has no room for it, so
+ * no event overwrites a byte that reader still needs; the pipes do not
+ * read meanwhile (pipe_budget).
+ */
+static void event_append(struct proc *p, struct jbuf *b)
+{
+	if (b->oom || (jbuf_put(&p->pending, b->data, b->len), p->pending.oom))
+		log_error("proc %s: event lost: out of memory", p->name);
+	if (p->pending.oom) {
+		jbuf_free(&p->pending);
+		jbuf_init(&p->pending);
+	}
 	jbuf_free(b);
+	events_flush(p);
 }
 
 static void event_signal(struct proc *p, int sig)
@@ -369,10 +425,8 @@ static void proc_run_done(struct proc *p)
 			  p->state == PROC_KILLED ? ctl_signal_name(p->signo)
 						  : NULL,
 			  p->wstatus);
+	p->pending_finish = true; /* once the end line is in */
 	event_append(p, &b);
-	stream_finish(p->logs[PROC_EVENTS]);
-	if (p->ctx->hooks->output)
-		p->ctx->hooks->output(p->ctx->arg, p, PROC_EVENTS);
 	if (p->ctx->hooks->done)
 		p->ctx->hooks->done(p->ctx->arg, p);
 	if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
@@ -419,6 +473,9 @@ static size_t pipe_budget(struct proc_pipe *pp)
 	size_t budget;
 
 	budget = stream_pipe_budget(feeds, 2);
+	/* Events waiting for room go first, to keep their order. */
+	if (pp->p->pending.len)
+		budget = 0;
 	if (budget > pp->drain_left)
 		budget = (size_t)pp->drain_left;
 	return budget;
@@ -449,6 +506,8 @@ void proc_update(struct proc *p)
 	size_t budget;
 	int i;
 
+	if (p->pending.len)
+		events_flush(p);
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_clear_paused(p->logs[i]);
 	for (i = 0; i < PROC_NPIPES; i++) {
@@ -1088,6 +1147,7 @@ static void run_started(struct proc *p, pid_t pid)
 	memset(&p->t_end, 0, sizeof(p->t_end));
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_reopen(p->logs[i]);
+	p->pending_finish = false; /* a last run's end still waiting stays */
 	/* A terminal has one output: nothing feeds stderr in this run. */
 	if (p->pty)
 		stream_finish(p->logs[PROC_STDERR]);
