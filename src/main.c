@@ -186,8 +186,15 @@ static void daemon_stop(struct daemon *d)
 
 static void on_signal(void *arg, int signo)
 {
-	(void)signo;
-	daemon_stop(arg);
+	struct daemon *d = arg;
+
+	/* A second signal while stopping: stop waiting for the children. */
+	if (d->stopping) {
+		log_warn("signal %d while stopping: exiting now", signo);
+		loop_quit(d->loop);
+		return;
+	}
+	daemon_stop(d);
 }
 
 static void on_ended(void *arg)
