@@ -664,7 +664,7 @@ static void slot_drop(struct fs *fs, struct proc *p)
 	loop_timer_del(*t);
 	*t = NULL;
 	tab_del(fs->tab, proc_id(p));
-	proc_discard(p);
+	proc_abandon(p); /* only fs_free meets a running slot here */
 	proc_remove(p);
 	proc_unref(p);
 }

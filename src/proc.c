@@ -1512,6 +1512,31 @@ void proc_status(const struct proc *p, struct jbuf *b)
 	events_render_status(b, &v);
 }
 
+void proc_abandon(struct proc *p)
+{
+	if (p->starting) {
+		kill(p->start_pid, SIGKILL);
+		while (waitpid(p->start_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		watch_close(&p->report_io, &p->start_fds[6]);
+		close_all(p->start_fds, 8);
+		p->starting = false;
+	}
+	if (p->alive) {
+		kill(-p->pid, SIGKILL);
+		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		p->alive = false;
+		watch_close(&p->pid_io, &p->pidfd);
+		sigchld_unlist(p);
+		loop_timer_del(p->life_timer);
+		p->life_timer = NULL;
+		stdin_close(p);
+	}
+	close_pipes(p);
+	proc_run_done(p);
+}
+
 void *proc_owner(const struct proc *p)
 {
 	return p->ctx->arg;

@@ -121,6 +121,10 @@ void proc_update(struct proc *p);
 /* Render status as JSON into b. */
 void proc_status(const struct proc *p, struct jbuf *b);
 
+/* The daemon exits without waiting: KILL the run's group, reap its
+ * leader and release everything the run holds. */
+void proc_abandon(struct proc *p);
+
 /* TERM to the group now, KILL after kill_grace (shutdown). */
 void proc_terminate(struct proc *p);
 
