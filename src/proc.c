@@ -638,6 +638,17 @@ static void sigchld_unlist(struct proc *p);
 
 static void close_pipes(struct proc *p);
 
+/* The child is reaped: drop what watched it and what fed it. */
+static void run_forget_child(struct proc *p)
+{
+	p->alive = false;
+	watch_close(&p->pid_io, &p->pidfd);
+	sigchld_unlist(p);
+	loop_timer_del(p->life_timer);
+	p->life_timer = NULL;
+	stdin_close(p);
+}
+
 static void proc_reaped(struct proc *p, const siginfo_t *si)
 {
 	clock_gettime(CLOCK_REALTIME, &p->t_end);
@@ -650,12 +661,7 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 		p->signo = si->si_status;
 		p->wstatus = 128 + si->si_status;
 	}
-	p->alive = false;
-	watch_close(&p->pid_io, &p->pidfd);
-	sigchld_unlist(p);
-	loop_timer_del(p->life_timer);
-	p->life_timer = NULL;
-	stdin_close(p);
+	run_forget_child(p);
 	log_debug("proc %s: pid %d ended, status %d", p->name, (int)p->pid,
 		  p->wstatus);
 	if (p->stopping)
@@ -1526,12 +1532,7 @@ void proc_abandon(struct proc *p)
 		kill(-p->pid, SIGKILL);
 		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		p->alive = false;
-		watch_close(&p->pid_io, &p->pidfd);
-		sigchld_unlist(p);
-		loop_timer_del(p->life_timer);
-		p->life_timer = NULL;
-		stdin_close(p);
+		run_forget_child(p);
 	}
 	close_pipes(p);
 	proc_run_done(p);
