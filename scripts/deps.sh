@@ -2,7 +2,8 @@
 # Install what building, running and testing spawnfs needs (Debian 12).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libfuse3-dev fuse3 libinih-dev
-	libcmocka-dev jq valgrind procps coreutils)
+	libcmocka-dev jq valgrind procps coreutils util-linux passwd
+	bubblewrap clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
