@@ -31,6 +31,7 @@ enum cfg_type {
 	CFG_T_SIZE,  /* size with K/M/G, size_t */
 	CFG_T_MODE,  /* octal permission bits, unsigned */
 	CFG_T_LEVEL, /* log level name */
+	CFG_T_OOM,   /* -1000..1000 or "kernel", int */
 };
 
 struct cfg_key {
@@ -66,6 +67,11 @@ static const struct cfg_key cfg_keys[] = {
 	{"process", "max_processes", CFG_T_COUNT,
 	 offsetof(struct cfg, max_processes), 1, 1000000,
 	 "a number from 1 to 1000000"},
+	{"process", "max_handles", CFG_T_COUNT,
+	 offsetof(struct cfg, max_handles), 1, 1000000,
+	 "a number from 1 to 1000000"},
+	{"process", "oom_score_adj", CFG_T_OOM, 0, 0, 0,
+	 "kernel, or a number from -1000 to 1000"},
 	{"process", "kill_grace", CFG_T_MS, offsetof(struct cfg, kill_grace_ms),
 	 0, CFG_DAY_MS, "a duration such as 2000ms or 2s, at most 24h"},
 	{"process", "reap_after", CFG_T_SEC,
@@ -118,6 +124,8 @@ int cfg_defaults(struct cfg *c)
 {
 	*c = (struct cfg){
 		.max_processes = 1024,
+		.max_handles = 16384,
+		.oom_score_adj = CFG_OOM_KERNEL,
 		.kill_grace_ms = 2000,
 		.reap_after_ms = 0,
 		.buffer_size = 256 * CFG_KIB,
@@ -326,6 +334,22 @@ static int set_level(struct cfg *c, const char *value)
 	return -EINVAL;
 }
 
+/* "kernel" leaves the children's score alone; else -1000..1000. */
+static int set_oom(struct cfg *c, const char *value)
+{
+	uint64_t n = 0;
+	bool neg = value[0] == '-';
+
+	if (!strcmp(value, "kernel")) {
+		c->oom_score_adj = CFG_OOM_KERNEL;
+		return 0;
+	}
+	if (parse_uint(value + (neg || value[0] == '+'), 10, &n) || n > 1000)
+		return -EINVAL;
+	c->oom_score_adj = neg ? -(int)n : (int)n;
+	return 0;
+}
+
 /* Parse value by the key's type, check its range and store it. */
 static int set_number(struct cfg *c, const struct cfg_key *k, const char *value)
 {
@@ -369,6 +393,8 @@ static int key_set(struct cfg *c, const struct cfg_key *k, const char *shown,
 		rc = set_shell(c, value);
 	else if (k->type == CFG_T_LEVEL)
 		rc = set_level(c, value);
+	else if (k->type == CFG_T_OOM)
+		rc = set_oom(c, value);
 	else
 		rc = set_number(c, k, value);
 	if (rc == -ENOMEM)

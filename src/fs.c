@@ -107,6 +107,7 @@ struct fs {
 	struct fs_handle *handles;
 	struct timespec born;
 	bool mounted, stopping, ended;
+	bool read_only; /* -o ro: observing only, EROFS for the rest */
 };
 
 static void slot_drop(struct fs *fs, struct proc *p);
@@ -205,12 +206,14 @@ static void slot_attr(struct fs *fs, const struct proc *p, enum fs_kind k,
 	}
 }
 
-/* Attributes of ino; p may come from an open handle of a removed slot. */
+/* Attributes of ino; p may come from an open handle of a removed slot.
+ * The root is like /tmp: whoever may use the mount may make a slot there,
+ * and only a slot's owner (or root) may remove it. */
 static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 		   struct stat *st)
 {
 	static const mode_t top[] = {
-		[FS_ROOT_INO] = S_IFDIR | 0755,
+		[FS_ROOT_INO] = S_IFDIR | 01777,
 		[FS_CLONE_INO] = S_IFREG | 0444,
 		[FS_BYPID_INO] = S_IFDIR | 0755,
 	};
@@ -355,6 +358,10 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	(void)fi;
 	p = ino_proc(fs, ino);
+	if (fs->read_only) {
+		fuse_reply_err(req, p || ino < FS_SLOT_INO ? EROFS : ENOENT);
+		return;
+	}
 	if (p && (k == K_CTL || k == K_STDIN) && to_set == FUSE_SET_ATTR_SIZE &&
 	    attr->st_size == 0) {
 		fs_attr(fs, ino, p, &st);
@@ -531,7 +538,11 @@ static struct proc *slot_create(struct fs *fs, fuse_req_t req, const char *name,
 	struct proc *p;
 
 	*err = 0;
-	if (!name_valid(name))
+	if (fs->read_only)
+		*err = EROFS;
+	else if (strlen(name) > FS_NAME_MAX)
+		*err = ENAMETOOLONG;
+	else if (!name_valid(name))
 		*err = EINVAL;
 	else if (fs->stopping)
 		*err = ESHUTDOWN;
@@ -581,6 +592,10 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (parent != FS_ROOT_INO) {
 		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (fs->read_only) {
+		fuse_reply_err(req, EROFS);
 		return;
 	}
 	p = tab_by_name(fs->tab, name);
@@ -709,6 +724,7 @@ static void handle_link(struct fs_handle *h)
 	fs->handles = h;
 	if (!h->p)
 		return;
+	++*proc_nhandles(h->p);
 	head = proc_handles(h->p);
 	h->next = *head;
 	if (h->next)
@@ -728,6 +744,7 @@ static void handle_unlink(struct fs_handle *h)
 		h->gnext->gprev = h->gprev;
 	if (!h->p)
 		return;
+	--*proc_nhandles(h->p);
 	if (h->prev)
 		h->prev->next = h->next;
 	else
@@ -837,10 +854,13 @@ static int handle_text(struct fs_handle *h, fuse_req_t req)
 }
 
 /* Whether the open flags fit the file. */
-static int open_check(enum fs_kind k, int flags)
+static int open_check(const struct fs *fs, enum fs_kind k, int flags)
 {
 	int acc = flags & O_ACCMODE;
 
+	if (fs->read_only && (acc != O_RDONLY || k == K_CLONE ||
+			      (flags & O_TRUNC)))
+		return -EROFS;
 	if ((flags & O_TRUNC) && k != K_CTL && k != K_STDIN)
 		return -EPERM;
 	switch (k) {
@@ -866,7 +886,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, p ? EISDIR : ENOENT);
 		return;
 	}
-	rc = open_check(k, fi->flags);
+	rc = open_check(fs, k, fi->flags);
+	if (rc == 0 && p && k != K_CLONE &&
+	    *proc_nhandles(p) >= fs->cfg->max_handles)
+		rc = -EMFILE;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -1336,13 +1359,14 @@ static void fs_sigchld(void *arg, int signo)
 }
 
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
-		  struct fuse_args *args, const struct fs_hooks *hooks,
-		  void *arg)
+		  struct fuse_args *args, unsigned flags,
+		  const struct fs_hooks *hooks, void *arg)
 {
 	struct fs *fs = calloc(1, sizeof(*fs));
 
 	if (!fs)
 		return NULL;
+	fs->read_only = flags & FS_READ_ONLY;
 	fs->loop = loop;
 	fs->cfg = cfg;
 	fs->hooks = hooks;

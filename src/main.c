@@ -26,6 +26,7 @@ struct opts {
 	const char *mountpoint;
 	char *fuse_opts; /* comma-separated mount options for libfuse */
 	bool allow_other;
+	bool read_only;
 };
 
 struct daemon {
@@ -82,6 +83,10 @@ static int opts_split(struct opts *o, struct cfg *cfg, char *arg)
 		}
 		if (strcmp(tok, "allow_other") == 0)
 			o->allow_other = true;
+		if (strcmp(tok, "ro") == 0)
+			o->read_only = true;
+		if (strcmp(tok, "rw") == 0)
+			o->read_only = false;
 		if (opts_append(&o->fuse_opts, tok) < 0)
 			return -ENOMEM;
 	}
@@ -227,7 +232,8 @@ static int serve(struct opts *o, const struct cfg *cfg)
 		log_error("loop: %s", strerror(errno));
 		return 1;
 	}
-	d.fs = fs_new(d.loop, cfg, &args, &daemon_hooks, &d);
+	d.fs = fs_new(d.loop, cfg, &args, o->read_only ? FS_READ_ONLY : 0,
+		      &daemon_hooks, &d);
 	fuse_opt_free_args(&args); /* libfuse may have grown them */
 	if (!d.fs) {
 		loop_free(d.loop);

@@ -28,6 +28,8 @@
 #define PROC_ERROR_MAX	     512
 #define PROC_EVENT_RESERVE   4096
 #define PROC_EVENT_CHUNK_MIN 256
+#define PROC_ENV_MAX	     1024	  /* env lines kept per slot */
+#define PROC_ENV_BYTES	     (256 * 1024) /* and their bytes together */
 
 enum proc_state { PROC_NEW, PROC_RUNNING, PROC_EXITED, PROC_KILLED };
 
@@ -49,6 +51,9 @@ struct proc {
 	uid_t uid;
 	gid_t gid;
 	/* settings for the next run */
+	bool run_as; /* "user NAME" chose run_uid/run_gid over uid/gid */
+	uid_t run_uid;
+	gid_t run_gid;
 	char *cwd;
 	char **env; /* "NAME=VALUE" sets, "NAME" unsets; NULL-terminated */
 	size_t nenv;
@@ -88,6 +93,7 @@ struct proc {
 	int start_rc;
 	bool stopping; /* the daemon is going away: do not drain */
 	void *handles;
+	unsigned nhandles;
 };
 
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
@@ -178,6 +184,11 @@ gid_t proc_gid(const struct proc *p)
 struct stream *proc_log(const struct proc *p, enum proc_log log)
 {
 	return p->logs[log];
+}
+
+unsigned *proc_nhandles(struct proc *p)
+{
+	return &p->nhandles;
 }
 
 void **proc_handles(struct proc *p)
@@ -869,19 +880,27 @@ static void env_drop_unsets(char **vec, size_t *n)
 	vec[j] = NULL;
 }
 
-/* The account a run executes as; strings point into buf. */
+/* The account a run executes as; strings point into buf. An id without
+ * a passwd entry still runs as that id (with no supplementary groups). */
 struct run_user {
+	uid_t uid;
+	gid_t gid;
 	struct passwd pw;
 	char buf[4096];
 	bool found;
 };
 
-static void run_user_lookup(uid_t uid, struct run_user *u)
+static void run_user_lookup(const struct proc *p, struct run_user *u)
 {
 	struct passwd *res = NULL;
 
-	u->found = getpwuid_r(uid, &u->pw, u->buf, sizeof(u->buf), &res) == 0 &&
+	u->uid = p->run_as ? p->run_uid : p->uid;
+	u->gid = p->run_as ? p->run_gid : p->gid;
+	u->found = getpwuid_r(u->uid, &u->pw, u->buf, sizeof(u->buf), &res) ==
+			   0 &&
 		   res;
+	if (u->found && p->run_as)
+		u->gid = u->pw.pw_gid;
 }
 
 static char **env_build(const struct proc *p, const struct run_user *u)
@@ -892,7 +911,7 @@ static char **env_build(const struct proc *p, const struct run_user *u)
 
 	rc = rc
 		     ?: env_put(&vec, &n,
-				p->uid == 0
+				u->uid == 0
 					? "PATH=/usr/local/sbin:/usr/local/bin:"
 					  "/usr/sbin:/usr/bin:/sbin:/bin"
 					: "PATH=/usr/local/bin:/usr/bin:/bin");
@@ -920,7 +939,14 @@ static char **env_build(const struct proc *p, const struct run_user *u)
 }
 
 /* What the child reports through its exec pipe when a step fails. */
-enum child_step { STEP_NONE, STEP_SETUP, STEP_CWD, STEP_USER, STEP_EXEC };
+enum child_step {
+	STEP_NONE,
+	STEP_SETUP,
+	STEP_CWD,
+	STEP_USER,
+	STEP_EXEC,
+	STEP_OOM
+};
 
 struct child_report {
 	int step;
@@ -935,6 +961,7 @@ struct child_plan {
 	int report_fd;
 	const struct run_user *user;
 	bool switch_user;
+	int oom_score_adj; /* CFG_OOM_KERNEL: leave it */
 	bool pty; /* fds[0] is a terminal to make the controlling one */
 };
 
@@ -947,6 +974,18 @@ static void __attribute__((noreturn)) child_fail(int fd, int step)
 		w = write(fd, &r, sizeof(r));
 	while (w < 0 && errno == EINTR);
 	_exit(127);
+}
+
+/* In the child: make it, not the daemon, the OOM killer's choice. */
+static void child_oom(int report_fd, int adj)
+{
+	char num[16];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC), n;
+
+	n = snprintf(num, sizeof(num), "%d", adj);
+	if (fd < 0 || write(fd, num, (size_t)n) != n)
+		child_fail(report_fd, STEP_OOM);
+	close(fd);
 }
 
 /* In the forked child: never returns. */
@@ -975,12 +1014,16 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 		child_fail(c->report_fd, STEP_SETUP);
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		child_fail(c->report_fd, STEP_SETUP);
+	if (c->oom_score_adj != CFG_OOM_KERNEL)
+		child_oom(c->report_fd, c->oom_score_adj);
+	/* The user first, so that cwd is checked with the user's rights. */
+	if (c->switch_user &&
+	    ((c->user->found ? initgroups(c->user->pw.pw_name, c->user->gid)
+			     : setgroups(0, NULL)) < 0 ||
+	     setgid(c->user->gid) < 0 || setuid(c->user->uid) < 0))
+		child_fail(c->report_fd, STEP_USER);
 	if (c->cwd && chdir(c->cwd) < 0)
 		child_fail(c->report_fd, STEP_CWD);
-	if (c->switch_user &&
-	    (initgroups(c->user->pw.pw_name, c->user->pw.pw_gid) < 0 ||
-	     setgid(c->user->pw.pw_gid) < 0 || setuid(c->user->pw.pw_uid) < 0))
-		child_fail(c->report_fd, STEP_USER);
 	environ = c->envp;
 	execvp(c->argv[0], c->argv);
 	child_fail(c->report_fd, STEP_EXEC);
@@ -1059,12 +1102,13 @@ static const char *step_name(int step)
 		return "user";
 	case STEP_EXEC:
 		return "exec";
+	case STEP_OOM:
+		return "oom_score_adj for";
 	default:
 		return "spawn";
 	}
 }
 
-/* Wait for exec or its failure; 0 or -errno with status.error set. */
 /* The child failed before exec: reap it and describe the failure. */
 static int run_report(struct proc *p, pid_t pid, const struct child_report *rep,
 		      ssize_t n)
@@ -1274,7 +1318,7 @@ static int proc_spawn(struct proc *p, char **argv)
 	}
 	ctl_argv_free(p->argv);
 	p->argv = argv;
-	run_user_lookup(p->uid, &user);
+	run_user_lookup(p, &user);
 	memset(&plan, 0, sizeof(plan));
 	plan.envp = env_build(p, &user);
 	rc = plan.envp ? run_pipes(p, fds) : -ENOMEM;
@@ -1288,7 +1332,8 @@ static int proc_spawn(struct proc *p, char **argv)
 	plan.pty = p->pty;
 	plan.report_fd = fds[7];
 	plan.user = &user;
-	plan.switch_user = geteuid() == 0 && p->uid != 0 && user.found;
+	plan.switch_user = geteuid() == 0 && user.uid != 0;
+	plan.oom_score_adj = p->ctx->cfg->oom_score_adj;
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -1389,9 +1434,56 @@ static int ctl_eof(struct proc *p)
 	return 0;
 }
 
-/* Settings lines change the next run only. */
-static int ctl_setting(struct proc *p, const struct ctl_line *l)
+/* The slot's env lines together: at most PROC_ENV_MAX variables and
+ * PROC_ENV_BYTES bytes, so a slot cannot pin unbounded memory. */
+static int env_limit(const struct proc *p, const char *e)
 {
+	size_t len = env_name_len(e), total = strlen(e) + 1, i;
+	bool replaces = false;
+
+	for (i = 0; i < p->nenv; i++) {
+		if (env_name_len(p->env[i]) == len &&
+		    !strncmp(p->env[i], e, len))
+			replaces = true;
+		else
+			total += strlen(p->env[i]) + 1;
+	}
+	if ((!replaces && p->nenv >= PROC_ENV_MAX) || total > PROC_ENV_BYTES)
+		return -E2BIG;
+	return 0;
+}
+
+/* "user NAME" (or a numeric uid): root only, and only a root daemon can
+ * switch to it. An unknown user is -EINVAL. */
+static int ctl_user(struct proc *p, const char *name, uid_t writer)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], *end;
+	unsigned long n;
+
+	if (writer != 0 || geteuid() != 0)
+		return -EPERM;
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res) {
+		p->run_uid = pw.pw_uid;
+		p->run_gid = pw.pw_gid;
+	} else {
+		errno = 0;
+		n = strtoul(name, &end, 10);
+		if (!*name || *end || errno || n >= (uid_t)-1 ||
+		    getpwuid_r((uid_t)n, &pw, buf, sizeof(buf), &res) || !res)
+			return -EINVAL;
+		p->run_uid = pw.pw_uid;
+		p->run_gid = pw.pw_gid;
+	}
+	p->run_as = true;
+	return 0;
+}
+
+/* Settings lines change the next run only. */
+static int ctl_setting(struct proc *p, const struct ctl_line *l, uid_t writer)
+{
+	int rc;
+
 	char *copy;
 
 	if (p->alive)
@@ -1406,7 +1498,10 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l)
 		return 0;
 	case CTL_ENV:
 	case CTL_UNSET:
-		return env_put(&p->env, &p->nenv, l->arg);
+		rc = env_limit(p, l->arg);
+		return rc ?: env_put(&p->env, &p->nenv, l->arg);
+	case CTL_USER:
+		return ctl_user(p, l->arg, writer);
 	case CTL_STDIN:
 		p->stdin_pipe = l->num == 1;
 		return 0;
@@ -1427,7 +1522,6 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l)
 
 static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
 {
-	(void)uid;
 	if (p->starting)
 		return -EBUSY;
 	switch (l->cmd) {
@@ -1450,7 +1544,8 @@ static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
 	case CTL_STDIN:
 	case CTL_TIMEOUT:
 	case CTL_PTY:
-		return ctl_setting(p, l);
+	case CTL_USER:
+		return ctl_setting(p, l, uid);
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -1504,7 +1599,7 @@ void proc_status(const struct proc *p, struct jbuf *b)
 	v.cols = p->cols;
 	v.rows = p->rows;
 	v.stdin_mode = p->stdin_pipe ? "pipe" : "null";
-	v.uid = p->uid;
+	v.uid = p->run_as ? p->run_uid : p->uid;
 	v.started = p->state != PROC_NEW;
 	v.ended = p->state == PROC_EXITED || p->state == PROC_KILLED;
 	v.start_time = p->t_start;

@@ -7,6 +7,7 @@
 
 #define CFG_DEFAULT_PATH "/etc/spawnfs/spawnfs.ini"
 #define CFG_ERR_MAX	 256
+#define CFG_OOM_KERNEL	 (-1001) /* oom_score_adj left as the kernel sets it */
 
 enum cfg_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 
@@ -16,6 +17,8 @@ struct cfg {
 	unsigned max_processes;	   /* [process] max_processes, 1024 */
 	unsigned kill_grace_ms;	   /* [process] kill_grace, 2000ms */
 	unsigned reap_after_ms;	   /* [process] reap_after, 0 (keep) */
+	unsigned max_handles;	   /* [process] max_handles, 16384 per slot */
+	int oom_score_adj;	   /* [process] oom_score_adj, CFG_OOM_KERNEL */
 	size_t buffer_size;	   /* [stream] buffer_size, 256K */
 	size_t pipe_size;	   /* [stream] pipe_size, 64K */
 	unsigned drain_timeout_ms; /* [stream] drain_timeout, 1000ms */

@@ -20,13 +20,16 @@ struct fs_hooks {
 	void (*idle)(void *arg);  /* no run is left */
 };
 
+/* fs_new flags */
+#define FS_READ_ONLY 1u /* mounted with -o ro: EROFS for all but reading */
+
 /*
  * A file system on loop with settings cfg (borrowed; both outlive it).
  * args are FUSE options for the session. NULL with errno.
  */
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
-		  struct fuse_args *args, const struct fs_hooks *hooks,
-		  void *arg);
+		  struct fuse_args *args, unsigned flags,
+		  const struct fs_hooks *hooks, void *arg);
 
 /* Mount on mountpoint and start serving from the loop. 0 or -errno. */
 int fs_mount(struct fs *fs, const char *mountpoint);

@@ -71,6 +71,9 @@ struct stream *proc_log(const struct proc *p, enum proc_log log);
 /* The owner's list head for the slot's open handles. */
 void **proc_handles(struct proc *p);
 
+/* How many of those handles there are; fs keeps it. */
+unsigned *proc_nhandles(struct proc *p);
+
 /* A child is alive or its output is still being drained. */
 bool proc_busy(const struct proc *p);
 
