@@ -152,6 +152,37 @@ static void test_json_str_bytes(void **state)
 	}
 }
 
+/* Every byte value at every position of a long plain string: the eight-
+ * byte fast path must hand each one to the same escaping as alone. */
+static void test_json_str_positions(void **state)
+{
+	size_t c, pos;
+
+	(void)state;
+	for (c = 0; c < 256; c++) {
+		struct jbuf one = {0};
+		char alone = (char)c;
+
+		json_str(&one, &alone, 1);
+		for (pos = 0; pos < 24; pos++) {
+			char in[24], want[64];
+			struct jbuf b = {0};
+
+			memset(in, 'a', sizeof(in));
+			in[pos] = (char)c;
+			/* the single byte's rendering without its quotes */
+			snprintf(want, sizeof(want), "\"%.*s%.*s%.*s\"",
+				 (int)pos, "aaaaaaaaaaaaaaaaaaaaaaaa",
+				 (int)(one.len - 2), one.data + 1,
+				 (int)(23 - pos), "aaaaaaaaaaaaaaaaaaaaaaaa");
+			json_str(&b, in, sizeof(in));
+			expect_buf(c * 100 + pos, &b, want);
+			jbuf_free(&b);
+		}
+		jbuf_free(&one);
+	}
+}
+
 /* ---- utf8_valid_prefix ---- */
 
 struct utf8_case {
@@ -927,6 +958,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_json_str_bytes),
+		cmocka_unit_test(test_json_str_positions),
 		cmocka_unit_test(test_utf8_prefix),
 		cmocka_unit_test(test_utf8_split),
 		cmocka_unit_test(test_base64_vectors),
