@@ -30,3 +30,6 @@ echo "== daemon under valgrind --track-fds=yes"
 (cd "$top/build" &&
 	SPAWNFS_WRAP="valgrind -q --track-fds=yes --leak-check=full --error-exitcode=99" \
 	ctest --output-on-failure -L integration -R "$(cat "$top/tests/valgrind.list")")
+
+echo "== fuzzers (60 s each)"
+bash "$top/scripts/fuzz.sh"

@@ -535,38 +535,58 @@ int cfg_set(struct cfg *c, const char *section, const char *key,
 	return key_set(c, k, key, value, &m);
 }
 
+/* Stop the parse at the current line, with "line N: " and the message. */
+static char *__attribute__((format(printf, 2, 3)))
+load_refuse(struct cfg_load *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	l->rc = -EINVAL;
+	l->err_line = l->line;
+	n = snprintf(l->msg, sizeof(l->msg), "line %d: ", l->line);
+	va_start(ap, fmt);
+	vsnprintf(l->msg + n, sizeof(l->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
 /*
  * inih's line reader. Counting lines here gives the handler its line number
  * (this inih is built without INI_HANDLER_LINENO); returning NULL after the
  * first error stops the parse there. A line longer than inih's buffer would
- * be split into two lines by inih, so it is refused.
+ * be split into two lines by inih, so it is refused. Bytes are counted as
+ * they are read (fgets would hide a NUL byte's position, and with it the
+ * length), and a NUL byte is refused.
  */
 static char *load_read(char *buf, int size, void *stream)
 {
 	struct cfg_load *l = stream;
-	size_t n;
+	size_t n = 0;
+	int ch = 0;
 
 	if (l->rc)
 		return NULL;
-	if (!fgets(buf, size, l->f)) {
-		if (ferror(l->f))
-			l->read_errno = errno ? errno : EIO;
+	while (n + 1 < (size_t)size && ch != '\n' && (ch = getc(l->f)) != EOF)
+		buf[n++] = (char)ch;
+	buf[n] = '\0';
+	if (ferror(l->f)) {
+		l->read_errno = errno ? errno : EIO;
 		return NULL;
 	}
+	if (n == 0)
+		return NULL;
 	l->line++;
-	n = strlen(buf);
-	if (n == 0 || n + 1 < (size_t)size || buf[n - 1] == '\n')
+	if (memchr(buf, '\0', n))
+		return load_refuse(l, "NUL byte");
+	if (n + 1 < (size_t)size || buf[n - 1] == '\n')
 		return buf;
 	/* A full buffer is fine only for a last line without a newline; a read
 	 * error here shows on the next call, as the error flag stays set. */
 	if (getc(l->f) == EOF)
 		return buf;
-	l->rc = -EINVAL;
-	l->err_line = l->line;
-	snprintf(l->msg, sizeof(l->msg),
-		 "line %d: line too long (at most %d characters)", l->line,
-		 size - 2);
-	return NULL;
+	return load_refuse(l, "line too long (at most %d characters)",
+			   size - 2);
 }
 
 /* inih's handler: nonzero is success. */

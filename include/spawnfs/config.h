@@ -52,7 +52,8 @@ int cfg_set(struct cfg *c, const char *section, const char *key,
  * -ENOENT (the caller decides whether that is an error); a syntax error,
  * unknown key or bad value is -EINVAL with err naming file, line and key.
  * Stops at the first error and then leaves c as it was. A line may hold at
- * most 198 characters (inih's buffer); a longer one is -EINVAL.
+ * most 198 characters (inih's buffer); a longer one is -EINVAL, and so is
+ * a NUL byte anywhere.
  */
 int cfg_load_file(struct cfg *c, const char *path, char *err, size_t errlen);
 

@@ -85,10 +85,10 @@ static void check_defaults(const struct cfg *c)
 	assert_int_equal(c->nenv, 0);
 }
 
-/* Write text to a fresh file under /tmp, named in f->path. */
-static void write_file(struct fx *f, const char *text)
+/* Write text[0..len) to a fresh file under /tmp, named in f->path. */
+static void write_bytes(struct fx *f, const char *text, size_t len)
 {
-	size_t len = strlen(text), done = 0;
+	size_t done = 0;
 	int fd;
 
 	if (f->path[0])
@@ -104,6 +104,11 @@ static void write_file(struct fx *f, const char *text)
 		done += (size_t)n;
 	}
 	assert_int_equal(close(fd), 0);
+}
+
+static void write_file(struct fx *f, const char *text)
+{
+	write_bytes(f, text, strlen(text));
 }
 
 static int load_text(struct fx *f, const char *text)
@@ -789,6 +794,41 @@ static void test_load_long_line(void **state)
 	assert_int_equal(f->c.nenv, 1);
 }
 
+/*
+ * A NUL byte is refused with its line. It used to hide the length of a line
+ * from the long-line check, so the rest of a too-long line was read as a
+ * line of its own and applied.
+ */
+static void test_load_nul_byte(void **state)
+{
+	struct fx *f = *state;
+	static const char head[] = "[process]\nshell = /bin/sh"; /* NUL kept */
+	static const char tail[] = "max_processes = 3\n";
+	static const char junk[] = "[log]\nlevel = debug\0junk\n";
+	const size_t end2 = 10 + 199; /* line 2 fills one 199-byte read */
+	char text[400], want[CFG_ERR_MAX];
+	size_t n = sizeof(head);
+
+	memcpy(text, head, n);
+	memset(text + n, 'x', end2 - n);
+	n = end2;
+	memcpy(text + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	write_bytes(f, text, n);
+	assert_int_equal(cfg_load_file(&f->c, f->path, f->err, sizeof(f->err)),
+			 -EINVAL);
+	snprintf(want, sizeof(want), "%s: line 2: NUL byte", f->path);
+	assert_string_equal(f->err, want);
+	check_defaults(&f->c);
+
+	write_bytes(f, junk, sizeof(junk) - 1);
+	assert_int_equal(cfg_load_file(&f->c, f->path, f->err, sizeof(f->err)),
+			 -EINVAL);
+	snprintf(want, sizeof(want), "%s: line 2: NUL byte", f->path);
+	assert_string_equal(f->err, want);
+	check_defaults(&f->c);
+}
+
 static void test_load_missing(void **state)
 {
 	struct fx *f = *state;
@@ -887,6 +927,7 @@ int main(void)
 		T(test_load_unknown),
 		T(test_load_syntax),
 		T(test_load_long_line),
+		T(test_load_nul_byte),
 		T(test_load_missing),
 		T(test_load_directory),
 		T(test_load_shipped),
