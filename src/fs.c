@@ -158,7 +158,7 @@ static bool pidlink_live(const struct proc *p)
 }
 
 /* Length of the text a status file holds now. */
-static size_t status_size(const struct proc *p)
+static size_t status_size(struct proc *p)
 {
 	struct jbuf b;
 	size_t n;
@@ -177,7 +177,7 @@ static int wait_text(const struct proc *p, char *buf, size_t len)
 	return st < 0 ? 0 : snprintf(buf, len, "%d\n", st);
 }
 
-static void slot_attr(struct fs *fs, const struct proc *p, enum fs_kind k,
+static void slot_attr(struct fs *fs, struct proc *p, enum fs_kind k,
 		      struct stat *st)
 {
 	char tmp[16];
@@ -196,6 +196,8 @@ static void slot_attr(struct fs *fs, const struct proc *p, enum fs_kind k,
 	if (kind_is_log(k)) {
 		struct stream *s = proc_log(p, kind_log(k));
 
+		if (k == K_EVENTS)
+			proc_events_sync(p);
 		st->st_size = (off_t)stream_head(s);
 		if (stream_mtime(s)->tv_sec)
 			st->st_mtim = *stream_mtime(s);
@@ -807,6 +809,8 @@ static struct fs_handle *handle_new(struct fs *fs, struct proc *p,
 	}
 	handle_link(h);
 	if (kind_is_log(kind)) {
+		if (kind == K_EVENTS)
+			proc_events_sync(p); /* the reader starts after them */
 		h->rd = stream_reader_new(proc_log(p, kind_log(kind)), h,
 					  loop_now_ms());
 		if (!h->rd) {
@@ -858,8 +862,8 @@ static int open_check(const struct fs *fs, enum fs_kind k, int flags)
 {
 	int acc = flags & O_ACCMODE;
 
-	if (fs->read_only && (acc != O_RDONLY || k == K_CLONE ||
-			      (flags & O_TRUNC)))
+	if (fs->read_only &&
+	    (acc != O_RDONLY || k == K_CLONE || (flags & O_TRUNC)))
 		return -EROFS;
 	if ((flags & O_TRUNC) && k != K_CTL && k != K_STDIN)
 		return -EPERM;

@@ -28,6 +28,7 @@
 #define PROC_ERROR_MAX	     512
 #define PROC_EVENT_RESERVE   4096
 #define PROC_EVENT_CHUNK_MIN 256
+#define PROC_DEFER_MAX	     64		  /* output events waiting */
 #define PROC_ENV_MAX	     1024	  /* env lines kept per slot */
 #define PROC_ENV_BYTES	     (256 * 1024) /* and their bytes together */
 
@@ -38,9 +39,22 @@ struct proc_pipe {
 	enum proc_log log;
 	int fd;
 	struct loop_io *io;
-	uint64_t drain_left;	/* UINT64_MAX until the drain timer fires */
-	unsigned char carry[4]; /* a UTF-8 sequence cut by the last read */
-	size_t ncarry;
+	uint64_t drain_left; /* UINT64_MAX until the drain timer fires */
+	uint64_t ev_off;     /* first byte of the log not yet in an event */
+};
+
+/*
+ * An output event not rendered yet: bytes [off, off + len) of a log, read
+ * at t. While nobody has the events log open, output events wait here
+ * instead of being rendered, and an event that newer output is sure to
+ * push out of the events log is only counted (defer_pop): a child
+ * streaming to a stdout reader does not pay for events nobody can read.
+ */
+struct ev_defer {
+	uint64_t off;
+	struct timespec t;
+	size_t len;
+	enum proc_log log;
 };
 
 struct proc {
@@ -94,6 +108,11 @@ struct proc {
 	bool stopping; /* the daemon is going away: do not drain */
 	void *handles;
 	unsigned nhandles;
+	/* output events not rendered yet, oldest first (a ring of
+	 * PROC_DEFER_MAX), and the bytes they hold together */
+	struct ev_defer *defer;
+	unsigned defer_first, ndefer;
+	uint64_t defer_raw;
 };
 
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
@@ -157,6 +176,7 @@ void proc_unref(struct proc *p)
 	free(p->cwd);
 	free(p->error);
 	jbuf_free(&p->pending);
+	free(p->defer);
 	free(p->name);
 	free(p);
 }
@@ -322,6 +342,16 @@ static void event_append(struct proc *p, struct jbuf *b)
 	events_flush(p);
 }
 
+static void defer_flush(struct proc *p);
+
+/* The number of a line that is not output: the output read before it
+ * goes first, so its number comes after theirs. */
+static uint64_t event_seq(struct proc *p)
+{
+	defer_flush(p);
+	return ++p->seq;
+}
+
 static void event_signal(struct proc *p, int sig)
 {
 	struct timespec now;
@@ -329,7 +359,7 @@ static void event_signal(struct proc *p, int sig)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	jbuf_init(&b);
-	events_render_signal(&b, ++p->seq, &now, sig, ctl_signal_name(sig));
+	events_render_signal(&b, event_seq(p), &now, sig, ctl_signal_name(sig));
 	event_append(p, &b);
 }
 
@@ -340,7 +370,7 @@ static void event_error(struct proc *p)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	jbuf_init(&b);
-	events_render_error(&b, ++p->seq, &now, p->error);
+	events_render_error(&b, event_seq(p), &now, p->error);
 	event_append(p, &b);
 }
 
@@ -353,64 +383,222 @@ static size_t event_chunk(const struct proc *p)
 	return c < PROC_EVENT_CHUNK_MIN ? PROC_EVENT_CHUNK_MIN : c;
 }
 
-static void event_output_bytes(struct proc_pipe *pp, const unsigned char *buf,
-			       size_t n)
+/* Bytes of a log as one span: straight from the ring, or copied into
+ * *tmp (to free) when they wrap. NULL when gone or out of memory. */
+static const unsigned char *log_span(struct proc *p, enum proc_log log,
+				     uint64_t off, size_t len,
+				     unsigned char **tmp)
 {
-	struct proc *p = pp->p;
-	size_t chunk = event_chunk(p), k;
-	struct timespec now;
+	struct iovec iov[2];
+	size_t got;
+	int cnt = stream_peek(p->logs[log], off, len, iov, &got);
+
+	*tmp = NULL;
+	if (cnt < 0 || got != len)
+		return NULL;
+	if (cnt < 2)
+		return cnt ? iov[0].iov_base : (const unsigned char *)"";
+	*tmp = malloc(len);
+	if (!*tmp)
+		return NULL;
+	memcpy(*tmp, iov[0].iov_base, iov[0].iov_len);
+	memcpy(*tmp + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
+	return *tmp;
+}
+
+/* How many bytes before end start a UTF-8 sequence that end cuts,
+ * looking no further back than from. */
+static size_t log_cut_tail(struct proc *p, enum proc_log log, uint64_t from,
+			   uint64_t end)
+{
+	size_t n = end - from < 3 ? (size_t)(end - from) : 3, cut;
+	unsigned char *tmp;
+	const unsigned char *b = log_span(p, log, end - n, n, &tmp);
+
+	cut = b ? utf8_cut_tail(b, n) : 0;
+	free(tmp);
+	return cut;
+}
+
+/* The output event for bytes [off, off + len) of a log: rendered, or only
+ * counted (count) when it is sure to be overwritten before anyone can
+ * open the events log. */
+static void event_emit(struct proc *p, enum proc_log log, uint64_t off,
+		       size_t len, const struct timespec *t, bool count)
+{
+	struct stream *ev = p->logs[PROC_EVENTS];
+	unsigned char *tmp;
+	const unsigned char *data = log_span(p, log, off, len, &tmp);
 	struct jbuf b;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	while (n > 0) {
-		k = n < chunk ? n : chunk;
-		/* Do not cut a character between two events either. */
-		if (k < n && utf8_cut_tail(buf, k) < k)
-			k -= utf8_cut_tail(buf, k);
+	if (!data) {
+		log_error("proc %s: %s event lost", p->name, log_names[log]);
+		p->seq++;
+		return;
+	}
+	if (count && !stream_nreaders(ev) && !p->pending.len) {
+		stream_skip(ev,
+			    events_output_len(++p->seq, t, log_names[log], data,
+					      len),
+			    t);
+	} else {
 		jbuf_init(&b);
-		events_render_output(&b, ++p->seq, &now, log_names[pp->log],
-				     buf, k);
+		events_render_output(&b, ++p->seq, t, log_names[log], data,
+				     len);
 		event_append(p, &b);
-		buf += k;
-		n -= k;
+	}
+	free(tmp);
+}
+
+/* Render or count the oldest waiting output event. It is only counted
+ * when the output after it (extra: bytes about to be read) already fills
+ * the events log, every byte making at least one byte of events. */
+static void defer_pop(struct proc *p, uint64_t extra)
+{
+	struct ev_defer d = p->defer[p->defer_first];
+
+	p->defer_first = (p->defer_first + 1) % PROC_DEFER_MAX;
+	p->ndefer--;
+	p->defer_raw -= d.len;
+	event_emit(p, d.log, d.off, d.len, &d.t,
+		   p->defer_raw + extra >= stream_cap(p->logs[PROC_EVENTS]));
+}
+
+static void defer_flush(struct proc *p)
+{
+	while (p->ndefer)
+		defer_pop(p, 0);
+}
+
+void proc_events_sync(struct proc *p)
+{
+	defer_flush(p);
+}
+
+/* One output event: rendered now when someone has the events log open,
+ * else kept to be rendered (or counted) later. */
+static void event_out(struct proc *p, enum proc_log log, uint64_t off,
+		      size_t len, const struct timespec *t)
+{
+	if (stream_nreaders(p->logs[PROC_EVENTS]) || p->pending.len) {
+		defer_flush(p);
+		event_emit(p, log, off, len, t, false);
+		return;
+	}
+	if (!p->defer) {
+		p->defer = malloc(PROC_DEFER_MAX * sizeof(*p->defer));
+		if (!p->defer) {
+			event_emit(p, log, off, len, t, false);
+			return;
+		}
+	}
+	if (p->ndefer == PROC_DEFER_MAX)
+		defer_pop(p, 0);
+	p->defer[(p->defer_first + p->ndefer) % PROC_DEFER_MAX] =
+		(struct ev_defer){off, *t, len, log};
+	p->ndefer++;
+	p->defer_raw += len;
+}
+
+/* The log's bytes not yet in an event become stdout/stderr events of at
+ * most event_chunk bytes; a UTF-8 sequence cut at the end waits for the
+ * next read (or goes out as base64 at end of file). */
+static void event_output(struct proc_pipe *pp, bool eof)
+{
+	struct proc *p = pp->p;
+	uint64_t end = stream_head(p->logs[pp->log]);
+	size_t chunk = event_chunk(p), k;
+	struct timespec now;
+
+	if (!eof)
+		end -= log_cut_tail(p, pp->log, pp->ev_off, end);
+	if (pp->ev_off >= end)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	while (pp->ev_off < end) {
+		k = end - pp->ev_off < chunk ? (size_t)(end - pp->ev_off)
+					     : chunk;
+		/* Do not cut a character between two events either. */
+		if (pp->ev_off + k < end)
+			k -= log_cut_tail(p, pp->log, pp->ev_off,
+					  pp->ev_off + k);
+		event_out(p, pp->log, pp->ev_off, k, &now);
+		pp->ev_off += k;
 	}
 }
 
-/* Output bytes as stdout/stderr events; a UTF-8 sequence cut at the end
- * is carried to the next read (or flushed as base64 at end of file). */
-static void event_output(struct proc_pipe *pp, const struct iovec *iov, int cnt,
-			 bool eof)
+/* The first waiting event of log, or NULL. */
+static struct ev_defer *defer_first_of(struct proc *p, enum proc_log log)
+{
+	unsigned i;
+	struct ev_defer *d;
+
+	for (i = 0; i < p->ndefer; i++) {
+		d = &p->defer[(p->defer_first + i) % PROC_DEFER_MAX];
+		if (d->log == log)
+			return d;
+	}
+	return NULL;
+}
+
+/*
+ * Before up to max bytes are read into pp's log: events still to be made
+ * from bytes that read would overwrite are made now, in order. The pipe
+ * is asked how much it holds so that the read is exactly as long as
+ * assumed; returns the size to read.
+ */
+static size_t defer_before_read(struct proc_pipe *pp, size_t max)
 {
 	struct proc *p = pp->p;
-	size_t n = pp->ncarry, keep, i;
-	unsigned char *buf;
-	bool owned = false;
-	int k;
+	struct stream *s = p->logs[pp->log];
+	uint64_t cut = stream_head(s) + max, extra = 0;
+	struct ev_defer *d, part;
+	size_t k, back;
+	int avail;
 
-	for (k = 0; k < cnt; k++)
-		n += iov[k].iov_len;
-	if (n == 0)
-		return;
-	if (pp->ncarry == 0 && cnt == 1) {
-		buf = iov[0].iov_base; /* the common case: no copy */
-	} else {
-		buf = malloc(n);
-		owned = true;
-		if (!buf) {
-			log_error("proc %s: event lost: out of memory",
-				  p->name);
-			return;
-		}
-		memcpy(buf, pp->carry, pp->ncarry);
-		for (i = pp->ncarry, k = 0; k < cnt; i += iov[k].iov_len, k++)
-			memcpy(buf + i, iov[k].iov_base, iov[k].iov_len);
+	if (cut <= stream_cap(s) || !(d = defer_first_of(p, pp->log)) ||
+	    d->off >= cut - stream_cap(s))
+		return max;
+	if (ioctl(pp->fd, FIONREAD, &avail) == 0 && avail > 0) {
+		if ((size_t)avail < max)
+			max = (size_t)avail;
+		extra = max;
 	}
-	keep = eof ? 0 : utf8_cut_tail(buf, n);
-	event_output_bytes(pp, buf, n - keep);
-	memcpy(pp->carry, buf + n - keep, keep);
-	pp->ncarry = keep;
-	if (owned)
-		free(buf);
+	cut = stream_head(s) + max;
+	if (cut <= stream_cap(s))
+		return max;
+	cut -= stream_cap(s); /* bytes below it are overwritten */
+	/* A cut character the read would overwrite: its own event. */
+	if (pp->ev_off < cut && pp->ev_off < stream_head(s)) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		event_out(p, pp->log, pp->ev_off,
+			  (size_t)(stream_head(s) - pp->ev_off), &now);
+		pp->ev_off = stream_head(s);
+	}
+	while ((d = defer_first_of(p, pp->log)) && d->off < cut) {
+		while (&p->defer[p->defer_first] != d)
+			defer_pop(p, extra); /* older, of the other log */
+		if (d->off + d->len <= cut) {
+			defer_pop(p, extra);
+			continue;
+		}
+		/* Split it: the part below cut goes now. */
+		k = (size_t)(cut - d->off);
+		back = log_cut_tail(p, d->log, d->off, cut);
+		if (back < k)
+			k -= back;
+		part = *d;
+		part.len = k;
+		d->off += k;
+		d->len -= k;
+		p->defer_raw -= k;
+		event_emit(p, part.log, part.off, part.len, &part.t,
+			   p->defer_raw + extra >=
+				   stream_cap(p->logs[PROC_EVENTS]));
+	}
+	return max;
 }
 
 /* A run is over: reaped, and every pipe at end of file or cut. */
@@ -432,7 +620,7 @@ static void proc_run_done(struct proc *p)
 	p->counted = false;
 	clock_gettime(CLOCK_REALTIME, &now);
 	jbuf_init(&b);
-	events_render_end(&b, ++p->seq, &now, p->exit_code,
+	events_render_end(&b, event_seq(p), &now, p->exit_code,
 			  p->state == PROC_KILLED ? ctl_signal_name(p->signo)
 						  : NULL,
 			  p->wstatus);
@@ -462,7 +650,7 @@ static void pipe_close(struct proc_pipe *pp)
 	if (pp->fd < 0)
 		return;
 	watch_close(&pp->io, &pp->fd);
-	event_output(pp, NULL, 0, true); /* flush a cut UTF-8 sequence */
+	event_output(pp, true); /* flush a cut UTF-8 sequence */
 	stream_finish(p->logs[pp->log]);
 	if (p->ctx->hooks->output)
 		p->ctx->hooks->output(p->ctx->arg, p, pp->log);
@@ -550,6 +738,8 @@ static void pipe_readable(void *arg, uint32_t events)
 	int cnt;
 
 	(void)events;
+	if (budget > 0)
+		budget = defer_before_read(pp, budget);
 	if (budget == 0)
 		goto out;
 	cnt = stream_reserve(p->logs[pp->log], budget, iov);
@@ -563,11 +753,7 @@ static void pipe_readable(void *arg, uint32_t events)
 	if (n > 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		stream_commit(p->logs[pp->log], (size_t)n, &now);
-		iov[0].iov_len =
-			(size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len;
-		if (cnt == 2)
-			iov[1].iov_len = (size_t)n - iov[0].iov_len;
-		event_output(pp, iov, cnt, false);
+		event_output(pp, false);
 		if (pp->drain_left != UINT64_MAX)
 			pp->drain_left -= (uint64_t)n;
 		if (p->ctx->hooks->output)
@@ -896,9 +1082,9 @@ static void run_user_lookup(const struct proc *p, struct run_user *u)
 
 	u->uid = p->run_as ? p->run_uid : p->uid;
 	u->gid = p->run_as ? p->run_gid : p->gid;
-	u->found = getpwuid_r(u->uid, &u->pw, u->buf, sizeof(u->buf), &res) ==
-			   0 &&
-		   res;
+	u->found =
+		getpwuid_r(u->uid, &u->pw, u->buf, sizeof(u->buf), &res) == 0 &&
+		res;
 	if (u->found && p->run_as)
 		u->gid = u->pw.pw_gid;
 }
@@ -1148,7 +1334,7 @@ static int run_watch(struct proc *p, pid_t pid, int fds[8])
 		p->pipes[i].fd = fds[2 + 2 * i];
 		fds[2 + 2 * i] = -1;
 		p->pipes[i].drain_left = UINT64_MAX;
-		p->pipes[i].ncarry = 0;
+		p->pipes[i].ev_off = stream_head(p->logs[i]);
 		if (p->pipes[i].fd < 0)
 			continue; /* stderr of a pty run */
 		p->pipes[i].io = loop_io_add(p->ctx->loop, p->pipes[i].fd, 0,
@@ -1205,7 +1391,7 @@ static void run_started(struct proc *p, pid_t pid)
 	p->reap_timer = NULL;
 	clock_gettime(CLOCK_REALTIME, &now);
 	jbuf_init(&b);
-	events_render_start(&b, ++p->seq, &now, pid, p->argv);
+	events_render_start(&b, event_seq(p), &now, pid, p->argv);
 	event_append(p, &b);
 	if (p->timeout_ms > 0)
 		p->life_timer = loop_timer_add(
@@ -1429,7 +1615,7 @@ static int ctl_eof(struct proc *p)
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	jbuf_init(&b);
-	events_render_eof(&b, ++p->seq, &now);
+	events_render_eof(&b, event_seq(p), &now);
 	event_append(p, &b);
 	return 0;
 }
@@ -1571,13 +1757,14 @@ static const char *state_name(enum proc_state s)
 	return names[s];
 }
 
-void proc_status(const struct proc *p, struct jbuf *b)
+void proc_status(struct proc *p, struct jbuf *b)
 {
 	struct status_log logs[PROC_NLOGS];
 	struct status_view v;
 	bool fed;
 	int i;
 
+	defer_flush(p); /* the events log's size counts them */
 	memset(&v, 0, sizeof(v));
 	for (i = 0; i < PROC_NLOGS; i++) {
 		logs[i].name = log_names[i];

@@ -133,6 +133,12 @@ int ring_peek(const struct ring *r, uint64_t off, size_t max,
 	return ring_span(r, off, avail, iov);
 }
 
+void ring_skip(struct ring *r, uint64_t n)
+{
+	r->head += n;
+	r->tail = r->head;
+}
+
 void ring_drop_to(struct ring *r, uint64_t off)
 {
 	if (off > r->tail && off <= r->head)

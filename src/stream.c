@@ -121,6 +121,20 @@ void stream_set_lines(struct stream *s)
 	s->lines = true;
 }
 
+int stream_peek(const struct stream *s, uint64_t off, size_t max,
+		struct iovec iov[2], size_t *n)
+{
+	return ring_peek(s->ring, off, max, iov, n);
+}
+
+void stream_skip(struct stream *s, uint64_t n, const struct timespec *now)
+{
+	if (n == 0 || s->nreaders)
+		return;
+	ring_skip(s->ring, n);
+	s->mtime = *now;
+}
+
 /* Whether appending p[0..n) leaves the tail at a line start: the byte
  * before the new tail is a newline (looked up before it is overwritten). */
 static bool tail_at_line(const struct stream *s, const unsigned char *p,

@@ -108,6 +108,17 @@ void events_render_output(struct jbuf *b, uint64_t seq,
 			  const struct timespec *t, const char *type,
 			  const void *p, size_t n);
 
+/*
+ * The exact length of the line events_render_output would make, without
+ * making it (for a line that is sure to be overwritten before anyone can
+ * read it). 0 when out of memory.
+ */
+size_t events_output_len(uint64_t seq, const struct timespec *t,
+			 const char *type, const void *p, size_t n);
+
+/* The length json_str would give s[0..n), quotes included. */
+size_t json_str_len(const char *s, size_t n);
+
 /* The other event lines, each ending with '\n'. */
 void events_render_start(struct jbuf *b, uint64_t seq, const struct timespec *t,
 			 pid_t pid, char *const *argv);

@@ -122,7 +122,12 @@ ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n);
 void proc_update(struct proc *p);
 
 /* Render status as JSON into b. */
-void proc_status(const struct proc *p, struct jbuf *b);
+void proc_status(struct proc *p, struct jbuf *b);
+
+/* Make the output events that wait to be rendered (while nobody has the
+ * events log open) part of the events log: before the log is opened or
+ * its size is shown. */
+void proc_events_sync(struct proc *p);
 
 /* The daemon exits without waiting: KILL the run's group, reap its
  * leader and release everything the run holds. */

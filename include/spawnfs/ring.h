@@ -47,6 +47,10 @@ int ring_append(struct ring *r, const void *p, size_t n);
 int ring_peek(const struct ring *r, uint64_t off, size_t max,
 	      struct iovec iov[2], size_t *n);
 
+/* Count n bytes as written without keeping them: head moves on by n and
+ * nothing is retained (tail = head). */
+void ring_skip(struct ring *r, uint64_t n);
+
 /* Forget the bytes below off (tail <= off <= head). */
 void ring_drop_to(struct ring *r, uint64_t off);
 

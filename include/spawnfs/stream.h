@@ -45,6 +45,14 @@ void stream_commit(struct stream *s, size_t n, const struct timespec *now);
  * line is whole. For logs written with stream_append only. */
 void stream_set_lines(struct stream *s);
 
+/* Bytes [off, off + max) as one or two iovecs into the log (ring_peek). */
+int stream_peek(const struct stream *s, uint64_t off, size_t max,
+		struct iovec iov[2], size_t *n);
+
+/* Count n bytes as written but keep none (ring_skip): for bytes nobody
+ * can read before they would be overwritten. Only without readers. */
+void stream_skip(struct stream *s, uint64_t n, const struct timespec *now);
+
 /* Copy n bytes in. 0 or -ENOMEM. */
 int stream_append(struct stream *s, const void *p, size_t n,
 		  const struct timespec *now);

@@ -9,7 +9,8 @@
  * decoded back. The same input, read as fields (numbers, times, strings cut
  * at NUL bytes), fills every event renderer and a status view; each line
  * must be one JSON object with its keys in the documented order and a
- * single trailing newline, and an output line must fit events_output_max.
+ * single trailing newline, and an output line must fit events_output_max
+ * and be as long as events_output_len counts.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -343,6 +344,7 @@ static void check_str(const unsigned char *p, size_t n)
 	o = (const unsigned char *)b.data;
 	m = b.len;
 	CHECK(m >= 2 && m <= 6 * n + 2 && o[0] == '"' && o[m - 1] == '"');
+	CHECK(json_str_len((const char *)p, n) == m);
 	v = (struct jv){.s = o, .n = m};
 	CHECK(jv_string(&v) && v.i == m);
 	while (j < m - 1) {
@@ -551,6 +553,8 @@ static void fuzz_output(const uint8_t *data, size_t size)
 	events_render_output(&b, seq, &t, type, r.p, r.n);
 	check_line(&b, valid ? text : b64);
 	CHECK(b.len <= events_output_max(r.n));
+	/* The length counted without rendering is exactly the line's. */
+	CHECK(events_output_len(seq, &t, type, r.p, r.n) == b.len);
 	jbuf_free(&b);
 	in_free(&r);
 }

@@ -183,6 +183,41 @@ static void test_json_str_positions(void **state)
 	}
 }
 
+/* events_output_len counts exactly what events_render_output writes. */
+static void test_output_len(void **state)
+{
+	static const char *const in[] = {
+		"",
+		"plain text",
+		"a\"quote\\back",
+		"tab\tnl\n",
+		"\x01\x7f",
+		"caf\xc3\xa9",
+		"bad \xff byte",
+		"\xe2\x82",
+		"a long line of plain text that is longer than sixteen bytes\n",
+		"sixteen bytes!!!sixteen bytes!!!\x1b[0m"};
+	struct timespec t = {1700000000, 123456789};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(in); i++) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		events_render_output(&b, 12345 + i, &t, "stderr", in[i],
+				     strlen(in[i]));
+		assert_int_equal(events_output_len(12345 + i, &t, "stderr",
+						   in[i], strlen(in[i])),
+				 b.len);
+		jbuf_free(&b);
+		jbuf_init(&b);
+		json_str(&b, in[i], strlen(in[i]));
+		assert_int_equal(json_str_len(in[i], strlen(in[i])), b.len);
+		jbuf_free(&b);
+	}
+}
+
 /* ---- utf8_valid_prefix ---- */
 
 struct utf8_case {
@@ -959,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_json_str_bytes),
 		cmocka_unit_test(test_json_str_positions),
+		cmocka_unit_test(test_output_len),
 		cmocka_unit_test(test_utf8_prefix),
 		cmocka_unit_test(test_utf8_split),
 		cmocka_unit_test(test_base64_vectors),
