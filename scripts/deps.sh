@@ -9,8 +9,18 @@ for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 		missing+=("$p")
 done
+# promtool (checks the metrics file) comes with the prometheus server
+# package; its service must not be started by the install.
+dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q 'ok installed' ||
+	missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -qq
 	apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -23,15 +23,17 @@
 #include "spawnfs/ctl.h"
 #include "spawnfs/fs.h"
 #include "spawnfs/log.h"
+#include "spawnfs/metrics.h"
 #include "spawnfs/proc.h"
 #include "spawnfs/tab.h"
 
-#define FS_ROOT_INO  1
-#define FS_CLONE_INO 2
-#define FS_BYPID_INO 3
-#define FS_SLOT_INO  16 /* the first inode number of a slot */
-#define FS_MAX_WRITE (1024 * 1024)
-#define FS_NAME_MAX  64
+#define FS_ROOT_INO    1
+#define FS_CLONE_INO   2
+#define FS_BYPID_INO   3
+#define FS_METRICS_INO 4
+#define FS_SLOT_INO    16 /* the first inode number of a slot */
+#define FS_MAX_WRITE   (1024 * 1024)
+#define FS_NAME_MAX    64
 
 enum fs_kind {
 	K_DIR,
@@ -45,6 +47,7 @@ enum fs_kind {
 	K_NKINDS,
 	K_PIDLINK = K_NKINDS, /* by-pid/PID -> ../NAME */
 	K_CLONE,	      /* only as a handle kind */
+	K_METRICS,	      /* only as a handle kind */
 };
 
 struct fs_file {
@@ -108,6 +111,10 @@ struct fs {
 	struct timespec born;
 	bool mounted, stopping, ended;
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
+	/* for metrics */
+	uint64_t nhandles, nparked, interrupts;
+	uint64_t ctl_errors[METRICS_ERRNO_MAX];
+	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed */
 };
 
 static void slot_drop(struct fs *fs, struct proc *p);
@@ -218,12 +225,13 @@ static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 		[FS_ROOT_INO] = S_IFDIR | 01777,
 		[FS_CLONE_INO] = S_IFREG | 0444,
 		[FS_BYPID_INO] = S_IFDIR | 0755,
+		[FS_METRICS_INO] = S_IFREG | 0444,
 	};
 	enum fs_kind k = ino_kind(ino);
 
 	memset(st, 0, sizeof(*st));
 	if (ino < FS_SLOT_INO) {
-		if (ino > FS_BYPID_INO || !top[ino])
+		if (ino > FS_METRICS_INO || !top[ino])
 			return -ENOENT;
 		st->st_ino = ino;
 		st->st_mode = top[ino];
@@ -301,10 +309,12 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (parent == FS_ROOT_INO) {
-		if (strcmp(name, "clone") == 0 || strcmp(name, "by-pid") == 0) {
+		if (strcmp(name, "clone") == 0 || strcmp(name, "by-pid") == 0 ||
+		    strcmp(name, "metrics") == 0) {
 			reply_entry(req, fs,
-				    name[0] == 'c' ? FS_CLONE_INO
-						   : FS_BYPID_INO,
+				    name[0] == 'c'   ? FS_CLONE_INO
+				    : name[0] == 'b' ? FS_BYPID_INO
+						     : FS_METRICS_INO,
 				    NULL);
 			return;
 		}
@@ -392,7 +402,8 @@ static bool dirent_add(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return true;
 }
 
-/* Root offsets: 1 ".", 2 "..", 3 "clone", 4 "by-pid", then 4 + slot id. */
+/* Root offsets: 1 ".", 2 "..", 3 "clone", 4 "by-pid", 5 "metrics", then
+ * 5 + slot id. */
 static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 			   size_t size, off_t off)
 {
@@ -412,10 +423,13 @@ static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 	if (off < 4 && !dirent_add(req, buf, size, &pos, "by-pid", FS_BYPID_INO,
 				   S_IFDIR, 4))
 		return pos;
-	id = off > 4 ? (uint64_t)off - 4 : 0;
+	if (off < 5 && !dirent_add(req, buf, size, &pos, "metrics",
+				   FS_METRICS_INO, S_IFREG, 5))
+		return pos;
+	id = off > 5 ? (uint64_t)off - 5 : 0;
 	while ((p = tab_next(fs->tab, id, &id)))
 		if (!dirent_add(req, buf, size, &pos, proc_name(p),
-				slot_ino(p, K_DIR), S_IFDIR, (off_t)(id + 4)))
+				slot_ino(p, K_DIR), S_IFDIR, (off_t)(id + 5)))
 			break;
 	return pos;
 }
@@ -677,9 +691,13 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 static void slot_drop(struct fs *fs, struct proc *p)
 {
 	struct loop_timer **t = proc_reap_timer(p);
+	int i;
 
 	loop_timer_del(*t);
 	*t = NULL;
+	proc_events_sync(p);
+	for (i = 0; i < PROC_NLOGS; i++)
+		fs->bytes_gone[i] += stream_head(proc_log(p, (enum proc_log)i));
 	tab_del(fs->tab, proc_id(p));
 	proc_abandon(p); /* only fs_free meets a running slot here */
 	proc_remove(p);
@@ -724,6 +742,7 @@ static void handle_link(struct fs_handle *h)
 	if (fs->handles)
 		fs->handles->gprev = h;
 	fs->handles = h;
+	fs->nhandles++;
 	if (!h->p)
 		return;
 	++*proc_nhandles(h->p);
@@ -744,6 +763,7 @@ static void handle_unlink(struct fs_handle *h)
 		fs->handles = h->gnext;
 	if (h->gnext)
 		h->gnext->gprev = h->gprev;
+	fs->nhandles--;
 	if (!h->p)
 		return;
 	--*proc_nhandles(h->p);
@@ -757,6 +777,7 @@ static void handle_unlink(struct fs_handle *h)
 
 static void park_free(struct fs_park *pk)
 {
+	pk->h->fs->nparked--;
 	free(pk->data);
 	free(pk);
 }
@@ -822,6 +843,49 @@ static struct fs_handle *handle_new(struct fs *fs, struct proc *p,
 	return h;
 }
 
+/* The daemon's resident memory, from /proc/self/statm; 0 if unknown. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void metrics_text(struct fs *fs, struct jbuf *b)
+{
+	struct metrics_view v;
+	struct proc *p;
+	uint64_t id = 0;
+	int i;
+
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i < PROC_NLOGS; i++)
+		v.bytes[i] = fs->bytes_gone[i];
+	while ((p = tab_next(fs->tab, id, &id))) {
+		v.slots[proc_state_index(p) & 3]++;
+		v.paused += proc_running(p) && proc_paused(p);
+		proc_events_sync(p);
+		for (i = 0; i < PROC_NLOGS; i++)
+			v.bytes[i] +=
+				stream_head(proc_log(p, (enum proc_log)i));
+	}
+	v.runs_started = fs->pctx.runs_started;
+	v.runs_failed = fs->pctx.runs_failed;
+	v.handles = fs->nhandles;
+	v.parked = fs->nparked;
+	v.interrupts = fs->interrupts;
+	memcpy(v.ctl_errors, fs->ctl_errors, sizeof(v.ctl_errors));
+	v.rss_bytes = rss_bytes();
+	v.start_time = (uint64_t)fs->born.tv_sec;
+	metrics_render(b, &v);
+}
+
 static int handle_text(struct fs_handle *h, fuse_req_t req)
 {
 	struct jbuf b;
@@ -829,6 +893,8 @@ static int handle_text(struct fs_handle *h, fuse_req_t req)
 	jbuf_init(&b);
 	if (h->kind == K_STATUS) {
 		proc_status(h->p, &b);
+	} else if (h->kind == K_METRICS) {
+		metrics_text(h->fs, &b);
 	} else if (h->kind == K_CTL) {
 		proc_ctl_text(h->p, &b);
 	} else {
@@ -880,30 +946,32 @@ static int open_check(const struct fs *fs, enum fs_kind k, int flags)
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	enum fs_kind k = ino == FS_CLONE_INO ? K_CLONE : ino_kind(ino);
+	enum fs_kind k = ino == FS_CLONE_INO	 ? K_CLONE
+			 : ino == FS_METRICS_INO ? K_METRICS
+						 : ino_kind(ino);
 	struct proc *p = ino_proc(fs, ino);
 	struct fs_handle *h;
 	int rc;
 
-	if (k != K_CLONE &&
+	if (k != K_CLONE && k != K_METRICS &&
 	    (!p || k == K_DIR || k >= K_NKINDS || !slot_files[k].name)) {
 		fuse_reply_err(req, p ? EISDIR : ENOENT);
 		return;
 	}
 	rc = open_check(fs, k, fi->flags);
-	if (rc == 0 && p && k != K_CLONE &&
+	if (rc == 0 && p && k != K_CLONE && k != K_METRICS &&
 	    *proc_nhandles(p) >= fs->cfg->max_handles)
 		rc = -EMFILE;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	h = handle_new(fs, k == K_CLONE ? NULL : p, k);
+	h = handle_new(fs, k == K_CLONE || k == K_METRICS ? NULL : p, k);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (k == K_STATUS || k == K_CLONE || k == K_CTL) {
+	if (k == K_STATUS || k == K_CLONE || k == K_CTL || k == K_METRICS) {
 		rc = handle_text(h, req);
 		if (rc < 0) {
 			handle_free(h);
@@ -1024,6 +1092,7 @@ static void park(struct fs_handle *h, fuse_req_t req, uint64_t off, size_t size,
 	for (pp = &h->parked; *pp; pp = &(*pp)->next)
 		;
 	*pp = pk;
+	h->fs->nparked++;
 	fuse_req_interrupt_func(req, fs_interrupted, pk);
 }
 
@@ -1060,6 +1129,7 @@ static void fs_answer_interrupts(struct fs *fs)
 			;
 		*pp = pk->next;
 		fuse_reply_err(pk->req, EINTR);
+		fs->interrupts++;
 		park_free(pk);
 	}
 }
@@ -1104,11 +1174,19 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	case K_STATUS:
 	case K_CLONE:
 	case K_CTL:
+	case K_METRICS:
 		reply_text(req, h->text, h->len, off, size);
 		return;
 	default:
 		handle_request(req, h, off, size, NULL, fi->flags);
 	}
+}
+
+/* A ctl line's failure, for metrics. */
+static void ctl_count(struct fs *fs, int rc)
+{
+	if (rc < 0 && rc != -EINPROGRESS && -rc < METRICS_ERRNO_MAX)
+		fs->ctl_errors[-rc]++;
 }
 
 /* Run the lines of a ctl write in order; *used is how far it got (past
@@ -1136,6 +1214,7 @@ static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
 		ctl_line_free(&l);
 	}
 	*used = pos;
+	ctl_count(fs, rc);
 	return rc;
 }
 
@@ -1151,6 +1230,7 @@ static bool ctl_resume(struct fs_handle *h, struct fs_park *pk)
 	if (proc_starting(h->p))
 		return false;
 	rc = proc_start_result(h->p);
+	ctl_count(h->fs, rc);
 	if (rc == 0)
 		rc = ctl_apply(h->fs, pk->req, h->p, pk->data, pk->size, &used);
 	if (rc == -EINPROGRESS) {
@@ -1386,7 +1466,8 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		.done = hook_done,
 		.started = hook_started,
 	};
-	fs->pctx = (struct proc_ctx){loop, cfg, &fs->phooks, fs, 0, NULL};
+	fs->pctx = (struct proc_ctx){
+		.loop = loop, .cfg = cfg, .hooks = &fs->phooks, .arg = fs};
 	if (loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
 		goto fail;
 	fs->tab = tab_new();

@@ -1454,6 +1454,10 @@ static void report_readable(void *arg, uint32_t events)
 	}
 	close_all(p->start_fds, 8);
 	p->start_rc = rc;
+	if (rc < 0)
+		p->ctx->runs_failed++;
+	else
+		p->ctx->runs_started++;
 	if (p->ctx->hooks->started)
 		p->ctx->hooks->started(p->ctx->arg, p);
 	if (rc < 0)
@@ -1530,6 +1534,8 @@ static int proc_spawn(struct proc *p, char **argv)
 	close_all(&fds[7], 1);
 	rc = run_wait_report(p, pid, fds);
 out:
+	if (rc < 0 && rc != -EINPROGRESS)
+		p->ctx->runs_failed++;
 	close_all(fds, 8);
 	ctl_argv_free(plan.envp);
 	return rc;
@@ -1747,6 +1753,23 @@ int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
 			rc != -EBUSY && rc != -ENOMEM))
 		proc_set_error(p, text, len, -rc);
 	return rc;
+}
+
+unsigned proc_state_index(const struct proc *p)
+{
+	return (unsigned)p->state;
+}
+
+bool proc_paused(const struct proc *p)
+{
+	int i;
+
+	for (i = 0; i < PROC_NPIPES; i++)
+		if (p->pipes[i].fd >= 0 &&
+		    (stream_paused(p->logs[i]) ||
+		     stream_paused(p->logs[PROC_EVENTS])))
+			return true;
+	return false;
 }
 
 static const char *state_name(enum proc_state s)

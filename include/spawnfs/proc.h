@@ -48,8 +48,10 @@ struct proc_ctx {
 	const struct cfg *cfg;
 	const struct proc_hooks *hooks;
 	void *arg;
-	unsigned nbusy;	      /* slots with a child or open pipes */
-	struct proc *sigchld; /* runs reaped on SIGCHLD (no pidfd) */
+	unsigned nbusy;	       /* slots with a child or open pipes */
+	uint64_t runs_started; /* for metrics: runs whose exec succeeded */
+	uint64_t runs_failed;  /* and starts that failed */
+	struct proc *sigchld;  /* runs reaped on SIGCHLD (no pidfd) */
 };
 
 /* SIGCHLD arrived: reap the runs that have no pidfd. */
@@ -79,6 +81,12 @@ bool proc_busy(const struct proc *p);
 
 /* The child is alive (not reaped yet) or being started. */
 bool proc_running(const struct proc *p);
+
+/* 0 new, 1 running, 2 exited, 3 killed (the order of status's names). */
+unsigned proc_state_index(const struct proc *p);
+
+/* Whether a pipe of the run waits for readers to make room. */
+bool proc_paused(const struct proc *p);
 
 /* A start is waiting for its child's exec (see proc_ctl). */
 bool proc_starting(const struct proc *p);

@@ -1,0 +1,29 @@
+/* metrics: the daemon's counters as Prometheus text exposition. Pure. */
+#ifndef SPAWNFS_METRICS_H
+#define SPAWNFS_METRICS_H
+
+#include <stdint.h>
+
+#include "spawnfs/events.h"
+
+#define METRICS_ERRNO_MAX 134 /* ctl errors are counted by errno below it */
+
+/* What the file system counts; main's figures come from the caller. */
+struct metrics_view {
+	uint64_t slots[4];     /* by state: new, running, exited, killed */
+	uint64_t runs_started; /* runs whose exec succeeded */
+	uint64_t runs_failed;  /* starts that failed (exec, cwd, user) */
+	uint64_t bytes[3];     /* captured: stdout, stderr, events */
+	uint64_t handles;      /* open files */
+	uint64_t parked;       /* reads and writes waiting */
+	uint64_t paused;       /* runs paused: no reader made room */
+	uint64_t interrupts;   /* interrupted requests answered */
+	uint64_t ctl_errors[METRICS_ERRNO_MAX]; /* by errno */
+	uint64_t rss_bytes;  /* the daemon's resident memory */
+	uint64_t start_time; /* the daemon's start, Unix seconds */
+};
+
+/* Append the exposition of v to b: HELP and TYPE for every family. */
+void metrics_render(struct jbuf *b, const struct metrics_view *v);
+
+#endif
