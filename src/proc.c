@@ -1462,6 +1462,10 @@ static void report_readable(void *arg, uint32_t events)
 		p->ctx->hooks->started(p->ctx->arg, p);
 	if (rc < 0)
 		run_fail(p);
+	/* Without a pidfd, a child that exited before it was put on the
+	 * SIGCHLD list had its signal consumed already: look once now. */
+	else if (p->alive && p->pidfd < 0)
+		proc_try_reap(p);
 }
 
 /*
