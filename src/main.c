@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,7 +25,8 @@ struct opts {
 	bool foreground, debug;
 	const char *config;
 	const char *mountpoint;
-	char *fuse_opts; /* comma-separated mount options for libfuse */
+	const char *source; /* mount(8)'s SOURCE, the mount table's fsname */
+	char *fuse_opts;    /* comma-separated mount options for libfuse */
 	bool allow_other;
 	bool read_only;
 };
@@ -60,6 +62,26 @@ static int opts_append(char **list, const char *opt)
 	return 0;
 }
 
+/* Mount options from fstab that mean nothing for this tree (it keeps no
+ * access times) and that libfuse would refuse: accepted and dropped. */
+static bool opt_ignored(const char *tok)
+{
+	static const char *const ignored[] = {
+		"relatime", "norelatime", "strictatime", "nostrictatime",
+		"atime",    "noatime",	  "diratime",	 "nodiratime",
+		"lazytime", "nolazytime", "mand",	 "nomand",
+		"defaults", "auto",	  "noauto",	 "nofail",
+		"_netdev"};
+	size_t i;
+
+	if (strncmp(tok, "x-", 2) == 0)
+		return true;
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (strcmp(tok, ignored[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Split one -o argument: config keys go to cfg, the rest to libfuse. */
 static int opts_split(struct opts *o, struct cfg *cfg, char *arg)
 {
@@ -81,6 +103,8 @@ static int opts_split(struct opts *o, struct cfg *cfg, char *arg)
 			}
 			continue;
 		}
+		if (opt_ignored(tok))
+			continue;
 		if (strcmp(tok, "allow_other") == 0)
 			o->allow_other = true;
 		if (strcmp(tok, "ro") == 0)
@@ -124,13 +148,31 @@ static int parse_args(int argc, char **argv, struct opts *o, char ***ovr,
 			return -EINVAL;
 		}
 	}
-	/* mount(8) passes "SOURCE MOUNTPOINT": the source is ignored. */
+	/* mount(8) passes "SOURCE MOUNTPOINT": the source names the mount. */
+	o->source = argc - optind == 2 ? argv[optind] : "spawnfs";
 	if (argc - optind < 1 || argc - optind > 2) {
 		fputs(usage_text, stderr);
 		return -EINVAL;
 	}
 	o->mountpoint = argv[argc - 1];
 	return 0;
+}
+
+/* The mount table shows "SOURCE MOUNTPOINT fuse.spawnfs", so mount -a
+ * knows an fstab line is mounted already. A name with a comma or a
+ * backslash would break the option list: it stays "spawnfs". */
+static int opts_name(struct opts *o)
+{
+	char opt[PATH_MAX + 16];
+	const char *name = strpbrk(o->source, ",\\") ? "spawnfs" : o->source;
+
+	if ((!o->fuse_opts || !strstr(o->fuse_opts, "subtype=")) &&
+	    opts_append(&o->fuse_opts, "subtype=spawnfs") < 0)
+		return -ENOMEM;
+	if (o->fuse_opts && strstr(o->fuse_opts, "fsname="))
+		return 0;
+	snprintf(opt, sizeof(opt), "fsname=%s", name);
+	return opts_append(&o->fuse_opts, opt) < 0 ? -ENOMEM : 0;
 }
 
 static int load_config(struct opts *o, struct cfg *cfg, char **ovr, size_t novr)
@@ -153,9 +195,10 @@ static int load_config(struct opts *o, struct cfg *cfg, char **ovr, size_t novr)
 			return rc;
 	}
 	if (o->allow_other &&
-	    (!o->fuse_opts || !strstr(o->fuse_opts, "default_permissions")))
-		return opts_append(&o->fuse_opts, "default_permissions");
-	return 0;
+	    (!o->fuse_opts || !strstr(o->fuse_opts, "default_permissions")) &&
+	    opts_append(&o->fuse_opts, "default_permissions") < 0)
+		return -ENOMEM;
+	return opts_name(o);
 }
 
 static void warn_request_timeouts(void)
