@@ -29,6 +29,7 @@
 #define PROC_EVENT_RESERVE   4096
 #define PROC_EVENT_CHUNK_MIN 256
 #define PROC_DEFER_MAX	     64		  /* output events waiting */
+#define PROC_READS_PER_WAKE  4		  /* pipe reads per readiness */
 #define PROC_ENV_MAX	     1024	  /* env lines kept per slot */
 #define PROC_ENV_BYTES	     (256 * 1024) /* and their bytes together */
 
@@ -727,28 +728,51 @@ void proc_update(struct proc *p)
 						stall_expired, p);
 }
 
+/* Read once from pp: how many bytes; *full when the read filled what it
+ * asked for (the pipe may well hold more at once). */
+static size_t pipe_read_once(struct proc_pipe *pp, bool *full);
+
 static void pipe_readable(void *arg, uint32_t events)
 {
 	struct proc_pipe *pp = arg;
 	struct proc *p = pp->p;
+	bool full = true;
+	size_t got = 0;
+	int i;
+
+	(void)events;
+	/* A full pipe: the child writes on while we read, so take a few
+	 * reads per wake-up and let readers have it all at once. */
+	for (i = 0; i < PROC_READS_PER_WAKE && full && pp->fd >= 0; i++)
+		got += pipe_read_once(pp, &full);
+	if (p->ctx->hooks->output && got > 0)
+		p->ctx->hooks->output(p->ctx->arg, p, pp->log);
+	proc_update(p);
+	proc_run_done(p);
+}
+
+static size_t pipe_read_once(struct proc_pipe *pp, bool *full)
+{
+	struct proc *p = pp->p;
 	struct timespec now;
 	struct iovec iov[2];
-	size_t budget = pipe_budget(pp);
+	size_t budget = pipe_budget(pp), asked;
 	ssize_t n;
 	int cnt;
 
-	(void)events;
+	*full = false;
 	if (budget > 0)
 		budget = defer_before_read(pp, budget);
 	if (budget == 0)
-		goto out;
+		return 0;
 	cnt = stream_reserve(p->logs[pp->log], budget, iov);
 	if (cnt < 0) {
 		log_error("proc %s: %s buffer: %s", p->name, log_names[pp->log],
 			  strerror(-cnt));
 		pipe_close(pp);
-		goto out;
+		return 0;
 	}
+	asked = iov[0].iov_len + (cnt == 2 ? iov[1].iov_len : 0);
 	n = readv(pp->fd, iov, cnt);
 	if (n > 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -756,20 +780,20 @@ static void pipe_readable(void *arg, uint32_t events)
 		event_output(pp, false);
 		if (pp->drain_left != UINT64_MAX)
 			pp->drain_left -= (uint64_t)n;
-		if (p->ctx->hooks->output)
-			p->ctx->hooks->output(p->ctx->arg, p, pp->log);
+		*full = (size_t)n == asked ||
+			(size_t)n >= p->ctx->cfg->pipe_size;
 		if (pp->drain_left == 0)
 			pipe_close(pp);
-	} else if (n == 0 || errno == EIO) {
+		return (size_t)n;
+	}
+	if (n == 0 || errno == EIO) {
 		pipe_close(pp); /* EIO: a pty master whose slave closed */
 	} else if (errno != EAGAIN && errno != EINTR) {
 		log_error("proc %s: read %s: %s", p->name, log_names[pp->log],
 			  strerror(errno));
 		pipe_close(pp);
 	}
-out:
-	proc_update(p);
-	proc_run_done(p);
+	return 0;
 }
 
 /* drain_timeout after the exit: take only what the pipe holds now. */
