@@ -1,0 +1,1166 @@
+#!/usr/bin/env bash
+# spawnfs benchmarks. One command installs what is missing, builds the
+# daemon and the C tools in tests/bench/, mounts scratch trees on a
+# temporary directory with a temporary configuration, measures, prints one
+# markdown table and cleans up:
+#
+#   bash tests/bench/run.sh                   full run (4 to 7 minutes on 2 CPUs)
+#   BENCH_QUICK=1 bash tests/bench/run.sh     smaller sizes, 3 runs each
+#   BENCH_ONLY="latency spawn" bash tests/bench/run.sh   some sections only
+#
+# Every figure is the median of RUNS runs (5) unless its row says "once";
+# every speed is compared with a baseline measured in the same run (a raw
+# pipe, a FIFO, posix_spawn, a regular file, supervisord). Progress goes to
+# stderr, the report to stdout. Benchmarks never fail on time: the exit
+# status is non-zero only when something is broken (a mount fails, a byte
+# count is wrong, a waiting reader is never freed, a daemon hangs). The
+# output of the last full run is kept in tests/bench/last-run.md.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SRC=$ROOT/tests/bench
+BIN=$ROOT/build/bench
+SPAWNFS=$ROOT/build/spawnfs
+START_US=${EPOCHREALTIME/./}
+TICK=$(getconf CLK_TCK)
+MIB=$((1 << 20))
+
+if [ "${BENCH_QUICK:-0}" != 0 ]; then
+	MODE=quick RUNS=3
+	TP_BYTES=$((64 * MIB)) YES_BYTES=$((32 * MIB)) FAN_BYTES=$((32 * MIB))
+	SV_BYTES=$((2 * MIB))
+	LAT_LINES=500 IDLE_SIZES="10 100" IDLE_S=2 CHURN_N=2000 KILL_N=200
+	SPAWN_N=50 SHELL_N=20 SCALE_N=1000 PEER_IDLE_S=2
+else
+	MODE=full RUNS=5
+	TP_BYTES=$((1024 * MIB)) YES_BYTES=$((256 * MIB)) FAN_BYTES=$((256 * MIB))
+	SV_BYTES=$((4 * MIB))
+	LAT_LINES=2000 IDLE_SIZES="10 100 1000" IDLE_S=10 CHURN_N=10000
+	KILL_N=1000 SPAWN_N=200 SHELL_N=50 SCALE_N=10000 PEER_IDLE_S=10
+fi
+JOB_LIMIT=120   # seconds any single reader or writer may take
+NOFILE=131072   # RLIMIT_NOFILE asked for each daemon
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/spawnfs-bench.XXXXXX")
+ROWS=$WORK/rows NOTES=$WORK/notes PROBLEMS=$WORK/problems FIGS=$WORK/figs
+DAEMONS=$WORK/daemons
+: >"$ROWS"
+: >"$NOTES"
+: >"$PROBLEMS"
+: >"$FIGS"
+: >"$DAEMONS"
+POLICY_MADE=
+
+# --- reporting
+
+say() {
+	local t=${EPOCHREALTIME/./}
+	printf '[bench %4ds] %s\n' $(((t - START_US) / 1000000)) "$*" >&2
+}
+
+# row NAME SPAWNFS BASELINE RATIO TARGET: one line of the table.
+row() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$ROWS"
+}
+
+note() {
+	printf '%s\n' "$*" >>"$NOTES"
+}
+
+# problem TEXT: something is broken; the run will exit non-zero.
+problem() {
+	say "PROBLEM: $*"
+	printf '%s\n' "$*" >>"$PROBLEMS"
+}
+
+# broken TEXT: a problem that ends the current section.
+broken() {
+	problem "$*"
+	exit 1
+}
+
+# fig KEY VALUE / figv KEY: figures shared between sections.
+fig() {
+	printf '%s %s\n' "$1" "$2" >>"$FIGS"
+}
+figv() {
+	awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$FIGS"
+}
+
+# median VALUE...: the median (mean of the middle two for an even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+		END { if (NR == 0) print "nan"
+		      else if (NR % 2) print a[(NR + 1) / 2]
+		      else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# calc EXPR: floating-point arithmetic, printf-formatted by the caller.
+calc() {
+	awk "BEGIN { print $* }"
+}
+
+# fmt FORMAT VALUE
+fmt() {
+	awk -v f="$1" -v v="$2" 'BEGIN { printf f, v }'
+}
+
+# mibps BYTES MICROSECONDS: throughput in MiB/s.
+mibps() {
+	calc "$1 / 1048576 / ($2 / 1000000)"
+}
+
+# ratio A B: "A/Bx", or a dash when B is 0.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (b + 0 == 0) print "—"
+		else if (a / b < 0.1) printf "%.3fx\n", a / b
+		else printf "%.2fx\n", a / b }'
+}
+
+# judge VALUE OP LIMIT TEXT: the target cell, "TEXT (met)" or "(missed)".
+judge() {
+	local ok
+	ok=$(awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { r = 0
+		if (op == "<") r = v < l
+		if (op == "<=") r = v <= l
+		if (op == ">=") r = v >= l
+		print r ? "met" : "missed" }')
+	printf '%s (%s)' "$4" "$ok"
+}
+
+# field KEY "k=v k=v...": the value of KEY in a tool's output line.
+field() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+now_us() {
+	local t=$EPOCHREALTIME
+	echo "${t/./}"
+}
+
+# --- daemon figures (DAEMON_PID is the daemon this section started)
+
+dcpu() {
+	pcpu "$DAEMON_PID"
+}
+# pcpu PID: utime + stime in clock ticks (0 once gone).
+pcpu() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	s=${s##*) }
+	echo "$s" | awk '{ print $12 + $13 }'
+}
+drss() {
+	prss "$DAEMON_PID"
+}
+prss() {
+	awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+dfds() {
+	find "/proc/$DAEMON_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+dthreads() {
+	awk '/^Threads/ { print $2 }' "/proc/$DAEMON_PID/status"
+}
+
+# --- mounts: one fresh daemon per section, started by that section
+
+# sec_start NAME [CONFIG LINE...]: a scratch directory, a config file and
+# a mount on $MNT; the section's EXIT trap always unmounts and reaps.
+sec_start() {
+	SEC=$WORK/$1
+	MNT=$SEC/mnt
+	DAEMON_PID=
+	SLOTN=0
+	shift
+	mkdir -p "$MNT"
+	printf '%s\n' "$@" >"$SEC/spawnfs.ini"
+	trap sec_cleanup EXIT
+	trap 'exit 130' INT TERM
+	say "== $(basename "$SEC")"
+	mount_fs
+}
+
+is_mounted() {
+	grep -q " $MNT fuse" /proc/self/mounts
+}
+
+mount_fs() {
+	local t=0
+	(
+		ulimit -n "$NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+		exec "$SPAWNFS" -f -c "$SEC/spawnfs.ini" "$MNT"
+	) 2>>"$SEC/daemon.log" &
+	DAEMON_PID=$!
+	echo "$DAEMON_PID $MNT" >>"$DAEMONS"
+	until is_mounted; do
+		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+			DAEMON_PID=
+			broken "mount of $MNT failed: $(tail -n 3 "$SEC/daemon.log")"
+		fi
+		t=$((t + 1))
+		[ "$t" -lt 400 ] || broken "mount of $MNT not seen within 20 s"
+		sleep 0.05
+	done
+}
+
+# unmount_fs: unmount, wait for the daemon to exit (STOP_MS: how long
+# that took), and record a problem if it hangs or exits non-zero.
+unmount_fs() {
+	local t=0 rc=0 t0
+	[ -n "$DAEMON_PID" ] || return 0
+	t0=$(now_us)
+	if is_mounted; then
+		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" ||
+			true
+	fi
+	while kill -0 "$DAEMON_PID" 2>/dev/null; do
+		t=$((t + 1))
+		if [ "$t" -gt 12000 ]; then
+			problem "daemon $DAEMON_PID did not exit within 120 s of the unmount ($SEC)"
+			kill -9 "$DAEMON_PID" 2>/dev/null
+			break
+		fi
+		sleep 0.01
+	done
+	wait "$DAEMON_PID" 2>/dev/null || rc=$?
+	STOP_MS=$((($(now_us) - t0) / 1000))
+	[ "$rc" = 0 ] || problem "daemon exited with status $rc ($SEC): $(tail -n 3 "$SEC/daemon.log" | tr '\n' ' ')"
+	DAEMON_PID=
+	return 0
+}
+
+sec_cleanup() {
+	local rc=$? p
+	trap - EXIT
+	cd / || true
+	# TERM first: timeout(1) passes it on to the reader it runs.
+	for p in $(jobs -p); do
+		[ "$p" = "${DAEMON_PID:-none}" ] || kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.2
+	for p in $(jobs -p); do
+		[ "$p" = "${DAEMON_PID:-none}" ] || kill -9 "$p" 2>/dev/null
+	done
+	[ -n "${SV_PID:-}" ] && stop_supervisord
+	unmount_fs
+	exit "$rc"
+}
+
+# --- slots
+
+# new_slot: mkdir a fresh slot; its path is in SLOT.
+new_slot() {
+	SLOTN=$((SLOTN + 1))
+	SLOT=$MNT/b$SLOTN
+	mkdir "$SLOT" || broken "mkdir $SLOT failed"
+}
+
+ctl() {
+	printf '%s\n' "$2" >"$1/ctl" || broken "ctl '$2' on $1 failed"
+}
+
+# logf SLOT LOG KEY: a per-log figure from status.
+logf() {
+	jq -r ".logs.$2.$3" "$1/status"
+}
+
+# wait_for SECONDS WHAT COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+	local limit=$(($1 * 100)) what=$2 t=0
+	shift 2
+	until "$@"; do
+		t=$((t + 1))
+		[ "$t" -lt "$limit" ] || broken "timed out waiting for $what"
+		sleep 0.01
+	done
+}
+
+readers_are() {
+	[ "$(logf "$1" stdout readers)" = "$2" ]
+}
+
+stdout_bytes_are() {
+	[ "$(logf "$1" stdout bytes)" = "$2" ]
+}
+
+stdout_paused() {
+	[ "$(logf "$1" stdout paused)" = true ]
+}
+
+# slot_done SLOT BYTES: the run ended with status 0 having captured BYTES
+# on stdout; remove the slot.
+slot_done() {
+	local st bytes t=0
+	st=$(timeout -s KILL 30 cat "$1/wait") || broken "wait of $1 failed"
+	[ "$st" = 0 ] || broken "$1 ended with status $st"
+	bytes=$(logf "$1" stdout bytes)
+	[ "$bytes" = "$2" ] || broken "$1 captured $bytes bytes, want $2"
+	until rmdir "$1" 2>/dev/null; do
+		t=$((t + 1))
+		[ "$t" -lt 500 ] || broken "rmdir $1 failed for 5 s"
+		sleep 0.01
+	done
+}
+
+# check_count FILE BYTES WHAT: a reader's byte count (written to FILE).
+check_count() {
+	local got
+	got=$(tr -d ' \n' <"$1" 2>/dev/null)
+	[ "$got" = "$2" ] || broken "$3: read ${got:-nothing} bytes, want $2"
+}
+
+# --- setup
+
+install_supervisor() {
+	local before
+	command -v supervisord >/dev/null && return 0
+	if [ "$(id -u)" != 0 ]; then
+		note "supervisor is not installed and this is not root: its rows are skipped."
+		return 0
+	fi
+	say "installing supervisor (service start blocked by policy-rc.d)"
+	before=$(pgrep -x supervisord | tr '\n' ' ')
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		POLICY_MADE=1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq supervisor >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get install -y -qq supervisor >/dev/null; } ||
+		problem "apt-get install supervisor failed"
+	if [ -n "$POLICY_MADE" ]; then
+		rm -f /usr/sbin/policy-rc.d
+		POLICY_MADE=
+	fi
+	# The package enables its system service; this run must not leave it
+	# enabled, nor running if the install started it.
+	deb-systemd-helper disable supervisor.service >/dev/null 2>&1 || true
+	update-rc.d supervisor disable >/dev/null 2>&1 || true
+	local p
+	for p in $(pgrep -x supervisord); do
+		case " $before " in
+		*" $p "*) ;;
+		*)
+			say "stopping supervisord $p started by the package install"
+			kill -TERM "$p" 2>/dev/null
+			;;
+		esac
+	done
+}
+
+build_all() {
+	local f out
+	say "deps: scripts/deps.sh"
+	bash "$ROOT/scripts/deps.sh" >&2 || problem "scripts/deps.sh failed"
+	install_supervisor
+	say "build: spawnfs (RelWithDebInfo)"
+	{ cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+		cmake --build "$ROOT/build" -j2 >/dev/null; } >&2 ||
+		{ problem "building spawnfs failed"; return 1; }
+	mkdir -p "$BIN"
+	for f in "$SRC"/*.c; do
+		out=$BIN/$(basename "$f" .c)
+		[ "$out" -nt "$f" ] && [ "$out" -nt "$SRC/bench.h" ] && continue
+		cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$out" "$f" ||
+			{ problem "cc $f failed"; return 1; }
+	done
+}
+
+machine() {
+	local mem cpu load commit
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git -C "$ROOT" diff --quiet HEAD -- src include 2>/dev/null ||
+		commit="$commit (src modified)"
+	echo "# spawnfs benchmarks"
+	echo
+	echo "- Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r), $mem memory; load average at start $load."
+	echo "- spawnfs $commit, RelWithDebInfo; $MODE mode: each figure is the median of $RUNS runs unless the row says once."
+	echo "- Started $(date -u '+%Y-%m-%d %H:%M UTC'); tools in build/bench, mounts under $WORK."
+}
+
+# --- 1. throughput, one reader
+
+# tp_pair SLOTLINE BYTES TREE_TIMED TREE_CHECK BASE_TIMED BASE_CHECK
+# Runs 0..RUNS (run 0 counts bytes through wc -c and is not timed). In the
+# commands @F@ is the slot's stdout and @O@ a file for a byte count.
+# Sets TREE_MIBS and BASE_MIBS (medians, MiB/s).
+tp_pair() {
+	local line=$1 bytes=$2 r cmd pid t0 t1 rc
+	local tree=() base=()
+	for ((r = 0; r <= RUNS; r++)); do
+		new_slot
+		rm -f "$SEC/out"
+		if [ "$r" = 0 ]; then cmd=$4; else cmd=$3; fi
+		cmd=${cmd//@F@/$SLOT/stdout}
+		cmd=${cmd//@O@/$SEC/out}
+		timeout -s KILL "$JOB_LIMIT" bash -c "$cmd" &
+		pid=$!
+		wait_for 10 "the reader to open $SLOT/stdout" readers_are "$SLOT" 1
+		t0=$(now_us)
+		ctl "$SLOT" "$line"
+		wait "$pid" || broken "reader '$cmd' failed (status $?)"
+		t1=$(now_us)
+		[ -e "$SEC/out" ] && check_count "$SEC/out" "$bytes" "$cmd"
+		slot_done "$SLOT" "$bytes"
+		[ "$r" = 0 ] || tree+=("$(mibps "$bytes" $((t1 - t0)))")
+
+		rm -f "$SEC/out"
+		if [ "$r" = 0 ]; then cmd=$6; else cmd=$5; fi
+		cmd=${cmd//@O@/$SEC/out}
+		t0=$(now_us)
+		timeout -s KILL "$JOB_LIMIT" bash -c "$cmd"
+		rc=$?
+		t1=$(now_us)
+		[ "$rc" = 0 ] || broken "baseline '$cmd' failed (status $rc)"
+		[ -e "$SEC/out" ] && check_count "$SEC/out" "$bytes" "$cmd"
+		[ "$r" = 0 ] || base+=("$(mibps "$bytes" $((t1 - t0)))")
+	done
+	TREE_MIBS=$(median "${tree[@]}")
+	BASE_MIBS=$(median "${base[@]}")
+}
+
+sec_throughput() {
+	local n=$TP_BYTES p=$BIN/producer mib dd
+	sec_start throughput
+	mib=$((n / MIB))
+	dd="bs=1M of=/dev/null 2>&1 | awk '/copied/ { print \$1 }' >@O@"
+
+	tp_pair "exec $p $n" "$n" \
+		"cat @F@ >/dev/null" "cat @F@ | wc -c >@O@" \
+		"$p $n | cat >/dev/null" "$p $n | cat | wc -c >@O@"
+	fig tp_cat "$TREE_MIBS"
+	fig tp_pipe "$BASE_MIBS"
+	row "throughput: producer ($mib MiB), one \`cat\` reader" \
+		"$(fmt '%.0f MiB/s' "$TREE_MIBS")" \
+		"$(fmt '%.0f MiB/s' "$BASE_MIBS") (\`producer | cat\`)" \
+		"$(ratio "$TREE_MIBS" "$BASE_MIBS")" \
+		"$(judge "$(calc "$TREE_MIBS / $BASE_MIBS")" '>=' 0.8 '≥0.8x')"
+
+	tp_pair "exec $p $n" "$n" "dd if=@F@ ${dd}" "dd if=@F@ ${dd}" \
+		"$p $n | dd ${dd}" "$p $n | dd ${dd}"
+	row "throughput: producer ($mib MiB), \`dd bs=1M\` reader" \
+		"$(fmt '%.0f MiB/s' "$TREE_MIBS")" \
+		"$(fmt '%.0f MiB/s' "$BASE_MIBS") (\`producer | dd bs=1M\`)" \
+		"$(ratio "$TREE_MIBS" "$BASE_MIBS")" \
+		"$(judge "$(calc "$TREE_MIBS / $BASE_MIBS")" '>=' 1.5 '≥1.5x')"
+
+	n=$YES_BYTES
+	tp_pair "exec sh -c 'yes | head -c $n'" "$n" \
+		"cat @F@ >/dev/null" "cat @F@ | wc -c >@O@" \
+		"yes | head -c $n | cat >/dev/null" \
+		"yes | head -c $n | cat | wc -c >@O@"
+	row "throughput: \`yes | head -c\` ($((n / MIB)) MiB), one \`cat\` reader" \
+		"$(fmt '%.0f MiB/s' "$TREE_MIBS")" \
+		"$(fmt '%.0f MiB/s' "$BASE_MIBS") (\`yes | head -c | cat\`)" \
+		"$(ratio "$TREE_MIBS" "$BASE_MIBS")" ""
+	unmount_fs
+}
+
+# --- 2. fan-out
+
+sec_fanout() {
+	local n=$FAN_BYTES p=$BIN/producer k r i t0 t1 single pipe
+	local pids tot per tot_m per_m pipe pipe_m
+	sec_start fanout
+	note "Fan-out: the readers open stdout before the \`exec\` line is written; run 0 of each size counts every reader's bytes with \`wc -c\` and is not timed."
+	for k in 1 2 4 8; do
+		tot=() per=()
+		for ((r = 0; r <= RUNS; r++)); do
+			new_slot
+			pids=()
+			for ((i = 1; i <= k; i++)); do
+				rm -f "$SEC/out.$i"
+				if [ "$r" = 0 ]; then
+					timeout -s KILL "$JOB_LIMIT" bash -c "cat '$SLOT/stdout' | wc -c >'$SEC/out.$i'" &
+				else
+					timeout -s KILL "$JOB_LIMIT" cat "$SLOT/stdout" >/dev/null &
+				fi
+				pids+=($!)
+			done
+			wait_for 10 "$k readers on $SLOT" readers_are "$SLOT" "$k"
+			t0=$(now_us)
+			ctl "$SLOT" "exec $p $n"
+			for i in "${pids[@]}"; do
+				wait "$i" || broken "fan-out reader failed ($k readers)"
+			done
+			t1=$(now_us)
+			if [ "$r" = 0 ]; then
+				for ((i = 1; i <= k; i++)); do
+					check_count "$SEC/out.$i" "$n" "fan-out reader $i of $k"
+				done
+				slot_done "$SLOT" "$n"
+				continue
+			fi
+			slot_done "$SLOT" "$n"
+			tot+=("$(mibps $((n * k)) $((t1 - t0)))")
+			per+=("$(mibps "$n" $((t1 - t0)))")
+		done
+		tot_m=$(median "${tot[@]}")
+		per_m=$(median "${per[@]}")
+		if [ "$k" = 1 ]; then
+			single=$tot_m
+			pipe=()
+			for ((r = 1; r <= RUNS; r++)); do
+				t0=$(now_us)
+				"$p" "$n" | cat >/dev/null
+				t1=$(now_us)
+				pipe+=("$(mibps "$n" $((t1 - t0)))")
+			done
+			pipe_m=$(median "${pipe[@]}")
+			row "fan-out: 1 \`cat\` reader ($((n / MIB)) MiB)" \
+				"$(fmt '%.0f MiB/s' "$single")" \
+				"$(fmt '%.0f MiB/s' "$pipe_m") (\`producer | cat\`)" \
+				"$(ratio "$single" "$pipe_m")" ""
+			continue
+		fi
+		row "fan-out: $k \`cat\` readers, total (each)" \
+			"$(fmt '%.0f MiB/s' "$tot_m") ($(fmt '%.0f' "$per_m") each)" \
+			"$(fmt '%.0f MiB/s' "$single") (1 reader)" \
+			"$(ratio "$tot_m" "$single")" \
+			"$([ "$k" = 4 ] && judge "$(calc "$tot_m / $single")" '>=' 2 '≥2x single')"
+	done
+	unmount_fs
+}
+
+# --- 3. latency
+
+sec_latency() {
+	local iv r pid q i
+	local -a t50 t99 t999 b50 b99 b999 v
+	sec_start latency
+	for iv in 1000 100; do
+		t50=() t99=() t999=() b50=() b99=() b999=()
+		for ((r = 1; r <= RUNS; r++)); do
+			new_slot
+			timeout -s KILL "$JOB_LIMIT" "$BIN/lat_reader" "$LAT_LINES" "$SLOT/stdout" >"$SEC/lat" &
+			pid=$!
+			wait_for 10 "the latency reader" readers_are "$SLOT" 1
+			ctl "$SLOT" "exec $BIN/lat_writer $LAT_LINES $iv"
+			wait "$pid" || broken "latency reader on $SLOT failed"
+			slot_done "$SLOT" $((LAT_LINES * 64))
+			read -r -a v <"$SEC/lat"
+			t50+=("${v[0]}") t99+=("${v[1]}") t999+=("${v[2]}")
+			timeout -s KILL "$JOB_LIMIT" bash -c "'$BIN/lat_writer' $LAT_LINES $iv | '$BIN/lat_reader' $LAT_LINES" >"$SEC/lat" ||
+				broken "latency through a pipe failed"
+			read -r -a v <"$SEC/lat"
+			b50+=("${v[0]}") b99+=("${v[1]}") b999+=("${v[2]}")
+		done
+		for q in 50 99 999; do
+			local tn="t${q}[@]" bn="b${q}[@]" tm bm name target=""
+			tm=$(median "${!tn}")
+			bm=$(median "${!bn}")
+			case $q in
+			50) name=p50 ;;
+			99) name=p99 ;;
+			999) name=p99.9 ;;
+			esac
+			[ "$q" = 999 ] ||
+				target=$(judge "$(calc "$tm / $bm")" '<=' 5 '≤5x')
+			row "latency: 64-byte line every $iv µs, $name ($LAT_LINES lines)" \
+				"$(fmt '%.0f µs' "$tm")" "$(fmt '%.0f µs' "$bm") (pipe)" \
+				"$(ratio "$tm" "$bm")" "$target"
+		done
+	done
+	unmount_fs
+}
+
+# --- 4. idle cost
+
+all_paused() {
+	local st
+	st=$("$BIN/slots" status "$MNT" y "$1") || return 1
+	case $st in *" paused=$1 "*) return 0 ;; esac
+	return 1
+}
+
+sec_idle() {
+	local n=$1 rss0 rss1 c0 c1 st held cpu per create
+	sec_start "idle$n" "[process]" "max_processes = 20000" \
+		"[stream]" "buffer_size = 64K"
+	sleep 0.3
+	rss0=$(drss)
+	create=$("$BIN/slots" create "$MNT" y "$n" "exec yes") ||
+		broken "creating $n slots running yes failed"
+	wait_for $((60 + n / 10)) "$n yes children to pause" all_paused "$n"
+	sleep 1
+	c0=$(dcpu)
+	sleep "$IDLE_S"
+	c1=$(dcpu)
+	rss1=$(drss)
+	st=$("$BIN/slots" status "$MNT" y "$n") || broken "status of $n slots failed"
+	held=$(field retained "$st")
+	cpu=$(calc "($c1 - $c0) / $TICK")
+	per=$(calc "($rss1 - $rss0 - $held / 1024) / $n")
+	row "idle: $n \`yes\` paused, no reader: daemon CPU in ${IDLE_S} s (once)" \
+		"$(fmt '%.2f s' "$cpu")" "" "" \
+		"$([ "$n" = 1000 ] && judge "$cpu" '<' 0.05 '<0.05 s')"
+	row "idle: $n \`yes\` paused: daemon RSS, per slot beyond bytes held" \
+		"$(fmt '%.1f MiB' "$(calc "$rss1 / 1024")"), $(fmt '%.1f KiB/slot' "$per")" \
+		"$(fmt '%.1f MiB' "$(calc "$rss0 / 1024")") before; $(fmt '%.0f KiB' "$(calc "$held / 1024 / $n")")/slot held" \
+		"" "$([ "$n" = 1000 ] && judge "$per" '<=' 16 '≤16 KiB/slot')"
+	unmount_fs
+	if [ "$n" = 1000 ]; then
+		note "Idle: buffer_size = 64K; 'held' is every log's retained bytes from status (stdout and events fill; stderr is empty). The ${n} slots were created in $(field ms "$create") ms; the unmount that stopped them took ${STOP_MS} ms."
+	fi
+}
+
+# --- 5. reader churn and killed waiters
+
+# waiters_start FILE N STATUS: N reader processes parked in read(2).
+waiters_start() {
+	"$BIN/waiters" "$1" "$2" "$3" >"$SEC/w.out" 2>"$SEC/w.err" &
+	WPID=$!
+	local t=0
+	until grep -qs '^ready' "$SEC/w.out"; do
+		kill -0 "$WPID" 2>/dev/null ||
+			broken "waiters on $1 failed: $(cat "$SEC/w.err")"
+		t=$((t + 1))
+		[ "$t" -lt 12000 ] || broken "waiters on $1 not ready in 120 s"
+		sleep 0.01
+	done
+	W_OPEN=$(sed -n 's/^ready opened_ms=\([0-9.]*\).*/\1/p' "$SEC/w.out")
+	W_PARK=$(sed -n 's/^ready.*parked_ms=\([0-9.]*\).*/\1/p' "$SEC/w.out")
+}
+
+# waiters_kill: SIGKILL them all; W_REAP and W_FREE in ms.
+waiters_kill() {
+	local rc=0 early
+	kill -USR1 "$WPID"
+	wait "$WPID" || rc=$?
+	[ "$rc" = 3 ] && problem "killed readers still counted 60 s later: $(cat "$SEC/w.err")"
+	[ "$rc" = 0 ] || [ "$rc" = 3 ] ||
+		broken "waiters failed (status $rc): $(cat "$SEC/w.err")"
+	W_REAP=$(sed -n 's/^killed reaped_ms=\([0-9.]*\).*/\1/p' "$SEC/w.out")
+	W_FREE=$(sed -n 's/^killed.*freed_ms=\(-*[0-9.]*\).*/\1/p' "$SEC/w.out")
+	early=$(sed -n 's/^killed.*early=\([0-9]*\).*/\1/p' "$SEC/w.out")
+	[ "$early" = 0 ] || problem "$early readers ended before the kill (a read did not wait)"
+}
+
+sec_churn() {
+	local f r a b rss0 rss1 fd0 fd1 cyc=() base=() grow=() reap=() free=()
+	local fifo_reap=() kgrow=() krss0 kfd0 readers out
+	sec_start churn
+	new_slot
+	ctl "$SLOT" "exec sh -c 'echo hello; exec sleep 1000'"
+	wait_for 10 "hello on $SLOT" stdout_bytes_are "$SLOT" 6
+	f=$SLOT/stdout
+	echo hello >"$SEC/plain"
+	"$BIN/churn" "$f" 1000 >/dev/null || broken "churn on $f failed"
+	rss0=$(drss)
+	fd0=$(dfds)
+	for ((r = 1; r <= RUNS; r++)); do
+		a=$(drss)
+		out=$("$BIN/churn" "$f" "$CHURN_N") || broken "churn on $f failed"
+		cyc+=("$out")
+		b=$(drss)
+		grow+=($((b - a)))
+		out=$("$BIN/churn" "$SEC/plain" "$CHURN_N") || broken "churn on a plain file failed"
+		base+=("$out")
+	done
+	rss1=$(drss)
+	fd1=$(dfds)
+	readers=$(logf "$SLOT" stdout readers)
+	[ "$readers" = 0 ] || problem "after churn, status still counts $readers stdout readers"
+	row "churn: open-read-close of stdout, $CHURN_N cycles" \
+		"$(fmt '%.0f /s' "$(median "${cyc[@]}")")" \
+		"$(fmt '%.0f /s' "$(median "${base[@]}")") (regular file)" \
+		"$(ratio "$(median "${cyc[@]}")" "$(median "${base[@]}")")" ""
+	row "churn: daemon RSS growth per $CHURN_N cycles; fds" \
+		"$(median "${grow[@]}") KiB ($rss0 → $rss1 KiB over $((RUNS * CHURN_N))); fds $fd0 → $fd1" \
+		"" "" "$(judge "$(median "${grow[@]}")" '<' 1024 '<1 MiB')$([ "$fd0" = "$fd1" ] && echo ', fds same (met)' || echo ', fds same (missed)')"
+
+	mkfifo "$SEC/fifo"
+	exec 9<>"$SEC/fifo"
+	waiters_start "$f" 100 "$SLOT/status"
+	waiters_kill
+	krss0=$(drss)
+	kfd0=$(dfds)
+	for ((r = 1; r <= RUNS; r++)); do
+		a=$(drss)
+		waiters_start "$f" "$KILL_N" "$SLOT/status"
+		waiters_kill
+		b=$(drss)
+		kgrow+=($((b - a)))
+		reap+=("$W_REAP") free+=("$W_FREE")
+		waiters_start "$SEC/fifo" "$KILL_N" -
+		waiters_kill
+		fifo_reap+=("$W_REAP")
+	done
+	exec 9>&-
+	a=$(median "${free[@]}")
+	row "kill -9 of $KILL_N readers waiting on a silent process: until status counts 0" \
+		"$(fmt '%.0f ms' "$a") (reaped $(fmt '%.0f ms' "$(median "${reap[@]}")"))" \
+		"$(fmt '%.0f ms' "$(median "${fifo_reap[@]}")") (reaped, readers of a FIFO)" \
+		"$(ratio "$a" "$(median "${fifo_reap[@]}")")" \
+		"$(judge "$a" '<=' 1000 'all freed ≤1 s')"
+	rss1=$(drss)
+	fd1=$(dfds)
+	row "kill -9 of $KILL_N waiting readers: daemon RSS growth per round; fds" \
+		"$(median "${kgrow[@]}") KiB ($krss0 → $rss1 KiB over $RUNS rounds); fds $kfd0 → $fd1" \
+		"" "" "$(judge "$(median "${kgrow[@]}")" '<' 1024 '<1 MiB')$([ "$kfd0" = "$fd1" ] && echo ', fds same (met)' || echo ', fds same (missed)')"
+	unmount_fs
+}
+
+# --- 6. spawn rate
+
+sec_spawn() {
+	local r out tree=() base=() busy=0 sh=() shb=() t0 t1 i d
+	sec_start spawn
+	"$BIN/tree_spawn" "$MNT" 20 >/dev/null || broken "tree_spawn failed"
+	for ((r = 1; r <= RUNS; r++)); do
+		out=$("$BIN/tree_spawn" "$MNT" "$SPAWN_N") || broken "tree_spawn failed"
+		tree+=("${out% *}")
+		busy=$((busy + ${out#* }))
+		out=$("$BIN/spawn_loop" "$SPAWN_N") || broken "spawn_loop failed"
+		base+=("$out")
+		t0=$(now_us)
+		for ((i = 0; i < SHELL_N; i++)); do
+			d=$MNT/sh$i
+			mkdir "$d" && echo 'exec true' >"$d/ctl" &&
+				[ "$(cat "$d/wait")" = 0 ] && rmdir "$d" ||
+				broken "shell spawn through $d failed"
+		done
+		t1=$(now_us)
+		sh+=("$(calc "$SHELL_N / (($t1 - $t0) / 1000000)")")
+		t0=$(now_us)
+		for ((i = 0; i < SHELL_N; i++)); do
+			/bin/true
+		done
+		t1=$(now_us)
+		shb+=("$(calc "$SHELL_N / (($t1 - $t0) / 1000000)")")
+	done
+	fig spawn_base "$(median "${base[@]}")"
+	row "spawn: mkdir, \`exec true\`, read wait, rmdir (C driver, $SPAWN_N runs)" \
+		"$(fmt '%.0f runs/s' "$(median "${tree[@]}")")" \
+		"$(fmt '%.0f runs/s' "$(median "${base[@]}")") (posix_spawn + waitpid)" \
+		"$(ratio "$(median "${tree[@]}")" "$(median "${base[@]}")")" \
+		"$(judge "$(calc "$(median "${tree[@]}") / $(median "${base[@]}")")" '>=' 0.3 '≥0.3x')"
+	row "spawn: the same from a shell (mkdir; echo; cat wait; rmdir), $SHELL_N runs" \
+		"$(fmt '%.0f runs/s' "$(median "${sh[@]}")")" \
+		"$(fmt '%.0f runs/s' "$(median "${shb[@]}")") (shell runs /bin/true)" \
+		"$(ratio "$(median "${sh[@]}")" "$(median "${shb[@]}")")" ""
+	[ "$busy" = 0 ] || note "Spawn: rmdir right after wait met EBUSY $busy times (retried)."
+	unmount_fs
+}
+
+# --- 7. scale
+
+# scale_status: read every status file of the scale slots (batches in
+# BATCHES); prints "MS RUNNING".
+scale_status() {
+	local b t0 t1 out run=0
+	t0=$(now_us)
+	for b in "${!BATCHES[@]}"; do
+		out=$("$BIN/slots" status "$MNT" "s$b-" "${BATCHES[$b]}") ||
+			return 1
+		run=$((run + $(field running "$out")))
+	done
+	t1=$(now_us)
+	echo "$(calc "($t1 - $t0) / 1000") $run"
+}
+
+sec_scale() {
+	local n=$SCALE_N out r t0 t1 ls=() sts=() entries rss0 fd0 st rc
+	local thr rss fds create open=() park=() reap=() free=() fifo=()
+	local rss_w fds_w thr_w readers wrss0 wfd0 wrss1 wfd1 kn b d k
+	local made=0 err='' rates=() lim rr=() later
+	sec_start scale "[process]" "max_processes = 20000"
+	sleep 0.3
+	lim=$(awk '/^Max open files/ { print $4 }' "/proc/$DAEMON_PID/limits")
+	rss0=$(drss)
+	fd0=$(dfds)
+	entries=$(ls "$MNT" | wc -l)
+	say "creating up to $n slots running sleep 1000 (batches of 1000)"
+	BATCHES=()
+	t0=$(now_us)
+	for ((b = 0; made < n; b++)); do
+		k=$((n - made < 1000 ? n - made : 1000))
+		out=$("$BIN/slots" create "$MNT" "s$b-" "$k" "exec sleep 1000")
+		rc=$?
+		d=$(field 'done' "$out")
+		[ -n "$d" ] || broken "slots create failed: $out"
+		made=$((made + d))
+		BATCHES+=("$d")
+		[ "$d" -lt 100 ] || rates+=("$(calc "$d / ($(field ms "$out") / 1000)")")
+		if [ "$rc" != 0 ]; then
+			err=$(field error "$out")
+			break
+		fi
+	done
+	t1=$(now_us)
+	create=$(calc "($t1 - $t0) / 1000")
+	kn=$made
+	case $err in
+	"") ;;
+	EMFILE | ENFILE)
+		note "Scale: $made of $n slots were created; the next \`exec\` failed cleanly with $err. The daemon's RLIMIT_NOFILE is $lim here (the hard limit; raising it needs CAP_SYS_RESOURCE, which this machine does not grant) and each running slot holds $(calc "int(($(dfds) - $fd0) / $made + 0.5)") fds, so the scale rows use $made slots." ;;
+	*) problem "creating slot $made of $n failed with $err" ;;
+	esac
+	[ "$made" -gt 0 ] || broken "no scale slot could be created"
+	st=$(scale_status) || broken "reading $made status files failed"
+	[ "${st#* }" = "$made" ] || problem "after creating $made slots, ${st#* } are running"
+	out=$(ls "$MNT" | wc -l)
+	[ "$out" = $((made + entries)) ] || broken "ls of the root lists $out entries, want $((made + entries))"
+	for ((r = 1; r <= RUNS; r++)); do
+		t0=$(now_us)
+		ls "$MNT" >/dev/null || broken "ls of the root failed"
+		t1=$(now_us)
+		ls+=("$(calc "($t1 - $t0) / 1000")")
+		st=$(scale_status) || broken "reading $made status files failed"
+		sts+=("${st% *}")
+	done
+	thr=$(dthreads)
+	rss=$(drss)
+	fds=$(dfds)
+	row "scale: create $kn slots running \`sleep 1000\` (once)" \
+		"$(fmt '%.1f s' "$(calc "$create / 1000")"): $(fmt '%.0f /s' "$(calc "$made / ($create / 1000)")") overall, $(fmt '%.0f /s' "${rates[0]:-0}") for the first 1000, $(fmt '%.0f /s' "${rates[${#rates[@]} - 1]:-0}") for the last" \
+		"$(fmt '%.0f runs/s' "$(figv spawn_base)") (posix_spawn + waitpid)" \
+		"$(ratio "$(calc "$made / ($create / 1000)")" "$(figv spawn_base)")" ""
+	row "scale: \`ls\` of the root with $kn slots" \
+		"$(fmt '%.1f ms' "$(median "${ls[@]}")")" "" "" \
+		"$(judge "$(median "${ls[@]}")" '<' 100 '<100 ms')"
+	row "scale: read all $kn status files (C loop)" \
+		"$(fmt '%.0f ms' "$(median "${sts[@]}")") ($(fmt '%.1f µs' "$(calc "$(median "${sts[@]}") * 1000 / $made")") each)" \
+		"" "" ""
+	row "scale: daemon with $kn running slots: RSS, threads, fds" \
+		"$(fmt '%.1f MiB' "$(calc "$rss / 1024")") ($(fmt '%.1f KiB' "$(calc "($rss - $rss0) / $made")")/slot), $thr thread(s), $fds fds" \
+		"$(fmt '%.1f MiB' "$(calc "$rss0 / 1024")"), $fd0 fds before" "" ""
+	say "stopping $made slots (unmount)"
+	unmount_fs
+	row "scale: unmount with $kn running, until the daemon exits (once)" \
+		"$(fmt '%.1f s' "$(calc "$STOP_MS / 1000")")" "" "" ""
+
+	mount_fs
+	new_slot
+	ctl "$SLOT" "exec sleep 1000"
+	mkfifo "$SEC/fifo"
+	exec 9<>"$SEC/fifo"
+	sleep 0.3
+	wrss0=$(drss)
+	wfd0=$(dfds)
+	for ((r = 1; r <= RUNS; r++)); do
+		say "scale: $n waiting readers, round $r"
+		waiters_start "$SLOT/stdout" "$n" "$SLOT/status"
+		open+=("$W_OPEN") park+=("$W_PARK")
+		if [ "$r" = 1 ]; then
+			thr_w=$(dthreads)
+			rss_w=$(drss)
+			fds_w=$(dfds)
+			readers=$(logf "$SLOT" stdout readers)
+			[ "$readers" = "$n" ] || problem "status counts $readers readers, want $n"
+		fi
+		waiters_kill
+		reap+=("$W_REAP") free+=("$W_FREE")
+		rr+=("$(drss)")
+		waiters_start "$SEC/fifo" "$n" -
+		waiters_kill
+		fifo+=("$W_REAP")
+	done
+	exec 9>&-
+	wrss1=$(drss)
+	wfd1=$(dfds)
+	row "scale: $n reader processes waiting on one silent process" \
+		"all parked in $(fmt '%.1f s' "$(calc "$(median "${park[@]}") / 1000")"); daemon $(fmt '%.1f MiB' "$(calc "$rss_w / 1024")") (+$(fmt '%.2f KiB' "$(calc "($rss_w - $wrss0) / $n")")/reader), $thr_w thread(s), $fds_w fds" \
+		"$(fmt '%.1f MiB' "$(calc "$wrss0 / 1024")"), $wfd0 fds before" "" ""
+	row "scale: kill -9 of $n waiting readers: until status counts 0" \
+		"$(fmt '%.0f ms' "$(median "${free[@]}")") (reaped $(fmt '%.0f ms' "$(median "${reap[@]}")"))" \
+		"$(fmt '%.0f ms' "$(median "${fifo[@]}")") (reaped, readers of a FIFO)" \
+		"$(ratio "$(median "${free[@]}")" "$(median "${fifo[@]}")")" \
+		"$(judge "$(median "${free[@]}")" '<=' 1000 'all freed ≤1 s')"
+	later=$((wrss1 - rr[0]))
+	row "scale: $RUNS rounds of $n killed readers: daemon RSS growth; fds" \
+		"+$((rr[0] - wrss0)) KiB in round 1 (its high-water mark), +$later KiB in rounds 2-$RUNS; fds $wfd0 → $wfd1" \
+		"$(fmt '%.1f MiB' "$(calc "$wrss0 / 1024")") before, $(fmt '%.1f MiB' "$(calc "$wrss1 / 1024")") after" "" \
+		"$(judge "$later" '<' 1024 '<1 MiB after round 1')$([ "$wfd0" = "$wfd1" ] && echo ', fds same (met)' || echo ', fds same (missed)')"
+	unmount_fs
+}
+
+# --- 8. peers: a file with tail -f, supervisord
+
+sv_conf() {
+	local d=$SEC/sv
+	mkdir -p "$d"
+	cat >"$d/supervisord.conf" <<EOF
+[unix_http_server]
+file=$d/supervisor.sock
+
+[supervisord]
+nodaemon=true
+user=root
+logfile=$d/supervisord.log
+pidfile=$d/supervisord.pid
+childlogdir=$d
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$d/supervisor.sock
+
+[program:thru]
+command=$BIN/producer $SV_BYTES
+autostart=false
+autorestart=false
+startsecs=0
+stdout_logfile=$d/thru.log
+stdout_logfile_maxbytes=0
+
+[program:idle]
+command=$BIN/producer 0
+autostart=false
+autorestart=false
+startsecs=0
+stdout_logfile=$d/idle.log
+EOF
+	SVC="supervisorctl -c $d/supervisord.conf"
+}
+
+stop_supervisord() {
+	local t=0
+	kill -TERM "$SV_PID" 2>/dev/null
+	while kill -0 "$SV_PID" 2>/dev/null; do
+		t=$((t + 1))
+		if [ "$t" -gt 1500 ]; then
+			problem "supervisord did not stop within 15 s"
+			kill -9 "$SV_PID"
+			break
+		fi
+		sleep 0.01
+	done
+	wait "$SV_PID" 2>/dev/null
+	SV_PID=
+}
+
+sv_not_running() {
+	! $SVC status thru 2>/dev/null | grep -q RUNNING
+}
+
+sv_up() {
+	$SVC status >/dev/null 2>&1
+	[ $? -le 3 ] && [ -S "$SEC/sv/supervisor.sock" ]
+}
+
+sec_peers_file() {
+	local n=$TP_BYTES p=$BIN/producer r ppid tpid t0 t1 fsz tree tp=()
+	local cap avail c0 c1 sc0 sc1 cpid rss held fcpu scpu
+	# (a) a file and tail -f: the reader follows the file as it grows.
+	for ((r = 0; r <= RUNS; r++)); do
+		rm -f "$SEC/file" "$SEC/out"
+		: >"$SEC/file"
+		t0=$(now_us)
+		"$p" "$n" >>"$SEC/file" &
+		ppid=$!
+		if [ "$r" = 0 ]; then
+			timeout -s KILL "$JOB_LIMIT" bash -c "tail -s 0.01 -c +1 -f --pid=$ppid '$SEC/file' | wc -c >'$SEC/out'" &
+		else
+			timeout -s KILL "$JOB_LIMIT" tail -s 0.01 -c +1 -f --pid="$ppid" "$SEC/file" >/dev/null &
+		fi
+		tpid=$!
+		wait "$ppid" || broken "producer into a file failed"
+		wait "$tpid" || broken "tail -f of the file failed"
+		t1=$(now_us)
+		fsz=$(stat -c %s "$SEC/file")
+		[ "$fsz" = "$n" ] || broken "the file holds $fsz bytes, want $n"
+		[ "$r" = 0 ] && check_count "$SEC/out" "$n" "tail -f of the file"
+		[ "$r" = 0 ] || tp+=("$(mibps "$n" $((t1 - t0)))")
+	done
+	rm -f "$SEC/file"
+	tree=$(figv tp_cat)
+	row "peer: producer ($((n / MIB)) MiB) to a file, \`tail -c +1 -f\` reader" \
+		"$(fmt '%.0f MiB/s' "$tree") (\`cat\` of stdout, above)" \
+		"$(fmt '%.0f MiB/s' "$(median "${tp[@]}")") (file + tail -f)" \
+		"$(ratio "$tree" "$(median "${tp[@]}")")" ""
+
+	# No reader for PEER_IDLE_S seconds: the file grows; the slot pauses.
+	avail=$(df -B1 --output=avail "$SEC" | tail -n 1)
+	cap=$((avail / 4))
+	[ "$cap" -lt $((16 << 30)) ] || cap=$((16 << 30))
+	new_slot
+	ctl "$SLOT" "exec $p 0"
+	wait_for 10 "the producer slot to pause" stdout_paused "$SLOT"
+	cpid=$(jq -r .pid "$SLOT/status")
+	rm -f "$SEC/idle"
+	"$p" "$cap" >"$SEC/idle" &
+	ppid=$!
+	c0=$(pcpu "$ppid")
+	sc0=$(($(dcpu) + $(pcpu "$cpid")))
+	sleep "$PEER_IDLE_S"
+	c1=$(pcpu "$ppid")
+	sc1=$(($(dcpu) + $(pcpu "$cpid")))
+	fsz=$(stat -c %s "$SEC/idle")
+	kill -0 "$ppid" 2>/dev/null || note "Idle file: the producer reached its cap of $((cap >> 20)) MiB (a quarter of the free disk, at most 16 GiB) within ${PEER_IDLE_S} s."
+	kill "$ppid" 2>/dev/null
+	wait "$ppid" 2>/dev/null
+	rm -f "$SEC/idle"
+	rss=$(drss)
+	held=$(jq '[.logs[].retained] | add' "$SLOT/status")
+	fcpu=$(calc "($c1 - $c0) / $TICK")
+	scpu=$(calc "($sc1 - $sc0) / $TICK")
+	fig idle_cpu "$scpu"
+	fig idle_held "$held"
+	fig idle_rss "$rss"
+	row "peer, no reader for $PEER_IDLE_S s: CPU (daemon + child vs producer into a file) (once)" \
+		"$(fmt '%.2f s' "$scpu")" "$(fmt '%.2f s' "$fcpu") (file)" \
+		"$(ratio "$scpu" "$fcpu")" ""
+	row "peer, no reader for $PEER_IDLE_S s: bytes kept (daemon memory vs file on disk) (once)" \
+		"$(fmt '%.0f KiB' "$(calc "$held / 1024")") held, daemon RSS $(fmt '%.1f MiB' "$(calc "$rss / 1024")")" \
+		"$(fmt '%.0f MiB' "$(calc "$fsz / 1048576")") (file)" \
+		"$(ratio "$held" "$fsz")" ""
+	echo kill >"$SLOT/ctl" 2>/dev/null
+}
+
+sec_peers_sv() {
+	local r cpid spid t0 out got last tp=() timeouts=0 c0 c1 pid1 logs rss
+	local overs=() over
+	command -v supervisord >/dev/null || return 0
+	sv_conf
+	supervisord -n -c "$SEC/sv/supervisord.conf" >"$SEC/sv/out" 2>&1 &
+	SV_PID=$!
+	wait_for 30 "supervisord to answer" sv_up
+	mkfifo "$SEC/sv/fifo"
+	# The client's own start-up, measured here and taken off each run.
+	for ((r = 1; r <= RUNS; r++)); do
+		t0=$(now_us)
+		$SVC pid thru >/dev/null
+		overs+=($(($(now_us) - t0)))
+	done
+	over=$(median "${overs[@]}")
+	for ((r = 1; r <= RUNS; r++)); do
+		: >"$SEC/sv/thru.log"
+		"$BIN/count_bytes" "$SV_BYTES" 30 29 <"$SEC/sv/fifo" >"$SEC/sv/count" &
+		cpid=$!
+		$SVC tail -f thru >"$SEC/sv/fifo" 2>/dev/null &
+		spid=$!
+		sleep 1
+		t0=$(now_us)
+		$SVC start thru >/dev/null || broken "supervisorctl start thru failed"
+		wait "$cpid"
+		kill "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		read -r got _ out last <"$SEC/sv/count"
+		[ "$out" = 0 ] || timeouts=$((timeouts + 1))
+		[ "$got" = "$SV_BYTES" ] || problem "supervisorctl tail -f delivered $got bytes, want $SV_BYTES"
+		tp+=("$(mibps "$got" "$(calc "$last - $t0 - $over")")")
+		wait_for 60 "supervisord's thru to end" sv_not_running
+	done
+	row "peer: supervisord program ($((SV_BYTES / MIB)) MiB), \`supervisorctl tail -f\` reader" \
+		"$(fmt '%.0f MiB/s' "$(figv tp_cat)") (\`cat\` of stdout, above)" \
+		"$(fmt '%.1f MiB/s' "$(median "${tp[@]}")") (supervisord)" \
+		"$(ratio "$(figv tp_cat)" "$(median "${tp[@]}")")" ""
+	note "supervisord: \`supervisorctl tail -f\` starts at the end of the log, so each run truncates thru.log, connects, waits 1 s, then runs \`supervisorctl start thru\`; the time runs from that command to the last byte received, less the client's own start-up ($(fmt '%.0f ms' "$(calc "$over / 1000")"), the median time of a \`supervisorctl pid\`). That program has stdout_logfile_maxbytes=0 (no rotation). supervisord captures the burst at once and tail -f sends it as one chunk whose cost grows faster than its size, so this row uses $((SV_BYTES / MIB)) MiB."
+	[ "$timeouts" = 0 ] || problem "supervisord: in $timeouts of $RUNS runs \`supervisorctl tail -f\` did not deliver all $SV_BYTES bytes within 30 s"
+
+	$SVC start idle >/dev/null || broken "supervisorctl start idle failed"
+	pid1=$($SVC pid idle)
+	c0=$(($(pcpu "$SV_PID") + $(pcpu "$pid1")))
+	sleep "$PEER_IDLE_S"
+	c1=$(($(pcpu "$SV_PID") + $(pcpu "$pid1")))
+	rss=$(prss "$SV_PID")
+	logs=$(find "$SEC/sv" -name 'idle.log*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+	$SVC stop idle >/dev/null
+	stop_supervisord
+	row "peer, no reader for $PEER_IDLE_S s: CPU (daemon + child vs supervisord + child) (once)" \
+		"$(fmt '%.2f s' "$(figv idle_cpu)")" \
+		"$(fmt '%.2f s' "$(calc "($c1 - $c0) / $TICK")") (supervisord)" \
+		"$(ratio "$(figv idle_cpu)" "$(calc "($c1 - $c0) / $TICK")")" ""
+	row "peer, no reader for $PEER_IDLE_S s: bytes kept (daemon memory vs supervisord logs) (once)" \
+		"$(fmt '%.0f KiB' "$(calc "$(figv idle_held) / 1024")") held, daemon RSS $(fmt '%.1f MiB' "$(calc "$(figv idle_rss) / 1024")")" \
+		"$(fmt '%.0f MiB' "$(calc "$logs / 1048576")") logs, RSS $(fmt '%.1f MiB' "$(calc "$rss / 1024")") (supervisord)" \
+		"$(ratio "$(figv idle_held)" "$logs")" ""
+	note "supervisord idle program: default log rotation (stdout_logfile_maxbytes=50MB, 10 backups), so its logs stop growing near 550 MB and older output is lost."
+}
+
+sec_peers() {
+	SV_PID=
+	sec_start peers
+	sec_peers_file
+	sec_peers_sv
+	unmount_fs
+}
+
+# --- driver
+
+global_cleanup() {
+	local rc=$? pid mnt
+	trap - EXIT
+	if [ -n "${SECTION_PID:-}" ]; then
+		kill -TERM "$SECTION_PID" 2>/dev/null
+		wait "$SECTION_PID" 2>/dev/null
+	fi
+	[ -n "$POLICY_MADE" ] && rm -f /usr/sbin/policy-rc.d
+	while read -r pid mnt; do
+		if grep -q " $mnt fuse" /proc/self/mounts; then
+			fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null
+		fi
+		kill -0 "$pid" 2>/dev/null && sleep 1
+		kill -9 "$pid" 2>/dev/null
+	done <"$DAEMONS"
+	grep -q " $WORK/" /proc/self/mounts || rm -rf --one-file-system "$WORK"
+	exit "$rc"
+}
+
+run_section() {
+	local name=$1 rc
+	shift
+	case " ${BENCH_ONLY:-$name} " in
+	*" ${name%% *} "*) ;;
+	*) return 0 ;;
+	esac
+	("$@") &
+	SECTION_PID=$!
+	wait "$SECTION_PID"
+	rc=$?
+	SECTION_PID=
+	[ "$rc" = 0 ] || printf 'section %s stopped early (status %s)\n' "$name" "$rc" >>"$PROBLEMS"
+}
+
+main() {
+	local n header total
+	trap global_cleanup EXIT
+	trap 'exit 130' INT TERM
+	build_all || { cat "$PROBLEMS" >&2; exit 1; }
+	header=$(machine)
+	run_section throughput sec_throughput
+	run_section fanout sec_fanout
+	run_section latency sec_latency
+	for n in $IDLE_SIZES; do
+		run_section "idle $n" sec_idle "$n"
+	done
+	run_section churn sec_churn
+	run_section spawn sec_spawn
+	run_section scale sec_scale
+	run_section peers sec_peers
+	total=$((($(now_us) - START_US) / 1000000))
+
+	echo "$header"
+	echo
+	echo "| benchmark | spawnfs | baseline | ratio | target |"
+	echo "|---|---|---|---|---|"
+	# A | inside a cell (even in a code span) must be escaped in markdown.
+	awk -F'\t' '{ for (i = 1; i <= 5; i++) gsub(/\|/, "\\|", $i)
+		printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$ROWS"
+	echo
+	if [ -s "$NOTES" ]; then
+		sed 's/^/- /' "$NOTES"
+		echo
+	fi
+	if [ -s "$PROBLEMS" ]; then
+		echo "Problems (the run exits 1):"
+		echo
+		sed 's/^/- /' "$PROBLEMS"
+		echo
+	else
+		echo "No problems: every byte count matched and every reader was freed."
+		echo
+	fi
+	echo "Total run time: $((total / 60)) min $((total % 60)) s."
+	[ ! -s "$PROBLEMS" ]
+}
+
+main "$@"
