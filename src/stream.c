@@ -16,6 +16,12 @@ struct stream {
 	struct stream_reader *readers;
 	unsigned nreaders, nstalled;
 	uint64_t max_read;
+	/* The lowest position of the readers that are not stalled, and how
+	 * many stand there, kept as they move so that closing many readers
+	 * is not quadratic; recounted only when the last one leaves it. */
+	uint64_t min_pos;
+	unsigned min_count;
+	bool min_stale;
 	struct timespec mtime;
 	bool finished;
 	bool paused;
@@ -34,6 +40,37 @@ struct stream_reader {
 };
 
 static uint64_t stream_read_pos(const struct stream *s);
+
+/* An active (not stalled) reader now stands at pos. */
+static void min_add(struct stream *s, uint64_t pos)
+{
+	if (s->min_stale)
+		return;
+	if (s->min_count == 0 || pos < s->min_pos) {
+		s->min_pos = pos;
+		s->min_count = 1;
+	} else if (pos == s->min_pos) {
+		s->min_count++;
+	}
+}
+
+/* An active reader left pos (it moved, stalled or closed). */
+static void min_drop(struct stream *s, uint64_t pos)
+{
+	if (s->min_stale || pos != s->min_pos || s->min_count == 0)
+		return;
+	if (--s->min_count == 0 && s->nreaders > s->nstalled + 1)
+		s->min_stale = true; /* others remain: find the new lowest */
+}
+
+/* An active reader moves from one position to another. */
+static void min_move(struct stream *s, uint64_t from, uint64_t to)
+{
+	if (from == to)
+		return;
+	min_drop(s, from);
+	min_add(s, to);
+}
 
 struct stream *stream_new(size_t cap)
 {
@@ -188,13 +225,25 @@ bool stream_holds(const struct stream *s)
 /* The read position R of DESIGN.md §4; stalled readers do not count. */
 static uint64_t stream_read_pos(const struct stream *s)
 {
+	struct stream *m = (struct stream *)s; /* the cache only */
 	const struct stream_reader *r;
 	uint64_t min = UINT64_MAX;
+	unsigned count = 0;
 
-	for (r = s->readers; r; r = r->next)
-		if (!r->stalled && r->pos < min)
-			min = r->pos;
-	return min == UINT64_MAX ? s->max_read : min;
+	if (s->nreaders == s->nstalled)
+		return s->max_read;
+	if (!s->min_stale && s->min_count)
+		return s->min_pos;
+	for (r = s->readers; r; r = r->next) {
+		if (r->stalled || r->pos > min)
+			continue;
+		count = r->pos < min ? 1 : count + 1;
+		min = r->pos;
+	}
+	m->min_pos = min;
+	m->min_count = count;
+	m->min_stale = false;
+	return min;
 }
 
 unsigned stream_stall(struct stream *s, uint64_t now_ms, uint64_t stall_ms)
@@ -206,6 +255,7 @@ unsigned stream_stall(struct stream *s, uint64_t now_ms, uint64_t stall_ms)
 		if (r->stalled || r->pos >= stream_head(s) ||
 		    now_ms < r->last_ms + stall_ms)
 			continue;
+		min_drop(s, r->pos);
 		r->stalled = true;
 		s->nstalled++;
 		n++;
@@ -272,6 +322,11 @@ struct stream_reader *stream_reader_new(struct stream *s, void *data,
 	if (s->readers)
 		s->readers->prev = r;
 	s->readers = r;
+	if (s->nreaders == s->nstalled) {
+		s->min_count = 0; /* the first active reader */
+		s->min_stale = false;
+	}
+	min_add(s, r->pos);
 	s->nreaders++;
 	return r;
 }
@@ -286,6 +341,8 @@ void stream_reader_free(struct stream_reader *r)
 		r->s->readers = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
+	if (!r->stalled)
+		min_drop(r->s, r->pos);
 	r->s->nreaders--;
 	if (r->stalled)
 		r->s->nstalled--;
@@ -342,11 +399,18 @@ int stream_read(struct stream_reader *r, uint64_t off, size_t size,
 	if (r->stalled) {
 		r->stalled = false;
 		s->nstalled--;
+		if (s->nreaders == s->nstalled + 1) {
+			s->min_count = 0; /* the only active reader */
+			s->min_stale = false;
+		}
+		min_add(s, r->pos);
 	}
+	min_move(s, r->pos, abs < head ? abs : head);
 	r->pos = abs < head ? abs : head;
 	if (abs >= head)
 		return s->finished ? 0 : -EAGAIN;
 	*iovcnt = ring_peek(s->ring, abs, size, iov, n);
+	min_move(s, r->pos, abs + *n);
 	r->pos = abs + *n;
 	if (r->pos > s->max_read)
 		s->max_read = r->pos;

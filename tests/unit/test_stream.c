@@ -277,6 +277,65 @@ static void test_lines_evict_whole_lines(void **state)
 	stream_free(s);
 }
 
+/* The room the back-pressure rule gives, under random reads, closes,
+ * stalls and new readers, always matches a plain recount of the lowest
+ * active reader (the stream keeps that lowest position as readers move). */
+static void test_room_matches_recount(void **state)
+{
+	enum { N = 24, CAP = 4096 };
+	struct stream *s = stream_new(CAP);
+	struct stream_reader *rd[N] = {0};
+	uint64_t pos[N], max_read = 0, now = 1000;
+	bool stalled[N] = {0};
+	unsigned seed = 12345, step, i;
+
+	(void)state;
+	fill(s, 2000);
+	for (step = 0; step < 20000; step++) {
+		uint64_t want = UINT64_MAX, off;
+		struct iovec iov[2];
+		int cnt, rc, op;
+		size_t n;
+
+		seed = seed * 1103515245u + 12345u;
+		i = (seed >> 8) % N;
+		op = (int)((seed >> 16) % 10);
+		if (!rd[i]) {
+			rd[i] = stream_reader_new(s, NULL, now);
+			pos[i] = stream_tail(s);
+			stalled[i] = false;
+		} else if (op == 0) {
+			stream_reader_free(rd[i]);
+			rd[i] = NULL;
+		} else if (op == 1 && step % 7 == 0) {
+			/* stall every reader idle since now, not at the end */
+			now += 10;
+			stream_stall(s, now, 5);
+			for (unsigned j = 0; j < N; j++)
+				if (rd[j] && pos[j] < stream_head(s))
+					stalled[j] = true;
+		} else {
+			off = (seed >> 4) % 2100;
+			rc = stream_read(rd[i], off, 64, now, iov, &cnt, &n);
+			assert_true(rc == 0 || rc == -EAGAIN);
+			stalled[i] = false;
+			pos[i] = off < stream_head(s) ? off + n : stream_head(s);
+			if (rc == 0 && pos[i] > max_read)
+				max_read = pos[i];
+		}
+		for (unsigned j = 0; j < N; j++)
+			if (rd[j] && !stalled[j] && pos[j] < want)
+				want = pos[j];
+		if (want == UINT64_MAX)
+			want = max_read;
+		assert_int_equal(stream_room(s),
+				 CAP - (stream_head(s) - want));
+	}
+	for (i = 0; i < N; i++)
+		stream_reader_free(rd[i]);
+	stream_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_budget_across_logs),
 		cmocka_unit_test(test_stalled_reader_stops_holding),
 		cmocka_unit_test(test_lines_evict_whole_lines),
+		cmocka_unit_test(test_room_matches_recount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
