@@ -17,6 +17,7 @@
 #include "spawnfs/config.h"
 #include "spawnfs/fs.h"
 #include "spawnfs/log.h"
+#include "spawnfs/proc.h"
 #include "spawnfs/loop.h"
 
 #define EXIT_USAGE 2
@@ -323,6 +324,7 @@ int main(int argc, char **argv)
 	}
 	log_setup(o.debug ? CFG_LOG_DEBUG : cfg.log_level, !o.foreground);
 	warn_request_timeouts();
+	proc_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	rc = serve(&o, &cfg);
 	cfg_free(&cfg);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
@@ -1198,6 +1199,21 @@ static void child_oom(int report_fd, int adj)
 	close(fd);
 }
 
+/* The open-file limit the daemon started with, for its children. */
+static struct rlimit nofile_orig;
+static bool nofile_raised;
+
+void proc_raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= r.rlim_max)
+		return;
+	nofile_orig = r;
+	r.rlim_cur = r.rlim_max;
+	nofile_raised = setrlimit(RLIMIT_NOFILE, &r) == 0;
+}
+
 /* In the forked child: never returns. */
 static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 {
@@ -1222,7 +1238,8 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 			child_fail(c->report_fd, STEP_SETUP);
 	if (c->pty && ioctl(0, TIOCSCTTY, 0) < 0)
 		child_fail(c->report_fd, STEP_SETUP);
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
+	    (nofile_raised && setrlimit(RLIMIT_NOFILE, &nofile_orig) < 0))
 		child_fail(c->report_fd, STEP_SETUP);
 	if (c->oom_score_adj != CFG_OOM_KERNEL)
 		child_oom(c->report_fd, c->oom_score_adj);

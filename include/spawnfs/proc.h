@@ -54,6 +54,11 @@ struct proc_ctx {
 	struct proc *sigchld;  /* runs reaped on SIGCHLD (no pidfd) */
 };
 
+/* Raise the daemon's open-file limit to its hard limit (each running
+ * slot holds three fds); children get the limit the daemon started with.
+ * Call once at start. */
+void proc_raise_nofile(void);
+
 /* SIGCHLD arrived: reap the runs that have no pidfd. */
 void proc_sigchld(struct proc_ctx *ctx);
 
