@@ -83,13 +83,16 @@ t=$(($(now_ms) - t0))
 [ "$t" -lt 1000 ] || fail "late readers took $t ms"
 ok "late readers get 143 at once ($t ms for two)"
 
-# A restart: wait follows the new run, not the old status.
-ctl "$s" 'start sleep 0.5; exit 5'
+# A restart: wait follows the new run, not the old status. The run ends
+# when the test sends it a line, not after a time a slow daemon could
+# overrun.
+ctl "$s" 'stdin pipe' 'start read go; exit 5'
 timeout 20 cat "$s/wait" >"$WORK/wr" &
 wr=$!
 sleep 0.2
 kill -0 "$wr" 2>/dev/null ||
 	fail "wait after a restart answered early: $(cat "$WORK/wr")"
+echo go >"$s/stdin"
 wait "$wr" || fail "waiter after restart failed"
 [ "$(cat "$WORK/wr")" = 5 ] || fail "restart: wait gave '$(cat "$WORK/wr")'"
 ok "after a restart, wait blocks for the new run and gives 5"
@@ -101,9 +104,10 @@ we=$!
 sleep 0.5
 kill -0 "$we" 2>/dev/null ||
 	fail "wait on a new slot answered: $(cat "$WORK/we")"
-ctl "$s" 'start sleep 0.3; exit 7'
+ctl "$s" 'stdin pipe' 'start read go; exit 7'
 sleep 0.1
 kill -0 "$we" 2>/dev/null || fail "wait answered before the first run ended"
+echo go >"$s/stdin"
 wait "$we" || fail "early waiter failed"
 [ "$(cat "$WORK/we")" = 7 ] || fail "early waiter got '$(cat "$WORK/we")'"
 ok "a wait before the first run blocks until it ends, then gives 7"

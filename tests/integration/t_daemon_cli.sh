@@ -4,13 +4,30 @@
 # file.
 . "$(dirname "$0")/lib.sh"
 
-# run_daemon ARGS...: run spawnfs in the foreground, bounded; sets rc,
-# and leaves stdout and stderr in $WORK/out and $WORK/err.
+# valgrind_clean [FDS]: check_valgrind every valgrind log in $WORK, then
+# remove it, so that each is checked once (a daemon that is not our child,
+# or one that ran under timeout, has no exit status to tell its errors).
+valgrind_clean() {
+	local log pid
+	for log in "$WORK"/valgrind.*.log; do
+		[ -f "$log" ] || continue
+		pid=${log##*/valgrind.}
+		check_valgrind "${pid%.log}" "${1:-yes}" || return 1
+		rm -f "$log"
+	done
+}
+
+# run_daemon ARGS...: run spawnfs in the foreground (under daemon_wrap),
+# bounded; sets rc, and leaves stdout and stderr in $WORK/out and
+# $WORK/err.
 run_daemon() {
 	rc=0
-	timeout -k 2 10 "$SPAWNFS" -f "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+	# shellcheck disable=SC2046
+	timeout -k 2 $((10 * $(slow_factor))) $(daemon_wrap) "$SPAWNFS" -f "$@" \
+		>"$WORK/out" 2>"$WORK/err" || rc=$?
 	[ "$rc" != 124 ] && [ "$rc" != 137 ] ||
 		fail "spawnfs $* did not exit: $(cat "$WORK/err")"
+	valgrind_clean || fail "spawnfs $*: valgrind found errors (above)"
 }
 # expect_exit CODE WHAT ARGS...
 expect_exit() {
@@ -110,7 +127,9 @@ unmount_fs || fail "the daemon did not exit 0 after unmount"
 # Without -f the daemon detaches: the command returns 0 with the tree
 # mounted, and an unmount ends the background daemon.
 rc=0
-timeout 10 "$SPAWNFS" -c "$CONF" "$MNT" 2>>"$DAEMON_LOG" || rc=$?
+# shellcheck disable=SC2046
+timeout $((10 * $(slow_factor))) $(daemon_wrap) "$SPAWNFS" -c "$CONF" "$MNT" \
+	2>>"$DAEMON_LOG" || rc=$?
 [ "$rc" = 0 ] || fail "spawnfs without -f: exit $rc"
 wait_until 10 is_mounted
 bg=$(grep -lzx -- "$MNT" /proc/[0-9]*/cmdline 2>/dev/null | head -n 1 |
@@ -119,4 +138,9 @@ bg=$(grep -lzx -- "$MNT" /proc/[0-9]*/cmdline 2>/dev/null | head -n 1 |
 fusermount3 -u "$MNT"
 wait_dead 10 "$bg"
 ! is_mounted || fail "still mounted"
+check_valgrind "$bg" || fail "without -f: valgrind found errors (above)"
+rm -f "$WORK/valgrind.$bg.log"
+# The parent that detached hands its fds (fuse, epoll...) to the daemon and
+# leaves by _exit: only its errors count.
+valgrind_clean no || fail "without -f: valgrind found errors (above)"
 ok "without -f: returns 0 mounted (daemon $bg), ends on unmount"

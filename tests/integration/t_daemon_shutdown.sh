@@ -6,7 +6,7 @@ cat >"$CONF" <<'EOF'
 [process]
 kill_grace = 500ms
 EOF
-LIMIT_MS=3500 # kill_grace + 3 s
+LIMIT_MS=$((500 + $(slow_ms 3000))) # kill_grace + 3 s (a hang bound)
 
 # daemon_exits T0: wait (bounded) for the daemon to exit; fail unless it
 # exits 0 within LIMIT_MS of T0. Sets T to the time taken in ms.

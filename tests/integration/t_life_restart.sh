@@ -13,13 +13,15 @@ size1=$(stat -c %s "$s/events")
 # Between the runs wait still answers the first run's status at once.
 [ "$(timeout 2 cat "$s/wait")" = 3 ] || fail "wait between the runs"
 
-ctl "$s" 'start sleep 0.5; echo second; echo e2 >&2; exit 5'
+# The second run ends when the test sends it a line.
+ctl "$s" 'stdin pipe' 'start read go; echo second; echo e2 >&2; exit 5'
 wait_until 5 state_is "$s" running
 # A wait opened now blocks for the second run.
 cat "$s/wait" >"$WORK/w2" &
 w=$!
 sleep 0.2
 kill -0 "$w" 2>/dev/null || fail "wait answered during the second run: $(cat "$WORK/w2")"
+echo go >"$s/stdin"
 life_wait_pid 10 "$w" || fail "wait for the second run failed"
 [ "$(cat "$WORK/w2")" = 5 ] || fail "second run: wait gave '$(cat "$WORK/w2")'"
 [ "$(timeout 2 cat "$s/wait")" = 5 ] || fail "a late wait after the second run"

@@ -95,13 +95,14 @@ ok "kill of the paused child: wait gives 137"
 # (DESIGN §9), not wait for an EOF it has stopped reading for.
 fusermount3 -u "$MNT" || fail "fusermount3 -u"
 t=0
-while kill -0 "$DAEMON_PID" 2>/dev/null && [ $t -lt 100 ]; do
+limit=$((5 * $(slow_factor)))
+while kill -0 "$DAEMON_PID" 2>/dev/null && [ $t -lt $((limit * 20)) ]; do
 	sleep 0.05
 	t=$((t + 1))
 done
 if kill -0 "$DAEMON_PID" 2>/dev/null; then
 	kill -9 "$DAEMON_PID"
-	fail "daemon still running 5 s after unmount (unread paused output)"
+	fail "daemon still running $limit s after unmount (unread paused output)"
 fi
 unmount_fs || fail "daemon exit status $?"
 ok "unmount with unread output: daemon exited in $((t * 50)) ms"

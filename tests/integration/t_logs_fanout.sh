@@ -3,9 +3,9 @@
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
-# fanout SLOT EXPECTED LABEL: 4 cats on SLOT's stdout (the command sleeps
-# 0.5 s first, so all are open before the first byte); each file must be
-# EXPECTED exactly.
+# fanout SLOT EXPECTED LABEL: 4 cats on SLOT's stdout (the command waits
+# for a line on its stdin first, sent once all are open, so all are there
+# before the first byte); each file must be EXPECTED exactly.
 fanout() {
 	local s=$1 want=$2 i pids=()
 	for i in 1 2 3 4; do
@@ -15,6 +15,7 @@ fanout() {
 	wait_until 5 logs_field_is "$s" stdout readers 4
 	[ "$(logs_field "$s" stdout bytes)" = 0 ] ||
 		fail "$3: output began before the 4 readers were open"
+	echo go >"$s/stdin"
 	for i in 1 2 3 4; do
 		wait "${pids[$((i - 1))]}" || fail "$3: reader $i status $?"
 		cmp -s "$WORK/out$i" "$want" ||
@@ -26,21 +27,21 @@ fanout() {
 
 seq 1 300000 >"$WORK/seq"
 s=$(slot fast)
-ctl "$s" 'start sleep 0.5; exec seq 1 300000'
+ctl "$s" 'stdin pipe' 'start read go; exec seq 1 300000'
 fanout "$s" "$WORK/seq" "seq 1 300000"
 
 # A slow producer: a line every 10 ms for about a second.
 loop='i=0; while [ $i -lt 100 ]; do echo "line $i"; i=$((i + 1)); sleep 0.01; done'
 sh -c "$loop" >"$WORK/lines"
 s=$(slot slow)
-ctl "$s" "start sleep 0.5; $loop"
+ctl "$s" 'stdin pipe' "start read go; $loop"
 fanout "$s" "$WORK/lines" "100 lines at 10 ms"
 
 # One slow reader among fast ones (4 KiB reads, 1 ms apart): it paces the
 # child; nobody loses a byte, the fast readers wait for it.
 P=$(logs_helper preadat)
 s=$(slot paced)
-ctl "$s" 'start sleep 0.5; exec seq 1 300000'
+ctl "$s" 'stdin pipe' 'start read go; exec seq 1 300000'
 pids=()
 for i in 1 2 3; do
 	timeout 20 cat "$s/stdout" >"$WORK/out$i" &
@@ -50,6 +51,7 @@ done
 timeout 20 "$P" -o "$WORK/slow" "$s/stdout" cat 4096 1 >"$WORK/slow.log" &
 pids+=($!)
 wait_until 5 logs_field_is "$s" stdout readers 4
+echo go >"$s/stdin"
 for i in 0 1 2 3; do
 	wait "${pids[$i]}" || fail "paced: reader $((i + 1)) status $?"
 done

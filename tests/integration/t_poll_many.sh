@@ -46,7 +46,8 @@ three() {
 	# each line reached the loop soon after it was written
 	lat=$(awk '/^line/ { d = $3 - $6; if (d > max) max = d } END { print max + 0 }' \
 		"$d.log")
-	[ "$lat" -le 400 ] || fail "$m: a line took $lat ms to reach the loop"
+	[ "$lat" -le "$(slow_ms 400)" ] ||
+		fail "$m: a line took $lat ms to reach the loop"
 	grep -q '^wakeups [0-9]* spurious 0$' "$d.log" || fail "$m: $(tail -n 1 "$d.log")"
 	wakeups=$(awk '/^wakeups/ { print $2 }' "$d.log")
 }
@@ -69,7 +70,8 @@ for flag in '' -e -s; do
 	*) fail "idle ($flag): $out" ;;
 	esac
 	t=${out#ret=0 ms=}
-	[ "$t" -ge 480 ] && [ "$t" -lt 1500 ] || fail "idle ($flag): poll took $t ms"
+	[ "$t" -ge 480 ] && [ "$t" -lt $((500 + $(slow_ms 1000))) ] ||
+		fail "idle ($flag): poll took $t ms"
 	# shellcheck disable=SC2086
 	out=$("$pm" $flag -D once 500 1 "$s/events")
 	case $out in
@@ -97,7 +99,8 @@ case $out in
 "ret=1 ms="*$'\n''0 IN n=5 data=late\n') ;;
 *) fail "late: $out" ;;
 esac
-[ "$t" -ge 700 ] && [ "$t" -le 1800 ] || fail "late: readable after $t ms"
+[ "$t" -ge 700 ] && [ "$t" -le $((1000 + $(slow_ms 800))) ] ||
+	fail "late: readable after $t ms"
 ok "stdout becomes readable with 'late' after $t ms (wait stays not readable)"
 
 # wait becomes readable when the process ends.
@@ -107,7 +110,8 @@ case $out in
 "ret=1 ms="*$'\n''0 IN n=2 data=6\n') ;;
 *) fail "wait: $out" ;;
 esac
-[ "$t" -ge 1700 ] && [ "$t" -le 3000 ] || fail "wait: readable at $t ms"
+[ "$t" -ge 1700 ] && [ "$t" -le $((2000 + $(slow_ms 1000))) ] ||
+	fail "wait: readable at $t ms"
 # and after the end, stdout at its end is readable at once (EOF)
 out=$("$pm" -D once 3000 1 "$s/stdout")
 case $out in
@@ -115,7 +119,7 @@ case $out in
 *) fail "stdout at EOF: $out" ;;
 esac
 t=$(echo "$out" | sed -n 's/^ret=1 ms=//p')
-[ "$t" -lt 200 ] || fail "stdout at EOF: readable after $t ms"
+[ "$t" -lt "$(slow_ms 200)" ] || fail "stdout at EOF: readable after $t ms"
 ok "wait becomes readable (6) when the run ends; stdout at its end is" \
 	"readable at once with EOF"
 
@@ -136,6 +140,7 @@ case $(cat "$WORK/eof.out") in
 *) fail "ending: stdout: $(cat "$WORK/eof.out")" ;;
 esac
 t=$(sed -n 's/^ret=1 ms=//p' "$WORK/eof.out")
-[ "$t" -ge 300 ] && [ "$t" -le 2000 ] || fail "ending: EOF woke poll after $t ms"
+[ "$t" -ge 300 ] && [ "$t" -le $((500 + $(slow_ms 1500))) ] ||
+	fail "ending: EOF woke poll after $t ms"
 grep -q '"type":"signal"' "$WORK/ev.out" || fail "ending: events: $(cat "$WORK/ev.out")"
 ok "a parked poll wakes on EOF ($t ms) and epoll on events on the signal event"
