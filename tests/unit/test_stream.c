@@ -319,7 +319,8 @@ static void test_room_matches_recount(void **state)
 			rc = stream_read(rd[i], off, 64, now, iov, &cnt, &n);
 			assert_true(rc == 0 || rc == -EAGAIN);
 			stalled[i] = false;
-			pos[i] = off < stream_head(s) ? off + n : stream_head(s);
+			pos[i] =
+				off < stream_head(s) ? off + n : stream_head(s);
 			if (rc == 0 && pos[i] > max_read)
 				max_read = pos[i];
 		}
@@ -328,8 +329,7 @@ static void test_room_matches_recount(void **state)
 				want = pos[j];
 		if (want == UINT64_MAX)
 			want = max_read;
-		assert_int_equal(stream_room(s),
-				 CAP - (stream_head(s) - want));
+		assert_int_equal(stream_room(s), CAP - (stream_head(s) - want));
 	}
 	for (i = 0; i < N; i++)
 		stream_reader_free(rd[i]);
