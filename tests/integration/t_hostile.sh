@@ -237,7 +237,8 @@ for n in "${names[@]}"; do
 	op "$want" mkdir "$MNT/$n"
 	[ "$want" = OK ] && made+=("$n")
 done
-for p in a/b no-such/x a/../b; do
+# (the parents hold a blank, so no random name above can have made them)
+for p in 'no slot/b' 'no such/x' 'no slot/../b'; do
 	op ENOENT mkdir "$MNT/$p"
 done
 op EPERM mkdir "$MNT/garbage/x"
