@@ -351,6 +351,43 @@ logs_helper() {
 	echo "$HELPERS/$1"
 }
 
+# wait_for SLOT WANT WHAT: the slot's wait reads WANT within 20 s; if not,
+# fail naming the slot's state and what its pid is (a zombie the daemon
+# has not reaped, for one).
+wait_for() {
+	local got pid
+	got=$(timeout 20 cat "$1/wait") || true
+	[ "$got" = "$2" ] && return 0
+	pid=$(json "$1/status" .pid)
+	fail "$3: wait read '$got', want $2;" \
+		"status $(jq -c '{state, pid, status}' "$1/status")," \
+		"pid state $(proc_state "$pid")"
+}
+
+# trap_cleanup FN: on exit, FN RC runs first (it undoes what the test
+# made, and returns the status to keep), then the cleanup above.
+trap_cleanup() {
+	EXTRA_CLEANUP=$1
+	trap extra_cleanup_trap EXIT
+}
+extra_cleanup_trap() {
+	local rc=$?
+	"$EXTRA_CLEANUP" "$rc" || rc=$?
+	life_status "$rc" || cleanup
+	cleanup
+}
+
+# cleanup_status RC DRC: RC, but 1 (with the daemon log) when the test
+# passed and its own cleanup failed (DRC not 0).
+cleanup_status() {
+	if [ "$1" = 0 ] && [ "$2" != 0 ]; then
+		echo "FAIL: $TEST_NAME: cleanup or a daemon failed ($2)" >&2
+		tail -n 40 "$DAEMON_LOG" >&2 2>/dev/null || true
+		return 1
+	fi
+	return "$1"
+}
+
 # --- lifecycle helpers
 # (used by t_events_*.sh, t_pty_*.sh, t_life_*.sh and t_poll_*.sh)
 

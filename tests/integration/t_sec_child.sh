@@ -23,18 +23,6 @@ oom() {
 	cat "/proc/$1/oom_score_adj"
 }
 
-# wait_for SLOT WANT WHAT: the slot's wait reads WANT within 20 s; if not,
-# fail naming the slot's state and what its pid is (a zombie the daemon
-# has not reaped, for one).
-wait_for() {
-	local got pid
-	got=$(timeout 20 cat "$1/wait") || true
-	[ "$got" = "$2" ] && return 0
-	pid=$(json "$1/status" .pid)
-	fail "$3: wait read '$got', want $2;" \
-		"status $(jq -c '{state, pid, status}' "$1/status")," \
-		"pid state $(proc_state "$pid")"
-}
 
 # run_sleep SLOT LINE...: start "exec sleep 1000" after the setting LINEs
 # and print the pid once it runs.

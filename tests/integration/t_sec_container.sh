@@ -34,18 +34,6 @@ fails_with() {
 	esac
 }
 
-# wait_for SLOT WANT WHAT: the slot's wait reads WANT within 20 s; if not,
-# fail naming the slot's state and what its pid is (a zombie the daemon
-# has not reaped, for one).
-wait_for() {
-	local got pid
-	got=$(timeout 20 cat "$1/wait") || true
-	[ "$got" = "$2" ] && return 0
-	pid=$(json "$1/status" .pid)
-	fail "$3: wait read '$got', want $2;" \
-		"status $(jq -c '{state, pid, status}' "$1/status")," \
-		"pid state $(proc_state "$pid")"
-}
 
 # bw_ro CMD...: CMD in a bwrap sandbox that sees the tree read-only at
 # $WORK/bw.
@@ -105,20 +93,9 @@ sec_cleanup() {
 	if [ -n "$TREE_BOUND" ]; then
 		umount "$TREE" 2>/dev/null || umount -l "$TREE" || drc=1
 	fi
-	if [ "$rc" = 0 ] && [ "$drc" != 0 ]; then
-		echo "FAIL: $TEST_NAME: cleanup or the daemon failed ($drc)" >&2
-		tail -n 40 "$DAEMON_LOG" >&2 2>/dev/null || true
-		rc=1
-	fi
-	return "$rc"
+	cleanup_status "$rc" "$drc"
 }
-sec_trap() {
-	local rc=$?
-	sec_cleanup "$rc" || rc=$?
-	life_status "$rc" || cleanup
-	cleanup
-}
-trap sec_trap EXIT
+trap_cleanup sec_cleanup
 
 mount --bind "$TREE" "$TREE"
 TREE_BOUND=1

@@ -210,20 +210,9 @@ sec_cleanup() {
 		groupdel "$MADE_GROUP" || drc=1
 	fi
 	restore_fuse || drc=1
-	if [ "$rc" = 0 ] && [ "$drc" != 0 ]; then
-		echo "FAIL: $TEST_NAME: cleanup or a daemon failed ($drc)" >&2
-		tail -n 40 "$DAEMON_LOG" >&2 2>/dev/null || true
-		rc=1
-	fi
-	return "$rc"
+	cleanup_status "$rc" "$drc"
 }
-sec_trap() {
-	local rc=$?
-	sec_cleanup "$rc" || rc=$?
-	life_status "$rc" || cleanup
-	cleanup
-}
-trap sec_trap EXIT
+trap_cleanup sec_cleanup
 
 # The other users must reach $WORK/mnt ($WORK is made 0700).
 chmod 0755 "$WORK"
