@@ -4,6 +4,7 @@
  * counters end in _total, label values are fixed words. Pure.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,39 @@ static const char *errno_name(int e)
 	return strerrorname_np(e);
 }
 
+/* A family with one sample and no labels. */
+struct scalar {
+	const char *name, *type, *help;
+	size_t off; /* of its uint64_t in struct metrics_view */
+};
+
+#define SCALAR(n, t, h, f)                                \
+	{                                                 \
+		n, t, h, offsetof(struct metrics_view, f) \
+	}
+
+static const struct scalar scalars[] = {
+	SCALAR("spawnfs_runs_started_total", "counter",
+	       "Runs whose program was executed.", runs_started),
+	SCALAR("spawnfs_runs_failed_total", "counter",
+	       "Starts that failed before the program ran (exec, cwd, user).",
+	       runs_failed),
+	SCALAR("spawnfs_open_handles", "gauge", "Open files in the tree.",
+	       handles),
+	SCALAR("spawnfs_parked_requests", "gauge",
+	       "Reads and writes waiting for output, an exit or room.", parked),
+	SCALAR("spawnfs_paused_runs", "gauge",
+	       "Running children paused because no reader made room.", paused),
+	SCALAR("spawnfs_interrupts_total", "counter",
+	       "Waiting requests answered EINTR after an interrupt.",
+	       interrupts),
+	SCALAR("spawnfs_resident_memory_bytes", "gauge",
+	       "Resident memory of the daemon.", rss_bytes),
+	SCALAR("spawnfs_start_time_seconds", "gauge",
+	       "When the daemon started, in seconds since the epoch.",
+	       start_time),
+};
+
 void metrics_render(struct jbuf *b, const struct metrics_view *v)
 {
 	static const char *const states[] = {"new", "running", "exited",
@@ -34,48 +68,31 @@ void metrics_render(struct jbuf *b, const struct metrics_view *v)
 	static const char *const streams[] = {"stdout", "stderr", "events"};
 	char labels[64];
 	const char *name;
-	int i;
+	size_t i;
 
 	family(b, "spawnfs_slots", "gauge", "Process slots by state.");
 	for (i = 0; i < 4; i++) {
 		snprintf(labels, sizeof(labels), "{state=\"%s\"}", states[i]);
 		value(b, "spawnfs_slots", labels, v->slots[i]);
 	}
-	family(b, "spawnfs_runs_started_total", "counter",
-	       "Runs whose program was executed.");
-	value(b, "spawnfs_runs_started_total", "", v->runs_started);
-	family(b, "spawnfs_runs_failed_total", "counter",
-	       "Starts that failed before the program ran (exec, cwd, user).");
-	value(b, "spawnfs_runs_failed_total", "", v->runs_failed);
 	family(b, "spawnfs_captured_bytes_total", "counter",
 	       "Bytes written to the output logs, by log.");
 	for (i = 0; i < 3; i++) {
 		snprintf(labels, sizeof(labels), "{stream=\"%s\"}", streams[i]);
 		value(b, "spawnfs_captured_bytes_total", labels, v->bytes[i]);
 	}
-	family(b, "spawnfs_open_handles", "gauge", "Open files in the tree.");
-	value(b, "spawnfs_open_handles", "", v->handles);
-	family(b, "spawnfs_parked_requests", "gauge",
-	       "Reads and writes waiting for output, an exit or room.");
-	value(b, "spawnfs_parked_requests", "", v->parked);
-	family(b, "spawnfs_paused_runs", "gauge",
-	       "Running children paused because no reader made room.");
-	value(b, "spawnfs_paused_runs", "", v->paused);
 	family(b, "spawnfs_ctl_errors_total", "counter",
 	       "Failed ctl lines, by errno.");
 	for (i = 1; i < METRICS_ERRNO_MAX; i++) {
-		if (!v->ctl_errors[i] || !(name = errno_name(i)))
+		if (!v->ctl_errors[i] || !(name = errno_name((int)i)))
 			continue;
 		snprintf(labels, sizeof(labels), "{errno=\"%s\"}", name);
 		value(b, "spawnfs_ctl_errors_total", labels, v->ctl_errors[i]);
 	}
-	family(b, "spawnfs_interrupts_total", "counter",
-	       "Waiting requests answered EINTR after an interrupt.");
-	value(b, "spawnfs_interrupts_total", "", v->interrupts);
-	family(b, "spawnfs_resident_memory_bytes", "gauge",
-	       "Resident memory of the daemon.");
-	value(b, "spawnfs_resident_memory_bytes", "", v->rss_bytes);
-	family(b, "spawnfs_start_time_seconds", "gauge",
-	       "When the daemon started, in seconds since the epoch.");
-	value(b, "spawnfs_start_time_seconds", "", v->start_time);
+	for (i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++) {
+		family(b, scalars[i].name, scalars[i].type, scalars[i].help);
+		value(b, scalars[i].name, "",
+		      *(const uint64_t *)(const void *)((const char *)v +
+							scalars[i].off));
+	}
 }
