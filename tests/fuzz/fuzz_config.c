@@ -24,17 +24,11 @@
 
 #include "spawnfs/config.h"
 
+#include "fuzz.h"
+
 #define DAY_MS	      86400000ULL
 #define INI_READ_SIZE 200 /* inih's line buffer, NUL included */
 #define MAX_PARTS     3
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)              \
-	do {                     \
-		if (!(cond))     \
-			abort(); \
-	} while (0)
 
 /* The file every input is written to; opened once per process. */
 static int cfg_memfd = -1;

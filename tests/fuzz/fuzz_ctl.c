@@ -18,17 +18,11 @@
 
 #include "spawnfs/ctl.h"
 
+#include "fuzz.h"
+
 #define STRETCH_MARK   0xff
 #define SHORT_LINE     4096 /* longer lines only go through the parser */
 #define TIMEOUT_MAX_MS 31536000000L /* a year */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)              \
-	do {                     \
-		if (!(cond))     \
-			abort(); \
-	} while (0)
 
 static bool blank(char c)
 {

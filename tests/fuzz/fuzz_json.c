@@ -22,19 +22,13 @@
 
 #include "spawnfs/events.h"
 
+#include "fuzz.h"
+
 #define MAX_DEPTH   32
 #define MAX_KEYS    32
 #define MAX_STRINGS 64
 #define MAX_ARGS    8
 #define MAX_LOGS    4
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)              \
-	do {                     \
-		if (!(cond))     \
-			abort(); \
-	} while (0)
 
 /* ---- UTF-8, decoded by code point rather than by byte ranges ---- */
 

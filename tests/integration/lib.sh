@@ -364,6 +364,30 @@ wait_for() {
 		"pid state $(proc_state "$pid")"
 }
 
+# fails_with WANT CMD...: CMD must fail, and its message (C locale) must
+# end with the strerror text WANT, so the errno is exactly the one wanted.
+fails_with() {
+	local want=$1 out
+	shift
+	if out=$(LC_ALL=C "$@" 2>&1); then
+		fail "succeeded, wanted '$want': $*"
+	fi
+	case $out in
+	*": $want") ;;
+	*) fail "$*: wanted '$want', got '$out'" ;;
+	esac
+}
+
+# HANG: the bound, in seconds, on any one call that must not hang.
+HANG=20
+[ -z "${SPAWNFS_WRAP:-}" ] || HANG=120
+
+# slots: the slot directories, sorted, on one line.
+slots() {
+	find "$MNT" -mindepth 1 -maxdepth 1 -type d ! -name by-pid -printf '%f\n' |
+		LC_ALL=C sort | tr '\n' ' '
+}
+
 # trap_cleanup FN: on exit, FN RC runs first (it undoes what the test
 # made, and returns the status to keep), then the cleanup above.
 trap_cleanup() {

@@ -7,15 +7,6 @@
 # before, has no zombie child, and exits 0 at unmount.
 . "$(dirname "$0")/lib.sh"
 SYSOP=$(logs_helper sysop)
-# The bound on any one call that must not hang.
-HANG=20
-[ -z "${SPAWNFS_WRAP:-}" ] || HANG=120
-
-# slots: the slot directories, sorted, on one line.
-slots() {
-	find "$MNT" -mindepth 1 -maxdepth 1 -type d ! -name by-pid -printf '%f\n' |
-		LC_ALL=C sort | tr '\n' ' '
-}
 export LC_ALL=C
 
 # Under valgrind every request costs ~30 times more: smaller volumes, the

@@ -6,15 +6,6 @@
 # daemon holds no more fds, memory or children than before.
 . "$(dirname "$0")/lib.sh"
 SYSOP=$(logs_helper sysop)
-# The bound on any one call that must not hang.
-HANG=20
-[ -z "${SPAWNFS_WRAP:-}" ] || HANG=120
-
-# slots: the slot directories, sorted, on one line.
-slots() {
-	find "$MNT" -mindepth 1 -maxdepth 1 -type d ! -name by-pid -printf '%f\n' |
-		LC_ALL=C sort | tr '\n' ' '
-}
 
 # op WANT ARGS...: "sysop ARGS..." prints WANT, within HANG seconds.
 op() {

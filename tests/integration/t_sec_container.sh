@@ -20,19 +20,6 @@ NS_PID=
 ORPHANS=()
 mkdir -p "$MNT" "$WORK/ns" "$WORK/bw" "$WORK/view" "$WORK/plain"
 
-# fails_with WANT CMD...: CMD must fail, and its message (C locale) must
-# end with the strerror text WANT, so the errno is exactly the one wanted.
-fails_with() {
-	local want=$1 out
-	shift
-	if out=$(LC_ALL=C "$@" 2>&1); then
-		fail "succeeded, wanted '$want': $*"
-	fi
-	case $out in
-	*": $want") ;;
-	*) fail "$*: wanted '$want', got '$out'" ;;
-	esac
-}
 
 
 # bw_ro CMD...: CMD in a bwrap sandbox that sees the tree read-only at

@@ -5,19 +5,6 @@
 # the root lists clone and by-pid, and by-pid lists nothing.
 . "$(dirname "$0")/lib.sh"
 
-# fails_with WANT CMD...: CMD must fail, and its message (C locale) must
-# end with the strerror text WANT, so the errno is exactly the one wanted.
-fails_with() {
-	local want=$1 out
-	shift
-	if out=$(LC_ALL=C "$@" 2>&1); then
-		fail "succeeded, wanted '$want': $*"
-	fi
-	case $out in
-	*": $want") ;;
-	*) fail "$*: wanted '$want', got '$out'" ;;
-	esac
-}
 
 # no_slots: the root holds only the fixed entries (readdir is under test).
 no_slots() {

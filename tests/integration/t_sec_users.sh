@@ -29,19 +29,6 @@ as() {
 	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
 }
 
-# fails_with WANT CMD...: CMD must fail, and its message (C locale) must
-# end with the strerror text WANT, so the errno is exactly the one wanted.
-fails_with() {
-	local want=$1 out
-	shift
-	if out=$(LC_ALL=C "$@" 2>&1); then
-		fail "succeeded, wanted '$want': $*"
-	fi
-	case $out in
-	*": $want") ;;
-	*) fail "$*: wanted '$want', got '$out'" ;;
-	esac
-}
 
 # "${put[@]}" FILE TEXT: append TEXT and a newline to FILE in one write; a
 # command, not a function, so that "as USER" can run it.
