@@ -293,6 +293,25 @@ int loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
 	return 0;
 }
 
+int loop_forked(struct loop *l)
+{
+	int fd;
+
+	if (l->sigfd < 0)
+		return 0;
+	if (sigprocmask(SIG_BLOCK, &l->sigmask, NULL) < 0)
+		return -errno;
+	/* The old fd's wake-ups went to the parent: a new one, for us. */
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->sigfd, NULL);
+	close(l->sigfd);
+	l->sigfd = -1;
+	fd = signalfd(-1, &l->sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	l->sigfd = fd;
+	return epoll_add_ptr(l->epfd, fd, EPOLLIN, &loop_signal_tag);
+}
+
 static void loop_fire_signals(struct loop *l)
 {
 	struct signalfd_siginfo si;

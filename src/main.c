@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <fuse_lowlevel.h>
 
@@ -41,13 +43,18 @@ struct daemon {
 static const char usage_text[] =
 	"usage: spawnfs [-f] [-d] [-c FILE] [-o OPT[,OPT...]] MOUNTPOINT\n"
 	"\n"
-	"  -f          stay in the foreground\n"
-	"  -d          debug logging (implies -f)\n"
-	"  -c FILE     configuration file (default " CFG_DEFAULT_PATH ")\n"
-	"  -o OPT,...  mount options (allow_other, default_permissions, ro)\n"
-	"              and configuration keys as key=value\n"
-	"  -h          this help\n"
-	"  -V          the version\n";
+	"  -f, --foreground  stay in the foreground\n"
+	"  -d, --debug       debug logging (implies -f)\n"
+	"  -c, --config FILE configuration file (default " CFG_DEFAULT_PATH
+	")\n"
+	"  -o OPT,...        mount options (allow_other, default_permissions,\n"
+	"                    ro) and configuration keys as key=value\n"
+	"  -h, --help        this help\n"
+	"  -V, --version     the version\n"
+	"\n"
+	"SIGTERM, SIGINT, SIGHUP or an unmount stop every run; readers get\n"
+	"end of file, and the tree is unmounted once they close (at most\n"
+	"shutdown_timeout later).\n";
 
 static int opts_append(char **list, const char *opt)
 {
@@ -83,12 +90,15 @@ static bool opt_ignored(const char *tok)
 	return false;
 }
 
-/* Split one -o argument: config keys go to cfg, the rest to libfuse. */
-static int opts_split(struct opts *o, struct cfg *cfg, char *arg)
+/* Split one -o argument: config keys go to cfg, the rest to libfuse.
+ * A copy is split, so that ps still shows the options as given. */
+static int opts_split(struct opts *o, struct cfg *cfg, const char *given)
 {
-	char err[CFG_ERR_MAX], *tok, *save = NULL, *eq;
-	int rc;
+	char err[CFG_ERR_MAX], *tok, *save = NULL, *eq, *arg = strdup(given);
+	int rc = 0;
 
+	if (!arg)
+		return -ENOMEM;
 	for (tok = strtok_r(arg, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		eq = strchr(tok, '=');
@@ -100,7 +110,7 @@ static int opts_split(struct opts *o, struct cfg *cfg, char *arg)
 			if (rc < 0) {
 				fprintf(stderr, "spawnfs: -o %s: %s\n", tok,
 					err);
-				return rc;
+				break;
 			}
 			continue;
 		}
@@ -112,19 +122,29 @@ static int opts_split(struct opts *o, struct cfg *cfg, char *arg)
 			o->read_only = true;
 		if (strcmp(tok, "rw") == 0)
 			o->read_only = false;
-		if (opts_append(&o->fuse_opts, tok) < 0)
-			return -ENOMEM;
+		rc = opts_append(&o->fuse_opts, tok);
+		if (rc < 0)
+			break;
 	}
-	return 0;
+	free(arg);
+	return rc;
 }
 
 /* The -o overrides are applied after the file, so keep them. */
 static int parse_args(int argc, char **argv, struct opts *o, char ***ovr,
 		      size_t *novr)
 {
+	static const struct option longs[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"debug", no_argument, NULL, 'd'},
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
 	int c;
 
-	while ((c = getopt(argc, argv, "fdc:o:hV")) != -1) {
+	while ((c = getopt_long(argc, argv, "fdc:o:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->foreground = true;
@@ -229,8 +249,7 @@ static void daemon_stop(struct daemon *d)
 		return;
 	d->stopping = true;
 	log_info("stopping");
-	if (fs_shutdown(d->fs))
-		loop_quit(d->loop);
+	fs_shutdown(d->fs);
 }
 
 static void on_signal(void *arg, int signo)
@@ -251,18 +270,45 @@ static void on_ended(void *arg)
 	daemon_stop(arg);
 }
 
-static void on_idle(void *arg)
+static void on_stopped(void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->stopping)
-		loop_quit(d->loop);
+	loop_quit(d->loop);
 }
 
 static const struct fs_hooks daemon_hooks = {
 	.ended = on_ended,
-	.idle = on_idle,
+	.stopped = on_stopped,
 };
+
+/* A daemon that died left its mount behind: say how to clear it. */
+static int check_mountpoint(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
+		return 0;
+	fprintf(stderr,
+		"spawnfs: %s: %s: a dead mount is in the way; "
+		"run 'fusermount3 -u %s' first\n",
+		mnt, strerror(ENOTCONN), mnt);
+	return -ENOTCONN;
+}
+
+/* The signals that stop the daemon, watched from this process. After
+ * fuse_daemonize the process is a new one: the loop's signalfd is made
+ * anew in it first, or no signal would ever wake the loop. */
+static int watch_signals(struct daemon *d, bool forked)
+{
+	if (forked && loop_forked(d->loop) < 0)
+		return -1;
+	if (loop_signal(d->loop, SIGTERM, on_signal, d) < 0 ||
+	    loop_signal(d->loop, SIGINT, on_signal, d) < 0 ||
+	    loop_signal(d->loop, SIGHUP, on_signal, d) < 0)
+		return -1;
+	return 0;
+}
 
 static int serve(struct opts *o, const struct cfg *cfg)
 {
@@ -271,6 +317,8 @@ static int serve(struct opts *o, const struct cfg *cfg)
 	struct daemon d = {0};
 	int rc = 1;
 
+	if (check_mountpoint(o->mountpoint) < 0)
+		return 1;
 	d.loop = loop_new();
 	if (!d.loop) {
 		log_error("loop: %s", strerror(errno));
@@ -289,10 +337,10 @@ static int serve(struct opts *o, const struct cfg *cfg)
 	}
 	if (!o->foreground && fuse_daemonize(0) < 0)
 		goto out;
-	if (loop_signal(d.loop, SIGTERM, on_signal, &d) < 0 ||
-	    loop_signal(d.loop, SIGINT, on_signal, &d) < 0 ||
-	    loop_signal(d.loop, SIGHUP, on_signal, &d) < 0)
+	if (watch_signals(&d, !o->foreground) < 0) {
+		log_error("signals: %s", strerror(errno));
 		goto out;
+	}
 	log_info("serving %s", o->mountpoint);
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
 out:
@@ -326,6 +374,10 @@ int main(int argc, char **argv)
 	warn_request_timeouts();
 	proc_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
+	/* Buffers of 64 KiB and more (the logs' rings) come from mmap and go
+	 * back to the system when freed: glibc would otherwise raise the
+	 * threshold after the first free and keep them in its heap. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	rc = serve(&o, &cfg);
 	cfg_free(&cfg);
 	free(o.fuse_opts);

@@ -46,6 +46,11 @@ void loop_timer_del(struct loop_timer *t);
 /* Deliver signo through cb instead of its handler. 0 or -errno. */
 int loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
 
+/* Call in the child after fork (daemonizing): a signalfd wakes epoll
+ * only in the process that added it, so the signals are watched anew
+ * from this process, with the same mask. 0 or -errno. */
+int loop_forked(struct loop *l);
+
 /* Run fn(arg) at the end of the current round. 0 or -ENOMEM. */
 int loop_defer(struct loop *l, loop_defer_cb fn, void *arg);
 
