@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,12 @@
 #define FS_SLOT_INO    16 /* the first inode number of a slot */
 #define FS_MAX_WRITE   (1024 * 1024)
 #define FS_NAME_MAX    64
+/* On a stop, runs not over this long after kill_grace + drain_timeout
+ * are forced. */
+#define FS_STOP_SLACK_MS 1000
+/* Removed slots leave small blocks all over the heap: this long after a
+ * removal, free pages go back to the system. */
+#define FS_TRIM_DELAY_MS 500
 
 enum fs_kind {
 	K_DIR,
@@ -110,6 +117,10 @@ struct fs {
 	struct fs_handle *handles;
 	struct timespec born;
 	bool mounted, stopping, ended;
+	bool lingering;		       /* stopping, every run over */
+	bool stopped;		       /* the stopped hook has fired */
+	struct loop_timer *stop_timer; /* the bound of a stop's phase */
+	struct loop_timer *trim_timer; /* give freed heap back, once */
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
 	/* for metrics */
 	uint64_t nhandles, nparked, interrupts;
@@ -688,6 +699,14 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	fuse_reply_err(req, EPERM);
 }
 
+static void trim_expired(void *arg)
+{
+	struct fs *fs = arg;
+
+	fs->trim_timer = NULL;
+	malloc_trim(0);
+}
+
 static void slot_drop(struct fs *fs, struct proc *p)
 {
 	struct loop_timer **t = proc_reap_timer(p);
@@ -702,6 +721,9 @@ static void slot_drop(struct fs *fs, struct proc *p)
 	proc_abandon(p); /* only fs_free meets a running slot here */
 	proc_remove(p);
 	proc_unref(p);
+	if (!fs->trim_timer && !fs->stopped)
+		fs->trim_timer = loop_timer_add(fs->loop, FS_TRIM_DELAY_MS,
+						trim_expired, fs);
 }
 
 /* Whether reap_after may remove p: ended, drained, nobody has it open. */
@@ -794,6 +816,8 @@ static void handle_flush(struct fs_handle *h, int err)
 	}
 }
 
+static void shutdown_done(struct fs *fs);
+
 static void handle_free(struct fs_handle *h)
 {
 	struct fs *h_fs = h->fs;
@@ -811,6 +835,8 @@ static void handle_free(struct fs_handle *h)
 		reap_arm(h_fs, p);
 		proc_unref(p);
 	}
+	if (h_fs->lingering && h_fs->nhandles == 0)
+		shutdown_done(h_fs);
 }
 
 static struct fs_handle *handle_new(struct fs *fs, struct proc *p,
@@ -1036,7 +1062,7 @@ static bool handle_try(struct fs_handle *h, fuse_req_t req, uint64_t off,
 		h->next_off = off + n;
 		return true;
 	case K_WAIT:
-		if (proc_wait_status(h->p) < 0 && !proc_removed(h->p))
+		if (proc_wait_status(h->p) < 0 && !proc_closed(h->p))
 			return false;
 		rc = wait_text(h->p, tmp, sizeof(tmp));
 		reply_text(req, tmp, (size_t)rc, (off_t)off, size);
@@ -1278,7 +1304,7 @@ static bool handle_ready(const struct fs_handle *h)
 	case K_EVENTS:
 		return stream_readable(h->rd, h->next_off);
 	case K_WAIT:
-		return proc_wait_status(h->p) >= 0 || proc_removed(h->p);
+		return proc_wait_status(h->p) >= 0 || proc_closed(h->p);
 	default:
 		return true;
 	}
@@ -1357,12 +1383,14 @@ static void hook_done(void *arg, struct proc *p)
 	reap_arm(arg, p);
 }
 
+static void shutdown_drained(struct fs *fs);
+
 static void hook_idle(void *arg)
 {
 	struct fs *fs = arg;
 
-	if (fs->hooks->idle)
-		fs->hooks->idle(fs->arg);
+	if (fs->stopping)
+		shutdown_drained(fs);
 }
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
@@ -1403,7 +1431,10 @@ static void fs_session_end(struct fs *fs)
 	fs->ended = true;
 	loop_io_mod(fs->io, 0);
 	log_info("session ended");
-	if (fs->hooks->ended)
+	/* Nobody can read any more: do not wait for the handles. */
+	if (fs->lingering)
+		shutdown_done(fs);
+	else if (fs->hooks->ended)
 		fs->hooks->ended(fs->arg);
 }
 
@@ -1500,16 +1531,89 @@ int fs_mount(struct fs *fs, const char *mountpoint)
 	return fs->io ? 0 : -errno;
 }
 
-bool fs_shutdown(struct fs *fs)
+/* The last phase of a stop is over: main may unmount and exit. */
+static void shutdown_done(struct fs *fs)
+{
+	if (fs->stopped)
+		return;
+	fs->stopped = true;
+	loop_timer_del(fs->stop_timer);
+	fs->stop_timer = NULL;
+	if (fs->hooks->stopped)
+		fs->hooks->stopped(fs->arg);
+}
+
+static void linger_expired(void *arg)
+{
+	struct fs *fs = arg;
+
+	fs->stop_timer = NULL;
+	log_info("stopping: %llu file(s) still open after shutdown_timeout",
+		 (unsigned long long)fs->nhandles);
+	shutdown_done(fs);
+}
+
+/* Every run is over: end every log, so that readers get end of file and
+ * wait readers the status, then wait for the handles to close. */
+static void shutdown_drained(struct fs *fs)
 {
 	struct proc *p;
 	uint64_t id = 0;
 
+	if (fs->lingering)
+		return;
+	fs->lingering = true;
+	loop_timer_del(fs->stop_timer);
+	fs->stop_timer = NULL;
+	while ((p = tab_next(fs->tab, id, &id)))
+		proc_close(p);
+	if (fs->ended || fs->nhandles == 0) {
+		shutdown_done(fs);
+		return;
+	}
+	log_info("stopping: waiting for %llu open file(s) to close",
+		 (unsigned long long)fs->nhandles);
+	fs->stop_timer = loop_timer_add(fs->loop, fs->cfg->shutdown_timeout_ms,
+					linger_expired, fs);
+	if (!fs->stop_timer)
+		shutdown_done(fs);
+}
+
+/* Runs that did not end or drain in time: KILL, reap and cut them. */
+static void stop_forced(void *arg)
+{
+	struct fs *fs = arg;
+	struct proc *p;
+	uint64_t id = 0;
+
+	fs->stop_timer = NULL;
+	log_warn("stopping: runs still going, killing them");
+	while ((p = tab_next(fs->tab, id, &id)))
+		if (proc_busy(p))
+			proc_abandon(p);
+	shutdown_drained(fs);
+}
+
+void fs_shutdown(struct fs *fs)
+{
+	struct proc *p;
+	uint64_t id = 0, ms;
+
+	if (fs->stopping)
+		return;
 	fs->stopping = true;
 	while ((p = tab_next(fs->tab, id, &id)))
 		if (proc_busy(p))
 			proc_terminate(p);
-	return fs->pctx.nbusy == 0;
+	if (fs->pctx.nbusy == 0) {
+		shutdown_drained(fs);
+		return;
+	}
+	ms = (uint64_t)fs->cfg->kill_grace_ms + fs->cfg->drain_timeout_ms +
+	     FS_STOP_SLACK_MS;
+	fs->stop_timer = loop_timer_add(fs->loop, ms, stop_forced, fs);
+	if (!fs->stop_timer)
+		stop_forced(fs);
 }
 
 void fs_free(struct fs *fs)
@@ -1519,6 +1623,11 @@ void fs_free(struct fs *fs)
 
 	if (!fs)
 		return;
+	fs->stopped = true; /* no hook from here on */
+	loop_timer_del(fs->stop_timer);
+	fs->stop_timer = NULL;
+	loop_timer_del(fs->trim_timer);
+	fs->trim_timer = NULL;
 	while (fs->handles)
 		handle_free(fs->handles);
 	while ((p = tab_next(fs->tab, 0, &id)))

@@ -97,6 +97,7 @@ struct proc {
 	char *error;
 	struct stream *logs[PROC_NLOGS];
 	bool removed, counted;
+	bool closed; /* every log ended: removed, or the daemon stops */
 	/* events lines waiting for room in a held events log, in order, and
 	 * whether the log ends once they are in */
 	struct jbuf pending;
@@ -244,18 +245,43 @@ int proc_wait_status(const struct proc *p)
 								  : -1;
 }
 
-void proc_remove(struct proc *p)
+static void defer_flush(struct proc *p);
+
+/* Every log ends (the events log once the lines waiting for room are in)
+ * and wait has its answer, with or without a status. */
+static void proc_end_logs(struct proc *p)
 {
 	int i;
 
-	p->removed = true;
+	defer_flush(p);
 	for (i = 0; i < PROC_NLOGS; i++) {
+		if (i == PROC_EVENTS && p->pending.len) {
+			p->pending_finish = true;
+			continue;
+		}
 		stream_finish(p->logs[i]);
 		if (p->ctx->hooks->output)
 			p->ctx->hooks->output(p->ctx->arg, p, (enum proc_log)i);
 	}
 	if (p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
+}
+
+void proc_remove(struct proc *p)
+{
+	p->removed = p->closed = true;
+	proc_end_logs(p);
+}
+
+void proc_close(struct proc *p)
+{
+	p->closed = true;
+	proc_end_logs(p);
+}
+
+bool proc_closed(const struct proc *p)
+{
+	return p->closed;
 }
 
 void proc_set_error(struct proc *p, const char *line, size_t len, int err)
@@ -797,7 +823,15 @@ static size_t pipe_read_once(struct proc_pipe *pp, bool *full)
 	return 0;
 }
 
-/* drain_timeout after the exit: take only what the pipe holds now. */
+/* Whether an open handle reads a log the pipe feeds. */
+static bool pipe_read_by_anyone(const struct proc_pipe *pp)
+{
+	return stream_nreaders(pp->p->logs[pp->log]) ||
+	       stream_nreaders(pp->p->logs[PROC_EVENTS]);
+}
+
+/* drain_timeout after the exit: take only what the pipe holds now; when
+ * the daemon stops, drop what nobody reads. */
 static void drain_expired(void *arg)
 {
 	struct proc *p = arg;
@@ -809,7 +843,9 @@ static void drain_expired(void *arg)
 		pp = &p->pipes[i];
 		if (pp->fd < 0)
 			continue;
-		if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail <= 0)
+		if (p->stopping && !pipe_read_by_anyone(pp))
+			pipe_close(pp); /* nobody can read it any more */
+		else if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail <= 0)
 			pipe_close(pp);
 		else
 			pp->drain_left = (uint64_t)avail;
@@ -886,8 +922,6 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 	run_forget_child(p);
 	log_debug("proc %s: pid %d ended, status %d", p->name, (int)p->pid,
 		  p->wstatus);
-	if (p->stopping)
-		close_pipes(p);
 	if (pipes_open(p))
 		p->drain_timer = loop_timer_add(p->ctx->loop,
 						p->ctx->cfg->drain_timeout_ms,
@@ -1025,10 +1059,12 @@ void proc_terminate(struct proc *p)
 		proc_stop(p, -1);
 		return;
 	}
-	/* Exited, but a grandchild or unread output keeps the pipes. */
+	/* Exited, but a grandchild or unread output keeps the pipes: TERM
+	 * what is left, and drain as after any exit; once drain_timeout has
+	 * passed, what nobody reads goes at once. */
 	proc_kill(p, SIGTERM);
-	close_pipes(p);
-	proc_run_done(p);
+	if (!p->drain_timer)
+		drain_expired(p);
 }
 
 static void life_expired(void *arg)

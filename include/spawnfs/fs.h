@@ -16,8 +16,8 @@ struct fuse_args;
 
 /* What the file system tells main. */
 struct fs_hooks {
-	void (*ended)(void *arg); /* the session ended (unmount) */
-	void (*idle)(void *arg);  /* no run is left */
+	void (*ended)(void *arg);   /* the session ended (unmount) */
+	void (*stopped)(void *arg); /* fs_shutdown is complete: exit */
 };
 
 /* fs_new flags */
@@ -34,9 +34,16 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 /* Mount on mountpoint and start serving from the loop. 0 or -errno. */
 int fs_mount(struct fs *fs, const char *mountpoint);
 
-/* Stop every running group: TERM, then KILL after kill_grace. New ctl
- * writes fail with ESHUTDOWN. Returns true when nothing is running. */
-bool fs_shutdown(struct fs *fs);
+/*
+ * Stop the daemon cleanly, from the loop: every running group gets TERM,
+ * then KILL after kill_grace; runs are reaped and their output drained
+ * into the logs (a pipe nobody reads is cut after drain_timeout). Then
+ * every log ends, so readers get end of file and wait readers the
+ * status; the tree keeps serving until every open file is closed or
+ * shutdown_timeout passes (at once if the session has ended), and the
+ * stopped hook fires. New slots and ctl writes fail with ESHUTDOWN.
+ */
+void fs_shutdown(struct fs *fs);
 
 /* Answer what is parked, drop every slot, unmount and free. NULL: no-op. */
 void fs_free(struct fs *fs);

@@ -108,6 +108,14 @@ void proc_discard(struct proc *p);
 void proc_remove(struct proc *p);
 bool proc_removed(const struct proc *p);
 
+/* The daemon stops and the run is over: every log ends once what it
+ * holds is read (the events log once its waiting lines are in), and
+ * wait answers (end of file for a slot that never ran). */
+void proc_close(struct proc *p);
+
+/* Removed or closed: no more output or status will come. */
+bool proc_closed(const struct proc *p);
+
 /* The last run's shell-style status, or -1 while running or never run. */
 int proc_wait_status(const struct proc *p);
 
@@ -146,7 +154,9 @@ void proc_events_sync(struct proc *p);
  * leader and release everything the run holds. */
 void proc_abandon(struct proc *p);
 
-/* TERM to the group now, KILL after kill_grace (shutdown). */
+/* The daemon stops: TERM to the group now, KILL after kill_grace; the
+ * output is drained as after any exit, except that a pipe nobody reads
+ * is closed once drain_timeout has passed. */
 void proc_terminate(struct proc *p);
 
 /* Render the ctl lines that would recreate the slot's settings and its

@@ -266,6 +266,20 @@ wait_dead() {
 	done
 }
 
+# daemon_pids: the live processes whose command line holds $MNT as a word
+# (daemons that mount(8) or a detaching spawnfs started: not our
+# children), one a line.
+daemon_pids() {
+	local f p
+	for f in /proc/[0-9]*/cmdline; do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$p" != $$ ] || continue
+		grep -qzx -- "$MNT" "$f" 2>/dev/null || continue
+		pid_dead "$p" || echo "$p"
+	done
+}
+
 # children_of PID: the pids whose parent is PID, one a line.
 children_of() {
 	proc_table | awk -v p="$1" '$2 == p { print $1 }'

@@ -56,6 +56,14 @@ expect_exit 0 "-h" -h
 grep -q MOUNTPOINT "$WORK/out" || fail "-h printed: $(cat "$WORK/out")"
 ok "-h prints the usage and exits 0"
 
+expect_exit 0 "--version" --version
+grep -Eq '^spawnfs [0-9]+\.[0-9]+' "$WORK/out" ||
+	fail "--version printed: $(cat "$WORK/out")"
+expect_exit 0 "--help" --help
+grep -q MOUNTPOINT "$WORK/out" || fail "--help printed: $(cat "$WORK/out")"
+[ ! -s "$WORK/err" ] || fail "--help wrote to stderr: $(cat "$WORK/err")"
+ok "--version and --help print and exit 0"
+
 expect_exit 2 "no mountpoint" -c "$CONF"
 expect_exit 2 "an unknown option" -c "$CONF" -Z "$MNT"
 ok "no mountpoint, unknown option: exit 2"
@@ -144,3 +152,32 @@ rm -f "$WORK/valgrind.$bg.log"
 # leaves by _exit: only its errors count.
 valgrind_clean no || fail "without -f: valgrind found errors (above)"
 ok "without -f: returns 0 mounted (daemon $bg), ends on unmount"
+
+# ps shows the -o options as they were given: the daemon splits a copy.
+mount_fs -o kill_grace=1s,allow_other,process_mode=0750
+args=$(tr '\0' ' ' <"/proc/$DAEMON_PID/cmdline")
+case $args in
+*"-o kill_grace=1s,allow_other,process_mode=0750 "*) ;;
+*) fail "ps shows the daemon as: $args" ;;
+esac
+ok "ps shows '-o kill_grace=1s,allow_other,process_mode=0750' unchanged"
+
+# A daemon killed with -9 leaves a dead mount ("Transport endpoint is not
+# connected"); a new daemon there says how to clear it, and exits 1.
+dead=$DAEMON_PID
+kill -9 "$dead"
+wait "$dead" 2>/dev/null || true
+DAEMON_PID=
+rm -f "$WORK/valgrind.$dead.log" # killed: its report is cut short
+is_mounted || fail "kill -9 took the mount with it: no dead mount to test"
+expect_exit_mounted() { # the dead mount stays in the table meanwhile
+	run_daemon -c "$CONF" "$MNT"
+	[ "$rc" = 1 ] || fail "over a dead mount: exit $rc: $(cat "$WORK/err")"
+}
+expect_exit_mounted
+grep -q "fusermount3 -u $MNT" "$WORK/err" ||
+	fail "over a dead mount, stderr says: $(cat "$WORK/err")"
+grep -q "not connected" "$WORK/err" ||
+	fail "over a dead mount, no 'not connected': $(cat "$WORK/err")"
+fusermount3 -u "$MNT" || fusermount3 -uz "$MNT"
+ok "over a dead mount: exit 1, '$(head -n 1 "$WORK/err")'"

@@ -63,18 +63,6 @@ ops_cleanup() {
 # shellcheck disable=SC2154 # ops_rc is set by the trap itself
 trap 'ops_rc=$?; ops_cleanup; life_status $ops_rc || cleanup; cleanup' EXIT
 
-# daemon_pids: the live processes whose command line holds $MNT as a word.
-daemon_pids() {
-	local f p
-	for f in /proc/[0-9]*/cmdline; do
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		[ "$p" != $$ ] || continue
-		grep -qzx -- "$MNT" "$f" 2>/dev/null || continue
-		pid_dead "$p" || echo "$p"
-	done
-}
-
 # The spawnfs that mount.fuse3's shell finds: it records its arguments,
 # one file per run, then runs the built binary.
 mkdir "$WORK/sbin"
@@ -197,3 +185,24 @@ done
 	fail "mount -a: exit $rc, $stacked mounts on $MNT"
 ok "fstab: the mount table shows 'spawnfs fuse.spawnfs'; mount -a left" \
 	"it alone; umount ended the daemon"
+
+# --- a daemon that mount(8) started (detached, as fstab starts it) stops
+# on TERM: it stops its runs, unmounts and exits.
+for sig in TERM INT HUP; do
+	rc=0
+	timeout 20 mount -t fuse.spawnfs spawnfs "$MNT" 2>>"$DAEMON_LOG" ||
+		rc=$?
+	[ "$rc" = 0 ] || fail "mount -t fuse.spawnfs ($sig): exit $rc"
+	pid=$(one_daemon)
+	DAEMONS="$DAEMONS $pid"
+	s=$(slot "sig$sig")
+	ctl "$s" 'exec sleep 300'
+	wait_until 10 state_is "$s" running
+	kid=$(json "$s/status" .pid)
+	kill "-$sig" "$pid"
+	wait_until 10 pid_dead "$pid"
+	wait_until 10 pid_dead "$kid"
+	! is_mounted || fail "SIG$sig: still mounted after the daemon exited"
+	ok "mount -t fuse.spawnfs, then SIG$sig to daemon $pid: its run" \
+		"$kid stopped, unmounted, exited"
+done

@@ -105,7 +105,7 @@ flags=$("$SPAWNFS" -h | grep -oE '^  -[a-zA-Z]' | tr -d ' ')
 [ "$(echo "$flags" | wc -l)" -ge 6 ] || fail "spawnfs -h shows only: $flags"
 section "$WORK/spawnfs.8.txt" OPTIONS >"$WORK/opts.txt"
 for f in $flags; do
-	grep -Eq "^ {7}$f( |$)" "$WORK/opts.txt" ||
+	grep -Eq "^ {7}$f( |,|$)" "$WORK/opts.txt" ||
 		fail "spawnfs.8 does not describe the option $f"
 done
 for o in allow_other default_permissions ro; do
