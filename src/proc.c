@@ -23,16 +23,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawnfs/evfeed.h"
 #include "spawnfs/log.h"
 #include "spawnfs/proc.h"
 
-#define PROC_ERROR_MAX	     512
-#define PROC_EVENT_RESERVE   4096
-#define PROC_EVENT_CHUNK_MIN 256
-#define PROC_DEFER_MAX	     64		  /* output events waiting */
-#define PROC_READS_PER_WAKE  4		  /* pipe reads per readiness */
-#define PROC_ENV_MAX	     1024	  /* env lines kept per slot */
-#define PROC_ENV_BYTES	     (256 * 1024) /* and their bytes together */
+#define PROC_ERROR_MAX	    512
+#define PROC_READS_PER_WAKE 4		 /* pipe reads per readiness */
+#define PROC_ENV_MAX	    1024	 /* env lines kept per slot */
+#define PROC_ENV_BYTES	    (256 * 1024) /* and their bytes together */
 
 enum proc_state { PROC_NEW, PROC_RUNNING, PROC_EXITED, PROC_KILLED };
 
@@ -42,21 +40,6 @@ struct proc_pipe {
 	int fd;
 	struct loop_io *io;
 	uint64_t drain_left; /* UINT64_MAX until the drain timer fires */
-	uint64_t ev_off;     /* first byte of the log not yet in an event */
-};
-
-/*
- * An output event not rendered yet: bytes [off, off + len) of a log, read
- * at t. While nobody has the events log open, output events wait here
- * instead of being rendered, and an event that newer output is sure to
- * push out of the events log is only counted (defer_pop): a child
- * streaming to a stdout reader does not pay for events nobody can read.
- */
-struct ev_defer {
-	uint64_t off;
-	struct timespec t;
-	size_t len;
-	enum proc_log log;
 };
 
 struct proc {
@@ -91,17 +74,13 @@ struct proc {
 	struct loop_io *stdin_io;
 	struct loop_timer *drain_timer, *kill_timer, *life_timer, *stall_timer;
 	struct loop_timer *reap_timer;
-	uint64_t seq; /* of the last event */
 	int exit_code, signo, wstatus;
 	struct timespec t_start, t_end;
 	char *error;
 	struct stream *logs[PROC_NLOGS];
 	bool removed, counted;
-	bool closed; /* every log ended: removed, or the daemon stops */
-	/* events lines waiting for room in a held events log, in order, and
-	 * whether the log ends once they are in */
-	struct jbuf pending;
-	bool pending_finish;
+	bool closed;	     /* every log ended: removed, or the daemon stops */
+	struct evfeed *feed; /* what feeds the events log */
 	/* a start whose exec has not reported yet */
 	bool starting;
 	pid_t start_pid;
@@ -111,14 +90,11 @@ struct proc {
 	bool stopping; /* the daemon is going away: do not drain */
 	void *handles;
 	unsigned nhandles;
-	/* output events not rendered yet, oldest first (a ring of
-	 * PROC_DEFER_MAX), and the bytes they hold together */
-	struct ev_defer *defer;
-	unsigned defer_first, ndefer;
-	uint64_t defer_raw;
 };
 
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
+
+static void feed_changed(void *arg);
 
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 		      uid_t uid, gid_t gid)
@@ -151,6 +127,10 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 			goto fail;
 	}
 	stream_set_lines(p->logs[PROC_EVENTS]);
+	p->feed = evfeed_new(p->logs[PROC_EVENTS], p->logs, log_names,
+			     ctx->cfg->buffer_size / 16, feed_changed, p);
+	if (!p->feed)
+		goto fail;
 	return p;
 fail:
 	proc_unref(p);
@@ -178,8 +158,7 @@ void proc_unref(struct proc *p)
 	free(p->start_line);
 	free(p->cwd);
 	free(p->error);
-	jbuf_free(&p->pending);
-	free(p->defer);
+	evfeed_free(p->feed);
 	free(p->name);
 	free(p);
 }
@@ -245,18 +224,15 @@ int proc_wait_status(const struct proc *p)
 								  : -1;
 }
 
-static void defer_flush(struct proc *p);
-
 /* Every log ends (the events log once the lines waiting for room are in)
  * and wait has its answer, with or without a status. */
 static void proc_end_logs(struct proc *p)
 {
 	int i;
 
-	defer_flush(p);
 	for (i = 0; i < PROC_NLOGS; i++) {
-		if (i == PROC_EVENTS && p->pending.len) {
-			p->pending_finish = true;
+		if (i == PROC_EVENTS) {
+			evfeed_finish(p->feed);
 			continue;
 		}
 		stream_finish(p->logs[i]);
@@ -303,337 +279,24 @@ void proc_set_error(struct proc *p, const char *line, size_t len, int err)
 	p->error = msg;
 }
 
-/* Append one rendered event line to the events log. Events that are not
- * output use the log's reserve (PROC_EVENT_RESERVE), so they never
- * overwrite what an open reader still needs. */
-/* How many leading bytes of the pending lines fit the events log now:
- * whole lines only, and all of them when no open reader holds it. */
-static size_t events_fit(struct proc *p)
+/* The events log grew or ended: wake its readers. */
+static void feed_changed(void *arg)
 {
-	struct stream *ev = p->logs[PROC_EVENTS];
-	size_t room, n = 0;
-	const char *nl;
+	struct proc *p = arg;
 
-	if (!stream_holds(ev))
-		return p->pending.len;
-	room = stream_room(ev);
-	while (n < p->pending.len) {
-		nl = memchr(p->pending.data + n, '\n', p->pending.len - n);
-		if (!nl || (size_t)(nl - p->pending.data) + 1 > room)
-			break;
-		n = (size_t)(nl - p->pending.data) + 1;
-	}
-	return n;
-}
-
-/* Move what fits of the pending lines into the events log. */
-static void events_flush(struct proc *p)
-{
-	size_t n = events_fit(p);
-	struct timespec now;
-
-	if (n > 0) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (stream_append(p->logs[PROC_EVENTS], p->pending.data, n,
-				  &now) < 0) {
-			log_error("proc %s: events lost: out of memory",
-				  p->name);
-		}
-		memmove(p->pending.data, p->pending.data + n,
-			p->pending.len - n);
-		p->pending.len -= n;
-	}
-	if (p->pending.len == 0 && p->pending_finish) {
-		p->pending_finish = false;
-		stream_finish(p->logs[PROC_EVENTS]);
-	}
-	if ((n > 0 || stream_finished(p->logs[PROC_EVENTS])) &&
-	    p->ctx->hooks->output)
+	if (p->ctx->hooks->output)
 		p->ctx->hooks->output(p->ctx->arg, p, PROC_EVENTS);
-}
-
-/*
- * Append one rendered events line. It waits in order behind earlier
- * lines while an open reader of the events log has no room for it, so
- * no event overwrites a byte that reader still needs; the pipes do not
- * read meanwhile (pipe_budget).
- */
-static void event_append(struct proc *p, struct jbuf *b)
-{
-	if (b->oom || (jbuf_put(&p->pending, b->data, b->len), p->pending.oom))
-		log_error("proc %s: event lost: out of memory", p->name);
-	if (p->pending.oom) {
-		jbuf_free(&p->pending);
-		jbuf_init(&p->pending);
-	}
-	jbuf_free(b);
-	events_flush(p);
-}
-
-static void defer_flush(struct proc *p);
-
-/* The number of a line that is not output: the output read before it
- * goes first, so its number comes after theirs. */
-static uint64_t event_seq(struct proc *p)
-{
-	defer_flush(p);
-	return ++p->seq;
-}
-
-static void event_signal(struct proc *p, int sig)
-{
-	struct timespec now;
-	struct jbuf b;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	jbuf_init(&b);
-	events_render_signal(&b, event_seq(p), &now, sig, ctl_signal_name(sig));
-	event_append(p, &b);
-}
-
-static void event_error(struct proc *p)
-{
-	struct timespec now;
-	struct jbuf b;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	jbuf_init(&b);
-	events_render_error(&b, event_seq(p), &now, p->error);
-	event_append(p, &b);
-}
-
-/* Raw bytes per output event: lines stay well under the events buffer,
- * so the oldest retained line can be kept whole. */
-static size_t event_chunk(const struct proc *p)
-{
-	size_t c = p->ctx->cfg->buffer_size / 16;
-
-	return c < PROC_EVENT_CHUNK_MIN ? PROC_EVENT_CHUNK_MIN : c;
-}
-
-/* Bytes of a log as one span: straight from the ring, or copied into
- * *tmp (to free) when they wrap. NULL when gone or out of memory. */
-static const unsigned char *log_span(struct proc *p, enum proc_log log,
-				     uint64_t off, size_t len,
-				     unsigned char **tmp)
-{
-	struct iovec iov[2];
-	size_t got;
-	int cnt = stream_peek(p->logs[log], off, len, iov, &got);
-
-	*tmp = NULL;
-	if (cnt < 0 || got != len)
-		return NULL;
-	if (cnt < 2)
-		return cnt ? iov[0].iov_base : (const unsigned char *)"";
-	*tmp = malloc(len);
-	if (!*tmp)
-		return NULL;
-	memcpy(*tmp, iov[0].iov_base, iov[0].iov_len);
-	memcpy(*tmp + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
-	return *tmp;
-}
-
-/* How many bytes before end start a UTF-8 sequence that end cuts,
- * looking no further back than from. */
-static size_t log_cut_tail(struct proc *p, enum proc_log log, uint64_t from,
-			   uint64_t end)
-{
-	size_t n = end - from < 3 ? (size_t)(end - from) : 3, cut;
-	unsigned char *tmp;
-	const unsigned char *b = log_span(p, log, end - n, n, &tmp);
-
-	cut = b ? utf8_cut_tail(b, n) : 0;
-	free(tmp);
-	return cut;
-}
-
-/* The output event for bytes [off, off + len) of a log: rendered, or only
- * counted (count) when it is sure to be overwritten before anyone can
- * open the events log. */
-static void event_emit(struct proc *p, enum proc_log log, uint64_t off,
-		       size_t len, const struct timespec *t, bool count)
-{
-	struct stream *ev = p->logs[PROC_EVENTS];
-	unsigned char *tmp;
-	const unsigned char *data = log_span(p, log, off, len, &tmp);
-	struct jbuf b;
-
-	if (!data) {
-		log_error("proc %s: %s event lost", p->name, log_names[log]);
-		p->seq++;
-		return;
-	}
-	if (count && !stream_nreaders(ev) && !p->pending.len) {
-		stream_skip(ev,
-			    events_output_len(++p->seq, t, log_names[log], data,
-					      len),
-			    t);
-	} else {
-		jbuf_init(&b);
-		events_render_output(&b, ++p->seq, t, log_names[log], data,
-				     len);
-		event_append(p, &b);
-	}
-	free(tmp);
-}
-
-/* Render or count the oldest waiting output event. It is only counted
- * when the output after it (extra: bytes about to be read) already fills
- * the events log, every byte making at least one byte of events. */
-static void defer_pop(struct proc *p, uint64_t extra)
-{
-	struct ev_defer d = p->defer[p->defer_first];
-
-	p->defer_first = (p->defer_first + 1) % PROC_DEFER_MAX;
-	p->ndefer--;
-	p->defer_raw -= d.len;
-	event_emit(p, d.log, d.off, d.len, &d.t,
-		   p->defer_raw + extra >= stream_cap(p->logs[PROC_EVENTS]));
-}
-
-static void defer_flush(struct proc *p)
-{
-	while (p->ndefer)
-		defer_pop(p, 0);
 }
 
 void proc_events_sync(struct proc *p)
 {
-	defer_flush(p);
-}
-
-/* One output event: rendered now when someone has the events log open,
- * else kept to be rendered (or counted) later. */
-static void event_out(struct proc *p, enum proc_log log, uint64_t off,
-		      size_t len, const struct timespec *t)
-{
-	if (stream_nreaders(p->logs[PROC_EVENTS]) || p->pending.len) {
-		defer_flush(p);
-		event_emit(p, log, off, len, t, false);
-		return;
-	}
-	if (!p->defer) {
-		p->defer = malloc(PROC_DEFER_MAX * sizeof(*p->defer));
-		if (!p->defer) {
-			event_emit(p, log, off, len, t, false);
-			return;
-		}
-	}
-	if (p->ndefer == PROC_DEFER_MAX)
-		defer_pop(p, 0);
-	p->defer[(p->defer_first + p->ndefer) % PROC_DEFER_MAX] =
-		(struct ev_defer){off, *t, len, log};
-	p->ndefer++;
-	p->defer_raw += len;
-}
-
-/* The log's bytes not yet in an event become stdout/stderr events of at
- * most event_chunk bytes; a UTF-8 sequence cut at the end waits for the
- * next read (or goes out as base64 at end of file). */
-static void event_output(struct proc_pipe *pp, bool eof)
-{
-	struct proc *p = pp->p;
-	uint64_t end = stream_head(p->logs[pp->log]);
-	size_t chunk = event_chunk(p), k;
-	struct timespec now;
-
-	if (!eof)
-		end -= log_cut_tail(p, pp->log, pp->ev_off, end);
-	if (pp->ev_off >= end)
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	while (pp->ev_off < end) {
-		k = end - pp->ev_off < chunk ? (size_t)(end - pp->ev_off)
-					     : chunk;
-		/* Do not cut a character between two events either. */
-		if (pp->ev_off + k < end)
-			k -= log_cut_tail(p, pp->log, pp->ev_off,
-					  pp->ev_off + k);
-		event_out(p, pp->log, pp->ev_off, k, &now);
-		pp->ev_off += k;
-	}
-}
-
-/* The first waiting event of log, or NULL. */
-static struct ev_defer *defer_first_of(struct proc *p, enum proc_log log)
-{
-	unsigned i;
-	struct ev_defer *d;
-
-	for (i = 0; i < p->ndefer; i++) {
-		d = &p->defer[(p->defer_first + i) % PROC_DEFER_MAX];
-		if (d->log == log)
-			return d;
-	}
-	return NULL;
-}
-
-/*
- * Before up to max bytes are read into pp's log: events still to be made
- * from bytes that read would overwrite are made now, in order. The pipe
- * is asked how much it holds so that the read is exactly as long as
- * assumed; returns the size to read.
- */
-static size_t defer_before_read(struct proc_pipe *pp, size_t max)
-{
-	struct proc *p = pp->p;
-	struct stream *s = p->logs[pp->log];
-	uint64_t cut = stream_head(s) + max, extra = 0;
-	struct ev_defer *d, part;
-	size_t k, back;
-	int avail;
-
-	if (cut <= stream_cap(s) || !(d = defer_first_of(p, pp->log)) ||
-	    d->off >= cut - stream_cap(s))
-		return max;
-	if (ioctl(pp->fd, FIONREAD, &avail) == 0 && avail > 0) {
-		if ((size_t)avail < max)
-			max = (size_t)avail;
-		extra = max;
-	}
-	cut = stream_head(s) + max;
-	if (cut <= stream_cap(s))
-		return max;
-	cut -= stream_cap(s); /* bytes below it are overwritten */
-	/* A cut character the read would overwrite: its own event. */
-	if (pp->ev_off < cut && pp->ev_off < stream_head(s)) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_REALTIME, &now);
-		event_out(p, pp->log, pp->ev_off,
-			  (size_t)(stream_head(s) - pp->ev_off), &now);
-		pp->ev_off = stream_head(s);
-	}
-	while ((d = defer_first_of(p, pp->log)) && d->off < cut) {
-		while (&p->defer[p->defer_first] != d)
-			defer_pop(p, extra); /* older, of the other log */
-		if (d->off + d->len <= cut) {
-			defer_pop(p, extra);
-			continue;
-		}
-		/* Split it: the part below cut goes now. */
-		k = (size_t)(cut - d->off);
-		back = log_cut_tail(p, d->log, d->off, cut);
-		if (back < k)
-			k -= back;
-		part = *d;
-		part.len = k;
-		d->off += k;
-		d->len -= k;
-		p->defer_raw -= k;
-		event_emit(p, part.log, part.off, part.len, &part.t,
-			   p->defer_raw + extra >=
-				   stream_cap(p->logs[PROC_EVENTS]));
-	}
-	return max;
+	evfeed_sync(p->feed);
 }
 
 /* A run is over: reaped, and every pipe at end of file or cut. */
 static void proc_run_done(struct proc *p)
 {
 	struct timespec now;
-	struct jbuf b;
 
 	if (p->alive || pipes_open(p))
 		return;
@@ -647,13 +310,9 @@ static void proc_run_done(struct proc *p)
 		return;
 	p->counted = false;
 	clock_gettime(CLOCK_REALTIME, &now);
-	jbuf_init(&b);
-	events_render_end(&b, event_seq(p), &now, p->exit_code,
-			  p->state == PROC_KILLED ? ctl_signal_name(p->signo)
-						  : NULL,
-			  p->wstatus);
-	p->pending_finish = true; /* once the end line is in */
-	event_append(p, &b);
+	evfeed_end(p->feed, &now, p->exit_code,
+		   p->state == PROC_KILLED ? ctl_signal_name(p->signo) : NULL,
+		   p->wstatus);
 	if (p->ctx->hooks->done)
 		p->ctx->hooks->done(p->ctx->arg, p);
 	if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
@@ -674,34 +333,32 @@ static void watch_close(struct loop_io **io, int *fd)
 static void pipe_close(struct proc_pipe *pp)
 {
 	struct proc *p = pp->p;
+	struct timespec now;
 
 	if (pp->fd < 0)
 		return;
 	watch_close(&pp->io, &pp->fd);
-	event_output(pp, true); /* flush a cut UTF-8 sequence */
+	clock_gettime(CLOCK_REALTIME, &now);
+	evfeed_output(p->feed, pp->log, &now, true); /* a cut UTF-8 tail */
 	stream_finish(p->logs[pp->log]);
 	if (p->ctx->hooks->output)
 		p->ctx->hooks->output(p->ctx->arg, p, pp->log);
 }
 
 /* How much the pipe may read now: its own log and the events log, each
- * as far as it holds the pipe (stream_pipe_budget). An output byte takes
- * at most 6 bytes of events (a \\u00XX escape) plus its share of the
- * framing of an event of at least PROC_EVENT_CHUNK_MIN bytes (under 1),
- * hence 7; a carried UTF-8 sequence and PROC_EVENT_RESERVE, kept for the
- * other events, come on top. */
+ * as far as it holds the pipe (stream_pipe_budget), the events log for
+ * as many bytes as the read can make of events. */
 static size_t pipe_budget(struct proc_pipe *pp)
 {
 	struct stream_feed feeds[2] = {
 		{pp->p->logs[pp->log], 1, 0},
-		{pp->p->logs[PROC_EVENTS], 7,
-		 events_output_max(0) + 6 * 4 + PROC_EVENT_RESERVE},
+		{pp->p->logs[PROC_EVENTS], evfeed_per_byte(), evfeed_extra()},
 	};
 	size_t budget;
 
 	budget = stream_pipe_budget(feeds, 2);
 	/* Events waiting for room go first, to keep their order. */
-	if (pp->p->pending.len)
+	if (evfeed_waiting(pp->p->feed))
 		budget = 0;
 	if (budget > pp->drain_left)
 		budget = (size_t)pp->drain_left;
@@ -733,8 +390,12 @@ void proc_update(struct proc *p)
 	size_t budget;
 	int i;
 
-	if (p->pending.len)
-		events_flush(p);
+	if (evfeed_waiting(p->feed)) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		evfeed_flush(p->feed, &now);
+	}
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_clear_paused(p->logs[i]);
 	for (i = 0; i < PROC_NPIPES; i++) {
@@ -785,11 +446,18 @@ static size_t pipe_read_once(struct proc_pipe *pp, bool *full)
 	struct iovec iov[2];
 	size_t budget = pipe_budget(pp), asked;
 	ssize_t n;
-	int cnt;
+	int cnt, avail;
 
 	*full = false;
-	if (budget > 0)
-		budget = defer_before_read(pp, budget);
+	if (budget > 0 && evfeed_at_stake(p->feed, pp->log, budget)) {
+		/* Events are made of the bytes this read overwrites: the
+		 * read must be as long as assumed, so ask the pipe. */
+		if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail < 0)
+			avail = 0;
+		clock_gettime(CLOCK_REALTIME, &now);
+		budget = evfeed_before_read(p->feed, pp->log, budget,
+					    (size_t)avail, &now);
+	}
 	if (budget == 0)
 		return 0;
 	cnt = stream_reserve(p->logs[pp->log], budget, iov);
@@ -804,7 +472,7 @@ static size_t pipe_read_once(struct proc_pipe *pp, bool *full)
 	if (n > 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		stream_commit(p->logs[pp->log], (size_t)n, &now);
-		event_output(pp, false);
+		evfeed_output(p->feed, pp->log, &now, false);
 		if (pp->drain_left != UINT64_MAX)
 			pp->drain_left -= (uint64_t)n;
 		*full = (size_t)n == asked ||
@@ -983,9 +651,12 @@ static int proc_kill(struct proc *p, int sig)
 {
 	if (!p->alive && !pipes_open(p))
 		return -ESRCH;
+	struct timespec now;
+
 	if (kill(-p->pid, sig) < 0)
 		return -errno;
-	event_signal(p, sig);
+	clock_gettime(CLOCK_REALTIME, &now);
+	evfeed_signal(p->feed, &now, sig, ctl_signal_name(sig));
 	return 0;
 }
 
@@ -1411,7 +1082,7 @@ static int run_watch(struct proc *p, pid_t pid, int fds[8])
 		p->pipes[i].fd = fds[2 + 2 * i];
 		fds[2 + 2 * i] = -1;
 		p->pipes[i].drain_left = UINT64_MAX;
-		p->pipes[i].ev_off = stream_head(p->logs[i]);
+		evfeed_out_reset(p->feed, (unsigned)i);
 		if (p->pipes[i].fd < 0)
 			continue; /* stderr of a pty run */
 		p->pipes[i].io = loop_io_add(p->ctx->loop, p->pipes[i].fd, 0,
@@ -1448,7 +1119,6 @@ static void run_abort(struct proc *p, pid_t pid)
 static void run_started(struct proc *p, pid_t pid)
 {
 	struct timespec now;
-	struct jbuf b;
 	int i;
 
 	p->pid = pid;
@@ -1458,18 +1128,16 @@ static void run_started(struct proc *p, pid_t pid)
 	p->signo = 0;
 	clock_gettime(CLOCK_REALTIME, &p->t_start);
 	memset(&p->t_end, 0, sizeof(p->t_end));
-	for (i = 0; i < PROC_NLOGS; i++)
+	for (i = 0; i < PROC_NPIPES; i++)
 		stream_reopen(p->logs[i]);
-	p->pending_finish = false; /* a last run's end still waiting stays */
+	evfeed_reopen(p->feed);
 	/* A terminal has one output: nothing feeds stderr in this run. */
 	if (p->pty)
 		stream_finish(p->logs[PROC_STDERR]);
 	loop_timer_del(p->reap_timer);
 	p->reap_timer = NULL;
 	clock_gettime(CLOCK_REALTIME, &now);
-	jbuf_init(&b);
-	events_render_start(&b, event_seq(p), &now, pid, p->argv);
-	event_append(p, &b);
+	evfeed_start(p->feed, &now, pid, p->argv);
 	if (p->timeout_ms > 0)
 		p->life_timer = loop_timer_add(
 			p->ctx->loop, (uint64_t)p->timeout_ms, life_expired, p);
@@ -1509,6 +1177,7 @@ static void report_readable(void *arg, uint32_t events)
 {
 	struct proc *p = arg;
 	struct child_report r;
+	struct timespec now;
 	pid_t pid = p->start_pid;
 	ssize_t n;
 	int rc;
@@ -1527,7 +1196,8 @@ static void report_readable(void *arg, uint32_t events)
 			run_started(p, pid);
 	} else {
 		rc = run_report(p, pid, &r, n);
-		event_error(p);
+		clock_gettime(CLOCK_REALTIME, &now);
+		evfeed_error(p->feed, &now, p->error);
 	}
 	close_all(p->start_fds, 8);
 	p->start_rc = rc;
@@ -1690,7 +1360,6 @@ static int ctl_eof(struct proc *p)
 {
 	static const char veof = 4; /* ^D */
 	struct timespec now;
-	struct jbuf b;
 
 	if (!p->alive)
 		return -ESRCH;
@@ -1701,9 +1370,7 @@ static int ctl_eof(struct proc *p)
 		stdin_close(p);
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	jbuf_init(&b);
-	events_render_eof(&b, event_seq(p), &now);
-	event_append(p, &b);
+	evfeed_eof(p->feed, &now);
 	return 0;
 }
 
@@ -1868,7 +1535,7 @@ void proc_status(struct proc *p, struct jbuf *b)
 	bool fed;
 	int i;
 
-	defer_flush(p); /* the events log's size counts them */
+	evfeed_sync(p->feed); /* the events log's size counts them */
 	memset(&v, 0, sizeof(v));
 	for (i = 0; i < PROC_NLOGS; i++) {
 		logs[i].name = log_names[i];

@@ -1,0 +1,451 @@
+/*
+ * evfeed: numbers, renders and queues the lines of one events log, and
+ * makes output events from the output logs' bytes (deferred and only
+ * counted where nobody can read them; see the header). Pure: time and
+ * the pipe's fill level come from the caller. Owns: the waiting lines,
+ * the deferred ranges and the per-output position of the next event.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawnfs/evfeed.h"
+
+#define EVFEED_CHUNK_MIN 256
+
+/* An output event not rendered yet: bytes [off, off + len) of an output
+ * log, read at t. */
+struct ev_defer {
+	uint64_t off;
+	struct timespec t;
+	size_t len;
+	unsigned log;
+};
+
+struct evfeed {
+	struct stream *events;
+	struct stream *outs[EVFEED_NOUT];
+	const char *names[EVFEED_NOUT];
+	size_t chunk;
+	evfeed_changed_cb changed;
+	void *arg;
+	uint64_t seq;		      /* of the last event */
+	uint64_t ev_off[EVFEED_NOUT]; /* first byte in no event yet */
+	struct jbuf pending;	      /* lines waiting for room, in order */
+	bool pending_finish;	      /* end the log once they are in */
+	struct ev_defer *defer;	      /* a ring of EVFEED_DEFER_MAX */
+	unsigned defer_first, ndefer;
+	uint64_t defer_raw; /* output bytes the deferred events hold */
+	uint64_t lost;
+	struct timespec now; /* the latest time a caller gave */
+};
+
+struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
+			  const char *const *names, size_t chunk,
+			  evfeed_changed_cb changed, void *arg)
+{
+	struct evfeed *f = calloc(1, sizeof(*f));
+	unsigned i;
+
+	if (!f) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	f->events = events;
+	for (i = 0; i < EVFEED_NOUT; i++) {
+		f->outs[i] = outs[i];
+		f->names[i] = names[i];
+	}
+	f->chunk = chunk < EVFEED_CHUNK_MIN ? EVFEED_CHUNK_MIN : chunk;
+	f->changed = changed;
+	f->arg = arg;
+	jbuf_init(&f->pending);
+	return f;
+}
+
+void evfeed_free(struct evfeed *f)
+{
+	if (!f)
+		return;
+	jbuf_free(&f->pending);
+	free(f->defer);
+	free(f);
+}
+
+size_t evfeed_per_byte(void)
+{
+	/* A byte takes at most 6 bytes of events (a \u00XX escape) plus its
+	 * share of the framing of an event of at least EVFEED_CHUNK_MIN
+	 * bytes (under 1). */
+	return 7;
+}
+
+size_t evfeed_extra(void)
+{
+	/* A carried UTF-8 sequence, and the reserve for other events. */
+	return events_output_max(0) + 6 * 4 + EVFEED_RESERVE;
+}
+
+size_t evfeed_waiting(const struct evfeed *f)
+{
+	return f->pending.len;
+}
+
+uint64_t evfeed_lost(const struct evfeed *f)
+{
+	return f->lost;
+}
+
+/* How many leading bytes of the waiting lines fit the events log now:
+ * whole lines only, and all of them when no open reader holds it. */
+static size_t pending_fit(const struct evfeed *f)
+{
+	size_t room, n = 0;
+	const char *nl;
+
+	if (!stream_holds(f->events))
+		return f->pending.len;
+	room = stream_room(f->events);
+	while (n < f->pending.len) {
+		nl = memchr(f->pending.data + n, '\n', f->pending.len - n);
+		if (!nl || (size_t)(nl - f->pending.data) + 1 > room)
+			break;
+		n = (size_t)(nl - f->pending.data) + 1;
+	}
+	return n;
+}
+
+/* Move what fits; the log's mtime is the latest time given. */
+static void pending_move(struct evfeed *f)
+{
+	size_t n = pending_fit(f);
+
+	if (n > 0) {
+		if (stream_append(f->events, f->pending.data, n, &f->now) < 0)
+			f->lost++;
+		memmove(f->pending.data, f->pending.data + n,
+			f->pending.len - n);
+		f->pending.len -= n;
+	}
+	if (f->pending.len == 0 && f->pending_finish) {
+		f->pending_finish = false;
+		stream_finish(f->events);
+	}
+	if ((n > 0 || stream_finished(f->events)) && f->changed)
+		f->changed(f->arg);
+}
+
+void evfeed_flush(struct evfeed *f, const struct timespec *t)
+{
+	f->now = *t;
+	pending_move(f);
+}
+
+/* Queue one rendered line (b is emptied) and move what fits. */
+static void line_append(struct evfeed *f, struct jbuf *b)
+{
+	if (b->oom || (jbuf_put(&f->pending, b->data, b->len), f->pending.oom))
+		f->lost++;
+	if (f->pending.oom) {
+		jbuf_free(&f->pending);
+		jbuf_init(&f->pending);
+	}
+	jbuf_free(b);
+	pending_move(f);
+}
+
+/* Bytes of an output log as one span: straight from the ring, or copied
+ * into *tmp (to free) when they wrap. NULL when gone or out of memory. */
+static const unsigned char *out_span(const struct evfeed *f, unsigned log,
+				     uint64_t off, size_t len,
+				     unsigned char **tmp)
+{
+	struct iovec iov[2];
+	size_t got;
+	int cnt = stream_peek(f->outs[log], off, len, iov, &got);
+
+	*tmp = NULL;
+	if (cnt < 0 || got != len)
+		return NULL;
+	if (cnt < 2)
+		return cnt ? iov[0].iov_base : (const unsigned char *)"";
+	*tmp = malloc(len);
+	if (!*tmp)
+		return NULL;
+	memcpy(*tmp, iov[0].iov_base, iov[0].iov_len);
+	memcpy(*tmp + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
+	return *tmp;
+}
+
+/* How many bytes before end start a UTF-8 sequence that end cuts,
+ * looking no further back than from. */
+static size_t out_cut_tail(const struct evfeed *f, unsigned log, uint64_t from,
+			   uint64_t end)
+{
+	size_t n = end - from < 3 ? (size_t)(end - from) : 3, cut;
+	unsigned char *tmp;
+	const unsigned char *b = out_span(f, log, end - n, n, &tmp);
+
+	cut = b ? utf8_cut_tail(b, n) : 0;
+	free(tmp);
+	return cut;
+}
+
+/* The output event for bytes [off, off + len) of a log: rendered, or only
+ * counted (count) when it is sure to be overwritten before anyone can
+ * open the events log. */
+static void output_emit(struct evfeed *f, unsigned log, uint64_t off,
+			size_t len, const struct timespec *t, bool count)
+{
+	unsigned char *tmp;
+	const unsigned char *data = out_span(f, log, off, len, &tmp);
+	struct jbuf b;
+
+	if (!data) {
+		f->lost++;
+		f->seq++;
+		return;
+	}
+	if (count && !stream_nreaders(f->events) && !f->pending.len) {
+		stream_skip(f->events,
+			    events_output_len(++f->seq, t, f->names[log], data,
+					      len),
+			    t);
+	} else {
+		jbuf_init(&b);
+		events_render_output(&b, ++f->seq, t, f->names[log], data, len);
+		line_append(f, &b);
+	}
+	free(tmp);
+}
+
+/* Render or count the oldest waiting output event. It is only counted
+ * when the output after it (extra: bytes about to be read) already fills
+ * the events log, every byte making at least one byte of events. */
+static void defer_pop(struct evfeed *f, uint64_t extra)
+{
+	struct ev_defer d = f->defer[f->defer_first];
+
+	f->defer_first = (f->defer_first + 1) % EVFEED_DEFER_MAX;
+	f->ndefer--;
+	f->defer_raw -= d.len;
+	output_emit(f, d.log, d.off, d.len, &d.t,
+		    f->defer_raw + extra >= stream_cap(f->events));
+}
+
+void evfeed_sync(struct evfeed *f)
+{
+	while (f->ndefer)
+		defer_pop(f, 0);
+}
+
+/* The number of a line that is not output: the output read before it
+ * goes first, so its number comes after theirs. */
+static uint64_t next_seq(struct evfeed *f)
+{
+	evfeed_sync(f);
+	return ++f->seq;
+}
+
+void evfeed_start(struct evfeed *f, const struct timespec *t, pid_t pid,
+		  char *const *argv)
+{
+	struct jbuf b;
+
+	f->now = *t;
+	jbuf_init(&b);
+	events_render_start(&b, next_seq(f), t, pid, argv);
+	line_append(f, &b);
+}
+
+void evfeed_signal(struct evfeed *f, const struct timespec *t, int sig,
+		   const char *name)
+{
+	struct jbuf b;
+
+	f->now = *t;
+	jbuf_init(&b);
+	events_render_signal(&b, next_seq(f), t, sig, name);
+	line_append(f, &b);
+}
+
+void evfeed_eof(struct evfeed *f, const struct timespec *t)
+{
+	struct jbuf b;
+
+	f->now = *t;
+	jbuf_init(&b);
+	events_render_eof(&b, next_seq(f), t);
+	line_append(f, &b);
+}
+
+void evfeed_error(struct evfeed *f, const struct timespec *t, const char *msg)
+{
+	struct jbuf b;
+
+	f->now = *t;
+	jbuf_init(&b);
+	events_render_error(&b, next_seq(f), t, msg);
+	line_append(f, &b);
+}
+
+void evfeed_end(struct evfeed *f, const struct timespec *t, int exit_code,
+		const char *signame, int status)
+{
+	struct jbuf b;
+
+	f->now = *t;
+	jbuf_init(&b);
+	events_render_end(&b, next_seq(f), t, exit_code, signame, status);
+	f->pending_finish = true; /* once the end line is in */
+	line_append(f, &b);
+}
+
+void evfeed_finish(struct evfeed *f)
+{
+	evfeed_sync(f);
+	if (f->pending.len) {
+		f->pending_finish = true;
+		return;
+	}
+	stream_finish(f->events);
+	if (f->changed)
+		f->changed(f->arg);
+}
+
+void evfeed_reopen(struct evfeed *f)
+{
+	stream_reopen(f->events);
+	f->pending_finish = false; /* a last run's end still waiting stays */
+}
+
+void evfeed_out_reset(struct evfeed *f, unsigned log)
+{
+	f->ev_off[log] = stream_head(f->outs[log]);
+}
+
+/* One output event: rendered now when someone has the events log open,
+ * else kept to be rendered (or counted) later. */
+static void output_event(struct evfeed *f, unsigned log, uint64_t off,
+			 size_t len, const struct timespec *t)
+{
+	if (stream_nreaders(f->events) || f->pending.len) {
+		evfeed_sync(f);
+		output_emit(f, log, off, len, t, false);
+		return;
+	}
+	if (!f->defer) {
+		f->defer = malloc(EVFEED_DEFER_MAX * sizeof(*f->defer));
+		if (!f->defer) {
+			output_emit(f, log, off, len, t, false);
+			return;
+		}
+	}
+	if (f->ndefer == EVFEED_DEFER_MAX)
+		defer_pop(f, 0);
+	f->defer[(f->defer_first + f->ndefer) % EVFEED_DEFER_MAX] =
+		(struct ev_defer){off, *t, len, log};
+	f->ndefer++;
+	f->defer_raw += len;
+}
+
+void evfeed_output(struct evfeed *f, unsigned log, const struct timespec *t,
+		   bool eof)
+{
+	uint64_t end = stream_head(f->outs[log]), *at = &f->ev_off[log];
+	size_t k;
+
+	f->now = *t;
+	if (!eof)
+		end -= out_cut_tail(f, log, *at, end);
+	while (*at < end) {
+		k = end - *at < f->chunk ? (size_t)(end - *at) : f->chunk;
+		/* Do not cut a character between two events either. */
+		if (*at + k < end)
+			k -= out_cut_tail(f, log, *at, *at + k);
+		output_event(f, log, *at, k, t);
+		*at += k;
+	}
+}
+
+/* The first waiting event of log, or NULL. */
+static struct ev_defer *defer_first_of(struct evfeed *f, unsigned log)
+{
+	struct ev_defer *d;
+	unsigned i;
+
+	for (i = 0; i < f->ndefer; i++) {
+		d = &f->defer[(f->defer_first + i) % EVFEED_DEFER_MAX];
+		if (d->log == log)
+			return d;
+	}
+	return NULL;
+}
+
+/* The part of d below cut goes out now; the rest keeps waiting. */
+static void defer_split(struct evfeed *f, struct ev_defer *d, uint64_t cut,
+			uint64_t extra)
+{
+	struct ev_defer part = *d;
+	size_t k = (size_t)(cut - d->off), back;
+
+	back = out_cut_tail(f, d->log, d->off, cut);
+	if (back < k)
+		k -= back;
+	part.len = k;
+	d->off += k;
+	d->len -= k;
+	f->defer_raw -= k;
+	output_emit(f, part.log, part.off, part.len, &part.t,
+		    f->defer_raw + extra >= stream_cap(f->events));
+}
+
+bool evfeed_at_stake(struct evfeed *f, unsigned log, size_t max)
+{
+	struct stream *s = f->outs[log];
+	uint64_t cut = stream_head(s) + max;
+	const struct ev_defer *d;
+
+	if (cut <= stream_cap(s))
+		return false;
+	d = defer_first_of(f, log);
+	return d && d->off < cut - stream_cap(s);
+}
+
+size_t evfeed_before_read(struct evfeed *f, unsigned log, size_t max,
+			  size_t avail, const struct timespec *t)
+{
+	struct stream *s = f->outs[log];
+	uint64_t cut = stream_head(s) + max, extra = 0;
+	struct ev_defer *d;
+
+	f->now = *t;
+	if (cut <= stream_cap(s) || !(d = defer_first_of(f, log)) ||
+	    d->off >= cut - stream_cap(s))
+		return max;
+	/* The read is then exactly as long as assumed. */
+	if (avail > 0) {
+		if (avail < max)
+			max = avail;
+		extra = max;
+	}
+	cut = stream_head(s) + max;
+	if (cut <= stream_cap(s))
+		return max;
+	cut -= stream_cap(s); /* bytes below it are overwritten */
+	/* A cut character the read would overwrite: its own event. */
+	if (f->ev_off[log] < cut && f->ev_off[log] < stream_head(s)) {
+		output_event(f, log, f->ev_off[log],
+			     (size_t)(stream_head(s) - f->ev_off[log]), t);
+		f->ev_off[log] = stream_head(s);
+	}
+	while ((d = defer_first_of(f, log)) && d->off < cut) {
+		while (&f->defer[f->defer_first] != d)
+			defer_pop(f, extra); /* older, of the other log */
+		if (d->off + d->len <= cut)
+			defer_pop(f, extra);
+		else
+			defer_split(f, d, cut, extra);
+	}
+	return max;
+}
