@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libfuse3-dev fuse3 libinih-dev
 	libcmocka-dev jq valgrind procps coreutils util-linux passwd
-	bubblewrap clang libclang-rt-14-dev
+	bubblewrap clang libclang-rt-14-dev clang-format cppcheck
 	man-db groff-base bsdextrautils systemd mount diffutils)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install, build and run every test: unit and integration tests on a
-# normal build, again under AddressSanitizer + UBSan, and every
-# integration test with the daemon under valgrind --track-fds=yes.
+# Install, check, build and run every test: static checks (clang-format,
+# cppcheck) first, then unit and integration tests on a normal build,
+# again under AddressSanitizer + UBSan, and every integration test with
+# the daemon under valgrind --track-fds=yes.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -15,6 +16,9 @@ build() { # DIR CMAKE-ARGS...
 }
 
 export SPAWNFS_SOURCE_DIR=$top
+echo "== static checks"
+bash "$top/scripts/check.sh"
+
 echo "== normal build"
 build "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd "$top/build" && ctest --output-on-failure)

@@ -42,12 +42,6 @@ struct loop_timer {
 	struct loop_timer *next;
 };
 
-struct loop_deferred {
-	loop_defer_cb fn;
-	void *arg;
-	struct loop_deferred *next;
-};
-
 struct loop {
 	int epfd;
 	int timerfd;
@@ -57,7 +51,6 @@ struct loop {
 	void *sig_arg[LOOP_NSIG];
 	struct loop_timer *timers; /* sorted by deadline */
 	struct loop_io *dead;
-	struct loop_deferred *deferred, *deferred_last;
 	bool quit;
 };
 
@@ -107,19 +100,11 @@ fail:
 
 static void loop_reap(struct loop *l)
 {
-	struct loop_deferred *d;
 	struct loop_io *io;
 
 	while ((io = l->dead)) {
 		l->dead = io->next_dead;
 		free(io);
-	}
-	while ((d = l->deferred)) {
-		l->deferred = d->next;
-		if (!l->deferred)
-			l->deferred_last = NULL;
-		d->fn(d->arg);
-		free(d);
 	}
 }
 
@@ -322,22 +307,6 @@ static void loop_fire_signals(struct loop *l)
 		if (signo > 0 && signo < LOOP_NSIG && l->sig_cb[signo])
 			l->sig_cb[signo](l->sig_arg[signo], signo);
 	}
-}
-
-int loop_defer(struct loop *l, loop_defer_cb fn, void *arg)
-{
-	struct loop_deferred *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return -ENOMEM;
-	d->fn = fn;
-	d->arg = arg;
-	if (l->deferred_last)
-		l->deferred_last->next = d;
-	else
-		l->deferred = d;
-	l->deferred_last = d;
-	return 0;
 }
 
 void loop_quit(struct loop *l)

@@ -354,11 +354,6 @@ void *stream_reader_data(const struct stream_reader *r)
 	return r->data;
 }
 
-struct stream *stream_reader_stream(const struct stream_reader *r)
-{
-	return r->s;
-}
-
 struct stream_reader *stream_first_reader(const struct stream *s)
 {
 	return s->readers;

@@ -15,7 +15,6 @@ struct loop_timer;
 typedef void (*loop_io_cb)(void *arg, uint32_t events);
 typedef void (*loop_timer_cb)(void *arg);
 typedef void (*loop_signal_cb)(void *arg, int signo);
-typedef void (*loop_defer_cb)(void *arg);
 
 /* NULL with errno on failure. */
 struct loop *loop_new(void);
@@ -50,9 +49,6 @@ int loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
  * only in the process that added it, so the signals are watched anew
  * from this process, with the same mask. 0 or -errno. */
 int loop_forked(struct loop *l);
-
-/* Run fn(arg) at the end of the current round. 0 or -ENOMEM. */
-int loop_defer(struct loop *l, loop_defer_cb fn, void *arg);
 
 /* Run until loop_quit. 0 or -errno from epoll. */
 int loop_run(struct loop *l);

@@ -107,7 +107,6 @@ struct stream_reader *stream_reader_new(struct stream *s, void *data,
 void stream_reader_free(struct stream_reader *r);
 
 void *stream_reader_data(const struct stream_reader *r);
-struct stream *stream_reader_stream(const struct stream_reader *r);
 
 /* Iterate over the open readers of s (NULL at the end). */
 struct stream_reader *stream_first_reader(const struct stream *s);
