@@ -877,9 +877,9 @@ static void sigchld_unlist(struct proc *p);
 
 static void close_pipes(struct proc *p);
 
-/* The child is reaped: drop what watched it and what fed it. */
 static void live_unlist(struct proc *p);
 
+/* The child is reaped: drop what watched it and what fed it. */
 static void run_forget_child(struct proc *p)
 {
 	p->alive = false;
