@@ -306,6 +306,10 @@ static int args_env(struct ctl_line *l, char **argv, size_t argc)
 	const char *eq = strchr(argv[0], '=');
 
 	(void)argc;
+	if (strcmp(argv[0], "-") == 0) {
+		l->cmd = CTL_ENV_CLEAR;
+		return 0;
+	}
 	if (!eq || !valid_env_name(argv[0], (size_t)(eq - argv[0])))
 		return -EINVAL;
 	return take_arg(l, argv[0]);
@@ -444,11 +448,41 @@ static int parse_words(struct ctl_line *out, const struct ctl_verb *v,
 	return rc;
 }
 
+/* The command word of line: its start and length; returns where the
+ * arguments begin (past the blanks after the word). */
+static size_t command_word(const char *line, size_t len, const char **word,
+			   size_t *wlen)
+{
+	size_t i = 0;
+
+	while (i < len && is_blank(line[i]))
+		i++;
+	*word = line + i;
+	while (i < len && !is_blank(line[i]))
+		i++;
+	*wlen = (size_t)(line + i - *word);
+	while (i < len && is_blank(line[i]))
+		i++;
+	return i;
+}
+
+static bool is_start(const char *word, size_t wlen)
+{
+	return wlen == 5 && memcmp(word, "start", 5) == 0;
+}
+
+bool ctl_command_known(const char *line, size_t len, const char **word,
+		       size_t *wlen)
+{
+	command_word(line, len, word, wlen);
+	return is_start(*word, *wlen) || verb_find(*word, *wlen);
+}
+
 int ctl_parse_line(const char *line, size_t len, struct ctl_line *out)
 {
 	const struct ctl_verb *v;
 	const char *word;
-	size_t i = 0, wlen;
+	size_t i, wlen;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -456,16 +490,9 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_line *out)
 		return -E2BIG;
 	if (len > 0 && memchr(line, '\0', len))
 		return -EINVAL;
-	while (i < len && is_blank(line[i]))
-		i++;
-	word = line + i;
-	while (i < len && !is_blank(line[i]))
-		i++;
-	wlen = (size_t)(line + i - word);
-	while (i < len && is_blank(line[i]))
-		i++;
+	i = command_word(line, len, &word, &wlen);
 	v = verb_find(word, wlen);
-	if (wlen == 5 && memcmp(word, "start", 5) == 0)
+	if (is_start(word, wlen))
 		rc = parse_start(out, line + i, len - i);
 	else if (v)
 		rc = parse_words(out, v, line + i, len - i);

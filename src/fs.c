@@ -84,6 +84,7 @@ struct fs_handle {
 	struct fuse_pollhandle *ph;
 	uint64_t next_off; /* where a sequential reader reads next */
 	bool draining;	   /* in handle_drain: a hook may call it again */
+	int failed; /* ctl: the errno of the first failed write, 0 if none */
 	char *text;
 	size_t len;
 	struct fs_handle *prev, *next;	 /* the slot's handles */
@@ -352,6 +353,27 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, ENOENT);
 }
 
+/*
+ * An open handle on ino of a slot that left the table (rmdir), of the
+ * same kind where there is one. fstat comes without a file handle (the
+ * kernel's getattr of an inode), and the handle still holds the slot.
+ */
+static struct fs_handle *handle_of_removed(struct fs *fs, fuse_ino_t ino)
+{
+	struct fs_handle *h, *any = NULL;
+
+	if (ino < FS_SLOT_INO || ino_proc(fs, ino))
+		return NULL;
+	for (h = fs->handles; h; h = h->gnext) {
+		if (!h->p || proc_id(h->p) != ino_id(ino))
+			continue;
+		if (h->kind == ino_kind(ino))
+			return h;
+		any = h;
+	}
+	return any;
+}
+
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -360,9 +382,12 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 	int rc;
 
+	if (!h)
+		h = handle_of_removed(fs, ino);
+
 	rc = fs_attr(fs, ino, h && ino >= FS_SLOT_INO ? h->p : NULL, &st);
 	/* An open status reads what was rendered at open: say that size. */
-	if (rc == 0 && h && h->kind == K_STATUS)
+	if (rc == 0 && h && h->kind == K_STATUS && ino_kind(ino) == K_STATUS)
 		st.st_size = (off_t)h->len;
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -733,26 +758,44 @@ static bool slot_reapable(struct fs *fs, struct proc *p)
 	       proc_wait_status(p) >= 0 && !*proc_handles(p);
 }
 
+/* Whether reap_new_after may remove p: made by reading clone (a recursive
+ * tool may have done that), never written to, and nobody has it open. */
+static bool slot_litter(struct fs *fs, struct proc *p)
+{
+	return fs->cfg->reap_new_ms && proc_cloned(p) && !proc_touched(p) &&
+	       !proc_removed(p) && !proc_running(p) && !*proc_handles(p);
+}
+
 static void reap_expired(void *arg)
 {
 	struct proc *p = arg;
 	struct fs *fs = proc_owner(p);
+	bool litter = slot_litter(fs, p);
 
 	*proc_reap_timer(p) = NULL;
-	if (!slot_reapable(fs, p))
+	if (!litter && !slot_reapable(fs, p))
 		return;
-	log_info("slot %s: removed after reap_after", proc_name(p));
+	log_info("slot %s: removed after %s", proc_name(p),
+		 litter ? "reap_new_after" : "reap_after");
 	slot_drop(fs, p);
 }
 
-/* Arm reap_after for p when it applies, else leave it be. */
+/* Arm reap_after or reap_new_after for p when one applies. The two never
+ * apply at once: one needs an ended run, the other an untouched slot. */
 static void reap_arm(struct fs *fs, struct proc *p)
 {
 	struct loop_timer **t = proc_reap_timer(p);
+	unsigned ms;
 
-	if (*t || !slot_reapable(fs, p))
+	if (*t)
 		return;
-	*t = loop_timer_add(fs->loop, fs->cfg->reap_after_ms, reap_expired, p);
+	if (slot_reapable(fs, p))
+		ms = fs->cfg->reap_after_ms;
+	else if (slot_litter(fs, p))
+		ms = fs->cfg->reap_new_ms;
+	else
+		return;
+	*t = loop_timer_add(fs->loop, ms, reap_expired, p);
 }
 
 static void handle_link(struct fs_handle *h)
@@ -894,7 +937,8 @@ static void metrics_text(struct fs *fs, struct jbuf *b)
 	for (i = 0; i < PROC_NLOGS; i++)
 		v.bytes[i] = fs->bytes_gone[i];
 	while ((p = tab_next(fs->tab, id, &id))) {
-		v.slots[proc_state_index(p) & 3]++;
+		if (proc_state_index(p) < METRICS_SLOTS_MAX)
+			v.slots[proc_state_index(p)]++;
 		v.paused += proc_running(p) && proc_paused(p);
 		proc_events_sync(p);
 		for (i = 0; i < PROC_NLOGS; i++)
@@ -938,6 +982,8 @@ static int handle_text(struct fs_handle *h, fuse_req_t req)
 			jbuf_free(&b);
 			return -err;
 		}
+		proc_set_cloned(p);
+		reap_arm(h->fs, p);
 		jbuf_printf(&b, "%s\n", name);
 	}
 	if (b.oom) {
@@ -1215,6 +1261,25 @@ static void ctl_count(struct fs *fs, int rc)
 		fs->ctl_errors[-rc]++;
 }
 
+/* status.error for a line that does not parse; an unknown command is
+ * named, so a typo shows at once. */
+static void ctl_parse_error(struct proc *p, const char *line, size_t len,
+			    int err)
+{
+	char msg[FS_NAME_MAX + 32];
+	const char *w;
+	size_t n;
+	int k;
+
+	if (err != EINVAL || ctl_command_known(line, len, &w, &n) || n == 0) {
+		proc_set_error(p, line, len, err);
+		return;
+	}
+	k = snprintf(msg, sizeof(msg), "unknown command \"%.*s\"",
+		     (int)(n < FS_NAME_MAX ? n : FS_NAME_MAX), w);
+	proc_set_error(p, msg, (size_t)k, err);
+}
+
 /* Run the lines of a ctl write in order; *used is how far it got (past
  * a start whose exec is awaited: -EINPROGRESS). */
 static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
@@ -1233,7 +1298,7 @@ static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
 	while (rc == 0 && ctl_next_line(buf, size, &pos, &line, &len)) {
 		rc = ctl_parse_line(line, len, &l);
 		if (rc < 0) {
-			proc_set_error(p, line, len, -rc);
+			ctl_parse_error(p, line, len, -rc);
 			break;
 		}
 		rc = proc_ctl(p, &l, uid, line, len);
@@ -1264,6 +1329,8 @@ static bool ctl_resume(struct fs_handle *h, struct fs_park *pk)
 		pk->size -= used;
 		return false;
 	}
+	if (rc < 0 && !h->failed)
+		h->failed = -rc;
 	if (rc < 0)
 		fuse_reply_err(pk->req, -rc);
 	else
@@ -1287,7 +1354,15 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
+	/* Fail-stop: after a failed line nothing more runs through this
+	 * handle (a shell writes each line of a script on its own). */
+	if (h->failed) {
+		fuse_reply_err(req, h->failed);
+		return;
+	}
 	rc = ctl_apply(h->fs, req, h->p, buf, size, &used);
+	if (rc < 0 && rc != -EINPROGRESS)
+		h->failed = -rc;
 	if (rc == -EINPROGRESS)
 		park(h, req, size, size - used, buf + used);
 	else if (rc < 0)

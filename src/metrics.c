@@ -63,15 +63,15 @@ static const struct scalar scalars[] = {
 
 void metrics_render(struct jbuf *b, const struct metrics_view *v)
 {
-	static const char *const states[] = {"new", "running", "exited",
-					     "killed"};
+	static const char *const states[METRICS_NSTATES] = {
+		"new", "running", "exited", "killed", "failed", "stopped"};
 	static const char *const streams[] = {"stdout", "stderr", "events"};
 	char labels[64];
 	const char *name;
 	size_t i;
 
 	family(b, "spawnfs_slots", "gauge", "Process slots by state.");
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < METRICS_NSTATES; i++) {
 		snprintf(labels, sizeof(labels), "{state=\"%s\"}", states[i]);
 		value(b, "spawnfs_slots", labels, v->slots[i]);
 	}

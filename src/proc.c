@@ -32,7 +32,16 @@
 #define PROC_ENV_MAX	    1024	 /* env lines kept per slot */
 #define PROC_ENV_BYTES	    (256 * 1024) /* and their bytes together */
 
-enum proc_state { PROC_NEW, PROC_RUNNING, PROC_EXITED, PROC_KILLED };
+/* The order of status's names (proc_state_index); stopped is a running
+ * leader that a signal stopped (PROC_STOPPED_INDEX). */
+enum proc_state {
+	PROC_NEW,
+	PROC_RUNNING,
+	PROC_EXITED,
+	PROC_KILLED,
+	PROC_FAILED /* the last start failed before exec */
+};
+#define PROC_STOPPED_INDEX 5
 
 struct proc_pipe {
 	struct proc *p;
@@ -50,7 +59,8 @@ struct proc {
 	uid_t uid;
 	gid_t gid;
 	/* settings for the next run */
-	bool run_as; /* "user NAME" chose run_uid/run_gid over uid/gid */
+	bool run_as;	/* "user NAME" chose run_uid/run_gid over uid/gid */
+	char *run_name; /* and this is its name, for the read-back */
 	uid_t run_uid;
 	gid_t run_gid;
 	char *cwd;
@@ -65,8 +75,10 @@ struct proc {
 	enum proc_state state;
 	char **argv;
 	pid_t pid;
-	bool alive; /* the child is not reaped yet */
-	int pidfd;  /* -1 where pidfd_open is missing: SIGCHLD instead */
+	bool alive;		/* the child is not reaped yet */
+	bool stopped;		/* and a signal stopped it (SIGCHLD told) */
+	struct proc *live_next; /* in ctx->live while alive */
+	int pidfd; /* -1 where pidfd_open is missing: SIGCHLD instead */
 	struct proc *sigchld_next;
 	struct loop_io *pid_io;
 	struct proc_pipe pipes[PROC_NPIPES];
@@ -87,9 +99,11 @@ struct proc {
 	int start_fds[8];
 	struct loop_io *report_io;
 	int start_rc;
-	bool stopping; /* the daemon is going away: do not drain */
+	bool stopping; /* the daemon is going away: cut unread output */
 	void *handles;
 	unsigned nhandles;
+	bool cloned;  /* made by reading clone */
+	bool touched; /* a ctl line was applied (or a start tried) */
 };
 
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
@@ -156,6 +170,7 @@ void proc_unref(struct proc *p)
 	ctl_argv_free(p->env);
 	ctl_argv_free(p->argv);
 	free(p->start_line);
+	free(p->run_name);
 	free(p->cwd);
 	free(p->error);
 	evfeed_free(p->feed);
@@ -220,8 +235,10 @@ bool proc_removed(const struct proc *p)
 
 int proc_wait_status(const struct proc *p)
 {
-	return p->state == PROC_EXITED || p->state == PROC_KILLED ? p->wstatus
-								  : -1;
+	return p->state == PROC_EXITED || p->state == PROC_KILLED ||
+			       p->state == PROC_FAILED
+		       ? p->wstatus
+		       : -1;
 }
 
 /* Every log ends (the events log once the lines waiting for room are in)
@@ -564,10 +581,14 @@ static void sigchld_unlist(struct proc *p);
 
 static void close_pipes(struct proc *p);
 
+static void live_unlist(struct proc *p);
+
 /* The child is reaped: drop what watched it and what fed it. */
 static void run_forget_child(struct proc *p)
 {
 	p->alive = false;
+	p->stopped = false;
+	live_unlist(p);
 	watch_close(&p->pid_io, &p->pidfd);
 	sigchld_unlist(p);
 	loop_timer_del(p->life_timer);
@@ -630,6 +651,40 @@ static void proc_try_reap(struct proc *p)
 		proc_reaped(p, &si);
 }
 
+static void live_unlist(struct proc *p)
+{
+	struct proc **pp;
+
+	for (pp = &p->ctx->live; *pp; pp = &(*pp)->live_next) {
+		if (*pp == p) {
+			*pp = p->live_next;
+			return;
+		}
+	}
+}
+
+/* Whether a live leader was stopped or continued. Without WEXITED this
+ * never consumes an exit status (the pidfd or the reap above has it). */
+static void proc_try_stopped(struct proc *p)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)p->pid, &si, WSTOPPED | WCONTINUED | WNOHANG) <
+	    0) {
+		if (errno != ECHILD)
+			log_error("proc %s: waitid: %s", p->name,
+				  strerror(errno));
+		return;
+	}
+	if (si.si_pid == 0)
+		return;
+	if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED)
+		p->stopped = true;
+	else if (si.si_code == CLD_CONTINUED)
+		p->stopped = false;
+}
+
 void proc_sigchld(struct proc_ctx *ctx)
 {
 	struct proc *p, *next;
@@ -638,6 +693,9 @@ void proc_sigchld(struct proc_ctx *ctx)
 		next = p->sigchld_next;
 		proc_try_reap(p);
 	}
+	/* A pidfd does not wake on a stop: look at every live leader. */
+	for (p = ctx->live; p; p = p->live_next)
+		proc_try_stopped(p);
 }
 
 static void pidfd_readable(void *arg, uint32_t events)
@@ -678,6 +736,9 @@ static int proc_stop(struct proc *p, long grace_ms)
 	rc = proc_kill(p, SIGTERM);
 	if (rc < 0)
 		return rc;
+	/* A stopped leader would sit out the grace period: wake it. */
+	if (p->stopped)
+		proc_kill(p, SIGCONT);
 	if (grace_ms < 0)
 		grace_ms = p->ctx->cfg->kill_grace_ms;
 	loop_timer_del(p->kill_timer);
@@ -875,7 +936,8 @@ struct child_report {
 struct child_plan {
 	char **argv, **envp;
 	const char *cwd;
-	int fds[3]; /* become 0, 1, 2 */
+	const char *home; /* without cwd: the user's home, else "/" */
+	int fds[3];	  /* become 0, 1, 2 */
 	int report_fd;
 	const struct run_user *user;
 	bool switch_user;
@@ -956,7 +1018,8 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 			     : setgroups(0, NULL)) < 0 ||
 	     setgid(c->user->gid) < 0 || setuid(c->user->uid) < 0))
 		child_fail(c->report_fd, STEP_USER);
-	if (c->cwd && chdir(c->cwd) < 0)
+	if (c->cwd ? chdir(c->cwd) < 0
+		   : (!c->home || chdir(c->home) < 0) && chdir("/") < 0)
 		child_fail(c->report_fd, STEP_CWD);
 	environ = c->envp;
 	execvp(c->argv[0], c->argv);
@@ -1027,6 +1090,18 @@ static int run_pipes(struct proc *p, int fds[8])
 	return 0;
 }
 
+/* A start failed before exec: state failed, and wait answers like a
+ * shell would (127 not found, 126 not executable, 1 for the rest). */
+static void run_failed(struct proc *p, int status)
+{
+	p->state = PROC_FAILED;
+	p->wstatus = status;
+	p->exit_code = -1;
+	p->signo = 0;
+	if (p->ctx->hooks->ended)
+		p->ctx->hooks->ended(p->ctx->arg, p);
+}
+
 static const char *step_name(int step)
 {
 	switch (step) {
@@ -1056,8 +1131,11 @@ static int run_report(struct proc *p, pid_t pid, const struct child_report *rep,
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	snprintf(what, sizeof(what), "%s %s", step_name(r.step),
-		 r.step == STEP_CWD ? p->cwd : p->argv[0]);
+		 r.step != STEP_CWD ? p->argv[0]
+		 : p->cwd	    ? p->cwd
+				    : "home");
 	proc_set_error(p, what, strlen(what), r.err);
+	run_failed(p, r.step != STEP_EXEC ? 1 : r.err == ENOENT ? 127 : 126);
 	return -r.err;
 }
 
@@ -1123,7 +1201,13 @@ static void run_started(struct proc *p, pid_t pid)
 
 	p->pid = pid;
 	p->alive = true;
+	p->stopped = false;
+	p->live_next = p->ctx->live;
+	p->ctx->live = p;
 	p->state = PROC_RUNNING;
+	/* The last error stays in events; status tells the present. */
+	free(p->error);
+	p->error = NULL;
 	p->exit_code = p->wstatus = -1;
 	p->signo = 0;
 	clock_gettime(CLOCK_REALTIME, &p->t_start);
@@ -1190,10 +1274,12 @@ static void report_readable(void *arg, uint32_t events)
 	p->starting = false;
 	if (n == 0) {
 		rc = run_watch(p, pid, p->start_fds);
-		if (rc < 0)
+		if (rc < 0) {
 			run_abort(p, pid);
-		else
+			run_failed(p, 1);
+		} else {
 			run_started(p, pid);
+		}
 	} else {
 		rc = run_report(p, pid, &r, n);
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -1267,6 +1353,7 @@ static int proc_spawn(struct proc *p, char **argv)
 		goto out;
 	plan.argv = argv;
 	plan.cwd = p->cwd;
+	plan.home = user.found ? user.pw.pw_dir : NULL;
 	plan.fds[0] = fds[0];
 	plan.fds[1] = p->pty ? fds[0] : fds[3];
 	plan.fds[2] = p->pty ? fds[0] : fds[5];
@@ -1285,8 +1372,10 @@ static int proc_spawn(struct proc *p, char **argv)
 	close_all(&fds[7], 1);
 	rc = run_wait_report(p, pid, fds);
 out:
-	if (rc < 0 && rc != -EINPROGRESS)
+	if (rc < 0 && rc != -EINPROGRESS) {
 		p->ctx->runs_failed++;
+		run_failed(p, 1);
+	}
 	close_all(fds, 8);
 	ctl_argv_free(plan.envp);
 	return rc;
@@ -1393,12 +1482,25 @@ static int env_limit(const struct proc *p, const char *e)
 	return 0;
 }
 
+/* "env -": the slot's env and unset lines go. */
+static int env_clear(struct proc *p)
+{
+	char **empty = calloc(1, sizeof(char *));
+
+	if (!empty)
+		return -ENOMEM;
+	ctl_argv_free(p->env);
+	p->env = empty;
+	p->nenv = 0;
+	return 0;
+}
+
 /* "user NAME" (or a numeric uid): root only, and only a root daemon can
  * switch to it. An unknown user is -EINVAL. */
 static int ctl_user(struct proc *p, const char *name, uid_t writer)
 {
 	struct passwd pw, *res = NULL;
-	char buf[4096], *end;
+	char buf[4096], *end, *copy;
 	unsigned long n;
 
 	if (writer != 0 || geteuid() != 0)
@@ -1415,6 +1517,11 @@ static int ctl_user(struct proc *p, const char *name, uid_t writer)
 		p->run_uid = pw.pw_uid;
 		p->run_gid = pw.pw_gid;
 	}
+	copy = strdup(pw.pw_name);
+	if (!copy)
+		return -ENOMEM;
+	free(p->run_name);
+	p->run_name = copy;
 	p->run_as = true;
 	return 0;
 }
@@ -1442,6 +1549,8 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l, uid_t writer)
 		return rc ?: env_put(&p->env, &p->nenv, l->arg);
 	case CTL_USER:
 		return ctl_user(p, l->arg, writer);
+	case CTL_ENV_CLEAR:
+		return env_clear(p);
 	case CTL_STDIN:
 		p->stdin_pipe = l->num == 1;
 		return 0;
@@ -1485,6 +1594,7 @@ static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
 	case CTL_TIMEOUT:
 	case CTL_PTY:
 	case CTL_USER:
+	case CTL_ENV_CLEAR:
 		return ctl_setting(p, l, uid);
 	default:
 		return -EOPNOTSUPP;
@@ -1496,6 +1606,9 @@ int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
 {
 	int rc = proc_ctl_run(p, l, uid);
 
+	if (rc == 0 || rc == -EINPROGRESS || l->cmd == CTL_START ||
+	    l->cmd == CTL_EXEC)
+		p->touched = true;
 	/* A start that failed in the child has already described itself. */
 	if (rc < 0 && !((l->cmd == CTL_START || l->cmd == CTL_EXEC) &&
 			rc != -EBUSY && rc != -ENOMEM))
@@ -1505,7 +1618,24 @@ int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
 
 unsigned proc_state_index(const struct proc *p)
 {
+	if (p->alive && p->stopped)
+		return PROC_STOPPED_INDEX;
 	return (unsigned)p->state;
+}
+
+bool proc_touched(const struct proc *p)
+{
+	return p->touched;
+}
+
+void proc_set_cloned(struct proc *p)
+{
+	p->cloned = true;
+}
+
+bool proc_cloned(const struct proc *p)
+{
+	return p->cloned;
 }
 
 bool proc_paused(const struct proc *p)
@@ -1520,12 +1650,12 @@ bool proc_paused(const struct proc *p)
 	return false;
 }
 
-static const char *state_name(enum proc_state s)
+const char *proc_state_name(unsigned index)
 {
-	static const char *const names[] = {"new", "running", "exited",
-					    "killed"};
+	static const char *const names[PROC_NSTATES] = {
+		"new", "running", "exited", "killed", "failed", "stopped"};
 
-	return names[s];
+	return index < PROC_NSTATES ? names[index] : NULL;
 }
 
 void proc_status(struct proc *p, struct jbuf *b)
@@ -1548,7 +1678,7 @@ void proc_status(struct proc *p, struct jbuf *b)
 		logs[i].paused = fed && stream_paused(p->logs[i]);
 	}
 	v.name = p->name;
-	v.state = state_name(p->state);
+	v.state = proc_state_name(proc_state_index(p));
 	v.pid = p->alive ? p->pid : 0;
 	v.pgid = v.pid;
 	v.argv = p->argv;
@@ -1556,9 +1686,9 @@ void proc_status(struct proc *p, struct jbuf *b)
 	v.pty = p->pty;
 	v.cols = p->cols;
 	v.rows = p->rows;
-	v.stdin_mode = p->stdin_pipe ? "pipe" : "null";
+	v.stdin_mode = p->pty ? "pty" : p->stdin_pipe ? "pipe" : "null";
 	v.uid = p->run_as ? p->run_uid : p->uid;
-	v.started = p->state != PROC_NEW;
+	v.started = p->state != PROC_NEW && p->state != PROC_FAILED;
 	v.ended = p->state == PROC_EXITED || p->state == PROC_KILLED;
 	v.start_time = p->t_start;
 	v.end_time = p->t_end;
@@ -1639,6 +1769,8 @@ void proc_ctl_text(const struct proc *p, struct jbuf *b)
 {
 	size_t i;
 
+	if (p->run_as && p->run_name)
+		ctl_setting_line(b, "user", p->run_name);
 	if (p->cwd)
 		ctl_setting_line(b, "cwd", p->cwd);
 	for (i = 0; i < p->nenv; i++)

@@ -22,7 +22,8 @@ enum ctl_cmd {
 	CTL_STOP,    /* ms: grace before KILL, -1 for the configured default */
 	CTL_KILL,
 	CTL_EOF,
-	CTL_RESIZE, /* cols, rows */
+	CTL_RESIZE,    /* cols, rows */
+	CTL_ENV_CLEAR, /* "env -": drop the slot's env and unset lines */
 };
 
 /* One parsed line; owns arg and argv. */
@@ -72,6 +73,7 @@ void ctl_argv_free(char **argv);
  *   exec PROG [ARG...]    argv/argc = the words (PROG may be "")
  *   cwd DIR, user NAME    arg, one non-empty word
  *   env NAME=VALUE        arg, NAME is [A-Za-z_][A-Za-z0-9_]*, VALUE any
+ *   env -                 cmd CTL_ENV_CLEAR, no arg
  *   unset NAME            arg, NAME as for env
  *   stdin pipe|null       num 1|0
  *   pty off|COLSxROWS     num 0, or num 1 with cols and rows
@@ -85,6 +87,15 @@ void ctl_argv_free(char **argv);
  * On error *out holds nothing to release.
  */
 int ctl_parse_line(const char *line, size_t len, struct ctl_line *out);
+
+/*
+ * Whether the command word of line (the first word after leading blanks,
+ * as ctl_parse_line takes it) names a command. *word and *wlen give that
+ * word (pointing into line; *wlen may be 0), so a caller can name an
+ * unknown one in its message.
+ */
+bool ctl_command_known(const char *line, size_t len, const char **word,
+		       size_t *wlen);
 
 /* Release what *l owns; the struct itself is the caller's. */
 void ctl_line_free(struct ctl_line *l);

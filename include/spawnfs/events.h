@@ -69,14 +69,14 @@ struct status_log {
 /* A snapshot of a slot, filled by the caller; strings are borrowed. */
 struct status_view {
 	const char *name;
-	const char *state; /* new, running, exited, killed */
+	const char *state; /* new, failed, running, stopped, exited, killed */
 	pid_t pid;	   /* 0 when none */
 	pid_t pgid;
 	char *const *argv; /* NULL when never started */
 	const char *cwd;   /* NULL: the daemon's default */
 	bool pty;
 	unsigned cols, rows;
-	const char *stdin_mode; /* "pipe" or "null" */
+	const char *stdin_mode; /* "pipe", "null" or "pty" */
 	uid_t uid;
 	bool started, ended;
 	struct timespec start_time, end_time;

@@ -7,10 +7,13 @@
 #include "spawnfs/events.h"
 
 #define METRICS_ERRNO_MAX 134 /* ctl errors are counted by errno below it */
+#define METRICS_NSTATES	  6   /* slot states shown (status's names) */
+#define METRICS_SLOTS_MAX 8   /* room for the states to come (frozen) */
 
 /* What the file system counts; main's figures come from the caller. */
 struct metrics_view {
-	uint64_t slots[4];     /* by state: new, running, exited, killed */
+	/* by state: new, running, exited, killed, failed, stopped */
+	uint64_t slots[METRICS_SLOTS_MAX];
 	uint64_t runs_started; /* runs whose exec succeeded */
 	uint64_t runs_failed;  /* starts that failed (exec, cwd, user) */
 	uint64_t bytes[3];     /* captured: stdout, stderr, events */

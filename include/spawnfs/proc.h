@@ -52,6 +52,7 @@ struct proc_ctx {
 	uint64_t runs_started; /* for metrics: runs whose exec succeeded */
 	uint64_t runs_failed;  /* and starts that failed */
 	struct proc *sigchld;  /* runs reaped on SIGCHLD (no pidfd) */
+	struct proc *live;     /* every run not reaped (stop and continue) */
 };
 
 /* Raise the daemon's open-file limit to its hard limit (each running
@@ -59,7 +60,8 @@ struct proc_ctx {
  * Call once at start. */
 void proc_raise_nofile(void);
 
-/* SIGCHLD arrived: reap the runs that have no pidfd. */
+/* SIGCHLD arrived: reap the runs that have no pidfd, and note which
+ * live leaders were stopped or continued. */
 void proc_sigchld(struct proc_ctx *ctx);
 
 /* A new slot holding one reference. NULL with errno ENOMEM. */
@@ -87,8 +89,22 @@ bool proc_busy(const struct proc *p);
 /* The child is alive (not reaped yet) or being started. */
 bool proc_running(const struct proc *p);
 
-/* 0 new, 1 running, 2 exited, 3 killed (the order of status's names). */
+/* The states of status, in the order of proc_state_index. */
+#define PROC_NSTATES 6
+
+/* 0 new, 1 running, 2 exited, 3 killed, 4 failed (the last start failed
+ * before exec), 5 stopped (the leader was stopped by a signal). */
 unsigned proc_state_index(const struct proc *p);
+
+/* "new", "running", ... for an index below PROC_NSTATES, else NULL. */
+const char *proc_state_name(unsigned index);
+
+/* A ctl line was applied to the slot, or a start was tried. */
+bool proc_touched(const struct proc *p);
+
+/* The owner made the slot through clone (kept for it). */
+void proc_set_cloned(struct proc *p);
+bool proc_cloned(const struct proc *p);
 
 /* Whether a pipe of the run waits for readers to make room. */
 bool proc_paused(const struct proc *p);
@@ -116,7 +132,8 @@ void proc_close(struct proc *p);
 /* Removed or closed: no more output or status will come. */
 bool proc_closed(const struct proc *p);
 
-/* The last run's shell-style status, or -1 while running or never run. */
+/* The last run's shell-style status, or -1 while running or never run;
+ * after a failed start 127 (exec ENOENT), 126 (other exec errors) or 1. */
 int proc_wait_status(const struct proc *p);
 
 /*

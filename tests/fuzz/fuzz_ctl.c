@@ -110,6 +110,7 @@ static void check_parsed(const struct ctl_line *l)
 		break;
 	case CTL_KILL:
 	case CTL_EOF:
+	case CTL_ENV_CLEAR:
 		CHECK(!l->arg && !l->argv);
 		break;
 	default:

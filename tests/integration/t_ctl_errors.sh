@@ -16,9 +16,10 @@ error_says() {
 		esac
 	done
 }
-# never_ran SLOT: no run was recorded.
+# never_ran SLOT: no run was recorded: the start failed (DESIGN §11).
 never_ran() {
-	jq -e '.state == "new" and .pid == null' "$1/status" >/dev/null ||
+	jq -e '.state == "failed" and .pid == null and .start_time == null' \
+		"$1/status" >/dev/null ||
 		fail "$1 looks started: $(cat "$1/status")"
 }
 
@@ -49,12 +50,13 @@ ctl_fails "$s" "No such file or directory" 'exec echo should not run'
 never_ran "$s"
 ok "cwd /nonexistent then start: ENOENT"
 
-# A slot that ran and failed to restart keeps its last run's status.
+# A slot that ran and failed to restart is failed (DESIGN §11): wait
+# answers for the failed start, not for the run before it.
 ctl "$s" 'cwd /' 'exec true'
 [ "$(timeout 10 cat "$s/wait")" = 0 ] || fail "badcwd: run after fixing cwd"
 ctl_fails "$s" "No such file or directory" 'exec /nonexistent'
-[ "$(timeout 2 cat "$s/wait")" = 0 ] || fail "wait after a failed restart"
-ok "a failed restart leaves the previous run's wait status"
+[ "$(timeout 2 cat "$s/wait")" = 127 ] || fail "wait after a failed restart"
+ok "a failed restart is failed: wait 127"
 
 # signal, kill and stop need a running process: ESRCH.
 for st in new exited; do

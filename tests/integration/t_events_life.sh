@@ -77,7 +77,9 @@ jq -s -e 'map(select(.type == "error") | .error) as $e |
 	($e[2] | test("nonexistent/again")) and
 	all($e[]; test("No such file or directory"))' "$f" >/dev/null ||
 	fail "bad: error texts: $(jq -c 'select(.type == "error")' "$f")"
-[ "$(json "$s/status" .state)" = exited ] || fail "bad: a failed restart changed state"
+# DESIGN §11: a failed restart is state failed, and wait says 127.
+jq -e '.state == "failed" and .status == 127' "$s/status" >/dev/null ||
+	fail "bad: a failed restart: $(cat "$s/status")"
 ok "exec /nonexistent, a bad cwd and a failed restart write error events" \
 	"naming the cause; seq increases across them"
 

@@ -161,7 +161,7 @@ op "OK $(stat -c %s "$WORK/valid10k")" wronly "$g/ctl" wf "$WORK/valid10k"
 awk 'NR % 10 == 5 { print "junk " NR; next } { print }' "$WORK/valid10k" \
 	>"$WORK/mixed10k"
 op EINVAL wronly "$g/ctl" wf "$WORK/mixed10k"
-[ "$(json "$g/status" .error)" = "junk 5: Invalid argument" ] ||
+[ "$(json "$g/status" .error)" = 'unknown command "junk": Invalid argument' ] ||
 	fail "10k lines: error $(json "$g/status" .error)"
 awk 'NR % 2 == 0 { print "env B" NR "=1"; next } { print "bogus", NR }' \
 	"$WORK/valid10k" >"$WORK/junk10k"

@@ -51,7 +51,7 @@ wait_until 10 metric_is spawnfs_parked_requests 1 ||
 check
 metric_is 'spawnfs_slots{state="running"}' 2 || fail "running: $(metric 'spawnfs_slots{state="running"}')"
 metric_is 'spawnfs_slots{state="exited"}' 1 || fail "exited"
-metric_is 'spawnfs_slots{state="new"}' 1 || fail "new (the failed start)"
+metric_is 'spawnfs_slots{state="failed"}' 1 || fail "failed (the failed start)"
 metric_is spawnfs_paused_runs 1 || fail "paused: $(metric spawnfs_paused_runs)"
 metric_is spawnfs_runs_started_total 3 || fail "started: $(metric spawnfs_runs_started_total)"
 metric_is spawnfs_runs_failed_total 1 || fail "failed: $(metric spawnfs_runs_failed_total)"

@@ -74,6 +74,7 @@ static void check_defaults(const struct cfg *c)
 	assert_int_equal(c->max_processes, 1024);
 	assert_int_equal(c->kill_grace_ms, 2000);
 	assert_int_equal(c->reap_after_ms, 0);
+	assert_int_equal(c->reap_new_ms, 60000);
 	assert_int_equal(c->buffer_size, 256 * KIB);
 	assert_int_equal(c->pipe_size, 64 * KIB);
 	assert_int_equal(c->drain_timeout_ms, 1000);
@@ -304,6 +305,9 @@ static const struct num_case good_nums[] = {
 	{"process", "reap_after", "1.5", U(reap_after_ms), 1500},
 	{"process", "reap_after", "10m", U(reap_after_ms), 600000},
 	{"process", "reap_after", "500ms", U(reap_after_ms), 500},
+	{"process", "reap_new_after", "0", U(reap_new_ms), 0},
+	{"process", "reap_new_after", "300ms", U(reap_new_ms), 300},
+	{"process", "reap_new_after", "60", U(reap_new_ms), 60000},
 	{"stream", "buffer_size", "4K", Z(buffer_size), 4 * KIB},
 	{"stream", "buffer_size", "4096", Z(buffer_size), 4096},
 	{"stream", "buffer_size", "300k", Z(buffer_size), 300 * KIB},
@@ -391,6 +395,7 @@ static const struct bad_case bad_values[] = {
 	{"process", "kill_grace", "2 s"},
 	{"process", "reap_after", "86401"},
 	{"process", "reap_after", "25h"},
+	{"process", "reap_new_after", "25h"},
 	{"process", "reap_after", "1d"},
 	{"stream", "buffer_size", "12Q"},
 	{"stream", "buffer_size", "4095"},

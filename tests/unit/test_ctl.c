@@ -274,6 +274,11 @@ static const struct parse_case parse_cases[] = {
 	P_ARG("env A=b=c", CTL_ENV, "A=b=c"),
 	P_ARG("env 'z=\"q\"'", CTL_ENV, "z=\"q\""),
 	P_ERR("env", -EINVAL),
+	P_NUM("env -", CTL_ENV_CLEAR, 0),
+	P_NUM("  env\t'-' ", CTL_ENV_CLEAR, 0),
+	P_ERR("env - x", -EINVAL),
+	P_ERR("env --", -EINVAL),
+	P_ERR("unset -", -EINVAL),
 	P_ERR("env A", -EINVAL),
 	P_ERR("env =x", -EINVAL),
 	P_ERR("env 1A=x", -EINVAL),
@@ -438,6 +443,38 @@ static const struct exec_case exec_cases[] = {
 	{"exec x\\", -EINVAL, 0, {NULL}},
 	{"Exec ls", -EINVAL, 0, {NULL}},
 };
+
+/* The command word, and whether it names a command (for the message
+ * that names an unknown one). */
+static void test_command_known(void **state)
+{
+	static const struct {
+		const char *line;
+		bool known;
+		const char *word;
+	} cases[] = {
+		{"start ls", true, "start"},
+		{"  env -", true, "env"},
+		{"bogus x y", false, "bogus"},
+		{"\tStart ls", false, "Start"},
+		{"startx", false, "startx"},
+		{"kill", true, "kill"},
+		{"", false, ""},
+		{"   ", false, ""},
+	};
+	const char *w;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool k = ctl_command_known(cases[i].line, strlen(cases[i].line),
+					   &w, &n);
+
+		EXPECT_INT(i, k, cases[i].known);
+		EXPECT_INT(i, n, strlen(cases[i].word));
+		EXPECT_INT(i, memcmp(w, cases[i].word, n), 0);
+	}
+}
 
 static void test_parse_exec(void **state)
 {
@@ -779,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_argv_ownership),
 		cmocka_unit_test(test_parse_table),
 		cmocka_unit_test(test_parse_exec),
+		cmocka_unit_test(test_command_known),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_next_line_table),
 		cmocka_unit_test(test_next_line_pos),

@@ -71,6 +71,8 @@ static void test_values(void **state)
 	memset(&v, 0, sizeof(v));
 	v.slots[1] = 7;
 	v.slots[3] = 2;
+	v.slots[4] = 3;
+	v.slots[5] = 1;
 	v.bytes[2] = 12345678901234ULL;
 	v.ctl_errors[EBUSY] = 4;
 	v.ctl_errors[ENOSPC] = 1;
@@ -80,6 +82,8 @@ static void test_values(void **state)
 	assert_non_null(strstr(text, "spawnfs_slots{state=\"running\"} 7\n"));
 	assert_non_null(strstr(text, "spawnfs_slots{state=\"killed\"} 2\n"));
 	assert_non_null(strstr(text, "spawnfs_slots{state=\"new\"} 0\n"));
+	assert_non_null(strstr(text, "spawnfs_slots{state=\"failed\"} 3\n"));
+	assert_non_null(strstr(text, "spawnfs_slots{state=\"stopped\"} 1\n"));
 	assert_non_null(strstr(
 		text,
 		"spawnfs_captured_bytes_total{stream=\"events\"} 12345678901234\n"));
