@@ -50,30 +50,20 @@ deaf=$(slot deaf)
 ctl "$deaf" "start trap '' TERM; seq 1 20000; while :; do sleep 0.1; done"
 wait_until 10 state_is "$s" running
 wait_until 10 state_is "$deaf" running
-(
-	cd "$WORK"
-	cat "$s/stdout" >out.job; echo $? >rc.out.job
-) &
-(
-	cd "$WORK"
-	cat "$s/stderr" >err.job; echo $? >rc.err.job
-) &
-(
-	cd "$WORK"
-	cat "$s/events" >ev.job; echo $? >rc.ev.job
-) &
-(
-	cd "$WORK"
-	cat "$s/wait" >wait.job; echo $? >rc.wait.job
-) &
-(
-	cd "$WORK"
-	cat "$deaf/stdout" >out.deaf; echo $? >rc.out.deaf
-) &
-(
-	cd "$WORK"
-	cat "$deaf/wait" >wait.deaf; echo $? >rc.wait.deaf
-) &
+# read_to NAME FILE: cat FILE into $WORK/NAME in the background; its exit
+# status goes to $WORK/rc.NAME.
+read_to() {
+	(
+		cat "$2" >"$WORK/$1"
+		echo $? >"$WORK/rc.$1"
+	) &
+}
+read_to out.job "$s/stdout"
+read_to err.job "$s/stderr"
+read_to ev.job "$s/events"
+read_to wait.job "$s/wait"
+read_to out.deaf "$deaf/stdout"
+read_to wait.deaf "$deaf/wait"
 until_true 10 '[ "$(wc -l <"$WORK/out.job")" = 20000 ] &&
 	[ "$(wc -l <"$WORK/err.job")" = 20000 ] &&
 	[ "$(wc -l <"$WORK/out.deaf")" = 20000 ]'
