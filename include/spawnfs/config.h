@@ -18,7 +18,7 @@ struct cfg {
 	unsigned kill_grace_ms;	      /* [process] kill_grace, 2000ms */
 	unsigned reap_after_ms;	      /* [process] reap_after, 0 (keep) */
 	unsigned shutdown_timeout_ms; /* [process] shutdown_timeout, 5000ms */
-	unsigned reap_new_ms;	      /* [process] reap_new_after, 60s (0 never) */
+	unsigned reap_new_ms;	   /* [process] reap_new_after, 60s (0 never) */
 	unsigned max_handles;	   /* [process] max_handles, 16384 per slot */
 	int oom_score_adj;	   /* [process] oom_score_adj, CFG_OOM_KERNEL */
 	size_t buffer_size;	   /* [stream] buffer_size, 256K */
