@@ -1550,7 +1550,8 @@ static void fs_sigchld(void *arg, int signo)
 
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		  struct fuse_args *args, unsigned flags,
-		  const struct fs_hooks *hooks, void *arg)
+		  const struct rlimit *nofile, const struct fs_hooks *hooks,
+		  void *arg)
 {
 	struct fs *fs = calloc(1, sizeof(*fs));
 
@@ -1572,8 +1573,11 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		.done = hook_done,
 		.started = hook_started,
 	};
-	fs->pctx = (struct proc_ctx){
-		.loop = loop, .cfg = cfg, .hooks = &fs->phooks, .arg = fs};
+	fs->pctx = (struct proc_ctx){.loop = loop,
+				     .cfg = cfg,
+				     .hooks = &fs->phooks,
+				     .arg = fs,
+				     .nofile = nofile};
 	if (loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
 		goto fail;
 	fs->tab = tab_new();

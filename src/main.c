@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <fuse_lowlevel.h>
@@ -19,7 +20,6 @@
 #include "spawnfs/config.h"
 #include "spawnfs/fs.h"
 #include "spawnfs/log.h"
-#include "spawnfs/proc.h"
 #include "spawnfs/loop.h"
 
 #define EXIT_USAGE 2
@@ -310,6 +310,23 @@ static int watch_signals(struct daemon *d, bool forked)
 	return 0;
 }
 
+/* The open-file limit the daemon started with, for its children. */
+static struct rlimit nofile_orig;
+static bool nofile_raised;
+
+/* Raise the daemon's open-file limit to its hard limit (each running
+ * slot holds three fds); children get the limit it started with. */
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= r.rlim_max)
+		return;
+	nofile_orig = r;
+	r.rlim_cur = r.rlim_max;
+	nofile_raised = setrlimit(RLIMIT_NOFILE, &r) == 0;
+}
+
 static int serve(struct opts *o, const struct cfg *cfg)
 {
 	char *fargv[] = {"spawnfs", "-o", o->fuse_opts, NULL};
@@ -325,7 +342,7 @@ static int serve(struct opts *o, const struct cfg *cfg)
 		return 1;
 	}
 	d.fs = fs_new(d.loop, cfg, &args, o->read_only ? FS_READ_ONLY : 0,
-		      &daemon_hooks, &d);
+		      nofile_raised ? &nofile_orig : NULL, &daemon_hooks, &d);
 	fuse_opt_free_args(&args); /* libfuse may have grown them */
 	if (!d.fs) {
 		loop_free(d.loop);
@@ -372,7 +389,7 @@ int main(int argc, char **argv)
 	}
 	log_setup(o.debug ? CFG_LOG_DEBUG : cfg.log_level, !o.foreground);
 	warn_request_timeouts();
-	proc_raise_nofile();
+	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	/* Buffers of 64 KiB and more (the logs' rings) come from mmap and go
 	 * back to the system when freed: glibc would otherwise raise the

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +16,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <termios.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
@@ -26,6 +24,7 @@
 #include "spawnfs/evfeed.h"
 #include "spawnfs/log.h"
 #include "spawnfs/proc.h"
+#include "spawnfs/spawn.h"
 
 #define PROC_ERROR_MAX	    512
 #define PROC_READS_PER_WAKE 4		 /* pipe reads per readiness */
@@ -58,17 +57,7 @@ struct proc {
 	uint64_t id;
 	uid_t uid;
 	gid_t gid;
-	/* settings for the next run */
-	bool run_as;	/* "user NAME" chose run_uid/run_gid over uid/gid */
-	char *run_name; /* and this is its name, for the read-back */
-	uid_t run_uid;
-	gid_t run_gid;
-	char *cwd;
-	char **env; /* "NAME=VALUE" sets, "NAME" unsets; NULL-terminated */
-	size_t nenv;
-	bool stdin_pipe;
-	bool pty;
-	unsigned cols, rows;
+	struct spawn_opts opts; /* settings for the next run */
 	long timeout_ms;
 	char *start_line; /* the last start's command line; NULL for exec */
 	/* the current or last run */
@@ -95,8 +84,7 @@ struct proc {
 	struct evfeed *feed; /* what feeds the events log */
 	/* a start whose exec has not reported yet */
 	bool starting;
-	pid_t start_pid;
-	int start_fds[8];
+	struct spawn_child start; /* its pid and the parent's ends */
 	struct loop_io *report_io;
 	int start_rc;
 	bool stopping; /* the daemon is going away: cut unread output */
@@ -124,11 +112,11 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->uid = uid;
 	p->gid = gid;
 	p->pidfd = p->stdin_fd = -1;
-	memset(p->start_fds, -1, sizeof(p->start_fds));
+	p->start = (struct spawn_child){0, -1, -1, -1, -1};
 	p->wstatus = p->exit_code = -1;
 	p->name = strdup(name);
-	p->env = calloc(1, sizeof(char *));
-	if (!p->name || !p->env)
+	p->opts.env = calloc(1, sizeof(char *));
+	if (!p->name || !p->opts.env)
 		goto fail;
 	for (i = 0; i < PROC_NPIPES; i++) {
 		p->pipes[i].p = p;
@@ -167,11 +155,11 @@ void proc_unref(struct proc *p)
 		p->ctx->hooks->freed(p->ctx->arg, p);
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_free(p->logs[i]);
-	ctl_argv_free(p->env);
+	ctl_argv_free(p->opts.env);
 	ctl_argv_free(p->argv);
 	free(p->start_line);
-	free(p->run_name);
-	free(p->cwd);
+	free(p->opts.run_name);
+	free(p->opts.cwd);
 	free(p->error);
 	evfeed_free(p->feed);
 	free(p->name);
@@ -783,7 +771,7 @@ void proc_terminate(struct proc *p)
 {
 	p->stopping = true;
 	if (p->starting) {
-		kill(p->start_pid,
+		kill(p->start.pid,
 		     SIGKILL); /* its exec report ends the start */
 		return;
 	}
@@ -808,288 +796,6 @@ static void life_expired(void *arg)
 	proc_stop(p, -1);
 }
 
-/* Length of the NAME part of "NAME=VALUE" or "NAME". */
-static size_t env_name_len(const char *e)
-{
-	const char *eq = strchr(e, '=');
-
-	return eq ? (size_t)(eq - e) : strlen(e);
-}
-
-/* Put e (copied) into *vec, replacing an entry with the same name; a
- * NULL-terminated vector of *n entries. 0 or -ENOMEM. */
-static int env_put(char ***vec, size_t *n, const char *e)
-{
-	size_t len = env_name_len(e), i;
-	char *copy = strdup(e), **grown;
-
-	if (!copy)
-		return -ENOMEM;
-	for (i = 0; i < *n; i++) {
-		if (env_name_len((*vec)[i]) == len &&
-		    strncmp((*vec)[i], e, len) == 0) {
-			free((*vec)[i]);
-			(*vec)[i] = copy;
-			return 0;
-		}
-	}
-	grown = realloc(*vec, (*n + 2) * sizeof(char *));
-	if (!grown) {
-		free(copy);
-		return -ENOMEM;
-	}
-	*vec = grown;
-	grown[(*n)++] = copy;
-	grown[*n] = NULL;
-	return 0;
-}
-
-/* Drop entries without '=' (the unsets) from a built environment. */
-static void env_drop_unsets(char **vec, size_t *n)
-{
-	size_t i, j = 0;
-
-	for (i = 0; i < *n; i++) {
-		if (strchr(vec[i], '='))
-			vec[j++] = vec[i];
-		else
-			free(vec[i]);
-	}
-	*n = j;
-	vec[j] = NULL;
-}
-
-/* The account a run executes as; strings point into buf. An id without
- * a passwd entry still runs as that id (with no supplementary groups). */
-struct run_user {
-	uid_t uid;
-	gid_t gid;
-	struct passwd pw;
-	char buf[4096];
-	bool found;
-};
-
-static void run_user_lookup(const struct proc *p, struct run_user *u)
-{
-	struct passwd *res = NULL;
-
-	u->uid = p->run_as ? p->run_uid : p->uid;
-	u->gid = p->run_as ? p->run_gid : p->gid;
-	u->found =
-		getpwuid_r(u->uid, &u->pw, u->buf, sizeof(u->buf), &res) == 0 &&
-		res;
-	if (u->found && p->run_as)
-		u->gid = u->pw.pw_gid;
-}
-
-static char **env_build(const struct proc *p, const struct run_user *u)
-{
-	char **vec = calloc(1, sizeof(char *)), line[4200];
-	size_t n = 0, i;
-	int rc = vec ? 0 : -ENOMEM;
-
-	rc = rc
-		     ?: env_put(&vec, &n,
-				u->uid == 0
-					? "PATH=/usr/local/sbin:/usr/local/bin:"
-					  "/usr/sbin:/usr/bin:/sbin:/bin"
-					: "PATH=/usr/local/bin:/usr/bin:/bin");
-	if (u->found) {
-		snprintf(line, sizeof(line), "HOME=%s", u->pw.pw_dir);
-		rc = rc ?: env_put(&vec, &n, line);
-		snprintf(line, sizeof(line), "USER=%s", u->pw.pw_name);
-		rc = rc ?: env_put(&vec, &n, line);
-		snprintf(line, sizeof(line), "LOGNAME=%s", u->pw.pw_name);
-		rc = rc ?: env_put(&vec, &n, line);
-		snprintf(line, sizeof(line), "SHELL=%s", u->pw.pw_shell);
-		rc = rc ?: env_put(&vec, &n, line);
-	}
-	for (i = 0; i < p->ctx->cfg->nenv; i++)
-		rc = rc ?: env_put(&vec, &n, p->ctx->cfg->env[i]);
-	for (i = 0; i < p->nenv; i++)
-		rc = rc ?: env_put(&vec, &n, p->env[i]);
-	if (rc < 0) {
-		ctl_argv_free(vec);
-		errno = ENOMEM;
-		return NULL;
-	}
-	env_drop_unsets(vec, &n);
-	return vec;
-}
-
-/* What the child reports through its exec pipe when a step fails. */
-enum child_step {
-	STEP_NONE,
-	STEP_SETUP,
-	STEP_CWD,
-	STEP_USER,
-	STEP_EXEC,
-	STEP_OOM
-};
-
-struct child_report {
-	int step;
-	int err;
-};
-
-/* What a child needs, prepared by the parent before fork. */
-struct child_plan {
-	char **argv, **envp;
-	const char *cwd;
-	const char *home; /* without cwd: the user's home, else "/" */
-	int fds[3];	  /* become 0, 1, 2 */
-	int report_fd;
-	const struct run_user *user;
-	bool switch_user;
-	int oom_score_adj; /* CFG_OOM_KERNEL: leave it */
-	bool pty; /* fds[0] is a terminal to make the controlling one */
-};
-
-static void __attribute__((noreturn)) child_fail(int fd, int step)
-{
-	struct child_report r = {step, errno};
-	ssize_t w;
-
-	do
-		w = write(fd, &r, sizeof(r));
-	while (w < 0 && errno == EINTR);
-	_exit(127);
-}
-
-/* In the child: make it, not the daemon, the OOM killer's choice. */
-static void child_oom(int report_fd, int adj)
-{
-	char num[16];
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC), n;
-
-	n = snprintf(num, sizeof(num), "%d", adj);
-	if (fd < 0 || write(fd, num, (size_t)n) != n)
-		child_fail(report_fd, STEP_OOM);
-	close(fd);
-}
-
-/* The open-file limit the daemon started with, for its children. */
-static struct rlimit nofile_orig;
-static bool nofile_raised;
-
-void proc_raise_nofile(void)
-{
-	struct rlimit r;
-
-	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= r.rlim_max)
-		return;
-	nofile_orig = r;
-	r.rlim_cur = r.rlim_max;
-	nofile_raised = setrlimit(RLIMIT_NOFILE, &r) == 0;
-}
-
-/* In the forked child: never returns. */
-static void __attribute__((noreturn)) child_run(const struct child_plan *c)
-{
-	extern char **environ;
-	sigset_t none;
-	int i, tmp[3];
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (i = 1; i < NSIG; i++)
-		signal(i, SIG_DFL);
-	if (setsid() < 0)
-		child_fail(c->report_fd, STEP_SETUP);
-	/* Move the ends clear of 0..2 first: a source may itself be 0..2. */
-	for (i = 0; i < 3; i++) {
-		tmp[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3);
-		if (tmp[i] < 0)
-			child_fail(c->report_fd, STEP_SETUP);
-	}
-	for (i = 0; i < 3; i++)
-		if (dup2(tmp[i], i) < 0)
-			child_fail(c->report_fd, STEP_SETUP);
-	if (c->pty && ioctl(0, TIOCSCTTY, 0) < 0)
-		child_fail(c->report_fd, STEP_SETUP);
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
-	    (nofile_raised && setrlimit(RLIMIT_NOFILE, &nofile_orig) < 0))
-		child_fail(c->report_fd, STEP_SETUP);
-	if (c->oom_score_adj != CFG_OOM_KERNEL)
-		child_oom(c->report_fd, c->oom_score_adj);
-	/* The user first, so that cwd is checked with the user's rights. */
-	if (c->switch_user &&
-	    ((c->user->found ? initgroups(c->user->pw.pw_name, c->user->gid)
-			     : setgroups(0, NULL)) < 0 ||
-	     setgid(c->user->gid) < 0 || setuid(c->user->uid) < 0))
-		child_fail(c->report_fd, STEP_USER);
-	if (c->cwd ? chdir(c->cwd) < 0
-		   : (!c->home || chdir(c->home) < 0) && chdir("/") < 0)
-		child_fail(c->report_fd, STEP_CWD);
-	environ = c->envp;
-	execvp(c->argv[0], c->argv);
-	child_fail(c->report_fd, STEP_EXEC);
-}
-
-/* Close every fd in fds[0..n) that is open and mark it closed. */
-static void close_all(int *fds, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-		fds[i] = -1;
-	}
-}
-
-/* A terminal for one run: fds[0] the child's side, fds[1] and fds[2] the
- * parent's (one to write stdin, one to read output); no stderr pipe. */
-static int run_pty(struct proc *p, int fds[8])
-{
-	struct winsize ws = {.ws_row = (unsigned short)p->rows,
-			     .ws_col = (unsigned short)p->cols};
-	char path[64];
-
-	fds[2] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fds[2] < 0 || grantpt(fds[2]) < 0 || unlockpt(fds[2]) < 0 ||
-	    ptsname_r(fds[2], path, sizeof(path)) != 0 ||
-	    ioctl(fds[2], TIOCSWINSZ, &ws) < 0)
-		return -errno;
-	fds[0] = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fds[0] < 0)
-		return -errno;
-	fds[1] = fcntl(fds[2], F_DUPFD_CLOEXEC, 0);
-	if (fds[1] < 0 || fcntl(fds[2], F_SETFL, O_NONBLOCK) < 0)
-		return -errno;
-	if (pipe2(&fds[6], O_CLOEXEC) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Pipes of one run: [0..1] stdin, [2..3] stdout, [4..5] stderr,
- * [6..7] the exec report; the parent's ends are non-blocking. */
-static int run_pipes(struct proc *p, int fds[8])
-{
-	int i;
-
-	if (p->pty)
-		return run_pty(p, fds);
-	if (p->stdin_pipe) {
-		if (pipe2(&fds[0], O_CLOEXEC) < 0)
-			return -errno;
-		fcntl(fds[1], F_SETFL, O_NONBLOCK);
-	} else {
-		fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fds[0] < 0)
-			return -errno;
-	}
-	for (i = 2; i < 8; i += 2)
-		if (pipe2(&fds[i], O_CLOEXEC) < 0)
-			return -errno;
-	for (i = 2; i < 6; i += 2) {
-		fcntl(fds[i], F_SETFL, O_NONBLOCK);
-		/* Best effort: a smaller pipe only costs throughput. */
-		fcntl(fds[i + 1], F_SETPIPE_SZ, (int)p->ctx->cfg->pipe_size);
-	}
-	return 0;
-}
-
 /* A start failed before exec: state failed, and wait answers like a
  * shell would (127 not found, 126 not executable, 1 for the rest). */
 static void run_failed(struct proc *p, int status)
@@ -1102,48 +808,26 @@ static void run_failed(struct proc *p, int status)
 		p->ctx->hooks->ended(p->ctx->arg, p);
 }
 
-static const char *step_name(int step)
+/* The child failed at step before exec (and was reaped): describe it. */
+static int run_report(struct proc *p, enum spawn_step step, int err)
 {
-	switch (step) {
-	case STEP_CWD:
-		return "cwd";
-	case STEP_USER:
-		return "user";
-	case STEP_EXEC:
-		return "exec";
-	case STEP_OOM:
-		return "oom_score_adj for";
-	default:
-		return "spawn";
-	}
-}
-
-/* The child failed before exec: reap it and describe the failure. */
-static int run_report(struct proc *p, pid_t pid, const struct child_report *rep,
-		      ssize_t n)
-{
-	struct child_report r = *rep;
 	char what[300];
 
-	if (n != (ssize_t)sizeof(r))
-		r = (struct child_report){STEP_SETUP, n < 0 ? errno : EIO};
-	/* It calls _exit right after writing the report. */
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	snprintf(what, sizeof(what), "%s %s", step_name(r.step),
-		 r.step != STEP_CWD ? p->argv[0]
-		 : p->cwd	    ? p->cwd
-				    : "home");
-	proc_set_error(p, what, strlen(what), r.err);
-	run_failed(p, r.step != STEP_EXEC ? 1 : r.err == ENOENT ? 127 : 126);
-	return -r.err;
+	snprintf(what, sizeof(what), "%s %s", spawn_step_name(step),
+		 step != SPAWN_CWD ? p->argv[0]
+		 : p->opts.cwd	   ? p->opts.cwd
+				   : "home");
+	proc_set_error(p, what, strlen(what), err);
+	run_failed(p, spawn_fail_status(step, err));
+	return -err;
 }
 
-static int run_watch(struct proc *p, pid_t pid, int fds[8])
+/* Watch the started child and take over the parent's ends of ch. */
+static int run_watch(struct proc *p, struct spawn_child *ch)
 {
-	int i;
+	int *ends[PROC_NPIPES] = {&ch->out, &ch->err}, i;
 
-	p->pidfd = pidfd_open(pid, 0);
+	p->pidfd = pidfd_open(ch->pid, 0);
 	if (p->pidfd < 0 && errno != ENOSYS)
 		return -errno;
 	if (p->pidfd < 0) {
@@ -1157,8 +841,8 @@ static int run_watch(struct proc *p, pid_t pid, int fds[8])
 			return -errno;
 	}
 	for (i = 0; i < PROC_NPIPES; i++) {
-		p->pipes[i].fd = fds[2 + 2 * i];
-		fds[2 + 2 * i] = -1;
+		p->pipes[i].fd = *ends[i];
+		*ends[i] = -1;
 		p->pipes[i].drain_left = UINT64_MAX;
 		evfeed_out_reset(p->feed, (unsigned)i);
 		if (p->pipes[i].fd < 0)
@@ -1168,9 +852,9 @@ static int run_watch(struct proc *p, pid_t pid, int fds[8])
 		if (!p->pipes[i].io)
 			return -errno;
 	}
-	if (p->stdin_pipe || p->pty) {
-		p->stdin_fd = fds[1];
-		fds[1] = -1;
+	if (ch->in >= 0) {
+		p->stdin_fd = ch->in;
+		ch->in = -1;
 		p->stdin_io = loop_io_add(p->ctx->loop, p->stdin_fd, 0,
 					  stdin_writable, p);
 		if (!p->stdin_io)
@@ -1216,7 +900,7 @@ static void run_started(struct proc *p, pid_t pid)
 		stream_reopen(p->logs[i]);
 	evfeed_reopen(p->feed);
 	/* A terminal has one output: nothing feeds stderr in this run. */
-	if (p->pty)
+	if (p->opts.pty)
 		stream_finish(p->logs[PROC_STDERR]);
 	loop_timer_del(p->reap_timer);
 	p->reap_timer = NULL;
@@ -1260,32 +944,31 @@ static void run_fail(struct proc *p)
 static void report_readable(void *arg, uint32_t events)
 {
 	struct proc *p = arg;
-	struct child_report r;
 	struct timespec now;
-	pid_t pid = p->start_pid;
-	ssize_t n;
-	int rc;
+	enum spawn_step step;
+	int rc, err;
 
 	(void)events;
-	n = read(p->start_fds[6], &r, sizeof(r));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	rc = spawn_report(&p->start, &step, &err);
+	if (rc == 0)
 		return;
-	watch_close(&p->report_io, &p->start_fds[6]);
+	loop_io_del(p->report_io);
+	p->report_io = NULL;
 	p->starting = false;
-	if (n == 0) {
-		rc = run_watch(p, pid, p->start_fds);
+	if (rc > 0) {
+		rc = run_watch(p, &p->start);
 		if (rc < 0) {
-			run_abort(p, pid);
+			run_abort(p, p->start.pid);
 			run_failed(p, 1);
 		} else {
-			run_started(p, pid);
+			run_started(p, p->start.pid);
 		}
 	} else {
-		rc = run_report(p, pid, &r, n);
+		rc = run_report(p, step, err);
 		clock_gettime(CLOCK_REALTIME, &now);
 		evfeed_error(p->feed, &now, p->error);
 	}
-	close_all(p->start_fds, 8);
+	spawn_child_close(&p->start);
 	p->start_rc = rc;
 	if (rc < 0)
 		p->ctx->runs_failed++;
@@ -1304,28 +987,21 @@ static void report_readable(void *arg, uint32_t events)
 /*
  * Wait for the child's exec from the loop, not here: its chdir or exec
  * may need this very file system (a cwd inside the mount), which only
- * the loop can serve. Takes over fds. Returns -EINPROGRESS.
+ * the loop can serve. Returns -EINPROGRESS.
  */
-static int run_wait_report(struct proc *p, pid_t pid, int fds[8])
+static int run_wait_report(struct proc *p)
 {
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		p->start_fds[i] = fds[i];
-		fds[i] = -1;
-	}
-	p->start_pid = pid;
 	p->starting = true;
 	p->start_rc = 0;
 	proc_ref(p);
 	p->counted = true;
 	p->ctx->nbusy++;
-	fcntl(p->start_fds[6], F_SETFL, O_NONBLOCK);
-	p->report_io = loop_io_add(p->ctx->loop, p->start_fds[6], EPOLLIN,
+	p->report_io = loop_io_add(p->ctx->loop, p->start.report, EPOLLIN,
 				   report_readable, p);
 	if (!p->report_io) {
-		kill(pid, SIGKILL); /* the report pipe then ends: a dead run */
-		fcntl(p->start_fds[6], F_SETFL, 0);
+		/* A dead child: its report pipe ends at once. */
+		kill(p->start.pid, SIGKILL);
+		fcntl(p->start.report, F_SETFL, 0);
 		report_readable(p, EPOLLIN);
 		return p->start_rc < 0 ? p->start_rc : -ENOMEM;
 	}
@@ -1334,10 +1010,15 @@ static int run_wait_report(struct proc *p, pid_t pid, int fds[8])
 
 static int proc_spawn(struct proc *p, char **argv)
 {
-	int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, rc;
-	struct child_plan plan;
-	struct run_user user;
-	pid_t pid;
+	struct spawn_ctx sc = {
+		.env = p->ctx->cfg->env,
+		.nenv = p->ctx->cfg->nenv,
+		.pipe_size = p->ctx->cfg->pipe_size,
+		.oom_score_adj = p->ctx->cfg->oom_score_adj,
+		.nofile = p->ctx->nofile,
+	};
+	struct spawn_user user;
+	int rc;
 
 	if (p->alive || (pipes_open(p) && drain_cut(p) < 0)) {
 		ctl_argv_free(argv);
@@ -1345,40 +1026,14 @@ static int proc_spawn(struct proc *p, char **argv)
 	}
 	ctl_argv_free(p->argv);
 	p->argv = argv;
-	run_user_lookup(p, &user);
-	memset(&plan, 0, sizeof(plan));
-	plan.envp = env_build(p, &user);
-	rc = plan.envp ? run_pipes(p, fds) : -ENOMEM;
-	if (rc < 0)
-		goto out;
-	plan.argv = argv;
-	plan.cwd = p->cwd;
-	plan.home = user.found ? user.pw.pw_dir : NULL;
-	plan.fds[0] = fds[0];
-	plan.fds[1] = p->pty ? fds[0] : fds[3];
-	plan.fds[2] = p->pty ? fds[0] : fds[5];
-	plan.pty = p->pty;
-	plan.report_fd = fds[7];
-	plan.user = &user;
-	plan.switch_user = geteuid() == 0 && user.uid != 0;
-	plan.oom_score_adj = p->ctx->cfg->oom_score_adj;
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (pid == 0)
-		child_run(&plan);
-	close_all(&fds[7], 1);
-	rc = run_wait_report(p, pid, fds);
-out:
-	if (rc < 0 && rc != -EINPROGRESS) {
+	spawn_user_lookup(&p->opts, p->uid, p->gid, &user);
+	rc = spawn_start(&sc, &p->opts, &user, argv, &p->start);
+	if (rc < 0) {
 		p->ctx->runs_failed++;
 		run_failed(p, 1);
+		return rc;
 	}
-	close_all(fds, 8);
-	ctl_argv_free(plan.envp);
-	return rc;
+	return run_wait_report(p);
 }
 
 static char **argv_dup(char *const *argv, size_t argc)
@@ -1434,10 +1089,10 @@ static int ctl_resize(struct proc *p, unsigned cols, unsigned rows)
 	struct winsize ws = {.ws_row = (unsigned short)rows,
 			     .ws_col = (unsigned short)cols};
 
-	if (!p->pty)
+	if (!p->opts.pty)
 		return -ENOTTY;
-	p->cols = cols;
-	p->rows = rows;
+	p->opts.cols = cols;
+	p->opts.rows = rows;
 	if (p->alive && p->pipes[PROC_STDOUT].fd >= 0 &&
 	    ioctl(p->pipes[PROC_STDOUT].fd, TIOCSWINSZ, &ws) < 0)
 		return -errno;
@@ -1452,7 +1107,7 @@ static int ctl_eof(struct proc *p)
 
 	if (!p->alive)
 		return -ESRCH;
-	if (p->pty && p->stdin_fd >= 0) {
+	if (p->opts.pty && p->stdin_fd >= 0) {
 		if (write(p->stdin_fd, &veof, 1) < 0)
 			return -errno;
 	} else {
@@ -1467,17 +1122,18 @@ static int ctl_eof(struct proc *p)
  * PROC_ENV_BYTES bytes, so a slot cannot pin unbounded memory. */
 static int env_limit(const struct proc *p, const char *e)
 {
-	size_t len = env_name_len(e), total = strlen(e) + 1, i;
+	size_t len = spawn_env_name_len(e), total = strlen(e) + 1, i;
 	bool replaces = false;
 
-	for (i = 0; i < p->nenv; i++) {
-		if (env_name_len(p->env[i]) == len &&
-		    !strncmp(p->env[i], e, len))
+	for (i = 0; i < p->opts.nenv; i++) {
+		if (spawn_env_name_len(p->opts.env[i]) == len &&
+		    !strncmp(p->opts.env[i], e, len))
 			replaces = true;
 		else
-			total += strlen(p->env[i]) + 1;
+			total += strlen(p->opts.env[i]) + 1;
 	}
-	if ((!replaces && p->nenv >= PROC_ENV_MAX) || total > PROC_ENV_BYTES)
+	if ((!replaces && p->opts.nenv >= PROC_ENV_MAX) ||
+	    total > PROC_ENV_BYTES)
 		return -E2BIG;
 	return 0;
 }
@@ -1489,9 +1145,9 @@ static int env_clear(struct proc *p)
 
 	if (!empty)
 		return -ENOMEM;
-	ctl_argv_free(p->env);
-	p->env = empty;
-	p->nenv = 0;
+	ctl_argv_free(p->opts.env);
+	p->opts.env = empty;
+	p->opts.nenv = 0;
 	return 0;
 }
 
@@ -1506,23 +1162,23 @@ static int ctl_user(struct proc *p, const char *name, uid_t writer)
 	if (writer != 0 || geteuid() != 0)
 		return -EPERM;
 	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res) {
-		p->run_uid = pw.pw_uid;
-		p->run_gid = pw.pw_gid;
+		p->opts.run_uid = pw.pw_uid;
+		p->opts.run_gid = pw.pw_gid;
 	} else {
 		errno = 0;
 		n = strtoul(name, &end, 10);
 		if (!*name || *end || errno || n >= (uid_t)-1 ||
 		    getpwuid_r((uid_t)n, &pw, buf, sizeof(buf), &res) || !res)
 			return -EINVAL;
-		p->run_uid = pw.pw_uid;
-		p->run_gid = pw.pw_gid;
+		p->opts.run_uid = pw.pw_uid;
+		p->opts.run_gid = pw.pw_gid;
 	}
 	copy = strdup(pw.pw_name);
 	if (!copy)
 		return -ENOMEM;
-	free(p->run_name);
-	p->run_name = copy;
-	p->run_as = true;
+	free(p->opts.run_name);
+	p->opts.run_name = copy;
+	p->opts.run_as = true;
 	return 0;
 }
 
@@ -1540,28 +1196,28 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l, uid_t writer)
 		copy = strdup(l->arg);
 		if (!copy)
 			return -ENOMEM;
-		free(p->cwd);
-		p->cwd = copy;
+		free(p->opts.cwd);
+		p->opts.cwd = copy;
 		return 0;
 	case CTL_ENV:
 	case CTL_UNSET:
 		rc = env_limit(p, l->arg);
-		return rc ?: env_put(&p->env, &p->nenv, l->arg);
+		return rc ?: spawn_env_put(&p->opts.env, &p->opts.nenv, l->arg);
 	case CTL_USER:
 		return ctl_user(p, l->arg, writer);
 	case CTL_ENV_CLEAR:
 		return env_clear(p);
 	case CTL_STDIN:
-		p->stdin_pipe = l->num == 1;
+		p->opts.stdin_pipe = l->num == 1;
 		return 0;
 	case CTL_TIMEOUT:
 		p->timeout_ms = l->ms;
 		return 0;
 	case CTL_PTY:
-		p->pty = l->num == 1;
-		if (p->pty) {
-			p->cols = l->cols;
-			p->rows = l->rows;
+		p->opts.pty = l->num == 1;
+		if (p->opts.pty) {
+			p->opts.cols = l->cols;
+			p->opts.rows = l->rows;
 		}
 		return 0;
 	default:
@@ -1682,12 +1338,14 @@ void proc_status(struct proc *p, struct jbuf *b)
 	v.pid = p->alive ? p->pid : 0;
 	v.pgid = v.pid;
 	v.argv = p->argv;
-	v.cwd = p->cwd;
-	v.pty = p->pty;
-	v.cols = p->cols;
-	v.rows = p->rows;
-	v.stdin_mode = p->pty ? "pty" : p->stdin_pipe ? "pipe" : "null";
-	v.uid = p->run_as ? p->run_uid : p->uid;
+	v.cwd = p->opts.cwd;
+	v.pty = p->opts.pty;
+	v.cols = p->opts.cols;
+	v.rows = p->opts.rows;
+	v.stdin_mode = p->opts.pty	    ? "pty"
+		       : p->opts.stdin_pipe ? "pipe"
+					    : "null";
+	v.uid = p->opts.run_as ? p->opts.run_uid : p->uid;
 	v.started = p->state != PROC_NEW && p->state != PROC_FAILED;
 	v.ended = p->state == PROC_EXITED || p->state == PROC_KILLED;
 	v.start_time = p->t_start;
@@ -1704,11 +1362,12 @@ void proc_status(struct proc *p, struct jbuf *b)
 void proc_abandon(struct proc *p)
 {
 	if (p->starting) {
-		kill(p->start_pid, SIGKILL);
-		while (waitpid(p->start_pid, NULL, 0) < 0 && errno == EINTR)
+		kill(p->start.pid, SIGKILL);
+		while (waitpid(p->start.pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		watch_close(&p->report_io, &p->start_fds[6]);
-		close_all(p->start_fds, 8);
+		loop_io_del(p->report_io);
+		p->report_io = NULL;
+		spawn_child_close(&p->start);
 		p->starting = false;
 	}
 	if (p->alive) {
@@ -1769,17 +1428,18 @@ void proc_ctl_text(const struct proc *p, struct jbuf *b)
 {
 	size_t i;
 
-	if (p->run_as && p->run_name)
-		ctl_setting_line(b, "user", p->run_name);
-	if (p->cwd)
-		ctl_setting_line(b, "cwd", p->cwd);
-	for (i = 0; i < p->nenv; i++)
-		ctl_setting_line(b, strchr(p->env[i], '=') ? "env" : "unset",
-				 p->env[i]);
-	if (p->stdin_pipe)
+	if (p->opts.run_as && p->opts.run_name)
+		ctl_setting_line(b, "user", p->opts.run_name);
+	if (p->opts.cwd)
+		ctl_setting_line(b, "cwd", p->opts.cwd);
+	for (i = 0; i < p->opts.nenv; i++)
+		ctl_setting_line(b,
+				 strchr(p->opts.env[i], '=') ? "env" : "unset",
+				 p->opts.env[i]);
+	if (p->opts.stdin_pipe)
 		jbuf_puts(b, "stdin pipe\n");
-	if (p->pty)
-		jbuf_printf(b, "pty %ux%u\n", p->cols, p->rows);
+	if (p->opts.pty)
+		jbuf_printf(b, "pty %ux%u\n", p->opts.cols, p->opts.rows);
 	if (p->timeout_ms > 0)
 		jbuf_printf(b, "timeout %ld.%03ld\n", p->timeout_ms / 1000,
 			    p->timeout_ms % 1000);

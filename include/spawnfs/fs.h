@@ -7,6 +7,7 @@
 #define SPAWNFS_FS_H
 
 #include <stdbool.h>
+#include <sys/resource.h>
 
 #include "spawnfs/config.h"
 #include "spawnfs/loop.h"
@@ -25,11 +26,13 @@ struct fs_hooks {
 
 /*
  * A file system on loop with settings cfg (borrowed; both outlive it).
- * args are FUSE options for the session. NULL with errno.
+ * args are FUSE options for the session; nofile the open-file limit to
+ * give the children (NULL: the daemon's). NULL with errno.
  */
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		  struct fuse_args *args, unsigned flags,
-		  const struct fs_hooks *hooks, void *arg);
+		  const struct rlimit *nofile, const struct fs_hooks *hooks,
+		  void *arg);
 
 /* Mount on mountpoint and start serving from the loop. 0 or -errno. */
 int fs_mount(struct fs *fs, const char *mountpoint);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "spawnfs/config.h"
@@ -52,13 +53,9 @@ struct proc_ctx {
 	uint64_t runs_started; /* for metrics: runs whose exec succeeded */
 	uint64_t runs_failed;  /* and starts that failed */
 	struct proc *sigchld;  /* runs reaped on SIGCHLD (no pidfd) */
-	struct proc *live;     /* every run not reaped (stop and continue) */
+	const struct rlimit *nofile; /* the children's open-file limit */
+	struct proc *live; /* every run not reaped (stop and continue) */
 };
-
-/* Raise the daemon's open-file limit to its hard limit (each running
- * slot holds three fds); children get the limit the daemon started with.
- * Call once at start. */
-void proc_raise_nofile(void);
 
 /* SIGCHLD arrived: reap the runs that have no pidfd, and note which
  * live leaders were stopped or continued. */

@@ -1,0 +1,119 @@
+/*
+ * spawn: start one child. It builds the environment, makes the pipes or
+ * the terminal, forks, and in the child sets up the hygiene (fds 0-2
+ * only, empty signal mask, default dispositions, a new session, the
+ * open-file limit, oom_score_adj), switches user, changes directory and
+ * execs; a failed step is reported through a CLOEXEC pipe whose end of
+ * file means the exec happened. It keeps no slot state: the caller owns
+ * the settings and the parent's ends it is handed.
+ */
+#ifndef SPAWNFS_SPAWN_H
+#define SPAWNFS_SPAWN_H
+
+#include <pwd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/* The settings of a run: a plain record its slot owns and ctl edits. */
+struct spawn_opts {
+	bool run_as;	/* "user NAME" chose run_uid/run_gid */
+	char *run_name; /* the NAME as given, for the read-back */
+	uid_t run_uid;
+	gid_t run_gid;
+	char *cwd;  /* NULL: the user's HOME, else "/" */
+	char **env; /* "NAME=VALUE" sets, "NAME" unsets; NULL-terminated */
+	size_t nenv;
+	bool stdin_pipe; /* else /dev/null */
+	bool pty;
+	unsigned cols, rows;
+};
+
+/* What every run of a daemon shares (borrowed). */
+struct spawn_ctx {
+	char *const *env; /* the [env] section's "NAME=VALUE" lines */
+	size_t nenv;
+	size_t pipe_size;
+	int oom_score_adj;	     /* CFG_OOM_KERNEL: leave it */
+	const struct rlimit *nofile; /* the children's open-file limit, or
+					NULL to leave the daemon's */
+};
+
+/* The account a run executes as; strings point into buf. An id without
+ * a passwd entry still runs as that id (with no supplementary groups). */
+struct spawn_user {
+	uid_t uid;
+	gid_t gid;
+	struct passwd pw;
+	char buf[4096];
+	bool found;
+};
+
+/* A started child and the parent's ends of what connects it (-1: none).
+ * The parent's ends are CLOEXEC; out, err and in are non-blocking. */
+struct spawn_child {
+	pid_t pid;
+	int in;	    /* to the child's stdin: a pipe, or the pty master */
+	int out;    /* from its stdout, or the pty master */
+	int err;    /* from its stderr; -1 on a pty */
+	int report; /* the exec report: end of file once exec happened */
+};
+
+/* The step a child failed at, as its report says. */
+enum spawn_step {
+	SPAWN_SETUP = 1,
+	SPAWN_CWD,
+	SPAWN_USER,
+	SPAWN_EXEC,
+	SPAWN_OOM
+};
+
+/* The run's account: run_uid/run_gid where o->run_as, else uid/gid. */
+void spawn_user_lookup(const struct spawn_opts *o, uid_t uid, gid_t gid,
+		       struct spawn_user *u);
+
+/* Length of the NAME part of "NAME=VALUE" or "NAME". */
+size_t spawn_env_name_len(const char *e);
+
+/* Put a copy of e into the NULL-terminated *vec of *n entries, replacing
+ * an entry with the same name. 0 or -ENOMEM. */
+int spawn_env_put(char ***vec, size_t *n, const char *e);
+
+/*
+ * The environment of a run (pure): PATH, then HOME, USER, LOGNAME and
+ * SHELL of u, then c's [env], then o's env lines (an unset removes the
+ * name). NULL-terminated, to free with ctl_argv_free; NULL with errno
+ * ENOMEM.
+ */
+char **spawn_env_build(const struct spawn_ctx *c, const struct spawn_opts *o,
+		       const struct spawn_user *u);
+
+/*
+ * Fork argv (borrowed) as a new session with o's settings, running as u.
+ * Returns 0 with ch filled (the report to be read from the loop: the
+ * child's chdir or exec may need this very file system), or -errno with
+ * nothing left open.
+ */
+int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
+		const struct spawn_user *u, char *const *argv,
+		struct spawn_child *ch);
+
+/*
+ * Read the exec report. 1: exec happened; 0: nothing yet (EAGAIN); -1:
+ * the child failed at *step with *err, and was reaped. After 1 or -1
+ * the report fd is closed.
+ */
+int spawn_report(struct spawn_child *ch, enum spawn_step *step, int *err);
+
+/* What a failed step is called in messages ("cwd", "exec"...). */
+const char *spawn_step_name(enum spawn_step step);
+
+/* The shell-style status of a start that failed at step with err: 127
+ * for exec ENOENT, 126 for other exec errors, 1 for the rest. */
+int spawn_fail_status(enum spawn_step step, int err);
+
+/* Close every fd of ch that is open and mark it closed. */
+void spawn_child_close(struct spawn_child *ch);
+
+#endif

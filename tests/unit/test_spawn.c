@@ -1,0 +1,139 @@
+/* spawn: the environment a run gets, and the failure statuses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawnfs/ctl.h"
+#include "spawnfs/spawn.h"
+
+/* An account as getpwuid would give it. */
+static void user_init(struct spawn_user *u, uid_t uid, bool found)
+{
+	memset(u, 0, sizeof(*u));
+	u->uid = uid;
+	u->gid = uid;
+	u->found = found;
+	u->pw.pw_name = "alice";
+	u->pw.pw_dir = "/home/alice";
+	u->pw.pw_shell = "/bin/bash";
+}
+
+static const char *env_get(char **env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *env; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static size_t env_count(char **env)
+{
+	size_t n = 0;
+
+	while (env[n])
+		n++;
+	return n;
+}
+
+static void test_user_then_config_then_slot(void **state)
+{
+	char *cfg_env[] = {"LANG=C.UTF-8", "HOME=/srv", "TZ=UTC"};
+	char *slot_env[] = {"TZ=Europe/Paris", "LANG", "X=1", NULL};
+	struct spawn_ctx c = {.env = cfg_env, .nenv = 3};
+	struct spawn_opts o = {.env = slot_env, .nenv = 3};
+	struct spawn_user u;
+	char **env;
+
+	(void)state;
+	user_init(&u, 1000, true);
+	env = spawn_env_build(&c, &o, &u);
+	assert_non_null(env);
+	assert_string_equal(env_get(env, "PATH"),
+			    "/usr/local/bin:/usr/bin:/bin");
+	assert_string_equal(env_get(env, "USER"), "alice");
+	assert_string_equal(env_get(env, "LOGNAME"), "alice");
+	assert_string_equal(env_get(env, "SHELL"), "/bin/bash");
+	/* [env] overrides the account, the slot overrides [env]. */
+	assert_string_equal(env_get(env, "HOME"), "/srv");
+	assert_string_equal(env_get(env, "TZ"), "Europe/Paris");
+	/* An unset removes the name altogether. */
+	assert_null(env_get(env, "LANG"));
+	assert_string_equal(env_get(env, "X"), "1");
+	assert_int_equal(env_count(env), 7);
+	ctl_argv_free(env);
+}
+
+static void test_root_path_and_unknown_uid(void **state)
+{
+	struct spawn_ctx c = {0};
+	char *none[] = {NULL};
+	struct spawn_opts o = {.env = none};
+	struct spawn_user u;
+	char **env;
+
+	(void)state;
+	user_init(&u, 0, true);
+	env = spawn_env_build(&c, &o, &u);
+	assert_non_null(env);
+	assert_non_null(strstr(env_get(env, "PATH"), "/usr/sbin"));
+	ctl_argv_free(env);
+	/* A uid with no passwd entry: PATH only, nothing invented. */
+	user_init(&u, 4242, false);
+	env = spawn_env_build(&c, &o, &u);
+	assert_non_null(env);
+	assert_int_equal(env_count(env), 1);
+	assert_null(env_get(env, "HOME"));
+	ctl_argv_free(env);
+}
+
+static void test_env_put_replaces_by_name(void **state)
+{
+	char **vec = calloc(1, sizeof(char *));
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(vec);
+	assert_int_equal(spawn_env_put(&vec, &n, "A=1"), 0);
+	assert_int_equal(spawn_env_put(&vec, &n, "AB=2"), 0);
+	assert_int_equal(spawn_env_put(&vec, &n, "A=3"), 0);
+	assert_int_equal(spawn_env_put(&vec, &n, "A"), 0); /* an unset */
+	assert_int_equal(n, 2);
+	assert_string_equal(vec[0], "A");
+	assert_string_equal(vec[1], "AB=2");
+	assert_null(vec[2]);
+	assert_int_equal(spawn_env_name_len("NAME=x=y"), 4);
+	assert_int_equal(spawn_env_name_len("NAME"), 4);
+	ctl_argv_free(vec);
+}
+
+static void test_fail_status(void **state)
+{
+	(void)state;
+	assert_int_equal(spawn_fail_status(SPAWN_EXEC, ENOENT), 127);
+	assert_int_equal(spawn_fail_status(SPAWN_EXEC, EACCES), 126);
+	assert_int_equal(spawn_fail_status(SPAWN_EXEC, ENOEXEC), 126);
+	assert_int_equal(spawn_fail_status(SPAWN_CWD, ENOENT), 1);
+	assert_int_equal(spawn_fail_status(SPAWN_USER, EPERM), 1);
+	assert_string_equal(spawn_step_name(SPAWN_CWD), "cwd");
+	assert_string_equal(spawn_step_name(SPAWN_EXEC), "exec");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_user_then_config_then_slot),
+		cmocka_unit_test(test_root_path_and_unknown_uid),
+		cmocka_unit_test(test_env_put_replaces_by_name),
+		cmocka_unit_test(test_fail_status),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
