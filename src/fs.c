@@ -22,6 +22,7 @@
 #include <fuse_lowlevel.h>
 
 #include "spawnfs/ctl.h"
+#include "spawnfs/ctlrun.h"
 #include "spawnfs/fs.h"
 #include "spawnfs/log.h"
 #include "spawnfs/metrics.h"
@@ -110,6 +111,7 @@ struct fs {
 	const struct fs_hooks *hooks;
 	void *arg;
 	struct proc_ctx pctx;
+	struct ctlrun ctlrun;
 	struct proc_hooks phooks;
 	struct tab *tab;
 	uint64_t next_id, next_clone;
@@ -966,7 +968,7 @@ static int handle_text(struct fs_handle *h, fuse_req_t req)
 	} else if (h->kind == K_METRICS) {
 		metrics_text(h->fs, &b);
 	} else if (h->kind == K_CTL) {
-		proc_ctl_text(h->p, &b);
+		ctlrun_text(h->p, &b);
 	} else {
 		char name[32];
 		struct proc *p = NULL;
@@ -1301,7 +1303,7 @@ static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
 			ctl_parse_error(p, line, len, -rc);
 			break;
 		}
-		rc = proc_ctl(p, &l, uid, line, len);
+		rc = ctlrun_line(&fs->ctlrun, p, &l, uid, line, len);
 		ctl_line_free(&l);
 	}
 	*used = pos;
@@ -1565,6 +1567,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->next_id = 1;
 	fs->next_clone = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->born);
+	fs->ctlrun.shell = cfg->shell;
 	fs->phooks = (struct proc_hooks){
 		.output = hook_output,
 		.ended = hook_ended,

@@ -27,9 +27,7 @@
 #include "spawnfs/spawn.h"
 
 #define PROC_ERROR_MAX	    512
-#define PROC_READS_PER_WAKE 4		 /* pipe reads per readiness */
-#define PROC_ENV_MAX	    1024	 /* env lines kept per slot */
-#define PROC_ENV_BYTES	    (256 * 1024) /* and their bytes together */
+#define PROC_READS_PER_WAKE 4 /* pipe reads per readiness */
 
 /* The order of status's names (proc_state_index); stopped is a running
  * leader that a signal stopped (PROC_STOPPED_INDEX). */
@@ -715,7 +713,7 @@ static void kill_expired(void *arg)
 		proc_kill(p, SIGKILL);
 }
 
-static int proc_stop(struct proc *p, long grace_ms)
+int proc_stop(struct proc *p, long grace_ms)
 {
 	int rc;
 
@@ -1036,42 +1034,16 @@ static int proc_spawn(struct proc *p, char **argv)
 	return run_wait_report(p);
 }
 
-static char **argv_dup(char *const *argv, size_t argc)
+/* Start argv (taken over) as the next run; line (taken over, NULL for
+ * exec) is kept for the read-back unless the slot is busy. */
+int proc_start(struct proc *p, char **argv, char *line)
 {
-	char **copy = calloc(argc + 1, sizeof(char *));
-	size_t i;
-
-	if (!copy)
-		return NULL;
-	for (i = 0; i < argc; i++) {
-		copy[i] = strdup(argv[i]);
-		if (!copy[i]) {
-			ctl_argv_free(copy);
-			return NULL;
-		}
-	}
-	return copy;
-}
-
-static int ctl_start(struct proc *p, const struct ctl_line *l)
-{
-	char *sh[] = {p->ctx->cfg->shell, "-c", l->arg};
-	char **argv, *line = NULL;
 	int rc;
 
-	if (l->cmd == CTL_START) {
-		argv = argv_dup(sh, 3);
-		line = strdup(l->arg);
-		if (!line) {
-			ctl_argv_free(argv);
-			return -ENOMEM;
-		}
-	} else {
-		argv = argv_dup(l->argv, l->argc);
-	}
-	if (!argv) {
+	if (p->starting) {
+		ctl_argv_free(argv);
 		free(line);
-		return -ENOMEM;
+		return -EBUSY;
 	}
 	rc = proc_spawn(p, argv);
 	if (rc != -EBUSY) {
@@ -1083,8 +1055,7 @@ static int ctl_start(struct proc *p, const struct ctl_line *l)
 	return rc;
 }
 
-/* resize: the terminal of the running child, or the next run's size. */
-static int ctl_resize(struct proc *p, unsigned cols, unsigned rows)
+int proc_resize(struct proc *p, unsigned cols, unsigned rows)
 {
 	struct winsize ws = {.ws_row = (unsigned short)rows,
 			     .ws_col = (unsigned short)cols};
@@ -1099,8 +1070,7 @@ static int ctl_resize(struct proc *p, unsigned cols, unsigned rows)
 	return 0;
 }
 
-/* eof: close a pipe stdin; on a terminal, type the EOF character. */
-static int ctl_eof(struct proc *p)
+int proc_eof(struct proc *p)
 {
 	static const char veof = 4; /* ^D */
 	struct timespec now;
@@ -1118,158 +1088,39 @@ static int ctl_eof(struct proc *p)
 	return 0;
 }
 
-/* The slot's env lines together: at most PROC_ENV_MAX variables and
- * PROC_ENV_BYTES bytes, so a slot cannot pin unbounded memory. */
-static int env_limit(const struct proc *p, const char *e)
+int proc_signal(struct proc *p, int sig)
 {
-	size_t len = spawn_env_name_len(e), total = strlen(e) + 1, i;
-	bool replaces = false;
-
-	for (i = 0; i < p->opts.nenv; i++) {
-		if (spawn_env_name_len(p->opts.env[i]) == len &&
-		    !strncmp(p->opts.env[i], e, len))
-			replaces = true;
-		else
-			total += strlen(p->opts.env[i]) + 1;
-	}
-	if ((!replaces && p->opts.nenv >= PROC_ENV_MAX) ||
-	    total > PROC_ENV_BYTES)
-		return -E2BIG;
-	return 0;
+	return !p->alive ? -ESRCH : proc_kill(p, sig);
 }
 
-/* "env -": the slot's env and unset lines go. */
-static int env_clear(struct proc *p)
+struct spawn_opts *proc_opts(struct proc *p)
 {
-	char **empty = calloc(1, sizeof(char *));
-
-	if (!empty)
-		return -ENOMEM;
-	ctl_argv_free(p->opts.env);
-	p->opts.env = empty;
-	p->opts.nenv = 0;
-	return 0;
+	return &p->opts;
 }
 
-/* "user NAME" (or a numeric uid): root only, and only a root daemon can
- * switch to it. An unknown user is -EINVAL. */
-static int ctl_user(struct proc *p, const char *name, uid_t writer)
+long proc_timeout(const struct proc *p)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096], *end, *copy;
-	unsigned long n;
-
-	if (writer != 0 || geteuid() != 0)
-		return -EPERM;
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res) {
-		p->opts.run_uid = pw.pw_uid;
-		p->opts.run_gid = pw.pw_gid;
-	} else {
-		errno = 0;
-		n = strtoul(name, &end, 10);
-		if (!*name || *end || errno || n >= (uid_t)-1 ||
-		    getpwuid_r((uid_t)n, &pw, buf, sizeof(buf), &res) || !res)
-			return -EINVAL;
-		p->opts.run_uid = pw.pw_uid;
-		p->opts.run_gid = pw.pw_gid;
-	}
-	copy = strdup(pw.pw_name);
-	if (!copy)
-		return -ENOMEM;
-	free(p->opts.run_name);
-	p->opts.run_name = copy;
-	p->opts.run_as = true;
-	return 0;
+	return p->timeout_ms;
 }
 
-/* Settings lines change the next run only. */
-static int ctl_setting(struct proc *p, const struct ctl_line *l, uid_t writer)
+void proc_set_timeout(struct proc *p, long ms)
 {
-	int rc;
-
-	char *copy;
-
-	if (p->alive)
-		return -EBUSY;
-	switch (l->cmd) {
-	case CTL_CWD:
-		copy = strdup(l->arg);
-		if (!copy)
-			return -ENOMEM;
-		free(p->opts.cwd);
-		p->opts.cwd = copy;
-		return 0;
-	case CTL_ENV:
-	case CTL_UNSET:
-		rc = env_limit(p, l->arg);
-		return rc ?: spawn_env_put(&p->opts.env, &p->opts.nenv, l->arg);
-	case CTL_USER:
-		return ctl_user(p, l->arg, writer);
-	case CTL_ENV_CLEAR:
-		return env_clear(p);
-	case CTL_STDIN:
-		p->opts.stdin_pipe = l->num == 1;
-		return 0;
-	case CTL_TIMEOUT:
-		p->timeout_ms = l->ms;
-		return 0;
-	case CTL_PTY:
-		p->opts.pty = l->num == 1;
-		if (p->opts.pty) {
-			p->opts.cols = l->cols;
-			p->opts.rows = l->rows;
-		}
-		return 0;
-	default:
-		return -EOPNOTSUPP;
-	}
+	p->timeout_ms = ms;
 }
 
-static int proc_ctl_run(struct proc *p, const struct ctl_line *l, uid_t uid)
+const char *proc_start_line(const struct proc *p)
 {
-	if (p->starting)
-		return -EBUSY;
-	switch (l->cmd) {
-	case CTL_START:
-	case CTL_EXEC:
-		return ctl_start(p, l);
-	case CTL_SIGNAL:
-		return !p->alive ? -ESRCH : proc_kill(p, l->num);
-	case CTL_KILL:
-		return !p->alive ? -ESRCH : proc_kill(p, SIGKILL);
-	case CTL_STOP:
-		return proc_stop(p, l->ms);
-	case CTL_EOF:
-		return ctl_eof(p);
-	case CTL_RESIZE:
-		return ctl_resize(p, l->cols, l->rows);
-	case CTL_CWD:
-	case CTL_ENV:
-	case CTL_UNSET:
-	case CTL_STDIN:
-	case CTL_TIMEOUT:
-	case CTL_PTY:
-	case CTL_USER:
-	case CTL_ENV_CLEAR:
-		return ctl_setting(p, l, uid);
-	default:
-		return -EOPNOTSUPP;
-	}
+	return p->start_line;
 }
 
-int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
-	     const char *text, size_t len)
+char *const *proc_argv(const struct proc *p)
 {
-	int rc = proc_ctl_run(p, l, uid);
+	return p->argv;
+}
 
-	if (rc == 0 || rc == -EINPROGRESS || l->cmd == CTL_START ||
-	    l->cmd == CTL_EXEC)
-		p->touched = true;
-	/* A start that failed in the child has already described itself. */
-	if (rc < 0 && !((l->cmd == CTL_START || l->cmd == CTL_EXEC) &&
-			rc != -EBUSY && rc != -ENOMEM))
-		proc_set_error(p, text, len, -rc);
-	return rc;
+void proc_touch(struct proc *p)
+{
+	p->touched = true;
 }
 
 unsigned proc_state_index(const struct proc *p)
@@ -1393,64 +1244,4 @@ pid_t proc_pid(const struct proc *p)
 struct loop_timer **proc_reap_timer(struct proc *p)
 {
 	return &p->reap_timer;
-}
-
-/* One word as the ctl tokenizer reads it back. */
-static void ctl_word(struct jbuf *b, const char *w)
-{
-	const char *c;
-
-	if (*w &&
-	    strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		      "0123456789_./:=@%+,-") == strlen(w)) {
-		jbuf_puts(b, w);
-		return;
-	}
-	jbuf_puts(b, "'");
-	for (c = w; *c; c++) {
-		if (*c == '\'')
-			jbuf_puts(b, "'\\''");
-		else
-			jbuf_put(b, c, 1);
-	}
-	jbuf_puts(b, "'");
-}
-
-static void ctl_setting_line(struct jbuf *b, const char *cmd, const char *arg)
-{
-	jbuf_puts(b, cmd);
-	jbuf_puts(b, " ");
-	ctl_word(b, arg);
-	jbuf_puts(b, "\n");
-}
-
-void proc_ctl_text(const struct proc *p, struct jbuf *b)
-{
-	size_t i;
-
-	if (p->opts.run_as && p->opts.run_name)
-		ctl_setting_line(b, "user", p->opts.run_name);
-	if (p->opts.cwd)
-		ctl_setting_line(b, "cwd", p->opts.cwd);
-	for (i = 0; i < p->opts.nenv; i++)
-		ctl_setting_line(b,
-				 strchr(p->opts.env[i], '=') ? "env" : "unset",
-				 p->opts.env[i]);
-	if (p->opts.stdin_pipe)
-		jbuf_puts(b, "stdin pipe\n");
-	if (p->opts.pty)
-		jbuf_printf(b, "pty %ux%u\n", p->opts.cols, p->opts.rows);
-	if (p->timeout_ms > 0)
-		jbuf_printf(b, "timeout %ld.%03ld\n", p->timeout_ms / 1000,
-			    p->timeout_ms % 1000);
-	if (p->start_line) {
-		jbuf_printf(b, "start %s\n", p->start_line);
-	} else if (p->argv) {
-		jbuf_puts(b, "exec");
-		for (i = 0; p->argv[i]; i++) {
-			jbuf_puts(b, " ");
-			ctl_word(b, p->argv[i]);
-		}
-		jbuf_puts(b, "\n");
-	}
 }

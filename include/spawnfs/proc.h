@@ -106,7 +106,7 @@ bool proc_cloned(const struct proc *p);
 /* Whether a pipe of the run waits for readers to make room. */
 bool proc_paused(const struct proc *p);
 
-/* A start is waiting for its child's exec (see proc_ctl). */
+/* A start is waiting for its child's exec (see proc_start). */
 bool proc_starting(const struct proc *p);
 
 /* The result of the last start that went through -EINPROGRESS: 0 or
@@ -133,18 +133,44 @@ bool proc_closed(const struct proc *p);
  * after a failed start 127 (exec ENOENT), 126 (other exec errors) or 1. */
 int proc_wait_status(const struct proc *p);
 
+/* The settings of the next run, owned by p: ctl edits them while the
+ * slot is not running (proc_running false). */
+struct spawn_opts *proc_opts(struct proc *p);
+
+/* The run's lifetime limit in ms for the next run (0: none). */
+long proc_timeout(const struct proc *p);
+void proc_set_timeout(struct proc *p, long ms);
+
+/* The last start's command line (NULL after exec) and argv, for the
+ * read-back; NULL before any start. */
+const char *proc_start_line(const struct proc *p);
+char *const *proc_argv(const struct proc *p);
+
+/* A ctl line was applied to p (or a start tried): not clone litter. */
+void proc_touch(struct proc *p);
+
 /*
- * Apply one ctl line; text is the line as written, for status.error.
- * uid is the caller's. Returns 0 or -errno: EBUSY
- * (settings while running, start while busy, any line while a start is
- * under way), ESRCH (signal when not running), EPERM,
- * EOPNOTSUPP for lines this build does not run, and for start/exec
- * -EINPROGRESS: the child's exec is awaited from the loop and the
- * started hook gives the answer (0, or ENOENT, EACCES... of the failed
- * exec). A failure is recorded in status.error.
+ * Start argv (taken over) as the next run; line (taken over) is the
+ * start line to read back, NULL for exec. Returns -EBUSY while busy or
+ * starting, -errno of a failure before fork, or -EINPROGRESS: the
+ * child's exec is awaited from the loop and the started hook gives the
+ * answer (proc_start_result).
  */
-int proc_ctl(struct proc *p, const struct ctl_line *l, uid_t uid,
-	     const char *text, size_t len);
+int proc_start(struct proc *p, char **argv, char *line);
+
+/* Send sig to the run's process group. -ESRCH when not running. */
+int proc_signal(struct proc *p, int sig);
+
+/* TERM to the group (CONT too when stopped), KILL after grace_ms (< 0:
+ * kill_grace). -ESRCH when not running. */
+int proc_stop(struct proc *p, long grace_ms);
+
+/* Close a pipe stdin, or type ^D on a terminal. -ESRCH when not running. */
+int proc_eof(struct proc *p);
+
+/* The terminal's size: the running child's and the next run's. -ENOTTY
+ * without a pty. */
+int proc_resize(struct proc *p, unsigned cols, unsigned rows);
 
 /* Record a failed ctl line (text, bounded) and its errno for status. */
 void proc_set_error(struct proc *p, const char *line, size_t len, int err);
@@ -172,10 +198,6 @@ void proc_abandon(struct proc *p);
  * output is drained as after any exit, except that a pipe nobody reads
  * is closed once drain_timeout has passed. */
 void proc_terminate(struct proc *p);
-
-/* Render the ctl lines that would recreate the slot's settings and its
- * last start line into b. */
-void proc_ctl_text(const struct proc *p, struct jbuf *b);
 
 /* The arg of the slot's proc_ctx (its owner). */
 void *proc_owner(const struct proc *p);
