@@ -217,9 +217,7 @@ static void slot_attr(struct fs *fs, struct proc *p, enum fs_kind k,
 	if (kind_is_log(k)) {
 		struct stream *s = proc_log(p, kind_log(k));
 
-		if (k == K_EVENTS)
-			proc_events_sync(p);
-		st->st_size = (off_t)stream_head(s);
+		st->st_size = (off_t)proc_log_bytes(p, kind_log(k));
 		if (stream_mtime(s)->tv_sec)
 			st->st_mtim = *stream_mtime(s);
 	} else if (k == K_STATUS) {
@@ -662,7 +660,6 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	/* Ended: output nobody read any more goes with the slot. */
-	proc_discard(p);
 	log_debug("slot %s: removed", proc_name(p));
 	slot_drop(fs, p);
 	fuse_reply_err(req, 0);
@@ -741,13 +738,10 @@ static void slot_drop(struct fs *fs, struct proc *p)
 
 	loop_timer_del(*t);
 	*t = NULL;
-	proc_events_sync(p);
 	for (i = 0; i < PROC_NLOGS; i++)
-		fs->bytes_gone[i] += stream_head(proc_log(p, (enum proc_log)i));
+		fs->bytes_gone[i] += proc_log_bytes(p, (enum proc_log)i);
 	tab_del(fs->tab, proc_id(p));
-	proc_abandon(p); /* only fs_free meets a running slot here */
-	proc_remove(p);
-	proc_unref(p);
+	proc_remove(p); /* only fs_free meets a running slot here */
 	if (!fs->trim_timer && !fs->stopped)
 		fs->trim_timer = loop_timer_add(fs->loop, FS_TRIM_DELAY_MS,
 						trim_expired, fs);
@@ -942,10 +936,8 @@ static void metrics_text(struct fs *fs, struct jbuf *b)
 		if (proc_state_index(p) < METRICS_SLOTS_MAX)
 			v.slots[proc_state_index(p)]++;
 		v.paused += proc_running(p) && proc_paused(p);
-		proc_events_sync(p);
 		for (i = 0; i < PROC_NLOGS; i++)
-			v.bytes[i] +=
-				stream_head(proc_log(p, (enum proc_log)i));
+			v.bytes[i] += proc_log_bytes(p, (enum proc_log)i);
 	}
 	v.runs_started = fs->pctx.runs_started;
 	v.runs_failed = fs->pctx.runs_failed;
@@ -1672,7 +1664,7 @@ static void stop_forced(void *arg)
 	log_warn("stopping: runs still going, killing them");
 	while ((p = tab_next(fs->tab, id, &id)))
 		if (proc_busy(p))
-			proc_abandon(p);
+			proc_end(p, PROC_END_KILL);
 	shutdown_drained(fs);
 }
 
@@ -1686,7 +1678,7 @@ void fs_shutdown(struct fs *fs)
 	fs->stopping = true;
 	while ((p = tab_next(fs->tab, id, &id)))
 		if (proc_busy(p))
-			proc_terminate(p);
+			proc_end(p, PROC_END_STOP);
 	if (fs->pctx.nbusy == 0) {
 		shutdown_drained(fs);
 		return;

@@ -248,8 +248,10 @@ static void proc_end_logs(struct proc *p)
 
 void proc_remove(struct proc *p)
 {
+	proc_end(p, PROC_END_KILL);
 	p->removed = p->closed = true;
 	proc_end_logs(p);
+	proc_unref(p);
 }
 
 void proc_close(struct proc *p)
@@ -294,6 +296,13 @@ static void feed_changed(void *arg)
 void proc_events_sync(struct proc *p)
 {
 	evfeed_sync(p->feed);
+}
+
+uint64_t proc_log_bytes(struct proc *p, enum proc_log log)
+{
+	if (log == PROC_EVENTS)
+		evfeed_sync(p->feed);
+	return stream_head(p->logs[log]);
 }
 
 /* A run is over: reaped, and every pipe at end of file or cut. */
@@ -757,32 +766,60 @@ int proc_start_result(const struct proc *p)
 	return p->start_rc;
 }
 
-void proc_discard(struct proc *p)
-{
-	if (p->alive || !pipes_open(p))
-		return;
-	close_pipes(p);
-	proc_run_done(p);
-}
-
-void proc_terminate(struct proc *p)
+/* The daemon stops: TERM the group, KILL after kill_grace, drain as
+ * after any exit; once drain_timeout has passed since the exit, what
+ * nobody reads goes at once. */
+static void end_stop(struct proc *p)
 {
 	p->stopping = true;
 	if (p->starting) {
-		kill(p->start.pid,
-		     SIGKILL); /* its exec report ends the start */
+		kill(p->start.pid, SIGKILL); /* its report ends the start */
 		return;
 	}
 	if (p->alive) {
 		proc_stop(p, -1);
 		return;
 	}
-	/* Exited, but a grandchild or unread output keeps the pipes: TERM
-	 * what is left, and drain as after any exit; once drain_timeout has
-	 * passed, what nobody reads goes at once. */
+	/* Exited, but a grandchild or unread output keeps the pipes. */
 	proc_kill(p, SIGTERM);
 	if (!p->drain_timer)
 		drain_expired(p);
+}
+
+/* KILL the group and reap what was started, at once. */
+static void end_kill(struct proc *p)
+{
+	if (p->starting) {
+		kill(p->start.pid, SIGKILL);
+		spawn_reap(p->start.pid);
+		loop_io_del(p->report_io);
+		p->report_io = NULL;
+		spawn_child_close(&p->start);
+		p->starting = false;
+	}
+	if (p->alive) {
+		kill(-p->pid, SIGKILL);
+		spawn_reap(p->pid);
+		run_forget_child(p);
+	}
+}
+
+void proc_end(struct proc *p, enum proc_end how)
+{
+	switch (how) {
+	case PROC_END_STOP:
+		end_stop(p);
+		return;
+	case PROC_END_KILL:
+		end_kill(p);
+		break;
+	case PROC_END_CUT:
+		if (p->alive || p->starting)
+			return;
+		break;
+	}
+	close_pipes(p);
+	proc_run_done(p);
 }
 
 static void life_expired(void *arg)
@@ -867,8 +904,7 @@ static void run_abort(struct proc *p, pid_t pid)
 	int i;
 
 	kill(-pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	spawn_reap(pid);
 	watch_close(&p->pid_io, &p->pidfd);
 	sigchld_unlist(p);
 	for (i = 0; i < PROC_NPIPES; i++)
@@ -1208,27 +1244,6 @@ void proc_status(struct proc *p, struct jbuf *b)
 	v.logs = logs;
 	v.nlogs = PROC_NLOGS;
 	events_render_status(b, &v);
-}
-
-void proc_abandon(struct proc *p)
-{
-	if (p->starting) {
-		kill(p->start.pid, SIGKILL);
-		while (waitpid(p->start.pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		loop_io_del(p->report_io);
-		p->report_io = NULL;
-		spawn_child_close(&p->start);
-		p->starting = false;
-	}
-	if (p->alive) {
-		kill(-p->pid, SIGKILL);
-		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		run_forget_child(p);
-	}
-	close_pipes(p);
-	proc_run_done(p);
 }
 
 void *proc_owner(const struct proc *p)

@@ -380,12 +380,16 @@ int spawn_report(struct spawn_child *ch, enum spawn_step *step, int *err)
 		return 1;
 	if (n != (ssize_t)sizeof(r))
 		r = (struct child_report){SPAWN_SETUP, n < 0 ? errno : EIO};
-	/* It calls _exit right after writing the report. */
-	while (waitpid(ch->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	spawn_reap(ch->pid); /* it calls _exit right after the report */
 	*step = (enum spawn_step)r.step;
 	*err = r.err;
 	return -1;
+}
+
+void spawn_reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 const char *spawn_step_name(enum spawn_step step)

@@ -113,11 +113,32 @@ bool proc_starting(const struct proc *p);
  * the -errno of its failure. Valid once the started hook has run. */
 int proc_start_result(const struct proc *p);
 
-/* The run has ended but its output is still open (unread, or held by a
- * grandchild): close it; what was not read into the logs is dropped. */
-void proc_discard(struct proc *p);
+/* How proc_end brings a slot's run to its end. */
+enum proc_end {
+	/* The daemon stops: TERM the group (CONT too when stopped), KILL
+	 * after kill_grace; reap and drain as after any exit, except that
+	 * a pipe nobody reads is dropped once drain_timeout has passed. */
+	PROC_END_STOP,
+	/* The leader was reaped: drop what the pipes still hold (a
+	 * grandchild's or unread output). Nothing while it lives. */
+	PROC_END_CUT,
+	/* KILL the group, reap the leader now, drop what the pipes hold. */
+	PROC_END_KILL,
+};
 
-/* The slot left the tree: its logs end, waits answer end of file. */
+/*
+ * The one teardown path of a run. A run is over once its leader is
+ * reaped and its output drained or cut: then the done hook fires (at
+ * once for CUT and KILL, later from the loop for STOP; this is the
+ * asynchronous "tree is empty" step) and idle when no run is left.
+ * Nothing happens to a slot without a run.
+ */
+void proc_end(struct proc *p, enum proc_end how);
+
+/* The slot leaves the tree: what is left of its run is killed and cut
+ * (PROC_END_KILL), every log ends (waits answer end of file, open
+ * handles still read what is retained), and the caller's reference (the
+ * table's) is dropped. */
 void proc_remove(struct proc *p);
 bool proc_removed(const struct proc *p);
 
@@ -185,19 +206,14 @@ void proc_update(struct proc *p);
 /* Render status as JSON into b. */
 void proc_status(struct proc *p, struct jbuf *b);
 
+/* Bytes log has taken so far (its st_size), output events not yet
+ * rendered included. */
+uint64_t proc_log_bytes(struct proc *p, enum proc_log log);
+
 /* Make the output events that wait to be rendered (while nobody has the
  * events log open) part of the events log: before the log is opened or
  * its size is shown. */
 void proc_events_sync(struct proc *p);
-
-/* The daemon exits without waiting: KILL the run's group, reap its
- * leader and release everything the run holds. */
-void proc_abandon(struct proc *p);
-
-/* The daemon stops: TERM to the group now, KILL after kill_grace; the
- * output is drained as after any exit, except that a pipe nobody reads
- * is closed once drain_timeout has passed. */
-void proc_terminate(struct proc *p);
 
 /* The arg of the slot's proc_ctx (its owner). */
 void *proc_owner(const struct proc *p);

@@ -106,6 +106,10 @@ int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
  */
 int spawn_report(struct spawn_child *ch, enum spawn_step *step, int *err);
 
+/* Wait for pid, a child that is dying or dead (KILLed, or one that
+ * reported a failure), and reap it. */
+void spawn_reap(pid_t pid);
+
 /* What a failed step is called in messages ("cwd", "exec"...). */
 const char *spawn_step_name(enum spawn_step step);
 
