@@ -1576,7 +1576,8 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	if (loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
 		goto fail;
 	fs->tab = tab_new();
-	if (!fs->tab)
+	fs->pctx.children = child_set_new(loop);
+	if (!fs->tab || !fs->pctx.children)
 		goto fail;
 	fs->se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), fs);
 	if (!fs->se) {
@@ -1586,6 +1587,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	return fs;
 fail:
 	tab_free(fs->tab);
+	child_set_free(fs->pctx.children);
 	free(fs);
 	return NULL;
 }
@@ -1707,6 +1709,7 @@ void fs_free(struct fs *fs)
 	while ((p = tab_next(fs->tab, 0, &id)))
 		slot_drop(fs, p);
 	tab_free(fs->tab);
+	child_set_free(fs->pctx.children);
 	loop_io_del(fs->io);
 	if (fs->mounted)
 		fuse_session_unmount(fs->se);

@@ -17,10 +17,10 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawnfs/child.h"
 #include "spawnfs/evfeed.h"
 #include "spawnfs/log.h"
 #include "spawnfs/proc.h"
@@ -62,12 +62,9 @@ struct proc {
 	enum proc_state state;
 	char **argv;
 	pid_t pid;
-	bool alive;		/* the child is not reaped yet */
-	bool stopped;		/* and a signal stopped it (SIGCHLD told) */
-	struct proc *live_next; /* in ctx->live while alive */
-	int pidfd; /* -1 where pidfd_open is missing: SIGCHLD instead */
-	struct proc *sigchld_next;
-	struct loop_io *pid_io;
+	bool alive;	     /* the child is not reaped yet */
+	bool stopped;	     /* and a signal stopped it (SIGCHLD told) */
+	struct child *watch; /* until the leader is reaped */
 	struct proc_pipe pipes[PROC_NPIPES];
 	int stdin_fd;
 	struct loop_io *stdin_io;
@@ -109,7 +106,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->id = id;
 	p->uid = uid;
 	p->gid = gid;
-	p->pidfd = p->stdin_fd = -1;
+	p->stdin_fd = -1;
 	p->start = (struct spawn_child){0, -1, -1, -1, -1};
 	p->wstatus = p->exit_code = -1;
 	p->name = strdup(name);
@@ -572,20 +569,15 @@ ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n)
 	return -EPIPE;
 }
 
-static void sigchld_unlist(struct proc *p);
-
 static void close_pipes(struct proc *p);
-
-static void live_unlist(struct proc *p);
 
 /* The child is reaped: drop what watched it and what fed it. */
 static void run_forget_child(struct proc *p)
 {
 	p->alive = false;
 	p->stopped = false;
-	live_unlist(p);
-	watch_close(&p->pid_io, &p->pidfd);
-	sigchld_unlist(p);
+	child_unwatch(p->watch);
+	p->watch = NULL;
 	loop_timer_del(p->life_timer);
 	p->life_timer = NULL;
 	stdin_close(p);
@@ -615,88 +607,24 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 	proc_run_done(p);
 }
 
-static void sigchld_unlist(struct proc *p)
+/* The leader was reaped (its watch is gone). */
+static void run_exited(void *arg, const siginfo_t *si)
 {
-	struct proc **pp;
+	struct proc *p = arg;
 
-	for (pp = &p->ctx->sigchld; *pp; pp = &(*pp)->sigchld_next) {
-		if (*pp == p) {
-			*pp = p->sigchld_next;
-			return;
-		}
-	}
+	p->watch = NULL;
+	proc_reaped(p, si);
 }
 
-/* Reap p if it has exited; by pidfd, or by pid without one. */
-static void proc_try_reap(struct proc *p)
+/* The leader was stopped or continued by a signal. */
+static void run_stopped(void *arg, bool stopped)
 {
-	siginfo_t si;
-	int rc;
-
-	memset(&si, 0, sizeof(si));
-	if (p->pidfd >= 0)
-		rc = waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG);
-	else
-		rc = waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG);
-	if (rc < 0) {
-		log_error("proc %s: waitid: %s", p->name, strerror(errno));
-		return;
-	}
-	if (si.si_pid != 0)
-		proc_reaped(p, &si);
-}
-
-static void live_unlist(struct proc *p)
-{
-	struct proc **pp;
-
-	for (pp = &p->ctx->live; *pp; pp = &(*pp)->live_next) {
-		if (*pp == p) {
-			*pp = p->live_next;
-			return;
-		}
-	}
-}
-
-/* Whether a live leader was stopped or continued. Without WEXITED this
- * never consumes an exit status (the pidfd or the reap above has it). */
-static void proc_try_stopped(struct proc *p)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)p->pid, &si, WSTOPPED | WCONTINUED | WNOHANG) <
-	    0) {
-		if (errno != ECHILD)
-			log_error("proc %s: waitid: %s", p->name,
-				  strerror(errno));
-		return;
-	}
-	if (si.si_pid == 0)
-		return;
-	if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED)
-		p->stopped = true;
-	else if (si.si_code == CLD_CONTINUED)
-		p->stopped = false;
+	((struct proc *)arg)->stopped = stopped;
 }
 
 void proc_sigchld(struct proc_ctx *ctx)
 {
-	struct proc *p, *next;
-
-	for (p = ctx->sigchld; p; p = next) {
-		next = p->sigchld_next;
-		proc_try_reap(p);
-	}
-	/* A pidfd does not wake on a stop: look at every live leader. */
-	for (p = ctx->live; p; p = p->live_next)
-		proc_try_stopped(p);
-}
-
-static void pidfd_readable(void *arg, uint32_t events)
-{
-	(void)events;
-	proc_try_reap(arg);
+	child_set_sigchld(ctx->children);
 }
 
 /* Signal the run's process group. */
@@ -862,19 +790,10 @@ static int run_watch(struct proc *p, struct spawn_child *ch)
 {
 	int *ends[PROC_NPIPES] = {&ch->out, &ch->err}, i;
 
-	p->pidfd = pidfd_open(ch->pid, 0);
-	if (p->pidfd < 0 && errno != ENOSYS)
+	p->watch = child_watch(p->ctx->children, ch->pid, run_exited,
+			       run_stopped, p);
+	if (!p->watch)
 		return -errno;
-	if (p->pidfd < 0) {
-		/* Without pidfds (old kernels, valgrind): SIGCHLD + waitid. */
-		p->sigchld_next = p->ctx->sigchld;
-		p->ctx->sigchld = p;
-	} else {
-		p->pid_io = loop_io_add(p->ctx->loop, p->pidfd, EPOLLIN,
-					pidfd_readable, p);
-		if (!p->pid_io)
-			return -errno;
-	}
 	for (i = 0; i < PROC_NPIPES; i++) {
 		p->pipes[i].fd = *ends[i];
 		*ends[i] = -1;
@@ -905,8 +824,8 @@ static void run_abort(struct proc *p, pid_t pid)
 
 	kill(-pid, SIGKILL);
 	spawn_reap(pid);
-	watch_close(&p->pid_io, &p->pidfd);
-	sigchld_unlist(p);
+	child_unwatch(p->watch);
+	p->watch = NULL;
 	for (i = 0; i < PROC_NPIPES; i++)
 		watch_close(&p->pipes[i].io, &p->pipes[i].fd);
 	watch_close(&p->stdin_io, &p->stdin_fd);
@@ -920,8 +839,6 @@ static void run_started(struct proc *p, pid_t pid)
 	p->pid = pid;
 	p->alive = true;
 	p->stopped = false;
-	p->live_next = p->ctx->live;
-	p->ctx->live = p;
 	p->state = PROC_RUNNING;
 	/* The last error stays in events; status tells the present. */
 	free(p->error);
@@ -1012,10 +929,9 @@ static void report_readable(void *arg, uint32_t events)
 		p->ctx->hooks->started(p->ctx->arg, p);
 	if (rc < 0)
 		run_fail(p);
-	/* Without a pidfd, a child that exited before it was put on the
-	 * SIGCHLD list had its signal consumed already: look once now. */
-	else if (p->alive && p->pidfd < 0)
-		proc_try_reap(p);
+	/* A SIGCHLD may have come before the watch: look once now. */
+	else if (p->alive)
+		child_check(p->watch);
 }
 
 /*

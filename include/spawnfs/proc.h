@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "spawnfs/child.h"
 #include "spawnfs/config.h"
 #include "spawnfs/ctl.h"
 #include "spawnfs/events.h"
@@ -49,16 +50,15 @@ struct proc_ctx {
 	const struct cfg *cfg;
 	const struct proc_hooks *hooks;
 	void *arg;
-	unsigned nbusy;	       /* slots with a child or open pipes */
-	uint64_t runs_started; /* for metrics: runs whose exec succeeded */
-	uint64_t runs_failed;  /* and starts that failed */
-	struct proc *sigchld;  /* runs reaped on SIGCHLD (no pidfd) */
+	unsigned nbusy;		    /* slots with a child or open pipes */
+	uint64_t runs_started;	    /* for metrics: runs whose exec succeeded */
+	uint64_t runs_failed;	    /* and starts that failed */
+	struct child_set *children; /* the runs' leaders */
 	const struct rlimit *nofile; /* the children's open-file limit */
-	struct proc *live; /* every run not reaped (stop and continue) */
 };
 
-/* SIGCHLD arrived: reap the runs that have no pidfd, and note which
- * live leaders were stopped or continued. */
+/* SIGCHLD arrived: reap the leaders watched without a pidfd, and note
+ * which live leaders were stopped or continued. */
 void proc_sigchld(struct proc_ctx *ctx);
 
 /* A new slot holding one reference. NULL with errno ENOMEM. */

@@ -1,0 +1,51 @@
+/*
+ * child: watches the daemon's children until they are reaped. A child is
+ * watched by its pidfd where the kernel has pidfd_open, else through
+ * SIGCHLD and waitid (old kernels, valgrind). A pidfd does not wake on a
+ * stop, so on every SIGCHLD each live child is also asked whether it was
+ * stopped or continued (waitid without WEXITED, which never consumes an
+ * exit status). Owns the watch records and the pidfds.
+ */
+#ifndef SPAWNFS_CHILD_H
+#define SPAWNFS_CHILD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spawnfs/loop.h"
+
+struct child_set;
+struct child;
+
+/* The child exited or was killed: si from waitid; it is reaped and its
+ * watch is gone (do not child_unwatch it). */
+typedef void (*child_exit_cb)(void *arg, const siginfo_t *si);
+/* The child was stopped (true) or continued (false) by a signal. */
+typedef void (*child_stop_cb)(void *arg, bool stopped);
+
+/* Every child of a daemon, watched from loop (borrowed). NULL with
+ * errno ENOMEM. */
+struct child_set *child_set_new(struct loop *loop);
+/* Every watch must be gone. NULL is a no-op. */
+void child_set_free(struct child_set *s);
+
+/* SIGCHLD arrived: reap the children watched without a pidfd, and tell
+ * every live child's stops and continues. */
+void child_set_sigchld(struct child_set *s);
+
+/* Watch pid (a child of this process) until it is reaped; no callback
+ * runs before this returns. NULL with errno on failure. */
+struct child *child_watch(struct child_set *s, pid_t pid, child_exit_cb exit_cb,
+			  child_stop_cb stop_cb, void *arg);
+
+/* Look once now whether c has exited (exit_cb then runs and c is gone):
+ * without a pidfd, a child that exited before it was watched had its
+ * SIGCHLD consumed already. */
+void child_check(struct child *c);
+
+/* Stop watching (the caller reaps the child some other way). NULL is a
+ * no-op. */
+void child_unwatch(struct child *c);
+
+#endif
