@@ -1,11 +1,12 @@
 /*
- * proc: one process slot and its runs. A run is done only when its exit
- * status was reaped (pidfd) AND every output pipe reached end of file or
- * was cut by the drain timer, in either order. Pipes are read straight
- * into the logs' rings, and only while the back-pressure rule of
- * stream_pipe_budget allows; otherwise the pipe is taken out of epoll
- * and the child blocks in write(2). Owns: the child's pid and pidfd, the
- * parent ends of its pipes, the logs and the settings for the next run.
+ * proc: one process slot and its runs, as the state machine of DESIGN
+ * §11 (new, running, stopped, exited, killed, failed). A run starts
+ * through spawn, its leader is watched by child, its output pumped into
+ * the logs by pump and its events fed by evfeed; it is over only when
+ * its leader was reaped AND every output pipe reached end of file or was
+ * cut, in either order, and proc_end is the one way to bring it there.
+ * Owns: the logs, the settings for the next run (spawn_opts), the run's
+ * pid, stdin, timers and exit status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,10 +25,10 @@
 #include "spawnfs/evfeed.h"
 #include "spawnfs/log.h"
 #include "spawnfs/proc.h"
+#include "spawnfs/pump.h"
 #include "spawnfs/spawn.h"
 
-#define PROC_ERROR_MAX	    512
-#define PROC_READS_PER_WAKE 4 /* pipe reads per readiness */
+#define PROC_ERROR_MAX 512
 
 /* The order of status's names (proc_state_index); stopped is a running
  * leader that a signal stopped (PROC_STOPPED_INDEX). */
@@ -39,14 +40,6 @@ enum proc_state {
 	PROC_FAILED /* the last start failed before exec */
 };
 #define PROC_STOPPED_INDEX 5
-
-struct proc_pipe {
-	struct proc *p;
-	enum proc_log log;
-	int fd;
-	struct loop_io *io;
-	uint64_t drain_left; /* UINT64_MAX until the drain timer fires */
-};
 
 struct proc {
 	struct proc_ctx *ctx;
@@ -65,10 +58,10 @@ struct proc {
 	bool alive;	     /* the child is not reaped yet */
 	bool stopped;	     /* and a signal stopped it (SIGCHLD told) */
 	struct child *watch; /* until the leader is reaped */
-	struct proc_pipe pipes[PROC_NPIPES];
+	struct pump *pump;   /* the run's output pipes */
 	int stdin_fd;
 	struct loop_io *stdin_io;
-	struct loop_timer *drain_timer, *kill_timer, *life_timer, *stall_timer;
+	struct loop_timer *kill_timer, *life_timer;
 	struct loop_timer *reap_timer;
 	int exit_code, signo, wstatus;
 	struct timespec t_start, t_end;
@@ -82,7 +75,6 @@ struct proc {
 	struct spawn_child start; /* its pid and the parent's ends */
 	struct loop_io *report_io;
 	int start_rc;
-	bool stopping; /* the daemon is going away: cut unread output */
 	void *handles;
 	unsigned nhandles;
 	bool cloned;  /* made by reading clone */
@@ -92,6 +84,13 @@ struct proc {
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
 
 static void feed_changed(void *arg);
+static void pump_output(void *arg, unsigned log);
+static void pump_settled(void *arg);
+
+static const struct pump_hooks pump_hooks = {
+	.output = pump_output,
+	.settled = pump_settled,
+};
 
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 		      uid_t uid, gid_t gid)
@@ -113,11 +112,6 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->opts.env = calloc(1, sizeof(char *));
 	if (!p->name || !p->opts.env)
 		goto fail;
-	for (i = 0; i < PROC_NPIPES; i++) {
-		p->pipes[i].p = p;
-		p->pipes[i].log = (enum proc_log)i;
-		p->pipes[i].fd = -1;
-	}
 	for (i = 0; i < PROC_NLOGS; i++) {
 		p->logs[i] = stream_new(ctx->cfg->buffer_size);
 		if (!p->logs[i])
@@ -127,6 +121,10 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->feed = evfeed_new(p->logs[PROC_EVENTS], p->logs, log_names,
 			     ctx->cfg->buffer_size / 16, feed_changed, p);
 	if (!p->feed)
+		goto fail;
+	p->pump = pump_new(ctx->loop, ctx->cfg, p->logs, p->feed, p->name,
+			   &pump_hooks, p);
+	if (!p->pump)
 		goto fail;
 	return p;
 fail:
@@ -156,6 +154,7 @@ void proc_unref(struct proc *p)
 	free(p->opts.run_name);
 	free(p->opts.cwd);
 	free(p->error);
+	pump_free(p->pump);
 	evfeed_free(p->feed);
 	free(p->name);
 	free(p);
@@ -196,19 +195,9 @@ void **proc_handles(struct proc *p)
 	return &p->handles;
 }
 
-static bool pipes_open(const struct proc *p)
-{
-	int i;
-
-	for (i = 0; i < PROC_NPIPES; i++)
-		if (p->pipes[i].fd >= 0)
-			return true;
-	return false;
-}
-
 bool proc_busy(const struct proc *p)
 {
-	return p->starting || p->alive || pipes_open(p);
+	return p->starting || p->alive || pump_open(p->pump);
 }
 
 bool proc_removed(const struct proc *p)
@@ -307,14 +296,10 @@ static void proc_run_done(struct proc *p)
 {
 	struct timespec now;
 
-	if (p->alive || pipes_open(p))
+	if (p->alive || pump_open(p->pump))
 		return;
-	loop_timer_del(p->drain_timer);
-	p->drain_timer = NULL;
 	loop_timer_del(p->kill_timer);
 	p->kill_timer = NULL;
-	loop_timer_del(p->stall_timer);
-	p->stall_timer = NULL;
 	if (!p->counted)
 		return;
 	p->counted = false;
@@ -339,194 +324,29 @@ static void watch_close(struct loop_io **io, int *fd)
 	*fd = -1;
 }
 
-static void pipe_close(struct proc_pipe *pp)
-{
-	struct proc *p = pp->p;
-	struct timespec now;
-
-	if (pp->fd < 0)
-		return;
-	watch_close(&pp->io, &pp->fd);
-	clock_gettime(CLOCK_REALTIME, &now);
-	evfeed_output(p->feed, pp->log, &now, true); /* a cut UTF-8 tail */
-	stream_finish(p->logs[pp->log]);
-	if (p->ctx->hooks->output)
-		p->ctx->hooks->output(p->ctx->arg, p, pp->log);
-}
-
-/* How much the pipe may read now: its own log and the events log, each
- * as far as it holds the pipe (stream_pipe_budget), the events log for
- * as many bytes as the read can make of events. */
-static size_t pipe_budget(struct proc_pipe *pp)
-{
-	struct stream_feed feeds[2] = {
-		{pp->p->logs[pp->log], 1, 0},
-		{pp->p->logs[PROC_EVENTS], evfeed_per_byte(), evfeed_extra()},
-	};
-	size_t budget;
-
-	budget = stream_pipe_budget(feeds, 2);
-	/* Events waiting for room go first, to keep their order. */
-	if (evfeed_waiting(pp->p->feed))
-		budget = 0;
-	if (budget > pp->drain_left)
-		budget = (size_t)pp->drain_left;
-	return budget;
-}
-
-static void stall_expired(void *arg)
-{
-	struct proc *p = arg;
-	uint64_t now = loop_now_ms();
-	unsigned n = 0;
-	int i;
-
-	p->stall_timer = NULL;
-	for (i = 0; i < PROC_NLOGS; i++)
-		n += stream_stall(p->logs[i], now,
-				  p->ctx->cfg->stall_timeout_ms);
-	if (n)
-		log_info("proc %s: %u reader(s) stalled, no longer waited for",
-			 p->name, n);
-	proc_update(p);
-}
-
 void proc_update(struct proc *p)
 {
-	unsigned stall_ms = p->ctx->cfg->stall_timeout_ms;
-	bool waits_for_reader = false;
-	struct proc_pipe *pp;
-	size_t budget;
-	int i;
+	struct timespec now;
 
 	if (evfeed_waiting(p->feed)) {
-		struct timespec now;
-
 		clock_gettime(CLOCK_REALTIME, &now);
 		evfeed_flush(p->feed, &now);
 	}
-	for (i = 0; i < PROC_NLOGS; i++)
-		stream_clear_paused(p->logs[i]);
-	for (i = 0; i < PROC_NPIPES; i++) {
-		pp = &p->pipes[i];
-		if (pp->fd < 0)
-			continue;
-		budget = pipe_budget(pp);
-		if (budget == 0 && (stream_holds(p->logs[i]) ||
-				    stream_holds(p->logs[PROC_EVENTS])))
-			waits_for_reader = true;
-		if (loop_io_mod(pp->io, budget ? EPOLLIN : 0) < 0)
-			log_error("proc %s: epoll: %s", p->name,
-				  strerror(errno));
-	}
-	/* stall_timeout: look again once a waited-for reader could stall. */
-	if (waits_for_reader && stall_ms && !p->stall_timer)
-		p->stall_timer = loop_timer_add(p->ctx->loop, stall_ms,
-						stall_expired, p);
+	pump_update(p->pump);
 }
 
-/* Read once from pp: how many bytes; *full when the read filled what it
- * asked for (the pipe may well hold more at once). */
-static size_t pipe_read_once(struct proc_pipe *pp, bool *full);
-
-static void pipe_readable(void *arg, uint32_t events)
-{
-	struct proc_pipe *pp = arg;
-	struct proc *p = pp->p;
-	bool full = true;
-	size_t got = 0;
-	int i;
-
-	(void)events;
-	/* A full pipe: the child writes on while we read, so take a few
-	 * reads per wake-up and let readers have it all at once. */
-	for (i = 0; i < PROC_READS_PER_WAKE && full && pp->fd >= 0; i++)
-		got += pipe_read_once(pp, &full);
-	if (p->ctx->hooks->output && got > 0)
-		p->ctx->hooks->output(p->ctx->arg, p, pp->log);
-	proc_update(p);
-	proc_run_done(p);
-}
-
-static size_t pipe_read_once(struct proc_pipe *pp, bool *full)
-{
-	struct proc *p = pp->p;
-	struct timespec now;
-	struct iovec iov[2];
-	size_t budget = pipe_budget(pp), asked;
-	ssize_t n;
-	int cnt, avail;
-
-	*full = false;
-	if (budget > 0 && evfeed_at_stake(p->feed, pp->log, budget)) {
-		/* Events are made of the bytes this read overwrites: the
-		 * read must be as long as assumed, so ask the pipe. */
-		if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail < 0)
-			avail = 0;
-		clock_gettime(CLOCK_REALTIME, &now);
-		budget = evfeed_before_read(p->feed, pp->log, budget,
-					    (size_t)avail, &now);
-	}
-	if (budget == 0)
-		return 0;
-	cnt = stream_reserve(p->logs[pp->log], budget, iov);
-	if (cnt < 0) {
-		log_error("proc %s: %s buffer: %s", p->name, log_names[pp->log],
-			  strerror(-cnt));
-		pipe_close(pp);
-		return 0;
-	}
-	asked = iov[0].iov_len + (cnt == 2 ? iov[1].iov_len : 0);
-	n = readv(pp->fd, iov, cnt);
-	if (n > 0) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		stream_commit(p->logs[pp->log], (size_t)n, &now);
-		evfeed_output(p->feed, pp->log, &now, false);
-		if (pp->drain_left != UINT64_MAX)
-			pp->drain_left -= (uint64_t)n;
-		*full = (size_t)n == asked ||
-			(size_t)n >= p->ctx->cfg->pipe_size;
-		if (pp->drain_left == 0)
-			pipe_close(pp);
-		return (size_t)n;
-	}
-	if (n == 0 || errno == EIO) {
-		pipe_close(pp); /* EIO: a pty master whose slave closed */
-	} else if (errno != EAGAIN && errno != EINTR) {
-		log_error("proc %s: read %s: %s", p->name, log_names[pp->log],
-			  strerror(errno));
-		pipe_close(pp);
-	}
-	return 0;
-}
-
-/* Whether an open handle reads a log the pipe feeds. */
-static bool pipe_read_by_anyone(const struct proc_pipe *pp)
-{
-	return stream_nreaders(pp->p->logs[pp->log]) ||
-	       stream_nreaders(pp->p->logs[PROC_EVENTS]);
-}
-
-/* drain_timeout after the exit: take only what the pipe holds now; when
- * the daemon stops, drop what nobody reads. */
-static void drain_expired(void *arg)
+static void pump_output(void *arg, unsigned log)
 {
 	struct proc *p = arg;
-	struct proc_pipe *pp;
-	int i, avail;
 
-	p->drain_timer = NULL;
-	for (i = 0; i < PROC_NPIPES; i++) {
-		pp = &p->pipes[i];
-		if (pp->fd < 0)
-			continue;
-		if (p->stopping && !pipe_read_by_anyone(pp))
-			pipe_close(pp); /* nobody can read it any more */
-		else if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail <= 0)
-			pipe_close(pp);
-		else
-			pp->drain_left = (uint64_t)avail;
-	}
+	if (p->ctx->hooks->output)
+		p->ctx->hooks->output(p->ctx->arg, p, (enum proc_log)log);
+}
+
+static void pump_settled(void *arg)
+{
+	struct proc *p = arg;
+
 	proc_update(p);
 	proc_run_done(p);
 }
@@ -569,8 +389,6 @@ ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n)
 	return -EPIPE;
 }
 
-static void close_pipes(struct proc *p);
-
 /* The child is reaped: drop what watched it and what fed it. */
 static void run_forget_child(struct proc *p)
 {
@@ -598,10 +416,7 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 	run_forget_child(p);
 	log_debug("proc %s: pid %d ended, status %d", p->name, (int)p->pid,
 		  p->wstatus);
-	if (pipes_open(p))
-		p->drain_timer = loop_timer_add(p->ctx->loop,
-						p->ctx->cfg->drain_timeout_ms,
-						drain_expired, p);
+	pump_exited(p->pump);
 	if (p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
 	proc_run_done(p);
@@ -630,7 +445,7 @@ void proc_sigchld(struct proc_ctx *ctx)
 /* Signal the run's process group. */
 static int proc_kill(struct proc *p, int sig)
 {
-	if (!p->alive && !pipes_open(p))
+	if (!p->alive && !pump_open(p->pump))
 		return -ESRCH;
 	struct timespec now;
 
@@ -670,15 +485,6 @@ int proc_stop(struct proc *p, long grace_ms)
 	return p->kill_timer ? 0 : -ENOMEM;
 }
 
-/* Output nobody will read any more: the daemon is stopping. */
-static void close_pipes(struct proc *p)
-{
-	int i;
-
-	for (i = 0; i < PROC_NPIPES; i++)
-		pipe_close(&p->pipes[i]);
-}
-
 bool proc_running(const struct proc *p)
 {
 	return p->starting || p->alive;
@@ -699,7 +505,7 @@ int proc_start_result(const struct proc *p)
  * nobody reads goes at once. */
 static void end_stop(struct proc *p)
 {
-	p->stopping = true;
+	pump_stopping(p->pump);
 	if (p->starting) {
 		kill(p->start.pid, SIGKILL); /* its report ends the start */
 		return;
@@ -710,8 +516,8 @@ static void end_stop(struct proc *p)
 	}
 	/* Exited, but a grandchild or unread output keeps the pipes. */
 	proc_kill(p, SIGTERM);
-	if (!p->drain_timer)
-		drain_expired(p);
+	proc_update(p);
+	proc_run_done(p);
 }
 
 /* KILL the group and reap what was started, at once. */
@@ -746,7 +552,7 @@ void proc_end(struct proc *p, enum proc_end how)
 			return;
 		break;
 	}
-	close_pipes(p);
+	pump_close(p->pump);
 	proc_run_done(p);
 }
 
@@ -788,24 +594,15 @@ static int run_report(struct proc *p, enum spawn_step step, int err)
 /* Watch the started child and take over the parent's ends of ch. */
 static int run_watch(struct proc *p, struct spawn_child *ch)
 {
-	int *ends[PROC_NPIPES] = {&ch->out, &ch->err}, i;
+	int rc;
 
 	p->watch = child_watch(p->ctx->children, ch->pid, run_exited,
 			       run_stopped, p);
 	if (!p->watch)
 		return -errno;
-	for (i = 0; i < PROC_NPIPES; i++) {
-		p->pipes[i].fd = *ends[i];
-		*ends[i] = -1;
-		p->pipes[i].drain_left = UINT64_MAX;
-		evfeed_out_reset(p->feed, (unsigned)i);
-		if (p->pipes[i].fd < 0)
-			continue; /* stderr of a pty run */
-		p->pipes[i].io = loop_io_add(p->ctx->loop, p->pipes[i].fd, 0,
-					     pipe_readable, &p->pipes[i]);
-		if (!p->pipes[i].io)
-			return -errno;
-	}
+	rc = pump_attach(p->pump, &ch->out, &ch->err);
+	if (rc < 0)
+		return rc;
 	if (ch->in >= 0) {
 		p->stdin_fd = ch->in;
 		ch->in = -1;
@@ -820,14 +617,11 @@ static int run_watch(struct proc *p, struct spawn_child *ch)
 /* Undo a run whose child exists but could not be watched. */
 static void run_abort(struct proc *p, pid_t pid)
 {
-	int i;
-
 	kill(-pid, SIGKILL);
 	spawn_reap(pid);
 	child_unwatch(p->watch);
 	p->watch = NULL;
-	for (i = 0; i < PROC_NPIPES; i++)
-		watch_close(&p->pipes[i].io, &p->pipes[i].fd);
+	pump_close(p->pump);
 	watch_close(&p->stdin_io, &p->stdin_fd);
 }
 
@@ -862,24 +656,6 @@ static void run_started(struct proc *p, pid_t pid)
 			p->ctx->loop, (uint64_t)p->timeout_ms, life_expired, p);
 	proc_update(p);
 	log_debug("proc %s: started pid %d", p->name, (int)pid);
-}
-
-/* Start argv (taken over) as the slot's new run. 0 or -errno. */
-/*
- * A new start while the last run's output is still open (a grandchild
- * holds it): take what the pipes hold now, as the drain timer would, and
- * close them. -EBUSY when readers have not yet made room for it all.
- */
-static int drain_cut(struct proc *p)
-{
-	int i;
-
-	loop_timer_del(p->drain_timer);
-	drain_expired(p);
-	for (i = 0; i < PROC_NPIPES; i++)
-		if (p->pipes[i].fd >= 0)
-			pipe_readable(&p->pipes[i], EPOLLIN);
-	return pipes_open(p) ? -EBUSY : 0;
 }
 
 /* A run that failed to start: undo what starting it counted. */
@@ -970,7 +746,7 @@ static int proc_spawn(struct proc *p, char **argv)
 	struct spawn_user user;
 	int rc;
 
-	if (p->alive || (pipes_open(p) && drain_cut(p) < 0)) {
+	if (p->alive || (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
 		ctl_argv_free(argv);
 		return -EBUSY;
 	}
@@ -1016,8 +792,8 @@ int proc_resize(struct proc *p, unsigned cols, unsigned rows)
 		return -ENOTTY;
 	p->opts.cols = cols;
 	p->opts.rows = rows;
-	if (p->alive && p->pipes[PROC_STDOUT].fd >= 0 &&
-	    ioctl(p->pipes[PROC_STDOUT].fd, TIOCSWINSZ, &ws) < 0)
+	if (p->alive && pump_fd(p->pump, PROC_STDOUT) >= 0 &&
+	    ioctl(pump_fd(p->pump, PROC_STDOUT), TIOCSWINSZ, &ws) < 0)
 		return -errno;
 	return 0;
 }
@@ -1099,14 +875,7 @@ bool proc_cloned(const struct proc *p)
 
 bool proc_paused(const struct proc *p)
 {
-	int i;
-
-	for (i = 0; i < PROC_NPIPES; i++)
-		if (p->pipes[i].fd >= 0 &&
-		    (stream_paused(p->logs[i]) ||
-		     stream_paused(p->logs[PROC_EVENTS])))
-			return true;
-	return false;
+	return pump_paused(p->pump);
 }
 
 const char *proc_state_name(unsigned index)
@@ -1133,7 +902,8 @@ void proc_status(struct proc *p, struct jbuf *b)
 			stream_head(p->logs[i]) - stream_tail(p->logs[i]);
 		logs[i].readers = stream_nreaders(p->logs[i]);
 		/* Paused only while a pipe still feeds the log. */
-		fed = i < PROC_NPIPES ? p->pipes[i].fd >= 0 : pipes_open(p);
+		fed = i < PROC_NPIPES ? pump_fed(p->pump, (unsigned)i)
+				      : pump_open(p->pump);
 		logs[i].paused = fed && stream_paused(p->logs[i]);
 	}
 	v.name = p->name;

@@ -1,0 +1,413 @@
+/*
+ * pump: reads a run's pipes into its logs under the back-pressure rule,
+ * a few reads per wake-up while the pipe comes back full. A pipe ends at
+ * end of file (EIO from a pty master), at a read error, or when what the
+ * drain timer left it is taken.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "spawnfs/log.h"
+#include "spawnfs/pump.h"
+
+#define PUMP_READS_PER_WAKE 4 /* pipe reads per readiness */
+#define PUMP_EVENTS	    2 /* the events log in logs[] */
+
+struct pump;
+
+struct pump_pipe {
+	struct pump *pm;
+	unsigned log;
+	int fd;
+	struct loop_io *io;
+	uint64_t drain_left; /* UINT64_MAX until the drain timer fires */
+};
+
+struct pump {
+	struct loop *loop;
+	const struct cfg *cfg;
+	struct stream *logs[PUMP_NPIPES + 1];
+	struct evfeed *feed;
+	const char *name;
+	const struct pump_hooks *hooks;
+	void *arg;
+	struct pump_pipe pipes[PUMP_NPIPES];
+	struct loop_timer *drain_timer, *stall_timer;
+	bool exited;   /* the leader was reaped: the drain has begun */
+	bool stopping; /* the daemon stops: drop what nobody reads */
+};
+
+static const char *const pipe_names[PUMP_NPIPES] = {"stdout", "stderr"};
+
+struct pump *pump_new(struct loop *loop, const struct cfg *cfg,
+		      struct stream *const *logs, struct evfeed *feed,
+		      const char *name, const struct pump_hooks *hooks,
+		      void *arg)
+{
+	struct pump *pm = calloc(1, sizeof(*pm));
+	unsigned i;
+
+	if (!pm) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*pm = (struct pump){.loop = loop,
+			    .cfg = cfg,
+			    .feed = feed,
+			    .name = name,
+			    .hooks = hooks,
+			    .arg = arg};
+	for (i = 0; i <= PUMP_NPIPES; i++)
+		pm->logs[i] = logs[i];
+	for (i = 0; i < PUMP_NPIPES; i++)
+		pm->pipes[i] = (struct pump_pipe){pm, i, -1, NULL, UINT64_MAX};
+	return pm;
+}
+
+/* Stop watching a pipe and close it. */
+static void pipe_drop(struct pump_pipe *pp)
+{
+	loop_io_del(pp->io);
+	pp->io = NULL;
+	if (pp->fd >= 0)
+		close(pp->fd);
+	pp->fd = -1;
+}
+
+static void timers_del(struct pump *pm)
+{
+	loop_timer_del(pm->drain_timer);
+	pm->drain_timer = NULL;
+	loop_timer_del(pm->stall_timer);
+	pm->stall_timer = NULL;
+}
+
+void pump_free(struct pump *pm)
+{
+	unsigned i;
+
+	if (!pm)
+		return;
+	for (i = 0; i < PUMP_NPIPES; i++)
+		pipe_drop(&pm->pipes[i]);
+	timers_del(pm);
+	free(pm);
+}
+
+bool pump_open(const struct pump *pm)
+{
+	return pm->pipes[0].fd >= 0 || pm->pipes[1].fd >= 0;
+}
+
+bool pump_fed(const struct pump *pm, unsigned log)
+{
+	return log < PUMP_NPIPES && pm->pipes[log].fd >= 0;
+}
+
+int pump_fd(const struct pump *pm, unsigned log)
+{
+	return log < PUMP_NPIPES ? pm->pipes[log].fd : -1;
+}
+
+/* The pipe's end: its log ends once a UTF-8 tail cut by it is out. */
+static void pipe_close(struct pump_pipe *pp)
+{
+	struct pump *pm = pp->pm;
+	struct timespec now;
+
+	if (pp->fd < 0)
+		return;
+	pipe_drop(pp);
+	clock_gettime(CLOCK_REALTIME, &now);
+	evfeed_output(pm->feed, pp->log, &now, true);
+	stream_finish(pm->logs[pp->log]);
+	if (pm->hooks->output)
+		pm->hooks->output(pm->arg, pp->log);
+	if (!pump_open(pm))
+		timers_del(pm);
+}
+
+void pump_close(struct pump *pm)
+{
+	unsigned i;
+
+	for (i = 0; i < PUMP_NPIPES; i++)
+		pipe_close(&pm->pipes[i]);
+}
+
+/* How much the pipe may read now: its own log and the events log, each
+ * as far as it holds the pipe (stream_pipe_budget), the events log for
+ * as many bytes as the read can make of events. */
+static size_t pipe_budget(const struct pump_pipe *pp)
+{
+	struct pump *pm = pp->pm;
+	struct stream_feed feeds[2] = {
+		{pm->logs[pp->log], 1, 0},
+		{pm->logs[PUMP_EVENTS], evfeed_per_byte(), evfeed_extra()},
+	};
+	size_t budget;
+
+	budget = stream_pipe_budget(feeds, 2);
+	/* Events waiting for room go first, to keep their order. */
+	if (evfeed_waiting(pm->feed))
+		budget = 0;
+	if (budget > pp->drain_left)
+		budget = (size_t)pp->drain_left;
+	return budget;
+}
+
+bool pump_paused(const struct pump *pm)
+{
+	unsigned i;
+
+	for (i = 0; i < PUMP_NPIPES; i++)
+		if (pm->pipes[i].fd >= 0 &&
+		    (stream_paused(pm->logs[i]) ||
+		     stream_paused(pm->logs[PUMP_EVENTS])))
+			return true;
+	return false;
+}
+
+static void settled(struct pump *pm)
+{
+	if (pm->hooks->settled)
+		pm->hooks->settled(pm->arg);
+}
+
+static void stall_expired(void *arg)
+{
+	struct pump *pm = arg;
+	uint64_t now = loop_now_ms();
+	unsigned n = 0, i;
+
+	pm->stall_timer = NULL;
+	for (i = 0; i <= PUMP_NPIPES; i++)
+		n += stream_stall(pm->logs[i], now, pm->cfg->stall_timeout_ms);
+	if (n)
+		log_info("proc %s: %u reader(s) stalled, no longer waited for",
+			 pm->name, n);
+	settled(pm);
+}
+
+void pump_update(struct pump *pm)
+{
+	unsigned stall_ms = pm->cfg->stall_timeout_ms, i;
+	bool waits_for_reader = false;
+	struct pump_pipe *pp;
+	size_t budget;
+
+	for (i = 0; i <= PUMP_NPIPES; i++)
+		stream_clear_paused(pm->logs[i]);
+	for (i = 0; i < PUMP_NPIPES; i++) {
+		pp = &pm->pipes[i];
+		if (pp->fd < 0)
+			continue;
+		budget = pipe_budget(pp);
+		if (budget == 0 && (stream_holds(pm->logs[i]) ||
+				    stream_holds(pm->logs[PUMP_EVENTS])))
+			waits_for_reader = true;
+		if (loop_io_mod(pp->io, budget ? EPOLLIN : 0) < 0)
+			log_error("proc %s: epoll: %s", pm->name,
+				  strerror(errno));
+	}
+	/* stall_timeout: look again once a waited-for reader could stall. */
+	if (waits_for_reader && stall_ms && !pm->stall_timer) {
+		pm->stall_timer =
+			loop_timer_add(pm->loop, stall_ms, stall_expired, pm);
+		if (!pm->stall_timer)
+			log_error("proc %s: stall timer: out of memory",
+				  pm->name);
+	}
+}
+
+/* Events are made of the bytes a read of budget would overwrite: the
+ * read must be as long as assumed, so the pipe is asked what it holds. */
+static size_t budget_for_events(struct pump_pipe *pp, size_t budget)
+{
+	struct pump *pm = pp->pm;
+	struct timespec now;
+	int avail;
+
+	if (budget == 0 || !evfeed_at_stake(pm->feed, pp->log, budget))
+		return budget;
+	if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail < 0)
+		avail = 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return evfeed_before_read(pm->feed, pp->log, budget, (size_t)avail,
+				  &now);
+}
+
+/* Read once from pp: how many bytes; *full when the read filled what it
+ * asked for (the pipe may well hold more at once). */
+static size_t pipe_read_once(struct pump_pipe *pp, bool *full)
+{
+	struct pump *pm = pp->pm;
+	size_t budget = budget_for_events(pp, pipe_budget(pp)), asked;
+	struct stream *s = pm->logs[pp->log];
+	struct timespec now;
+	struct iovec iov[2];
+	ssize_t n;
+	int cnt;
+
+	*full = false;
+	if (budget == 0)
+		return 0;
+	cnt = stream_reserve(s, budget, iov);
+	if (cnt < 0) {
+		log_error("proc %s: %s buffer: %s", pm->name,
+			  pipe_names[pp->log], strerror(-cnt));
+		pipe_close(pp);
+		return 0;
+	}
+	asked = iov[0].iov_len + (cnt == 2 ? iov[1].iov_len : 0);
+	n = readv(pp->fd, iov, cnt);
+	if (n > 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		stream_commit(s, (size_t)n, &now);
+		evfeed_output(pm->feed, pp->log, &now, false);
+		if (pp->drain_left != UINT64_MAX)
+			pp->drain_left -= (uint64_t)n;
+		*full = (size_t)n == asked || (size_t)n >= pm->cfg->pipe_size;
+		if (pp->drain_left == 0)
+			pipe_close(pp);
+		return (size_t)n;
+	}
+	if (n == 0 || errno == EIO) {
+		pipe_close(pp); /* EIO: a pty master whose slave closed */
+	} else if (errno != EAGAIN && errno != EINTR) {
+		log_error("proc %s: read %s: %s", pm->name, pipe_names[pp->log],
+			  strerror(errno));
+		pipe_close(pp);
+	}
+	return 0;
+}
+
+static void pipe_readable(void *arg, uint32_t events)
+{
+	struct pump_pipe *pp = arg;
+	struct pump *pm = pp->pm;
+	bool full = true;
+	size_t got = 0;
+	int i;
+
+	(void)events;
+	/* A full pipe: the child writes on while we read, so take a few
+	 * reads per wake-up and let readers have it all at once. */
+	for (i = 0; i < PUMP_READS_PER_WAKE && full && pp->fd >= 0; i++)
+		got += pipe_read_once(pp, &full);
+	if (pm->hooks->output && got > 0)
+		pm->hooks->output(pm->arg, pp->log);
+	settled(pm);
+}
+
+/* Whether an open handle reads a log the pipe feeds. */
+static bool pipe_read_by_anyone(const struct pump_pipe *pp)
+{
+	return stream_nreaders(pp->pm->logs[pp->log]) ||
+	       stream_nreaders(pp->pm->logs[PUMP_EVENTS]);
+}
+
+/* drain_timeout after the exit: take only what the pipe holds now; when
+ * the daemon stops, drop what nobody reads. */
+static void drain_now(struct pump *pm)
+{
+	struct pump_pipe *pp;
+	unsigned i;
+	int avail;
+
+	for (i = 0; i < PUMP_NPIPES; i++) {
+		pp = &pm->pipes[i];
+		if (pp->fd < 0)
+			continue;
+		if (pm->stopping && !pipe_read_by_anyone(pp))
+			pipe_close(pp); /* nobody can read it any more */
+		else if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail <= 0)
+			pipe_close(pp);
+		else
+			pp->drain_left = (uint64_t)avail;
+	}
+}
+
+static void drain_expired(void *arg)
+{
+	struct pump *pm = arg;
+
+	pm->drain_timer = NULL;
+	drain_now(pm);
+	pump_update(pm);
+	settled(pm);
+}
+
+void pump_exited(struct pump *pm)
+{
+	pm->exited = true;
+	if (!pump_open(pm) || pm->drain_timer)
+		return;
+	pm->drain_timer = loop_timer_add(pm->loop, pm->cfg->drain_timeout_ms,
+					 drain_expired, pm);
+	if (!pm->drain_timer) {
+		/* Without the timer a grandchild could hold the log open
+		 * forever: take what the pipes hold now instead. */
+		log_error("proc %s: drain timer: out of memory", pm->name);
+		drain_now(pm);
+	}
+}
+
+void pump_stopping(struct pump *pm)
+{
+	pm->stopping = true;
+	if (pm->exited && !pm->drain_timer && pump_open(pm))
+		drain_now(pm);
+}
+
+int pump_take_rest(struct pump *pm)
+{
+	unsigned i;
+
+	loop_timer_del(pm->drain_timer);
+	pm->drain_timer = NULL;
+	drain_now(pm);
+	pump_update(pm);
+	for (i = 0; i < PUMP_NPIPES; i++)
+		if (pm->pipes[i].fd >= 0)
+			pipe_readable(&pm->pipes[i], EPOLLIN);
+	return pump_open(pm) ? -EBUSY : 0;
+}
+
+int pump_attach(struct pump *pm, int *out, int *err)
+{
+	int *ends[PUMP_NPIPES] = {out, err}, rc = 0;
+	struct pump_pipe *pp;
+	unsigned i;
+
+	for (i = 0; i < PUMP_NPIPES; i++) {
+		pp = &pm->pipes[i];
+		pp->drain_left = UINT64_MAX;
+		evfeed_out_reset(pm->feed, i);
+		if (*ends[i] < 0)
+			continue; /* stderr of a pty run */
+		pp->io = loop_io_add(pm->loop, *ends[i], 0, pipe_readable, pp);
+		if (!pp->io) {
+			rc = -errno;
+			break;
+		}
+		pp->fd = *ends[i];
+	}
+	if (rc < 0) {
+		for (i = 0; i < PUMP_NPIPES; i++) {
+			loop_io_del(pm->pipes[i].io);
+			pm->pipes[i].io = NULL;
+			pm->pipes[i].fd = -1;
+		}
+		return rc;
+	}
+	for (i = 0; i < PUMP_NPIPES; i++)
+		*ends[i] = -1;
+	pm->exited = pm->stopping = false;
+	return 0;
+}
