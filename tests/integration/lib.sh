@@ -197,14 +197,14 @@ ctl() {
 	printf '%s\n' "$@" >"$s/ctl"
 }
 
-# slot_state_is SLOT STATE: the slot's status shows STATE now.
-slot_state_is() {
+# state_is SLOT STATE: the slot's status shows STATE now.
+state_is() {
 	[ "$(jq -r .state "$1/status")" = "$2" ]
 }
 
 # wait_state SLOT STATE [SECONDS]
 wait_state() {
-	wait_until "${3:-10}" slot_state_is "$1" "$2"
+	wait_until "${3:-10}" state_is "$1" "$2"
 }
 
 # --- ctl helpers
@@ -310,9 +310,6 @@ until_true() {
 
 # state_is SLOT STATE: the slot's status shows STATE (a predicate for
 # wait_until).
-state_is() {
-	[ "$(json "$1/status" .state)" = "$2" ]
-}
 
 # rss_limit KIB BEFORE AFTER WHAT: fail if the daemon's RSS grew by KIB or
 # more; skipped under SPAWNFS_WRAP (valgrind's RSS is not the daemon's)
@@ -325,10 +322,6 @@ rss_limit() {
 }
 
 # --- logs helpers
-# logs_ms: wall clock in milliseconds.
-logs_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
 
 # logs_field SLOT LOG KEY: a per-log figure from status (bytes, retained,
 # readers, paused), read afresh at each call.
@@ -346,18 +339,7 @@ logs_field_gt() {
 	[ "$(logs_field "$1" "$2" "$3")" -gt "$4" ]
 }
 
-# logs_state_is SLOT STATE: for wait_until (re-reads status).
-logs_state_is() {
-	[ "$(jq -r .state "$1/status")" = "$2" ]
-}
 
-# logs_gone PID: PID has exited (gone, or a zombie its parent has not
-# waited for yet).
-logs_gone() {
-	local st
-	st=$(proc_state "$1")
-	[ "$st" = gone ] || [ "$st" = Z ]
-}
 
 # logs_helper NAME: the path of a compiled C helper; fails if not built.
 logs_helper() {

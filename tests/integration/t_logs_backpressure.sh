@@ -8,7 +8,7 @@ mount_fs
 
 s=$(slot yes)
 ctl "$s" 'exec yes'
-wait_until 5 logs_state_is "$s" running
+wait_until 5 state_is "$s" running
 pid=$(json "$s/status" .pid)
 [ "$pid" -gt 0 ] || fail "no pid in status"
 

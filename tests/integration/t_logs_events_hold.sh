@@ -15,7 +15,7 @@ c=$!
 sleep 1.5
 n=$(wc -c <"$WORK/out")
 ok "with an unread events handle open, the stdout reader got $n of $(wc -c <"$WORK/want") bytes in 1.5 s"
-logs_state_is "$s" running || fail "child not held by the events handle: $(cat "$s/status")"
+state_is "$s" running || fail "child not held by the events handle: $(cat "$s/status")"
 [ "$n" -lt "$(wc -c <"$WORK/want")" ] || fail "events handle did not hold the pipe"
 exec 7<&-
 wait "$c" || fail "stdout reader status $? after the events handle closed"

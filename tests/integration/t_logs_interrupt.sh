@@ -8,13 +8,13 @@ mount_fs
 
 s=$(slot quiet)
 ctl "$s" 'exec sleep 100'
-wait_until 5 logs_state_is "$s" running
+wait_until 5 state_is "$s" running
 
 # SIGINT, as Ctrl-C would send, to a cat waiting on a silent log.
-t0=$(logs_ms)
+t0=$(now_ms)
 rc=0
 timeout -s INT 1 cat "$s/stdout" >/dev/null || rc=$?
-dt=$(($(logs_ms) - t0))
+dt=$(($(now_ms) - t0))
 ok "timeout -s INT 1 cat: status $rc after $dt ms"
 [ "$rc" = 124 ] || fail "cat status $rc, want 124"
 [ "$dt" -lt 2000 ] || fail "SIGINT took $dt ms to end the read"
@@ -42,13 +42,13 @@ reader_killed() {
 	wait_until 5 grep -qE 'request_wait_answer|fuse' "/proc/$pid/wchan"
 	st=$(proc_state "$pid")
 	[ "$st" = S ] || [ "$st" = D ] || fail "$3: reader state $st before kill"
-	t0=$(logs_ms)
+	t0=$(now_ms)
 	kill -9 "$pid"
-	while ! logs_gone "$pid"; do
-		[ $(($(logs_ms) - t0)) -lt 1000 ] && { sleep 0.005; continue; }
+	while ! pid_dead "$pid"; do
+		[ $(($(now_ms) - t0)) -lt 1000 ] && { sleep 0.005; continue; }
 		fail "$3: reader still alive 1 s after kill -9, state $(proc_state "$pid")"
 	done
-	dt=$(($(logs_ms) - t0))
+	dt=$(($(now_ms) - t0))
 	ok "$3: kill -9 of a waiting reader: gone in $dt ms (state before: $st)"
 	wait_until 2 logs_field_is "$1" stdout readers 0
 }

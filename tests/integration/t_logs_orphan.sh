@@ -29,9 +29,9 @@ GROUP=$pgid
 trap 'r=$?; set +e; [ -n "$GROUP" ] && kill -9 -- "-$GROUP" 2>/dev/null; (exit $r); cleanup' EXIT
 
 [ "$(timeout 5 cat "$s/wait")" = 0 ] || fail "wait"
-t0=$(logs_ms)
+t0=$(now_ms)
 out=$(timeout 5 cat "$s/stdout") || fail "cat stdout: no EOF in 5 s (status $?)"
-dt=$(($(logs_ms) - t0))
+dt=$(($(now_ms) - t0))
 [ "$out" = hi ] || fail "stdout is '$out', want 'hi'"
 ok "cat after exit: 'hi' then EOF $dt ms after wait answered"
 [ "$dt" -lt 3000 ] || fail "EOF took $dt ms (drain_timeout 1000 ms)"
@@ -54,13 +54,13 @@ $(ls -l "/proc/$DAEMON_PID/fd")"
 # reader also gets the same log and EOF at once.
 b=$(logs_field "$s" stdout bytes)
 [ "$b" = 3 ] || fail "stdout bytes $b, want 3"
-t0=$(logs_ms)
+t0=$(now_ms)
 [ "$(timeout 5 cat "$s/stdout")" = hi ] || fail "second reader"
-[ $(($(logs_ms) - t0)) -lt 500 ] || fail "second reader waited"
+[ $(($(now_ms) - t0)) -lt 500 ] || fail "second reader waited"
 ok "second reader: 'hi' and EOF at once"
 
 kill -9 -- "-$pgid"
-wait_until 5 logs_gone "$gc"
+wait_until 5 pid_dead "$gc"
 GROUP=
 
 # A reader already waiting when the command exits ends the same way.
@@ -71,9 +71,9 @@ pgid=$(json "$r/status" .pgid)
 GROUP=$pgid
 fr=$(daemon_fds)
 [ "$fr" -gt "$f0" ] || fail "the run's pipes do not show in the daemon's fds"
-t0=$(logs_ms)
+t0=$(now_ms)
 out=$(timeout 5 cat "$r/stdout") || fail "waiting reader: no EOF in 5 s"
-dt=$(($(logs_ms) - t0))
+dt=$(($(now_ms) - t0))
 [ "$out" = hi ] || fail "waiting reader got '$out'"
 [ "$(timeout 1 cat "$r/wait")" = 0 ] || fail "wait after EOF"
 ok "reader open during exit: 'hi' then EOF after $dt ms"

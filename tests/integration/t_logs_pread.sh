@@ -33,7 +33,7 @@ dat_is() {
 # --- A silent running process: the end of the log.
 q=$(slot quiet)
 ctl "$q" 'exec sleep 100'
-wait_until 5 logs_state_is "$q" running
+wait_until 5 state_is "$q" running
 pr -n "$q/stdout" p 0 4096 r 4096
 has 'p 0 4096: err=EAGAIN ms=[0-9]+'
 has 'r 4096: err=EAGAIN ms=[0-9]+'

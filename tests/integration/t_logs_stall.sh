@@ -30,7 +30,7 @@ sleep 1.5
 n=$(wc -c <"$WORK/out")
 ok "idle handle open: the other reader got $n of $W bytes in 1.5 s"
 [ "$n" -le $((100 + 65536)) ] || fail "child ran past the idle handle's window"
-logs_state_is "$s" running || fail "child not held: $(cat "$s/status")"
+state_is "$s" running || fail "child not held: $(cat "$s/status")"
 logs_field_is "$s" stdout paused true || fail "status does not show paused"
 exec 7<&-
 wait "$C" || fail "reader status $? after the idle handle closed"
@@ -43,10 +43,10 @@ unmount_fs || fail "daemon exit status $?"
 printf '[stream]\nbuffer_size=64K\nstall_timeout=500ms\n' >"$CONF"
 mount_fs
 s=$(slot stalled)
-t0=$(logs_ms)
+t0=$(now_ms)
 idle_then_cat "$s"
 wait "$C" || fail "reader status $? with a stalled handle"
-dt=$(($(logs_ms) - t0))
+dt=$(($(now_ms) - t0))
 cmp -s "$WORK/out" "$WORK/want" || fail "reader lost bytes"
 [ "$(timeout 5 cat "$s/wait")" = 0 ] || fail "stalled: wait"
 ok "stall_timeout 500 ms: the reader got all $W bytes in $dt ms"

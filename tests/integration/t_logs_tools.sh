@@ -66,9 +66,9 @@ c=$(slot follow)
 ctl "$c" 'start i=0; while [ $i -lt 20 ]; do echo "line $i"; i=$((i + 1)); sleep 0.05; done'
 wait_until 5 logs_field_gt "$c" stdout bytes 0
 b=$(logs_field "$c" stdout bytes)
-t0=$(logs_ms)
+t0=$(now_ms)
 timeout 10 cat "$c/stdout" >"$WORK/follow" || fail "cat did not reach EOF (status $?)"
-dt=$(($(logs_ms) - t0))
+dt=$(($(now_ms) - t0))
 consecutive "$WORK/follow" && [ "$(head -n 1 "$WORK/follow")" = "line 0" ] &&
 	[ "$(tail -n 1 "$WORK/follow")" = "line 19" ] ||
 	fail "cat of a running process: $(tr '\n' ' ' <"$WORK/follow")"
