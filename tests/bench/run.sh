@@ -174,60 +174,36 @@ sec_start() {
 	DAEMON_PID=
 	SLOTN=0
 	shift
+	CONF=$SEC/spawnfs.ini
+	DAEMON_LOG=$SEC/daemon.log
 	mkdir -p "$MNT"
-	printf '%s\n' "$@" >"$SEC/spawnfs.ini"
+	printf '%s\n' "$@" >"$CONF"
 	trap sec_cleanup EXIT
 	trap 'exit 130' INT TERM
 	say "== $(basename "$SEC")"
+	bench_mount
+}
+
+# The mount harness the integration tests use (tests/integration/
+# mount.sh): a mount that fails or a daemon that dies is broken, a daemon
+# that hangs on exit or exits non-zero is a problem of the section.
+# shellcheck source=../integration/mount.sh
+. "$ROOT/tests/integration/mount.sh"
+fail() { broken "$*"; }
+DAEMON_NOFILE=$NOFILE
+MOUNT_LIMIT_S=20
+UNMOUNT_LIMIT_S=120 # stopping 10000 slots takes a while
+
+# bench_mount, bench_unmount: mount_fs and unmount_fs for a section.
+bench_mount() {
 	mount_fs
-}
-
-is_mounted() {
-	grep -q " $MNT fuse" /proc/self/mounts
-}
-
-mount_fs() {
-	local t=0
-	(
-		ulimit -n "$NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-		exec "$SPAWNFS" -f -c "$SEC/spawnfs.ini" "$MNT"
-	) 2>>"$SEC/daemon.log" &
-	DAEMON_PID=$!
 	echo "$DAEMON_PID $MNT" >>"$DAEMONS"
-	until is_mounted; do
-		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-			DAEMON_PID=
-			broken "mount of $MNT failed: $(tail -n 3 "$SEC/daemon.log")"
-		fi
-		t=$((t + 1))
-		[ "$t" -lt 400 ] || broken "mount of $MNT not seen within 20 s"
-		sleep 0.05
-	done
 }
-
-# unmount_fs: unmount, wait for the daemon to exit (STOP_MS: how long
-# that took), and record a problem if it hangs or exits non-zero.
-unmount_fs() {
-	local t=0 rc=0 t0
+bench_unmount() {
+	local rc=0
 	[ -n "$DAEMON_PID" ] || return 0
-	t0=$(now_us)
-	if is_mounted; then
-		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" ||
-			true
-	fi
-	while kill -0 "$DAEMON_PID" 2>/dev/null; do
-		t=$((t + 1))
-		if [ "$t" -gt 12000 ]; then
-			problem "daemon $DAEMON_PID did not exit within 120 s of the unmount ($SEC)"
-			kill -9 "$DAEMON_PID" 2>/dev/null
-			break
-		fi
-		sleep 0.01
-	done
-	wait "$DAEMON_PID" 2>/dev/null || rc=$?
-	STOP_MS=$((($(now_us) - t0) / 1000))
-	[ "$rc" = 0 ] || problem "daemon exited with status $rc ($SEC): $(tail -n 3 "$SEC/daemon.log" | tr '\n' ' ')"
-	DAEMON_PID=
+	unmount_fs || rc=$?
+	[ "$rc" = 0 ] || problem "daemon exited with status $rc ($SEC): $(tail -n 3 "$DAEMON_LOG" | tr '\n' ' ')"
 	return 0
 }
 
@@ -244,7 +220,7 @@ sec_cleanup() {
 		[ "$p" = "${DAEMON_PID:-none}" ] || kill -9 "$p" 2>/dev/null
 	done
 	[ -n "${SV_PID:-}" ] && stop_supervisord
-	unmount_fs
+	bench_unmount
 	exit "$rc"
 }
 
@@ -459,7 +435,7 @@ sec_throughput() {
 		"$(fmt '%.0f MiB/s' "$TREE_MIBS")" \
 		"$(fmt '%.0f MiB/s' "$BASE_MIBS") (\`yes | head -c | cat\`)" \
 		"$(ratio "$TREE_MIBS" "$BASE_MIBS")" ""
-	unmount_fs
+	bench_unmount
 }
 
 # --- 2. fan-out
@@ -525,7 +501,7 @@ sec_fanout() {
 			"$(ratio "$tot_m" "$single")" \
 			"$([ "$k" = 4 ] && judge "$(calc "$tot_m / $single")" '>=' 2 '≥2x single')"
 	done
-	unmount_fs
+	bench_unmount
 }
 
 # --- 3. latency
@@ -567,7 +543,7 @@ sec_latency() {
 				"$(ratio "$tm" "$bm")" "$target"
 		done
 	done
-	unmount_fs
+	bench_unmount
 }
 
 # --- 4. idle cost
@@ -604,7 +580,7 @@ sec_idle() {
 		"$(fmt '%.1f MiB' "$(calc "$rss1 / 1024")"), $(fmt '%.1f KiB/slot' "$per")" \
 		"$(fmt '%.1f MiB' "$(calc "$rss0 / 1024")") before; $(fmt '%.0f KiB' "$(calc "$held / 1024 / $n")")/slot held" \
 		"" "$([ "$n" = 1000 ] && judge "$per" '<=' 16 '≤16 KiB/slot')"
-	unmount_fs
+	bench_unmount
 	if [ "$n" = 1000 ]; then
 		note "Idle: buffer_size = 64K; 'held' is every log's retained bytes from status (stdout and events fill; stderr is empty). The ${n} slots were created in $(field ms "$create") ms; the unmount that stopped them took ${STOP_MS} ms."
 	fi
@@ -704,7 +680,7 @@ sec_churn() {
 	row "kill -9 of $KILL_N waiting readers: daemon RSS growth per round; fds" \
 		"$(median "${kgrow[@]}") KiB ($krss0 → $rss1 KiB over $RUNS rounds); fds $kfd0 → $fd1" \
 		"" "" "$(judge "$(median "${kgrow[@]}")" '<' 1024 '<1 MiB')$([ "$kfd0" = "$fd1" ] && echo ', fds same (met)' || echo ', fds same (missed)')"
-	unmount_fs
+	bench_unmount
 }
 
 # --- 6. spawn rate
@@ -746,7 +722,7 @@ sec_spawn() {
 		"$(fmt '%.0f runs/s' "$(median "${shb[@]}")") (shell runs /bin/true)" \
 		"$(ratio "$(median "${sh[@]}")" "$(median "${shb[@]}")")" ""
 	[ "$busy" = 0 ] || note "Spawn: rmdir right after wait met EBUSY $busy times (retried)."
-	unmount_fs
+	bench_unmount
 }
 
 # --- 7. scale
@@ -832,11 +808,11 @@ sec_scale() {
 		"$(fmt '%.1f MiB' "$(calc "$rss / 1024")") ($(fmt '%.1f KiB' "$(calc "($rss - $rss0) / $made")")/slot), $thr thread(s), $fds fds" \
 		"$(fmt '%.1f MiB' "$(calc "$rss0 / 1024")"), $fd0 fds before" "" ""
 	say "stopping $made slots (unmount)"
-	unmount_fs
+	bench_unmount
 	row "scale: unmount with $kn running, until the daemon exits (once)" \
 		"$(fmt '%.1f s' "$(calc "$STOP_MS / 1000")")" "" "" ""
 
-	mount_fs
+	bench_mount
 	new_slot
 	ctl "$SLOT" "exec sleep 1000"
 	mkfifo "$SEC/fifo"
@@ -878,7 +854,7 @@ sec_scale() {
 		"+$((rr[0] - wrss0)) KiB in round 1 (its high-water mark), +$later KiB in rounds 2-$RUNS; fds $wfd0 → $wfd1" \
 		"$(fmt '%.1f MiB' "$(calc "$wrss0 / 1024")") before, $(fmt '%.1f MiB' "$(calc "$wrss1 / 1024")") after" "" \
 		"$(judge "$later" '<' 1024 '<1 MiB after round 1')$([ "$wfd0" = "$wfd1" ] && echo ', fds same (met)' || echo ', fds same (missed)')"
-	unmount_fs
+	bench_unmount
 }
 
 # --- 8. peers: a file with tail -f, supervisord
@@ -1081,7 +1057,7 @@ sec_peers() {
 	sec_start peers
 	sec_peers_file
 	sec_peers_sv
-	unmount_fs
+	bench_unmount
 }
 
 # --- driver

@@ -56,18 +56,6 @@ wrap_count() {
 	fi
 }
 
-# poll_until SECONDS COMMAND...: poll until COMMAND succeeds, or fail
-# after SECONDS.
-poll_until() {
-	local limit=$1 t=0
-	shift
-	while ! "$@" 2>/dev/null; do
-		sleep 0.05
-		t=$((t + 1))
-		[ "$t" -lt $((limit * 20)) ] || fail "timed out after ${limit}s: $*"
-	done
-}
-
 # wait_until SECONDS COMMAND...: poll_until with SECONDS scaled by
 # slow_factor: every such wait only bounds a hang.
 wait_until() {
@@ -76,72 +64,10 @@ wait_until() {
 	poll_until "$limit" "$@"
 }
 
-is_mounted() {
-	grep -q " $MNT fuse" /proc/self/mounts
-}
-
-# daemon_wrap: the words to put before "$SPAWNFS": SPAWNFS_WRAP (e.g. a
-# valgrind command), with valgrind writing one log per process into $WORK.
-# Empty without SPAWNFS_WRAP. Meant to be expanded unquoted.
-daemon_wrap() {
-	local wrap=${SPAWNFS_WRAP:-}
-	case $wrap in
-	*valgrind*) wrap="$wrap --log-file=$WORK/valgrind.%p.log" ;;
-	esac
-	echo "$wrap"
-}
-
-# mount_fs [-o OPTS...]: start the daemon on $MNT with $CONF, under
-# daemon_wrap.
-mount_fs() {
-	# shellcheck disable=SC2046
-	$(daemon_wrap) "$SPAWNFS" -f -c "$CONF" "$@" "$MNT" 2>>"$DAEMON_LOG" &
-	DAEMON_PID=$!
-	# Not scaled: valgrind mounts in seconds, and a hang must fail the
-	# test well within ctest's timeout, while the trap can still clean up.
-	poll_until 60 is_mounted
-}
-
-# check_valgrind PID [FDS]: the daemon's valgrind log shows no fd left
-# open at exit beyond those it inherited (not checked with FDS "no"), and
-# no error (a report starts with an unindented line, like "Invalid read"
-# or "... definitely lost ..."). The exit status tells errors too, but
-# not for a process nobody waits for.
-check_valgrind() {
-	local log="$WORK/valgrind.$1.log"
-	[ -f "$log" ] || return 0
-	awk -v fds="${2:-yes}" '/Open file descriptor/ { fd = $0; getline
-		if (fds != "no" && $0 !~ /inherited from parent/) {
-			print "leaked: " fd; bad = 1 }
-		next }
-	/^==[0-9]+== [^ ]/ && !/FILE DESCRIPTORS/ { print "error: " $0; bad = 1 }
-		END { exit bad }' "$log" >&2 && return 0
-	cat "$log" >&2
-	return 1
-}
-
-unmount_fs() {
-	local rc=0
-	if is_mounted; then
-		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true
-	fi
-	if [ -n "$DAEMON_PID" ]; then
-		local t=0 pid=$DAEMON_PID
-		while kill -0 "$DAEMON_PID" 2>/dev/null; do
-			sleep 0.05
-			t=$((t + 1))
-			if [ "$t" -gt 600 ]; then
-				kill -9 "$DAEMON_PID" 2>/dev/null || true
-				echo "daemon did not exit in 30 s" >&2
-				break
-			fi
-		done
-		wait "$DAEMON_PID" 2>/dev/null || rc=$?
-		DAEMON_PID=
-		check_valgrind "$pid" || rc=98
-	fi
-	return $rc
-}
+# The mount harness: poll_until, is_mounted, daemon_wrap, mount_fs,
+# check_valgrind, unmount_fs.
+# shellcheck source=mount.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mount.sh"
 
 cleanup() {
 	local rc=$? drc=0
