@@ -651,9 +651,16 @@ static void run_started(struct proc *p, pid_t pid)
 	p->reap_timer = NULL;
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_start(p->feed, &now, pid, p->argv);
-	if (p->timeout_ms > 0)
+	if (p->timeout_ms > 0) {
 		p->life_timer = loop_timer_add(
 			p->ctx->loop, (uint64_t)p->timeout_ms, life_expired, p);
+		/* A limit that cannot be kept is applied at once. */
+		if (!p->life_timer) {
+			log_error("proc %s: timeout timer: out of memory",
+				  p->name);
+			proc_stop(p, -1);
+		}
+	}
 	proc_update(p);
 	log_debug("proc %s: started pid %d", p->name, (int)pid);
 }
@@ -727,7 +734,9 @@ static int run_wait_report(struct proc *p)
 	if (!p->report_io) {
 		/* A dead child: its report pipe ends at once. */
 		kill(p->start.pid, SIGKILL);
-		fcntl(p->start.report, F_SETFL, 0);
+		if (fcntl(p->start.report, F_SETFL, 0) < 0)
+			log_error("proc %s: report pipe: %s", p->name,
+				  strerror(errno));
 		report_readable(p, EPOLLIN);
 		return p->start_rc < 0 ? p->start_rc : -ENOMEM;
 	}
