@@ -85,7 +85,6 @@ struct proc {
 	int stdin_fd;
 	struct loop_io *stdin_io;
 	struct loop_timer *drain_timer, *kill_timer, *life_timer, *stall_timer;
-	struct loop_timer *reap_timer;
 	int exit_code, signo, wstatus;
 	struct timespec t_start, t_end;
 	char *error;
@@ -100,8 +99,7 @@ struct proc {
 	struct loop_io *report_io;
 	int start_rc;
 	bool stopping; /* the daemon is going away: cut unread output */
-	void *handles;
-	unsigned nhandles;
+	void *data;
 	bool cloned;  /* made by reading clone */
 	bool touched; /* a ctl line was applied (or a start tried) */
 };
@@ -111,7 +109,7 @@ static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
 static void feed_changed(void *arg);
 
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
-		      uid_t uid, gid_t gid)
+		      uid_t uid, gid_t gid, void *data)
 {
 	struct proc *p = calloc(1, sizeof(*p));
 	int i;
@@ -123,6 +121,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->id = id;
 	p->uid = uid;
 	p->gid = gid;
+	p->data = data;
 	p->pidfd = p->stdin_fd = -1;
 	memset(p->start_fds, -1, sizeof(p->start_fds));
 	p->wstatus = p->exit_code = -1;
@@ -163,8 +162,6 @@ void proc_unref(struct proc *p)
 
 	if (!p || --p->refs > 0)
 		return;
-	if (p->ctx->hooks->freed)
-		p->ctx->hooks->freed(p->ctx->arg, p);
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_free(p->logs[i]);
 	ctl_argv_free(p->env);
@@ -203,14 +200,9 @@ struct stream *proc_log(const struct proc *p, enum proc_log log)
 	return p->logs[log];
 }
 
-unsigned *proc_nhandles(struct proc *p)
+void *proc_data(const struct proc *p)
 {
-	return &p->nhandles;
-}
-
-void **proc_handles(struct proc *p)
-{
-	return &p->handles;
+	return p->data;
 }
 
 static bool pipes_open(const struct proc *p)
@@ -1218,8 +1210,6 @@ static void run_started(struct proc *p, pid_t pid)
 	/* A terminal has one output: nothing feeds stderr in this run. */
 	if (p->pty)
 		stream_finish(p->logs[PROC_STDERR]);
-	loop_timer_del(p->reap_timer);
-	p->reap_timer = NULL;
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_start(p->feed, &now, pid, p->argv);
 	if (p->timeout_ms > 0)
@@ -1721,19 +1711,9 @@ void proc_abandon(struct proc *p)
 	proc_run_done(p);
 }
 
-void *proc_owner(const struct proc *p)
-{
-	return p->ctx->arg;
-}
-
 pid_t proc_pid(const struct proc *p)
 {
 	return p->alive ? p->pid : 0;
-}
-
-struct loop_timer **proc_reap_timer(struct proc *p)
-{
-	return &p->reap_timer;
 }
 
 /* One word as the ctl tokenizer reads it back. */

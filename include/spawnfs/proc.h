@@ -34,8 +34,6 @@ struct proc_hooks {
 	void (*stdin_ready)(void *arg, struct proc *p);
 	/* No run is left anywhere (used to finish a shutdown). */
 	void (*idle)(void *arg);
-	/* The last reference is going: drop anything kept for p. */
-	void (*freed)(void *arg, struct proc *p);
 	/* A run is completely over (reaped and drained). */
 	void (*done)(void *arg, struct proc *p);
 	/* A start has its answer (proc_start_result). */
@@ -64,9 +62,10 @@ void proc_raise_nofile(void);
  * live leaders were stopped or continued. */
 void proc_sigchld(struct proc_ctx *ctx);
 
-/* A new slot holding one reference. NULL with errno ENOMEM. */
+/* A new slot holding one reference; data is the owner's (proc_data).
+ * NULL with errno ENOMEM. */
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
-		      uid_t uid, gid_t gid);
+		      uid_t uid, gid_t gid, void *data);
 
 void proc_ref(struct proc *p);
 /* Drop a reference; the last one frees the slot. NULL is a no-op. */
@@ -77,11 +76,8 @@ uint64_t proc_id(const struct proc *p);
 uid_t proc_uid(const struct proc *p);
 gid_t proc_gid(const struct proc *p);
 struct stream *proc_log(const struct proc *p, enum proc_log log);
-/* The owner's list head for the slot's open handles. */
-void **proc_handles(struct proc *p);
-
-/* How many of those handles there are; fs keeps it. */
-unsigned *proc_nhandles(struct proc *p);
+/* The data given to proc_new. */
+void *proc_data(const struct proc *p);
 
 /* A child is alive or its output is still being drained. */
 bool proc_busy(const struct proc *p);
@@ -180,13 +176,7 @@ void proc_terminate(struct proc *p);
  * last start line into b. */
 void proc_ctl_text(const struct proc *p, struct jbuf *b);
 
-/* The arg of the slot's proc_ctx (its owner). */
-void *proc_owner(const struct proc *p);
-
 /* The pid of the running child, 0 when none. */
 pid_t proc_pid(const struct proc *p);
-
-/* The slot's reap_after timer (owned by the caller, kept here). */
-struct loop_timer **proc_reap_timer(struct proc *p);
 
 #endif
