@@ -618,15 +618,16 @@ static struct proc *slot_new(struct fs *fs, const char *name, uid_t uid,
 	struct fs_slot *s = calloc(1, sizeof(*s));
 	struct proc *p = NULL;
 
-	if (s)
+	if (s) {
+		s->fs = fs;
 		p = proc_new(&fs->pctx, name, fs->next_id, uid, gid, s);
+	}
 	if (!p || tab_add(fs->tab, fs->next_id, proc_name(p), p) < 0) {
 		proc_unref(p);
 		free(s);
 		*err = ENOMEM;
 		return NULL;
 	}
-	s->fs = fs;
 	s->p = p;
 	fs->next_id++;
 	return p;
