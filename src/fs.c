@@ -1,17 +1,17 @@
 /*
  * fs: the FUSE low-level operations. Inode numbers are synthetic: 1 is
- * the root, 2 is clone, 3 is by-pid, and a slot with id N has
- * (N << 4) | kind for its
- * directory and files; ids never repeat, so an inode never changes
- * meaning. Owns the session, the slot table and every open handle. A
- * read that must wait is parked in its handle's FIFO and answered when
- * output, an exit or an interrupt arrives; the interrupt callback only
- * marks the parked request, and the loop answers it after dispatch.
+ * the root, 2 is clone, 3 is by-pid, 4 is metrics, and a slot with id N
+ * has (N << 4) | kind for its directory and files; ids never repeat, so
+ * an inode never changes meaning. What each kind of file does (its size,
+ * who may open it, how it reads, writes and polls) is one entry of the
+ * kinds table. Owns the session, the slot table and a record per slot
+ * (its handles, its reap timer); the open handles and the requests
+ * parked on them are handle.c's.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +21,9 @@
 
 #include <fuse_lowlevel.h>
 
-#include "spawnfs/ctl.h"
 #include "spawnfs/ctlrun.h"
 #include "spawnfs/fs.h"
+#include "spawnfs/handle.h"
 #include "spawnfs/log.h"
 #include "spawnfs/metrics.h"
 #include "spawnfs/proc.h"
@@ -52,56 +52,96 @@ enum fs_kind {
 	K_EVENTS,
 	K_STATUS,
 	K_WAIT,
+	K_NSLOT,	     /* the kinds below are the files of a slot */
+	K_PIDLINK = K_NSLOT, /* by-pid/PID -> ../NAME */
+	K_CLONE,	     /* the root's clone */
+	K_METRICS,	     /* the root's metrics */
 	K_NKINDS,
-	K_PIDLINK = K_NKINDS, /* by-pid/PID -> ../NAME */
-	K_CLONE,	      /* only as a handle kind */
-	K_METRICS,	      /* only as a handle kind */
 };
 
-struct fs_file {
-	const char *name;
-	mode_t mode;
-};
+struct fs;
 
-/* Files of a slot. */
-static const struct fs_file slot_files[K_NKINDS] = {
-	[K_CTL] = {"ctl", S_IFREG | 0600},
-	[K_STDIN] = {"stdin", S_IFREG | 0200},
-	[K_STDOUT] = {"stdout", S_IFREG | 0400},
-	[K_STDERR] = {"stderr", S_IFREG | 0400},
-	[K_EVENTS] = {"events", S_IFREG | 0400},
-	[K_STATUS] = {"status", S_IFREG | 0400},
-	[K_WAIT] = {"wait", S_IFREG | 0400},
-};
-
-struct fs_park;
-
-struct fs_handle {
+/* What fs keeps per slot; proc_data of the slot's proc. Freed once the
+ * slot has left the table and its last handle is closed. */
+struct fs_slot {
 	struct fs *fs;
-	struct proc *p; /* a reference; NULL for clone */
-	enum fs_kind kind;
-	struct stream_reader *rd;
-	struct fs_park *parked; /* FIFO in arrival order */
-	struct fuse_pollhandle *ph;
-	uint64_t next_off; /* where a sequential reader reads next */
-	bool draining;	   /* in handle_drain: a hook may call it again */
-	int failed; /* ctl: the errno of the first failed write, 0 if none */
-	char *text;
-	size_t len;
-	struct fs_handle *prev, *next;	 /* the slot's handles */
-	struct fs_handle *gprev, *gnext; /* every handle */
+	struct proc *p;
+	struct handle_list handles;
+	struct loop_timer *reap_timer; /* reap_after or reap_new_after */
 };
 
-struct fs_park {
-	struct fs_handle *h;
-	fuse_req_t req;
-	uint64_t off;
-	size_t size;
-	char *data; /* a stdin write's bytes */
-	bool intr;
-	struct fs_park *next;
-	struct fs_park *intr_next;
+/* What a kind of file does. */
+struct fs_kind_ops {
+	const char *name; /* in a slot's directory; NULL: not there */
+	mode_t mode;
+	enum handle_type type; /* how an open handle reads, writes, polls */
+	enum proc_log log;     /* HANDLE_LOG: the log it reads */
+	int access;	       /* the O_ACCMODE open allows; -1: any */
+	bool truncate;	       /* O_TRUNC (a size 0 setattr) is allowed */
+	bool creates;	       /* opening it makes a slot: not read-only */
+	bool sized_at_open;    /* an open handle's size is its text's */
+	/* getattr: the size (and times) beyond what every file has */
+	void (*attr)(struct proc *p, enum proc_log log, struct stat *st);
+	/* the text an open handle reads, rendered at open; 0 or -errno */
+	int (*text)(struct fs *fs, fuse_req_t req, struct proc *p,
+		    struct jbuf *b);
 };
+
+static void log_attr(struct proc *p, enum proc_log log, struct stat *st);
+static void status_attr(struct proc *p, enum proc_log log, struct stat *st);
+static void wait_attr(struct proc *p, enum proc_log log, struct stat *st);
+static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st);
+static int ctl_text(struct fs *fs, fuse_req_t req, struct proc *p,
+		    struct jbuf *b);
+static int status_text(struct fs *fs, fuse_req_t req, struct proc *p,
+		       struct jbuf *b);
+static int clone_text(struct fs *fs, fuse_req_t req, struct proc *unused,
+		      struct jbuf *b);
+static int metrics_text(struct fs *fs, fuse_req_t req, struct proc *unused,
+			struct jbuf *b);
+
+/* Every kind of file; a slot's files are those with a name. clone and
+ * metrics have their attributes from root_files. */
+static const struct fs_kind_ops kinds[K_NKINDS] = {
+	[K_DIR] = {NULL, S_IFDIR},
+	[K_CTL] = {"ctl", S_IFREG | 0600, .type = HANDLE_CTL, .access = -1,
+		   .truncate = true, .text = ctl_text},
+	[K_STDIN] = {"stdin", S_IFREG | 0200, .type = HANDLE_STDIN,
+		     .access = O_WRONLY, .truncate = true},
+	[K_STDOUT] = {"stdout", S_IFREG | 0400, .type = HANDLE_LOG,
+		      .log = PROC_STDOUT, .access = O_RDONLY, .attr = log_attr},
+	[K_STDERR] = {"stderr", S_IFREG | 0400, .type = HANDLE_LOG,
+		      .log = PROC_STDERR, .access = O_RDONLY, .attr = log_attr},
+	[K_EVENTS] = {"events", S_IFREG | 0400, .type = HANDLE_LOG,
+		      .log = PROC_EVENTS, .access = O_RDONLY, .attr = log_attr},
+	[K_STATUS] = {"status", S_IFREG | 0400, .type = HANDLE_TEXT,
+		      .access = O_RDONLY, .sized_at_open = true,
+		      .attr = status_attr, .text = status_text},
+	[K_WAIT] = {"wait", S_IFREG | 0400, .type = HANDLE_WAIT,
+		    .access = O_RDONLY, .attr = wait_attr},
+	[K_PIDLINK] = {NULL, S_IFLNK | 0777, .attr = pidlink_attr},
+	[K_CLONE] = {.type = HANDLE_TEXT,
+		     .access = O_RDONLY,
+		     .creates = true,
+		     .text = clone_text},
+	[K_METRICS] = {.type = HANDLE_TEXT,
+		       .access = O_RDONLY,
+		       .text = metrics_text},
+};
+
+/* The names the root holds besides the slots: no slot may take them.
+ * readdir gives them offsets 3, 4, 5. */
+static const struct fs_root_file {
+	const char *name;
+	fuse_ino_t ino;
+	mode_t mode;
+	enum fs_kind kind; /* of a handle opened on it */
+} root_files[] = {
+	{"clone", FS_CLONE_INO, S_IFREG | 0444, K_CLONE},
+	{"by-pid", FS_BYPID_INO, S_IFDIR | 0755, K_DIR},
+	{"metrics", FS_METRICS_INO, S_IFREG | 0444, K_METRICS},
+};
+#define FS_NROOT (sizeof(root_files) / sizeof(root_files[0]))
 
 struct fs {
 	struct fuse_session *se;
@@ -110,14 +150,13 @@ struct fs {
 	const struct cfg *cfg;
 	const struct fs_hooks *hooks;
 	void *arg;
-	struct proc_ctx pctx;
+	struct proc_ctx *pctx;
 	struct ctlrun ctlrun;
 	struct proc_hooks phooks;
 	struct tab *tab;
 	uint64_t next_id, next_clone;
 	struct fuse_buf buf;
-	struct fs_park *intr;
-	struct fs_handle *handles;
+	struct handle_set *hs;
 	struct timespec born;
 	bool mounted, stopping, ended;
 	bool lingering;		       /* stopping, every run over */
@@ -125,13 +164,11 @@ struct fs {
 	struct loop_timer *stop_timer; /* the bound of a stop's phase */
 	struct loop_timer *trim_timer; /* give freed heap back, once */
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
-	/* for metrics */
-	uint64_t nhandles, nparked, interrupts;
-	uint64_t ctl_errors[METRICS_ERRNO_MAX];
-	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed */
+	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed: metrics */
 };
 
 static void slot_drop(struct fs *fs, struct proc *p);
+static void reap_arm(struct fs_slot *s);
 
 static struct fs *req_fs(fuse_req_t req)
 {
@@ -160,16 +197,30 @@ static struct proc *ino_proc(struct fs *fs, fuse_ino_t ino)
 	return tab_by_id(fs->tab, ino_id(ino));
 }
 
-static bool kind_is_log(enum fs_kind k)
+/* A file (not the directory) of a slot's directory. */
+static bool kind_in_slot(enum fs_kind k)
 {
-	return k == K_STDOUT || k == K_STDERR || k == K_EVENTS;
+	return k > K_DIR && k < K_NSLOT && kinds[k].name;
 }
 
-static enum proc_log kind_log(enum fs_kind k)
+static const struct fs_root_file *root_file_by_name(const char *name)
 {
-	return k == K_STDOUT   ? PROC_STDOUT
-	       : k == K_STDERR ? PROC_STDERR
-			       : PROC_EVENTS;
+	size_t i;
+
+	for (i = 0; i < FS_NROOT; i++)
+		if (strcmp(root_files[i].name, name) == 0)
+			return &root_files[i];
+	return NULL;
+}
+
+static const struct fs_root_file *root_file_by_ino(fuse_ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < FS_NROOT; i++)
+		if (root_files[i].ino == ino)
+			return &root_files[i];
+	return NULL;
 }
 
 /* by-pid/PID is there while the slot's run is alive. */
@@ -178,31 +229,46 @@ static bool pidlink_live(const struct proc *p)
 	return proc_pid(p) > 0;
 }
 
-/* Length of the text a status file holds now. */
-static size_t status_size(struct proc *p)
+static void log_attr(struct proc *p, enum proc_log log, struct stat *st)
 {
-	struct jbuf b;
-	size_t n;
+	struct stream *s = proc_log(p, log);
 
-	jbuf_init(&b);
-	proc_status(p, &b);
-	n = b.len;
-	jbuf_free(&b);
-	return n;
+	st->st_size = (off_t)proc_log_bytes(p, log);
+	if (stream_mtime(s)->tv_sec)
+		st->st_mtim = *stream_mtime(s);
 }
 
-static int wait_text(const struct proc *p, char *buf, size_t len)
+/* Length of the text a status file holds now. */
+static void status_attr(struct proc *p, enum proc_log log, struct stat *st)
 {
-	int st = proc_wait_status(p);
+	struct jbuf b;
 
-	return st < 0 ? 0 : snprintf(buf, len, "%d\n", st);
+	(void)log;
+	jbuf_init(&b);
+	proc_status(p, &b);
+	st->st_size = (off_t)b.len;
+	jbuf_free(&b);
+}
+
+static void wait_attr(struct proc *p, enum proc_log log, struct stat *st)
+{
+	char tmp[16];
+	int status = proc_wait_status(p);
+
+	(void)log;
+	st->st_size =
+		status < 0 ? 0 : snprintf(tmp, sizeof(tmp), "%d\n", status);
+}
+
+static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st)
+{
+	(void)log;
+	st->st_size = (off_t)(strlen(proc_name(p)) + 3);
 }
 
 static void slot_attr(struct fs *fs, struct proc *p, enum fs_kind k,
 		      struct stat *st)
 {
-	char tmp[16];
-
 	st->st_ino = slot_ino(p, k);
 	st->st_uid = proc_uid(p);
 	st->st_gid = proc_gid(p);
@@ -212,19 +278,10 @@ static void slot_attr(struct fs *fs, struct proc *p, enum fs_kind k,
 		st->st_nlink = 2;
 		return;
 	}
-	st->st_mode = slot_files[k].mode;
+	st->st_mode = kinds[k].mode;
 	st->st_nlink = 1;
-	if (kind_is_log(k)) {
-		struct stream *s = proc_log(p, kind_log(k));
-
-		st->st_size = (off_t)proc_log_bytes(p, kind_log(k));
-		if (stream_mtime(s)->tv_sec)
-			st->st_mtim = *stream_mtime(s);
-	} else if (k == K_STATUS) {
-		st->st_size = (off_t)status_size(p);
-	} else if (k == K_WAIT) {
-		st->st_size = wait_text(p, tmp, sizeof(tmp));
-	}
+	if (kinds[k].attr)
+		kinds[k].attr(p, kinds[k].log, st);
 }
 
 /* Attributes of ino; p may come from an open handle of a removed slot.
@@ -233,21 +290,16 @@ static void slot_attr(struct fs *fs, struct proc *p, enum fs_kind k,
 static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 		   struct stat *st)
 {
-	static const mode_t top[] = {
-		[FS_ROOT_INO] = S_IFDIR | 01777,
-		[FS_CLONE_INO] = S_IFREG | 0444,
-		[FS_BYPID_INO] = S_IFDIR | 0755,
-		[FS_METRICS_INO] = S_IFREG | 0444,
-	};
+	const struct fs_root_file *rf = root_file_by_ino(ino);
 	enum fs_kind k = ino_kind(ino);
 
 	memset(st, 0, sizeof(*st));
 	if (ino < FS_SLOT_INO) {
-		if (ino > FS_METRICS_INO || !top[ino])
+		if (ino != FS_ROOT_INO && !rf)
 			return -ENOENT;
 		st->st_ino = ino;
-		st->st_mode = top[ino];
-		st->st_nlink = S_ISDIR(top[ino]) ? 2 : 1;
+		st->st_mode = rf ? rf->mode : S_IFDIR | 01777;
+		st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 		st->st_uid = getuid();
 		st->st_gid = getgid();
 		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
@@ -255,22 +307,12 @@ static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 	}
 	if (!p)
 		p = ino_proc(fs, ino);
-	if (p && k == K_PIDLINK && pidlink_live(p)) {
-		st->st_ino = ino;
-		st->st_mode = S_IFLNK | 0777;
-		st->st_nlink = 1;
-		st->st_size = (off_t)(strlen(proc_name(p)) + 3);
-		st->st_uid = proc_uid(p);
-		st->st_gid = proc_gid(p);
-		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
-		return 0;
-	}
-	if (!p || k >= K_NKINDS || (k != K_DIR && !slot_files[k].name))
+	if (!p || (k != K_DIR && !kind_in_slot(k) &&
+		   (k != K_PIDLINK || !pidlink_live(p))))
 		return -ENOENT;
 	slot_attr(fs, p, k, st);
 	return 0;
 }
-
 /* The live slot whose run has pid text (by-pid lookups). */
 static struct proc *proc_by_pid(struct fs *fs, const char *text)
 {
@@ -309,6 +351,7 @@ static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
+	const struct fs_root_file *rf;
 	struct proc *p;
 	int k;
 
@@ -321,21 +364,14 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (parent == FS_ROOT_INO) {
-		if (strcmp(name, "clone") == 0 || strcmp(name, "by-pid") == 0 ||
-		    strcmp(name, "metrics") == 0) {
-			reply_entry(req, fs,
-				    name[0] == 'c'   ? FS_CLONE_INO
-				    : name[0] == 'b' ? FS_BYPID_INO
-						     : FS_METRICS_INO,
-				    NULL);
-			return;
-		}
-		p = tab_by_name(fs->tab, name);
-		if (!p) {
+		rf = root_file_by_name(name);
+		p = rf ? NULL : tab_by_name(fs->tab, name);
+		if (rf)
+			reply_entry(req, fs, rf->ino, NULL);
+		else if (p)
+			reply_entry(req, fs, slot_ino(p, K_DIR), p);
+		else
 			fuse_reply_err(req, ENOENT);
-			return;
-		}
-		reply_entry(req, fs, slot_ino(p, K_DIR), p);
 		return;
 	}
 	p = ino_proc(fs, parent);
@@ -343,9 +379,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, p ? ENOTDIR : ENOENT);
 		return;
 	}
-	for (k = 1; k < K_NKINDS; k++) {
-		if (slot_files[k].name &&
-		    strcmp(slot_files[k].name, name) == 0) {
+	for (k = K_DIR + 1; k < K_NSLOT; k++) {
+		if (kind_in_slot((enum fs_kind)k) &&
+		    strcmp(kinds[k].name, name) == 0) {
 			reply_entry(req, fs, slot_ino(p, (enum fs_kind)k), p);
 			return;
 		}
@@ -358,37 +394,31 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
  * same kind where there is one. fstat comes without a file handle (the
  * kernel's getattr of an inode), and the handle still holds the slot.
  */
-static struct fs_handle *handle_of_removed(struct fs *fs, fuse_ino_t ino)
+static struct handle *handle_of_removed(struct fs *fs, fuse_ino_t ino)
 {
-	struct fs_handle *h, *any = NULL;
-
 	if (ino < FS_SLOT_INO || ino_proc(fs, ino))
 		return NULL;
-	for (h = fs->handles; h; h = h->gnext) {
-		if (!h->p || proc_id(h->p) != ino_id(ino))
-			continue;
-		if (h->kind == ino_kind(ino))
-			return h;
-		any = h;
-	}
-	return any;
+	return handle_find(fs->hs, ino_id(ino), ino_kind(ino));
 }
 
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct fs_handle *h = fi ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	enum fs_kind k = ino_kind(ino);
 	struct stat st;
 	int rc;
 
 	if (!h)
 		h = handle_of_removed(fs, ino);
 
-	rc = fs_attr(fs, ino, h && ino >= FS_SLOT_INO ? h->p : NULL, &st);
+	rc = fs_attr(fs, ino, h && ino >= FS_SLOT_INO ? handle_proc(h) : NULL,
+		     &st);
 	/* An open status reads what was rendered at open: say that size. */
-	if (rc == 0 && h && h->kind == K_STATUS && ino_kind(ino) == K_STATUS)
-		st.st_size = (off_t)h->len;
+	if (rc == 0 && h && ino >= FS_SLOT_INO && handle_tag(h) == k &&
+	    kinds[k].sized_at_open)
+		st.st_size = (off_t)handle_text_len(h);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -410,8 +440,8 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, p || ino < FS_SLOT_INO ? EROFS : ENOENT);
 		return;
 	}
-	if (p && (k == K_CTL || k == K_STDIN) && to_set == FUSE_SET_ATTR_SIZE &&
-	    attr->st_size == 0) {
+	if (p && k < K_NKINDS && kinds[k].truncate &&
+	    to_set == FUSE_SET_ATTR_SIZE && attr->st_size == 0) {
 		fs_attr(fs, ino, p, &st);
 		fuse_reply_attr(req, &st, 0);
 		return;
@@ -438,12 +468,12 @@ static bool dirent_add(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return true;
 }
 
-/* Root offsets: 1 ".", 2 "..", 3 "clone", 4 "by-pid", 5 "metrics", then
- * 5 + slot id. */
+/* Root offsets: 1 ".", 2 "..", 3 + i for root_files[i], then 5 + slot
+ * id. */
 static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 			   size_t size, off_t off)
 {
-	size_t pos = 0;
+	size_t pos = 0, i;
 	uint64_t id;
 	struct proc *p;
 
@@ -453,15 +483,14 @@ static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 	if (off < 2 &&
 	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
 		return pos;
-	if (off < 3 && !dirent_add(req, buf, size, &pos, "clone", FS_CLONE_INO,
-				   S_IFREG, 3))
-		return pos;
-	if (off < 4 && !dirent_add(req, buf, size, &pos, "by-pid", FS_BYPID_INO,
-				   S_IFDIR, 4))
-		return pos;
-	if (off < 5 && !dirent_add(req, buf, size, &pos, "metrics",
-				   FS_METRICS_INO, S_IFREG, 5))
-		return pos;
+	for (i = 0; i < FS_NROOT; i++) {
+		const struct fs_root_file *rf = &root_files[i];
+
+		if (off < (off_t)i + 3 &&
+		    !dirent_add(req, buf, size, &pos, rf->name, rf->ino,
+				rf->mode & S_IFMT, (off_t)i + 3))
+			return pos;
+	}
 	id = off > 5 ? (uint64_t)off - 5 : 0;
 	while ((p = tab_next(fs->tab, id, &id)))
 		if (!dirent_add(req, buf, size, &pos, proc_name(p),
@@ -523,10 +552,10 @@ static size_t readdir_slot(fuse_req_t req, struct proc *p, char *buf,
 	if (off < 2 &&
 	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
 		return pos;
-	for (k = 1; k < K_NKINDS; k++) {
-		if (!slot_files[k].name || off >= k + 2)
+	for (k = K_DIR + 1; k < K_NSLOT; k++) {
+		if (!kind_in_slot((enum fs_kind)k) || off >= k + 2)
 			continue;
-		if (!dirent_add(req, buf, size, &pos, slot_files[k].name,
+		if (!dirent_add(req, buf, size, &pos, kinds[k].name,
 				slot_ino(p, (enum fs_kind)k), S_IFREG, k + 2))
 			break;
 	}
@@ -581,6 +610,29 @@ static bool name_valid(const char *name)
 	return true;
 }
 
+/* A new slot record with its proc, added to the table. NULL with *err
+ * ENOMEM. */
+static struct proc *slot_new(struct fs *fs, const char *name, uid_t uid,
+			     gid_t gid, int *err)
+{
+	struct fs_slot *s = calloc(1, sizeof(*s));
+	struct proc *p = NULL;
+
+	if (s) {
+		s->fs = fs;
+		p = proc_new(fs->pctx, name, fs->next_id, uid, gid, s);
+	}
+	if (!p || tab_add(fs->tab, fs->next_id, proc_name(p), p) < 0) {
+		proc_unref(p);
+		free(s);
+		*err = ENOMEM;
+		return NULL;
+	}
+	s->p = p;
+	fs->next_id++;
+	return p;
+}
+
 /* Create a slot owned by the caller. Returns it (borrowed) or NULL with
  * *err: EINVAL, EEXIST, ENOSPC, EPERM, ESHUTDOWN, ENOMEM. */
 static struct proc *slot_create(struct fs *fs, fuse_req_t req, const char *name,
@@ -598,8 +650,7 @@ static struct proc *slot_create(struct fs *fs, fuse_req_t req, const char *name,
 		*err = EINVAL;
 	else if (fs->stopping)
 		*err = ESHUTDOWN;
-	else if (tab_by_name(fs->tab, name) || strcmp(name, "clone") == 0 ||
-		 strcmp(name, "by-pid") == 0 || strcmp(name, "metrics") == 0)
+	else if (tab_by_name(fs->tab, name) || root_file_by_name(name))
 		*err = EEXIST;
 	else if (tab_count(fs->tab) >= fs->cfg->max_processes)
 		*err = ENOSPC;
@@ -607,14 +658,10 @@ static struct proc *slot_create(struct fs *fs, fuse_req_t req, const char *name,
 		*err = EPERM; /* its commands would run as the daemon's user */
 	if (*err)
 		return NULL;
-	p = proc_new(&fs->pctx, name, fs->next_id, ctx->uid, ctx->gid);
-	if (!p || tab_add(fs->tab, fs->next_id, proc_name(p), p) < 0) {
-		proc_unref(p);
-		*err = ENOMEM;
-		return NULL;
-	}
-	fs->next_id++;
-	log_debug("slot %s: created by uid %u", name, (unsigned)ctx->uid);
+	p = slot_new(fs, name, ctx->uid, ctx->gid, err);
+	if (p)
+		log_debug("slot %s: created by uid %u", name,
+			  (unsigned)ctx->uid);
 	return p;
 }
 
@@ -731,181 +778,121 @@ static void trim_expired(void *arg)
 	malloc_trim(0);
 }
 
+/* Free s once its slot has left the table and its last handle is
+ * closed; the slot's proc then has no run left to call hooks with it. */
+static void slot_put(struct fs_slot *s)
+{
+	if (!proc_removed(s->p) || s->handles.count)
+		return;
+	assert(!proc_busy(s->p));
+	loop_timer_del(s->reap_timer);
+	free(s);
+}
+
 static void slot_drop(struct fs *fs, struct proc *p)
 {
-	struct loop_timer **t = proc_reap_timer(p);
+	struct fs_slot *s = proc_data(p);
 	int i;
 
-	loop_timer_del(*t);
-	*t = NULL;
+	loop_timer_del(s->reap_timer);
+	s->reap_timer = NULL;
 	for (i = 0; i < PROC_NLOGS; i++)
 		fs->bytes_gone[i] += proc_log_bytes(p, (enum proc_log)i);
 	tab_del(fs->tab, proc_id(p));
+	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
 	proc_remove(p); /* only fs_free meets a running slot here */
+	slot_put(s);
+	proc_unref(p);
 	if (!fs->trim_timer && !fs->stopped)
 		fs->trim_timer = loop_timer_add(fs->loop, FS_TRIM_DELAY_MS,
 						trim_expired, fs);
 }
 
-/* Whether reap_after may remove p: ended, drained, nobody has it open. */
-static bool slot_reapable(struct fs *fs, struct proc *p)
+/* Whether reap_after may remove s: ended, drained, nobody has it open. */
+static bool slot_reapable(const struct fs_slot *s)
 {
-	return fs->cfg->reap_after_ms && !proc_removed(p) && !proc_running(p) &&
-	       proc_wait_status(p) >= 0 && !*proc_handles(p);
+	const struct proc *p = s->p;
+
+	return s->fs->cfg->reap_after_ms && !proc_removed(p) &&
+	       !proc_running(p) && proc_wait_status(p) >= 0 &&
+	       !s->handles.count;
 }
 
-/* Whether reap_new_after may remove p: made by reading clone (a recursive
- * tool may have done that), never written to, and nobody has it open. */
-static bool slot_litter(struct fs *fs, struct proc *p)
+/* Whether reap_new_after may remove s: made by reading clone (a
+ * recursive tool may have done that), never written to, and nobody has
+ * it open. */
+static bool slot_litter(const struct fs_slot *s)
 {
-	return fs->cfg->reap_new_ms && proc_cloned(p) && !proc_touched(p) &&
-	       !proc_removed(p) && !proc_running(p) && !*proc_handles(p);
+	const struct proc *p = s->p;
+
+	return s->fs->cfg->reap_new_ms && proc_cloned(p) && !proc_touched(p) &&
+	       !proc_removed(p) && !proc_running(p) && !s->handles.count;
 }
 
 static void reap_expired(void *arg)
 {
-	struct proc *p = arg;
-	struct fs *fs = proc_owner(p);
-	bool litter = slot_litter(fs, p);
+	struct fs_slot *s = arg;
+	bool litter = slot_litter(s);
 
-	*proc_reap_timer(p) = NULL;
-	if (!litter && !slot_reapable(fs, p))
+	s->reap_timer = NULL;
+	if (!litter && !slot_reapable(s))
 		return;
-	log_info("slot %s: removed after %s", proc_name(p),
+	log_info("slot %s: removed after %s", proc_name(s->p),
 		 litter ? "reap_new_after" : "reap_after");
-	slot_drop(fs, p);
+	slot_drop(s->fs, s->p);
 }
 
-/* Arm reap_after or reap_new_after for p when one applies. The two never
+/* Arm reap_after or reap_new_after for s when one applies. The two never
  * apply at once: one needs an ended run, the other an untouched slot. */
-static void reap_arm(struct fs *fs, struct proc *p)
+static void reap_arm(struct fs_slot *s)
 {
-	struct loop_timer **t = proc_reap_timer(p);
 	unsigned ms;
 
-	if (*t)
+	if (s->reap_timer)
 		return;
-	if (slot_reapable(fs, p))
-		ms = fs->cfg->reap_after_ms;
-	else if (slot_litter(fs, p))
-		ms = fs->cfg->reap_new_ms;
+	if (slot_reapable(s))
+		ms = s->fs->cfg->reap_after_ms;
+	else if (slot_litter(s))
+		ms = s->fs->cfg->reap_new_ms;
 	else
 		return;
-	*t = loop_timer_add(fs->loop, ms, reap_expired, p);
+	s->reap_timer = loop_timer_add(s->fs->loop, ms, reap_expired, s);
+	if (!s->reap_timer)
+		log_warn("slot %s: reap timer: %s", proc_name(s->p),
+			 strerror(errno));
 }
 
-static void handle_link(struct fs_handle *h)
+/* A run started: an earlier reap_after no longer applies. */
+static void reap_cancel(struct fs_slot *s)
 {
-	struct fs *fs = h->fs;
-	void **head;
-
-	h->gnext = fs->handles;
-	if (fs->handles)
-		fs->handles->gprev = h;
-	fs->handles = h;
-	fs->nhandles++;
-	if (!h->p)
-		return;
-	++*proc_nhandles(h->p);
-	head = proc_handles(h->p);
-	h->next = *head;
-	if (h->next)
-		h->next->prev = h;
-	*head = h;
-}
-
-static void handle_unlink(struct fs_handle *h)
-{
-	struct fs *fs = h->fs;
-
-	if (h->gprev)
-		h->gprev->gnext = h->gnext;
-	else
-		fs->handles = h->gnext;
-	if (h->gnext)
-		h->gnext->gprev = h->gprev;
-	fs->nhandles--;
-	if (!h->p)
-		return;
-	--*proc_nhandles(h->p);
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		*proc_handles(h->p) = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-}
-
-static void park_free(struct fs_park *pk)
-{
-	pk->h->fs->nparked--;
-	free(pk->data);
-	free(pk);
-}
-
-/* Answer every parked request of h with err (end of the session). */
-static void handle_flush(struct fs_handle *h, int err)
-{
-	struct fs_park *pk;
-
-	while ((pk = h->parked)) {
-		h->parked = pk->next;
-		fuse_reply_err(pk->req, err);
-		park_free(pk);
-	}
+	loop_timer_del(s->reap_timer);
+	s->reap_timer = NULL;
 }
 
 static void shutdown_done(struct fs *fs);
 
-static void handle_free(struct fs_handle *h)
+/* A handle's slot reference is going (it closed, or never opened). */
+static void slot_release(struct fs *fs, struct proc *p)
 {
-	struct fs *h_fs = h->fs;
-	struct proc *p = h->p;
+	struct fs_slot *s;
 
-	handle_flush(h, EINTR);
-	handle_unlink(h);
-	stream_reader_free(h->rd);
-	if (h->ph)
-		fuse_pollhandle_destroy(h->ph);
-	free(h->text);
-	free(h);
 	if (p) {
+		s = proc_data(p);
 		proc_update(p);
-		reap_arm(h_fs, p);
+		reap_arm(s);
+		slot_put(s);
 		proc_unref(p);
 	}
-	if (h_fs->lingering && h_fs->nhandles == 0)
-		shutdown_done(h_fs);
+	if (fs->lingering && handle_count(fs->hs) == 0)
+		shutdown_done(fs);
 }
 
-static struct fs_handle *handle_new(struct fs *fs, struct proc *p,
-				    enum fs_kind kind)
+static void fs_close(struct fs *fs, struct handle *h)
 {
-	struct fs_handle *h = calloc(1, sizeof(*h));
+	struct proc *p = handle_proc(h);
 
-	if (!h)
-		return NULL;
-	h->fs = fs;
-	h->kind = kind;
-	h->p = p;
-	if (p) {
-		proc_ref(p);
-		loop_timer_del(*proc_reap_timer(p));
-		*proc_reap_timer(p) = NULL;
-	}
-	handle_link(h);
-	if (kind_is_log(kind)) {
-		if (kind == K_EVENTS)
-			proc_events_sync(p); /* the reader starts after them */
-		h->rd = stream_reader_new(proc_log(p, kind_log(kind)), h,
-					  loop_now_ms());
-		if (!h->rd) {
-			handle_free(h);
-			return NULL;
-		}
-		proc_update(p);
-	}
-	return h;
+	handle_free(h);
+	slot_release(fs, p);
 }
 
 /* The daemon's resident memory, from /proc/self/statm; 0 if unknown. */
@@ -922,13 +909,16 @@ static uint64_t rss_bytes(void)
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void metrics_text(struct fs *fs, struct jbuf *b)
+static int metrics_text(struct fs *fs, fuse_req_t req, struct proc *unused,
+			struct jbuf *b)
 {
 	struct metrics_view v;
 	struct proc *p;
 	uint64_t id = 0;
 	int i;
 
+	(void)req;
+	(void)unused;
 	memset(&v, 0, sizeof(v));
 	for (i = 0; i < PROC_NLOGS; i++)
 		v.bytes[i] = fs->bytes_gone[i];
@@ -939,53 +929,72 @@ static void metrics_text(struct fs *fs, struct jbuf *b)
 		for (i = 0; i < PROC_NLOGS; i++)
 			v.bytes[i] += proc_log_bytes(p, (enum proc_log)i);
 	}
-	v.runs_started = fs->pctx.runs_started;
-	v.runs_failed = fs->pctx.runs_failed;
-	v.handles = fs->nhandles;
-	v.parked = fs->nparked;
-	v.interrupts = fs->interrupts;
-	memcpy(v.ctl_errors, fs->ctl_errors, sizeof(v.ctl_errors));
+	proc_ctx_runs(fs->pctx, &v.runs_started, &v.runs_failed);
+	handle_metrics(fs->hs, &v);
 	v.rss_bytes = rss_bytes();
 	v.start_time = (uint64_t)fs->born.tv_sec;
 	metrics_render(b, &v);
+	return 0;
 }
 
-static int handle_text(struct fs_handle *h, fuse_req_t req)
+static int status_text(struct fs *fs, fuse_req_t req, struct proc *p,
+		       struct jbuf *b)
+{
+	(void)fs;
+	(void)req;
+	proc_status(p, b);
+	return 0;
+}
+
+static int ctl_text(struct fs *fs, fuse_req_t req, struct proc *p,
+		    struct jbuf *b)
+{
+	(void)fs;
+	(void)req;
+	ctlrun_text(p, b);
+	return 0;
+}
+
+/* clone: the first free number from the counter on, as a new slot. */
+static int clone_text(struct fs *fs, fuse_req_t req, struct proc *unused,
+		      struct jbuf *b)
+{
+	char name[32];
+	struct proc *p;
+	int err;
+
+	(void)unused;
+	do
+		snprintf(name, sizeof(name), "%llu",
+			 (unsigned long long)fs->next_clone++);
+	while (tab_by_name(fs->tab, name));
+	p = slot_create(fs, req, name, &err);
+	if (!p)
+		return -err;
+	proc_set_cloned(p);
+	reap_arm(proc_data(p));
+	jbuf_printf(b, "%s\n", name);
+	return 0;
+}
+
+/* Render the text h reads, for the kinds that have one. */
+static int handle_render(struct fs *fs, struct handle *h, enum fs_kind k,
+			 fuse_req_t req)
 {
 	struct jbuf b;
+	int rc;
 
+	if (!kinds[k].text)
+		return 0;
 	jbuf_init(&b);
-	if (h->kind == K_STATUS) {
-		proc_status(h->p, &b);
-	} else if (h->kind == K_METRICS) {
-		metrics_text(h->fs, &b);
-	} else if (h->kind == K_CTL) {
-		ctlrun_text(h->p, &b);
-	} else {
-		char name[32];
-		struct proc *p = NULL;
-		int err;
-
-		/* clone: the first free number from the counter on */
-		do
-			snprintf(name, sizeof(name), "%llu",
-				 (unsigned long long)h->fs->next_clone++);
-		while (tab_by_name(h->fs->tab, name));
-		p = slot_create(h->fs, req, name, &err);
-		if (!p) {
-			jbuf_free(&b);
-			return -err;
-		}
-		proc_set_cloned(p);
-		reap_arm(h->fs, p);
-		jbuf_printf(&b, "%s\n", name);
-	}
-	if (b.oom) {
+	rc = kinds[k].text(fs, req, handle_proc(h), &b);
+	if (rc == 0 && b.oom)
+		rc = -ENOMEM;
+	if (rc < 0) {
 		jbuf_free(&b);
-		return -ENOMEM;
+		return rc;
 	}
-	h->text = b.data;
-	h->len = b.len;
+	handle_set_text(h, b.data, b.len);
 	return 0;
 }
 
@@ -995,418 +1004,110 @@ static int open_check(const struct fs *fs, enum fs_kind k, int flags)
 	int acc = flags & O_ACCMODE;
 
 	if (fs->read_only &&
-	    (acc != O_RDONLY || k == K_CLONE || (flags & O_TRUNC)))
+	    (acc != O_RDONLY || kinds[k].creates || (flags & O_TRUNC)))
 		return -EROFS;
-	if ((flags & O_TRUNC) && k != K_CTL && k != K_STDIN)
+	if ((flags & O_TRUNC) && !kinds[k].truncate)
 		return -EPERM;
-	switch (k) {
-	case K_CTL:
-		return 0;
-	case K_STDIN:
-		return acc == O_WRONLY ? 0 : -EACCES;
-	default:
-		return acc == O_RDONLY ? 0 : -EACCES;
+	return kinds[k].access < 0 || acc == kinds[k].access ? 0 : -EACCES;
+}
+
+/* A handle of kind k on p (NULL for the root's files): its slot
+ * reference is taken here. NULL with errno ENOMEM. */
+static struct handle *fs_handle_new(struct fs *fs, struct proc *p,
+				    enum fs_kind k)
+{
+	struct fs_slot *s = p ? proc_data(p) : NULL;
+	struct handle *h;
+
+	if (p) {
+		proc_ref(p);
+		reap_cancel(s);
+		if (k == K_EVENTS)
+			proc_events_sync(p); /* the reader starts after them */
 	}
+	h = handle_new(fs->hs, s ? &s->handles : NULL, p, kinds[k].type, k,
+		       kinds[k].log);
+	if (!h) {
+		slot_release(fs, p);
+		return NULL;
+	}
+	if (kinds[k].type == HANDLE_LOG)
+		proc_update(p);
+	return h;
 }
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	enum fs_kind k = ino == FS_CLONE_INO	 ? K_CLONE
-			 : ino == FS_METRICS_INO ? K_METRICS
-						 : ino_kind(ino);
+	const struct fs_root_file *rf = root_file_by_ino(ino);
+	enum fs_kind k = rf ? rf->kind : ino_kind(ino);
 	struct proc *p = ino_proc(fs, ino);
-	struct fs_handle *h;
+	struct handle *h;
 	int rc;
 
-	if (k != K_CLONE && k != K_METRICS &&
-	    (!p || k == K_DIR || k >= K_NKINDS || !slot_files[k].name)) {
+	if (rf ? k == K_DIR : !p || !kind_in_slot(k)) {
 		fuse_reply_err(req, p ? EISDIR : ENOENT);
 		return;
 	}
 	rc = open_check(fs, k, fi->flags);
-	if (rc == 0 && p && k != K_CLONE && k != K_METRICS &&
-	    *proc_nhandles(p) >= fs->cfg->max_handles)
+	if (rc == 0 && p &&
+	    ((struct fs_slot *)proc_data(p))->handles.count >=
+		    fs->cfg->max_handles)
 		rc = -EMFILE;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	h = handle_new(fs, k == K_CLONE || k == K_METRICS ? NULL : p, k);
+	h = fs_handle_new(fs, p, k);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (k == K_STATUS || k == K_CLONE || k == K_CTL || k == K_METRICS) {
-		rc = handle_text(h, req);
-		if (rc < 0) {
-			handle_free(h);
-			fuse_reply_err(req, -rc);
-			return;
-		}
+	rc = handle_render(fs, h, k, req);
+	if (rc < 0) {
+		fs_close(fs, h);
+		fuse_reply_err(req, -rc);
+		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) < 0)
-		handle_free(h); /* interrupted: no release will come */
+		fs_close(fs, h); /* interrupted: no release will come */
+}
+
+static struct handle *fi_handle(const struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)ino;
-	handle_free((struct fs_handle *)(uintptr_t)fi->fh);
+	fs_close(req_fs(req), fi_handle(fi));
 	fuse_reply_err(req, 0);
-}
-
-static void reply_text(fuse_req_t req, const char *text, size_t len, off_t off,
-		       size_t size)
-{
-	size_t o = (size_t)off;
-
-	if (off < 0 || o >= len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	fuse_reply_buf(req, text + o, len - o < size ? len - o : size);
-}
-
-/*
- * Try to answer a read or write now. Returns true when req was answered
- * (with data, end of file, or an error), false when it must wait.
- */
-static bool handle_try(struct fs_handle *h, fuse_req_t req, uint64_t off,
-		       size_t size, const char *data)
-{
-	char tmp[16];
-	struct iovec iov[2];
-	size_t n;
-	ssize_t w;
-	int cnt, rc;
-
-	switch (h->kind) {
-	case K_STDOUT:
-	case K_STDERR:
-	case K_EVENTS:
-		rc = stream_read(h->rd, off, size, loop_now_ms(), iov, &cnt,
-				 &n);
-		if (rc == -EAGAIN)
-			return false;
-		if (rc < 0)
-			fuse_reply_err(req, -rc);
-		else if (n == 0)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_iov(req, iov, cnt);
-		h->next_off = off + n;
-		return true;
-	case K_WAIT:
-		if (proc_wait_status(h->p) < 0 && !proc_closed(h->p))
-			return false;
-		rc = wait_text(h->p, tmp, sizeof(tmp));
-		reply_text(req, tmp, (size_t)rc, (off_t)off, size);
-		return true;
-	case K_STDIN:
-		w = proc_stdin_write(h->p, data, size);
-		if (w == -EAGAIN)
-			return false;
-		if (w < 0)
-			fuse_reply_err(req, (int)-w);
-		else
-			fuse_reply_write(req, (size_t)w);
-		return true;
-	default:
-		fuse_reply_err(req, EBADF);
-		return true;
-	}
-}
-
-static void fs_interrupted(fuse_req_t req, void *data)
-{
-	struct fs_park *pk = data;
-	struct fs *fs = pk->h->fs;
-
-	(void)req;
-	/* Called with libfuse's lock held: only mark, the loop answers. */
-	if (pk->intr)
-		return;
-	pk->intr = true;
-	pk->intr_next = fs->intr;
-	fs->intr = pk;
-}
-
-static void park(struct fs_handle *h, fuse_req_t req, uint64_t off, size_t size,
-		 const char *data)
-{
-	struct fs_park *pk = calloc(1, sizeof(*pk)), **pp;
-
-	if (pk && data) {
-		pk->data = malloc(size ? size : 1);
-		if (pk->data)
-			memcpy(pk->data, data, size);
-	}
-	if (!pk || (data && !pk->data)) {
-		free(pk);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pk->h = h;
-	pk->req = req;
-	pk->off = off;
-	pk->size = size;
-	for (pp = &h->parked; *pp; pp = &(*pp)->next)
-		;
-	*pp = pk;
-	h->fs->nparked++;
-	fuse_req_interrupt_func(req, fs_interrupted, pk);
-}
-
-static bool ctl_resume(struct fs_handle *h, struct fs_park *pk);
-
-/* Answer h's parked requests in order while they can be answered. */
-static void handle_drain(struct fs_handle *h)
-{
-	struct fs_park *pk;
-
-	/* Answering may close stdin, whose hook wakes this very handle. */
-	if (h->draining)
-		return;
-	h->draining = true;
-	while ((pk = h->parked) && !pk->intr) {
-		if (h->kind == K_CTL ? !ctl_resume(h, pk)
-				     : !handle_try(h, pk->req, pk->off,
-						   pk->size, pk->data))
-			break;
-		h->parked = pk->next;
-		park_free(pk);
-	}
-	h->draining = false;
-}
-
-/* Answer the interrupted parked requests with EINTR, after dispatch. */
-static void fs_answer_interrupts(struct fs *fs)
-{
-	struct fs_park *pk, **pp;
-
-	while ((pk = fs->intr)) {
-		fs->intr = pk->intr_next;
-		for (pp = &pk->h->parked; *pp != pk; pp = &(*pp)->next)
-			;
-		*pp = pk->next;
-		fuse_reply_err(pk->req, EINTR);
-		fs->interrupts++;
-		park_free(pk);
-	}
-}
-
-static void handle_request(fuse_req_t req, struct fs_handle *h, off_t off,
-			   size_t size, const char *data, int flags)
-{
-	bool now;
-
-	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	/* A log read that would not wait is answered at once, even behind
-	 * parked reads: those wait at or past the end, so it overtakes no
-	 * byte (DESIGN.md §4: inside the window, never blocking). */
-	now = !h->parked ||
-	      (kind_is_log(h->kind) && stream_readable(h->rd, (uint64_t)off));
-
-	if (now && handle_try(h, req, (uint64_t)off, size, data)) {
-		if (h->p)
-			proc_update(h->p);
-		return;
-	}
-	/* Even a read that waits moved its reader to the end, which may be
-	 * the room a paused child was waiting for. */
-	if (h->p)
-		proc_update(h->p);
-	if (flags & O_NONBLOCK)
-		fuse_reply_err(req, EAGAIN);
-	else
-		park(h, req, (uint64_t)off, size, data);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	switch (h->kind) {
-	case K_STATUS:
-	case K_CLONE:
-	case K_CTL:
-	case K_METRICS:
-		reply_text(req, h->text, h->len, off, size);
-		return;
-	default:
-		handle_request(req, h, off, size, NULL, fi->flags);
-	}
-}
-
-/* A ctl line's failure, for metrics. */
-static void ctl_count(struct fs *fs, int rc)
-{
-	if (rc < 0 && rc != -EINPROGRESS && -rc < METRICS_ERRNO_MAX)
-		fs->ctl_errors[-rc]++;
-}
-
-/* status.error for a line that does not parse; an unknown command is
- * named, so a typo shows at once. */
-static void ctl_parse_error(struct proc *p, const char *line, size_t len,
-			    int err)
-{
-	char msg[FS_NAME_MAX + 32];
-	const char *w;
-	size_t n;
-	int k;
-
-	if (err != EINVAL || ctl_command_known(line, len, &w, &n) || n == 0) {
-		proc_set_error(p, line, len, err);
-		return;
-	}
-	k = snprintf(msg, sizeof(msg), "unknown command \"%.*s\"",
-		     (int)(n < FS_NAME_MAX ? n : FS_NAME_MAX), w);
-	proc_set_error(p, msg, (size_t)k, err);
-}
-
-/* Run the lines of a ctl write in order; *used is how far it got (past
- * a start whose exec is awaited: -EINPROGRESS). */
-static int ctl_apply(struct fs *fs, fuse_req_t req, struct proc *p,
-		     const char *buf, size_t size, size_t *used)
-{
-	uid_t uid = fuse_req_ctx(req)->uid;
-	struct ctl_line l;
-	const char *line;
-	size_t pos = 0, len;
-	int rc = 0;
-
-	if (fs->stopping)
-		return -ESHUTDOWN;
-	if (proc_removed(p))
-		return -ENOENT;
-	while (rc == 0 && ctl_next_line(buf, size, &pos, &line, &len)) {
-		rc = ctl_parse_line(line, len, &l);
-		if (rc < 0) {
-			ctl_parse_error(p, line, len, -rc);
-			break;
-		}
-		rc = ctlrun_line(&fs->ctlrun, p, &l, uid, line, len);
-		ctl_line_free(&l);
-	}
-	*used = pos;
-	ctl_count(fs, rc);
-	return rc;
-}
-
-/*
- * A ctl write parked on a start (off: the write's size, data: its lines
- * after the start). Once the start has its answer, finish the write.
- */
-static bool ctl_resume(struct fs_handle *h, struct fs_park *pk)
-{
-	size_t used = 0;
-	int rc;
-
-	if (proc_starting(h->p))
-		return false;
-	rc = proc_start_result(h->p);
-	ctl_count(h->fs, rc);
-	if (rc == 0)
-		rc = ctl_apply(h->fs, pk->req, h->p, pk->data, pk->size, &used);
-	if (rc == -EINPROGRESS) {
-		memmove(pk->data, pk->data + used, pk->size - used);
-		pk->size -= used;
-		return false;
-	}
-	if (rc < 0 && !h->failed)
-		h->failed = -rc;
-	if (rc < 0)
-		fuse_reply_err(pk->req, -rc);
-	else
-		fuse_reply_write(pk->req, (size_t)pk->off);
-	return true;
+	handle_read(fi_handle(fi), req, size, off, fi->flags);
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-	size_t used;
-	int rc;
-
 	(void)ino;
-	if (h->kind == K_STDIN) {
-		handle_request(req, h, off, size, buf, fi->flags);
-		return;
-	}
-	if (h->kind != K_CTL) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
-	/* Fail-stop: after a failed line nothing more runs through this
-	 * handle (a shell writes each line of a script on its own). */
-	if (h->failed) {
-		fuse_reply_err(req, h->failed);
-		return;
-	}
-	rc = ctl_apply(h->fs, req, h->p, buf, size, &used);
-	if (rc < 0 && rc != -EINPROGRESS)
-		h->failed = -rc;
-	if (rc == -EINPROGRESS)
-		park(h, req, size, size - used, buf + used);
-	else if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_write(req, size);
-}
-
-static bool handle_ready(const struct fs_handle *h)
-{
-	switch (h->kind) {
-	case K_STDOUT:
-	case K_STDERR:
-	case K_EVENTS:
-		return stream_readable(h->rd, h->next_off);
-	case K_WAIT:
-		return proc_wait_status(h->p) >= 0 || proc_closed(h->p);
-	default:
-		return true;
-	}
+	handle_write(fi_handle(fi), req, buf, size, off, fi->flags);
 }
 
 static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-	unsigned revents = 0;
-
 	(void)ino;
-	if (ph) {
-		if (h->ph)
-			fuse_pollhandle_destroy(h->ph);
-		h->ph = ph;
-	}
-	if (h->kind == K_STDIN || h->kind == K_CTL)
-		revents = POLLOUT | POLLWRNORM;
-	if (h->kind != K_STDIN && handle_ready(h))
-		revents |= POLLIN | POLLRDNORM;
-	fuse_reply_poll(req, revents);
-}
-
-/* Something h waits for may have happened: answer and notify. */
-static void handle_wake(struct fs_handle *h)
-{
-	handle_drain(h);
-	if (h->ph && handle_ready(h)) {
-		fuse_lowlevel_notify_poll(h->ph);
-		fuse_pollhandle_destroy(h->ph);
-		h->ph = NULL;
-	}
+	handle_poll(fi_handle(fi), req, ph);
 }
 
 static void hook_output(void *arg, struct proc *p, enum proc_log log)
@@ -1419,37 +1120,37 @@ static void hook_output(void *arg, struct proc *p, enum proc_log log)
 		handle_wake(stream_reader_data(r));
 }
 
-/* Wake the handles of p of one kind. */
-static void wake_kind(struct proc *p, enum fs_kind kind)
-{
-	struct fs_handle *h;
-
-	for (h = *proc_handles(p); h; h = h->next)
-		if (h->kind == kind)
-			handle_wake(h);
-}
-
 static void hook_ended(void *arg, struct proc *p)
 {
-	wake_kind(p, K_WAIT);
-	reap_arm(arg, p);
+	struct fs_slot *s = proc_data(p);
+
+	(void)arg;
+	handle_wake_tag(&s->handles, K_WAIT);
+	reap_arm(s);
 }
 
 static void hook_started(void *arg, struct proc *p)
 {
+	struct fs_slot *s = proc_data(p);
+
 	(void)arg;
-	wake_kind(p, K_CTL);
+	if (proc_start_result(p) == 0)
+		reap_cancel(s);
+	handle_wake_tag(&s->handles, K_CTL);
 }
 
 static void hook_stdin(void *arg, struct proc *p)
 {
+	struct fs_slot *s = proc_data(p);
+
 	(void)arg;
-	wake_kind(p, K_STDIN);
+	handle_wake_tag(&s->handles, K_STDIN);
 }
 
 static void hook_done(void *arg, struct proc *p)
 {
-	reap_arm(arg, p);
+	(void)arg;
+	reap_arm(proc_data(p));
 }
 
 static void shutdown_drained(struct fs *fs);
@@ -1526,7 +1227,7 @@ static void fs_readable(void *arg, uint32_t events)
 			return;
 		}
 		fuse_session_process_buf(fs->se, &fs->buf);
-		fs_answer_interrupts(fs);
+		handle_answer_interrupts(fs->hs);
 		if (fuse_session_exited(fs->se)) {
 			fs_session_end(fs);
 			return;
@@ -1539,7 +1240,7 @@ static void fs_sigchld(void *arg, int signo)
 	struct fs *fs = arg;
 
 	(void)signo;
-	proc_sigchld(&fs->pctx);
+	proc_sigchld(fs->pctx);
 }
 
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
@@ -1559,7 +1260,6 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->next_id = 1;
 	fs->next_clone = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->born);
-	fs->ctlrun.shell = cfg->shell;
 	fs->phooks = (struct proc_hooks){
 		.output = hook_output,
 		.ended = hook_ended,
@@ -1568,16 +1268,13 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		.done = hook_done,
 		.started = hook_started,
 	};
-	fs->pctx = (struct proc_ctx){.loop = loop,
-				     .cfg = cfg,
-				     .hooks = &fs->phooks,
-				     .arg = fs,
-				     .nofile = nofile};
-	if (loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
+	fs->ctlrun.shell = cfg->shell;
+	fs->pctx = proc_ctx_new(loop, cfg, &fs->phooks, fs, nofile);
+	if (!fs->pctx || loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
 		goto fail;
 	fs->tab = tab_new();
-	fs->pctx.children = child_set_new(loop);
-	if (!fs->tab || !fs->pctx.children)
+	fs->hs = handle_set_new(&fs->ctlrun);
+	if (!fs->tab || !fs->hs)
 		goto fail;
 	fs->se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), fs);
 	if (!fs->se) {
@@ -1586,8 +1283,9 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	}
 	return fs;
 fail:
+	handle_set_free(fs->hs);
 	tab_free(fs->tab);
-	child_set_free(fs->pctx.children);
+	proc_ctx_free(fs->pctx);
 	free(fs);
 	return NULL;
 }
@@ -1625,7 +1323,7 @@ static void linger_expired(void *arg)
 
 	fs->stop_timer = NULL;
 	log_info("stopping: %llu file(s) still open after shutdown_timeout",
-		 (unsigned long long)fs->nhandles);
+		 (unsigned long long)handle_count(fs->hs));
 	shutdown_done(fs);
 }
 
@@ -1643,12 +1341,12 @@ static void shutdown_drained(struct fs *fs)
 	fs->stop_timer = NULL;
 	while ((p = tab_next(fs->tab, id, &id)))
 		proc_close(p);
-	if (fs->ended || fs->nhandles == 0) {
+	if (fs->ended || handle_count(fs->hs) == 0) {
 		shutdown_done(fs);
 		return;
 	}
 	log_info("stopping: waiting for %llu open file(s) to close",
-		 (unsigned long long)fs->nhandles);
+		 (unsigned long long)handle_count(fs->hs));
 	fs->stop_timer = loop_timer_add(fs->loop, fs->cfg->shutdown_timeout_ms,
 					linger_expired, fs);
 	if (!fs->stop_timer)
@@ -1678,10 +1376,11 @@ void fs_shutdown(struct fs *fs)
 	if (fs->stopping)
 		return;
 	fs->stopping = true;
+	handle_set_stopping(fs->hs);
 	while ((p = tab_next(fs->tab, id, &id)))
 		if (proc_busy(p))
 			proc_end(p, PROC_END_STOP);
-	if (fs->pctx.nbusy == 0) {
+	if (proc_ctx_busy(fs->pctx) == 0) {
 		shutdown_drained(fs);
 		return;
 	}
@@ -1694,6 +1393,7 @@ void fs_shutdown(struct fs *fs)
 
 void fs_free(struct fs *fs)
 {
+	struct handle *h;
 	struct proc *p;
 	uint64_t id = 0;
 
@@ -1704,12 +1404,13 @@ void fs_free(struct fs *fs)
 	fs->stop_timer = NULL;
 	loop_timer_del(fs->trim_timer);
 	fs->trim_timer = NULL;
-	while (fs->handles)
-		handle_free(fs->handles);
+	while ((h = handle_first(fs->hs)))
+		fs_close(fs, h);
 	while ((p = tab_next(fs->tab, 0, &id)))
 		slot_drop(fs, p);
 	tab_free(fs->tab);
-	child_set_free(fs->pctx.children);
+	handle_set_free(fs->hs);
+	proc_ctx_free(fs->pctx);
 	loop_io_del(fs->io);
 	if (fs->mounted)
 		fuse_session_unmount(fs->se);

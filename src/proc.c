@@ -41,6 +41,18 @@ enum proc_state {
 };
 #define PROC_STOPPED_INDEX 5
 
+struct proc_ctx {
+	struct loop *loop;
+	const struct cfg *cfg;
+	const struct proc_hooks *hooks;
+	void *arg;
+	unsigned nbusy;		     /* slots with a run not over */
+	uint64_t runs_started;	     /* runs whose exec succeeded */
+	uint64_t runs_failed;	     /* and starts that failed */
+	struct child_set *children;  /* the runs' leaders */
+	const struct rlimit *nofile; /* the children's open-file limit */
+};
+
 struct proc {
 	struct proc_ctx *ctx;
 	unsigned refs;
@@ -62,7 +74,6 @@ struct proc {
 	int stdin_fd;
 	struct loop_io *stdin_io;
 	struct loop_timer *kill_timer, *life_timer;
-	struct loop_timer *reap_timer;
 	int exit_code, signo, wstatus;
 	struct timespec t_start, t_end;
 	char *error;
@@ -75,13 +86,56 @@ struct proc {
 	struct spawn_child start; /* its pid and the parent's ends */
 	struct loop_io *report_io;
 	int start_rc;
-	void *handles;
-	unsigned nhandles;
+	void *data;   /* the owner's */
 	bool cloned;  /* made by reading clone */
 	bool touched; /* a ctl line was applied (or a start tried) */
 };
 
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
+
+struct proc_ctx *proc_ctx_new(struct loop *loop, const struct cfg *cfg,
+			      const struct proc_hooks *hooks, void *arg,
+			      const struct rlimit *nofile)
+{
+	struct proc_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*ctx = (struct proc_ctx){.loop = loop,
+				 .cfg = cfg,
+				 .hooks = hooks,
+				 .arg = arg,
+				 .nofile = nofile};
+	ctx->children = child_set_new(loop);
+	if (!ctx->children) {
+		free(ctx);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return ctx;
+}
+
+void proc_ctx_free(struct proc_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	child_set_free(ctx->children);
+	free(ctx);
+}
+
+unsigned proc_ctx_busy(const struct proc_ctx *ctx)
+{
+	return ctx->nbusy;
+}
+
+void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
+		   uint64_t *failed)
+{
+	*started = ctx->runs_started;
+	*failed = ctx->runs_failed;
+}
 
 static void feed_changed(void *arg);
 static void pump_output(void *arg, unsigned log);
@@ -93,7 +147,7 @@ static const struct pump_hooks pump_hooks = {
 };
 
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
-		      uid_t uid, gid_t gid)
+		      uid_t uid, gid_t gid, void *data)
 {
 	struct proc *p = calloc(1, sizeof(*p));
 	int i;
@@ -105,6 +159,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->id = id;
 	p->uid = uid;
 	p->gid = gid;
+	p->data = data;
 	p->stdin_fd = -1;
 	p->start = (struct spawn_child){0, -1, -1, -1, -1};
 	p->wstatus = p->exit_code = -1;
@@ -144,8 +199,6 @@ void proc_unref(struct proc *p)
 
 	if (!p || --p->refs > 0)
 		return;
-	if (p->ctx->hooks->freed)
-		p->ctx->hooks->freed(p->ctx->arg, p);
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_free(p->logs[i]);
 	ctl_argv_free(p->opts.env);
@@ -185,14 +238,9 @@ struct stream *proc_log(const struct proc *p, enum proc_log log)
 	return p->logs[log];
 }
 
-unsigned *proc_nhandles(struct proc *p)
+void *proc_data(const struct proc *p)
 {
-	return &p->nhandles;
-}
-
-void **proc_handles(struct proc *p)
-{
-	return &p->handles;
+	return p->data;
 }
 
 bool proc_busy(const struct proc *p)
@@ -647,8 +695,6 @@ static void run_started(struct proc *p, pid_t pid)
 	/* A terminal has one output: nothing feeds stderr in this run. */
 	if (p->opts.pty)
 		stream_finish(p->logs[PROC_STDERR]);
-	loop_timer_del(p->reap_timer);
-	p->reap_timer = NULL;
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_start(p->feed, &now, pid, p->argv);
 	if (p->timeout_ms > 0) {
@@ -941,17 +987,7 @@ void proc_status(struct proc *p, struct jbuf *b)
 	events_render_status(b, &v);
 }
 
-void *proc_owner(const struct proc *p)
-{
-	return p->ctx->arg;
-}
-
 pid_t proc_pid(const struct proc *p)
 {
 	return p->alive ? p->pid : 0;
-}
-
-struct loop_timer **proc_reap_timer(struct proc *p)
-{
-	return &p->reap_timer;
 }

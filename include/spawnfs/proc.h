@@ -36,34 +36,41 @@ struct proc_hooks {
 	void (*stdin_ready)(void *arg, struct proc *p);
 	/* No run is left anywhere (used to finish a shutdown). */
 	void (*idle)(void *arg);
-	/* The last reference is going: drop anything kept for p. */
-	void (*freed)(void *arg, struct proc *p);
 	/* A run is completely over (reaped and drained). */
 	void (*done)(void *arg, struct proc *p);
 	/* A start has its answer (proc_start_result). */
 	void (*started)(void *arg, struct proc *p);
 };
 
-/* Shared by every slot of a daemon. */
-struct proc_ctx {
-	struct loop *loop;
-	const struct cfg *cfg;
-	const struct proc_hooks *hooks;
-	void *arg;
-	unsigned nbusy;		    /* slots with a child or open pipes */
-	uint64_t runs_started;	    /* for metrics: runs whose exec succeeded */
-	uint64_t runs_failed;	    /* and starts that failed */
-	struct child_set *children; /* the runs' leaders */
-	const struct rlimit *nofile; /* the children's open-file limit */
-};
+/* What every slot of a daemon shares: the loop, the settings, the
+ * hooks, the children's watch and counters. */
+struct proc_ctx;
+
+/* A context on loop with cfg (borrowed, outliving it); hooks go to arg;
+ * nofile is the children's open-file limit (NULL: the daemon's). NULL
+ * with errno ENOMEM. */
+struct proc_ctx *proc_ctx_new(struct loop *loop, const struct cfg *cfg,
+			      const struct proc_hooks *hooks, void *arg,
+			      const struct rlimit *nofile);
+
+/* Every slot must be gone. NULL is a no-op. */
+void proc_ctx_free(struct proc_ctx *ctx);
+
+/* Slots with a run not over yet (a child, a start or open pipes). */
+unsigned proc_ctx_busy(const struct proc_ctx *ctx);
+
+/* Runs whose exec succeeded, and starts that failed, so far. */
+void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
+		   uint64_t *failed);
 
 /* SIGCHLD arrived: reap the leaders watched without a pidfd, and note
  * which live leaders were stopped or continued. */
 void proc_sigchld(struct proc_ctx *ctx);
 
-/* A new slot holding one reference. NULL with errno ENOMEM. */
+/* A new slot holding one reference; data is the owner's (proc_data).
+ * NULL with errno ENOMEM. */
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
-		      uid_t uid, gid_t gid);
+		      uid_t uid, gid_t gid, void *data);
 
 void proc_ref(struct proc *p);
 /* Drop a reference; the last one frees the slot. NULL is a no-op. */
@@ -74,11 +81,8 @@ uint64_t proc_id(const struct proc *p);
 uid_t proc_uid(const struct proc *p);
 gid_t proc_gid(const struct proc *p);
 struct stream *proc_log(const struct proc *p, enum proc_log log);
-/* The owner's list head for the slot's open handles. */
-void **proc_handles(struct proc *p);
-
-/* How many of those handles there are; fs keeps it. */
-unsigned *proc_nhandles(struct proc *p);
+/* The data given to proc_new. */
+void *proc_data(const struct proc *p);
 
 /* A child is alive or its output is still being drained. */
 bool proc_busy(const struct proc *p);
@@ -215,13 +219,7 @@ uint64_t proc_log_bytes(struct proc *p, enum proc_log log);
  * its size is shown. */
 void proc_events_sync(struct proc *p);
 
-/* The arg of the slot's proc_ctx (its owner). */
-void *proc_owner(const struct proc *p);
-
 /* The pid of the running child, 0 when none. */
 pid_t proc_pid(const struct proc *p);
-
-/* The slot's reap_after timer (owned by the caller, kept here). */
-struct loop_timer **proc_reap_timer(struct proc *p);
 
 #endif

@@ -1,0 +1,119 @@
+/*
+ * handle: the open files of a mount and the requests parked on them. It
+ * owns every handle (its stream reader, poll handle and text rendered at
+ * open), the FIFO of reads and writes each handle keeps waiting in
+ * arrival order, and the list of interrupted ones: the interrupt
+ * callback only marks a parked request and handle_answer_interrupts,
+ * called by the loop after dispatch, answers it with EINTR. It answers
+ * what its handles wait for (log and wait reads, stdin and ctl writes)
+ * when woken, and counts for metrics. It never calls the file system
+ * back: fs owns the session, the slots and each handle's slot reference,
+ * and tells a handle when something it waits for may have happened.
+ */
+#ifndef SPAWNFS_HANDLE_H
+#define SPAWNFS_HANDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <fuse_lowlevel.h>
+
+#include "spawnfs/ctlrun.h"
+#include "spawnfs/metrics.h"
+#include "spawnfs/proc.h"
+#include "spawnfs/stream.h"
+
+struct handle;
+struct handle_set;
+
+/* How a handle answers reads, writes and poll. */
+enum handle_type {
+	HANDLE_TEXT,  /* reads the text rendered at open (handle_set_text) */
+	HANDLE_LOG,   /* reads a log through its own reader; waits at its end */
+	HANDLE_WAIT,  /* reads the wait status; waits while there is none */
+	HANDLE_STDIN, /* writes to the run's stdin; waits while it is full */
+	HANDLE_CTL,   /* ctl writes (fail-stop), waits on a start; reads text */
+	HANDLE_NTYPES,
+};
+
+/* The handles of one slot, kept by its owner (fs's slot record). */
+struct handle_list {
+	struct handle *first;
+	unsigned count;
+};
+
+/* An empty set; ctl writes apply their lines through ctlrun (borrowed,
+ * outliving it). NULL with errno ENOMEM. */
+struct handle_set *handle_set_new(struct ctlrun *ctlrun);
+
+/* Free the set, which must hold no handle. NULL is a no-op. */
+void handle_set_free(struct handle_set *set);
+
+/* The daemon stops: ctl writes fail with ESHUTDOWN from now on. */
+void handle_set_stopping(struct handle_set *set);
+
+/* How many handles are open. */
+uint64_t handle_count(const struct handle_set *set);
+
+/* Copy the counts (handles, parked, interrupts, ctl errors) into v. */
+void handle_metrics(const struct handle_set *set, struct metrics_view *v);
+
+/*
+ * A new handle of type on p (borrowed: the caller holds a reference for
+ * the handle's life; NULL for a file of no slot), linked into set and
+ * into list (NULL with p NULL). tag is the owner's, for handle_tag. A
+ * HANDLE_LOG reads log of p from its end of the window. NULL with errno
+ * ENOMEM.
+ */
+struct handle *handle_new(struct handle_set *set, struct handle_list *list,
+			  struct proc *p, enum handle_type type, unsigned tag,
+			  enum proc_log log);
+
+/* Answer every parked request of h with EINTR, unlink it and free it.
+ * Its slot reference is the caller's to drop. */
+void handle_free(struct handle *h);
+
+/* The first handle of set, to close them all at the end; NULL if none. */
+struct handle *handle_first(const struct handle_set *set);
+
+/* An open handle on slot id, with tag where there is one, else any of
+ * the slot's handles; NULL if none. */
+struct handle *handle_find(const struct handle_set *set, uint64_t id,
+			   unsigned tag);
+
+struct proc *handle_proc(const struct handle *h);
+unsigned handle_tag(const struct handle *h);
+
+/* Keep text (takes ownership: from malloc) for a text read. */
+void handle_set_text(struct handle *h, char *text, size_t len);
+
+/* The length of the text rendered at open (0 if none). */
+size_t handle_text_len(const struct handle *h);
+
+/* Answer a read: text at once; a log or wait read when it would not
+ * wait, else EAGAIN with O_NONBLOCK in flags, else parked. */
+void handle_read(struct handle *h, fuse_req_t req, size_t size, off_t off,
+		 int flags);
+
+/* Answer a write: stdin as read does; ctl runs its lines (as the caller
+ * uid of req), parked while a start waits for its exec. Any other type
+ * answers EBADF. */
+void handle_write(struct handle *h, fuse_req_t req, const char *buf,
+		  size_t size, off_t off, int flags);
+
+/* Answer a poll: keep ph (takes ownership) to notify on readiness. */
+void handle_poll(struct handle *h, fuse_req_t req, struct fuse_pollhandle *ph);
+
+/* Something h waits for may have happened: answer what can be answered
+ * in order, and notify a poll that became ready. */
+void handle_wake(struct handle *h);
+
+/* handle_wake every handle of list with tag. */
+void handle_wake_tag(struct handle_list *list, unsigned tag);
+
+/* Answer the interrupted parked requests with EINTR: from the loop,
+ * after each dispatch, never inside it. */
+void handle_answer_interrupts(struct handle_set *set);
+
+#endif

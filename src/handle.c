@@ -1,0 +1,647 @@
+/*
+ * handle: open files and the requests parked on them. A read or write
+ * that must wait is parked in its handle's FIFO and answered in order
+ * when the handle is woken; an interrupt only marks the parked request
+ * (libfuse calls back with its lock held) and the loop answers it with
+ * EINTR after dispatch. Owns the handles, their parked requests and the
+ * counts metrics shows; the slots and their references are fs's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "spawnfs/ctl.h"
+#include "spawnfs/ctlrun.h"
+#include "spawnfs/handle.h"
+#include "spawnfs/loop.h"
+
+/* The longest command name status.error quotes. */
+#define HANDLE_WORD_MAX 64
+
+struct handle_park;
+
+struct handle {
+	struct handle_set *set;
+	struct handle_list *list; /* the slot's; NULL for no slot */
+	struct proc *p;		  /* borrowed: fs holds a reference */
+	enum handle_type type;
+	unsigned tag;
+	struct stream_reader *rd;
+	struct handle_park *parked; /* FIFO in arrival order */
+	struct fuse_pollhandle *ph;
+	uint64_t next_off; /* where a sequential reader reads next */
+	bool draining;	   /* in handle_drain: a hook may call it again */
+	int failed; /* ctl: the errno of the first failed write, 0 if none */
+	char *text;
+	size_t len;
+	struct handle *prev, *next;   /* the slot's handles */
+	struct handle *gprev, *gnext; /* every handle */
+};
+
+/* A request waiting on its handle; which fields count depends on the
+ * handle's type. */
+struct handle_park {
+	struct handle *h;
+	fuse_req_t req;
+	/* a log or wait read */
+	uint64_t off;
+	size_t size;
+	/* a stdin write: a copy of its bytes */
+	char *data;
+	size_t len;
+	/* a ctl write waiting on a start: the size to answer once it is
+	 * done, and its lines after the start (a copy) */
+	size_t ctl_size;
+	char *ctl_rest;
+	size_t ctl_rest_len;
+	bool intr;
+	struct handle_park *next;
+	struct handle_park *intr_next;
+};
+
+struct handle_set {
+	struct ctlrun *ctlrun; /* what ctl lines do */
+	struct handle *first;
+	struct handle_park *intr;
+	bool stopping;
+	/* for metrics */
+	uint64_t count, nparked, interrupts;
+	uint64_t ctl_errors[METRICS_ERRNO_MAX];
+};
+
+/* What each type does: answer a request now (true) or leave it waiting
+ * (false), whether a read would not wait, and what poll reports. */
+struct handle_ops {
+	bool (*answer)(struct handle *h, struct handle_park *pk);
+	bool (*ready)(const struct handle *h); /* NULL: always */
+	bool pollin;
+	unsigned pollout;
+};
+
+static bool log_answer(struct handle *h, struct handle_park *pk);
+static bool log_ready(const struct handle *h);
+static bool wait_answer(struct handle *h, struct handle_park *pk);
+static bool wait_ready(const struct handle *h);
+static bool stdin_answer(struct handle *h, struct handle_park *pk);
+static bool ctl_resume(struct handle *h, struct handle_park *pk);
+
+static const struct handle_ops type_ops[HANDLE_NTYPES] = {
+	[HANDLE_TEXT] = {.pollin = true},
+	[HANDLE_LOG] = {log_answer, log_ready, true, 0},
+	[HANDLE_WAIT] = {wait_answer, wait_ready, true, 0},
+	[HANDLE_STDIN] = {stdin_answer, NULL, false, POLLOUT | POLLWRNORM},
+	[HANDLE_CTL] = {ctl_resume, NULL, true, POLLOUT | POLLWRNORM},
+};
+
+struct handle_set *handle_set_new(struct ctlrun *ctlrun)
+{
+	struct handle_set *set = calloc(1, sizeof(*set));
+
+	if (set)
+		set->ctlrun = ctlrun;
+	return set;
+}
+
+void handle_set_free(struct handle_set *set)
+{
+	free(set);
+}
+
+void handle_set_stopping(struct handle_set *set)
+{
+	set->stopping = true;
+}
+
+uint64_t handle_count(const struct handle_set *set)
+{
+	return set->count;
+}
+
+void handle_metrics(const struct handle_set *set, struct metrics_view *v)
+{
+	v->handles = set->count;
+	v->parked = set->nparked;
+	v->interrupts = set->interrupts;
+	memcpy(v->ctl_errors, set->ctl_errors, sizeof(v->ctl_errors));
+}
+
+static void handle_link(struct handle *h)
+{
+	struct handle_set *set = h->set;
+
+	h->gnext = set->first;
+	if (set->first)
+		set->first->gprev = h;
+	set->first = h;
+	set->count++;
+	if (!h->list)
+		return;
+	h->list->count++;
+	h->next = h->list->first;
+	if (h->next)
+		h->next->prev = h;
+	h->list->first = h;
+}
+
+static void handle_unlink(struct handle *h)
+{
+	struct handle_set *set = h->set;
+
+	if (h->gprev)
+		h->gprev->gnext = h->gnext;
+	else
+		set->first = h->gnext;
+	if (h->gnext)
+		h->gnext->gprev = h->gprev;
+	set->count--;
+	if (!h->list)
+		return;
+	h->list->count--;
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		h->list->first = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+}
+
+static void park_free(struct handle_park *pk)
+{
+	pk->h->set->nparked--;
+	free(pk->data);
+	free(pk->ctl_rest);
+	free(pk);
+}
+
+/* Answer every parked request of h with err (end of the session). */
+static void handle_flush(struct handle *h, int err)
+{
+	struct handle_park *pk;
+
+	while ((pk = h->parked)) {
+		h->parked = pk->next;
+		fuse_reply_err(pk->req, err);
+		park_free(pk);
+	}
+}
+
+void handle_free(struct handle *h)
+{
+	if (!h)
+		return;
+	handle_flush(h, EINTR);
+	handle_unlink(h);
+	stream_reader_free(h->rd);
+	if (h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	free(h->text);
+	free(h);
+}
+
+struct handle *handle_new(struct handle_set *set, struct handle_list *list,
+			  struct proc *p, enum handle_type type, unsigned tag,
+			  enum proc_log log)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->set = set;
+	h->list = p ? list : NULL;
+	h->p = p;
+	h->type = type;
+	h->tag = tag;
+	handle_link(h);
+	if (type == HANDLE_LOG) {
+		h->rd = stream_reader_new(proc_log(p, log), h, loop_now_ms());
+		if (!h->rd) {
+			handle_free(h);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	return h;
+}
+
+struct handle *handle_first(const struct handle_set *set)
+{
+	return set->first;
+}
+
+struct handle *handle_find(const struct handle_set *set, uint64_t id,
+			   unsigned tag)
+{
+	struct handle *h, *any = NULL;
+
+	for (h = set->first; h; h = h->gnext) {
+		if (!h->p || proc_id(h->p) != id)
+			continue;
+		if (h->tag == tag)
+			return h;
+		any = h;
+	}
+	return any;
+}
+
+struct proc *handle_proc(const struct handle *h)
+{
+	return h->p;
+}
+
+unsigned handle_tag(const struct handle *h)
+{
+	return h->tag;
+}
+
+void handle_set_text(struct handle *h, char *text, size_t len)
+{
+	free(h->text);
+	h->text = text;
+	h->len = len;
+}
+
+size_t handle_text_len(const struct handle *h)
+{
+	return h->len;
+}
+
+static void reply_text(fuse_req_t req, const char *text, size_t len, off_t off,
+		       size_t size)
+{
+	size_t o = (size_t)off;
+
+	if (off < 0 || o >= len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	fuse_reply_buf(req, text + o, len - o < size ? len - o : size);
+}
+
+static bool log_answer(struct handle *h, struct handle_park *pk)
+{
+	struct iovec iov[2];
+	size_t n;
+	int cnt, rc;
+
+	rc = stream_read(h->rd, pk->off, pk->size, loop_now_ms(), iov, &cnt,
+			 &n);
+	if (rc == -EAGAIN)
+		return false;
+	if (rc < 0)
+		fuse_reply_err(pk->req, -rc);
+	else if (n == 0)
+		fuse_reply_buf(pk->req, NULL, 0);
+	else
+		fuse_reply_iov(pk->req, iov, cnt);
+	h->next_off = pk->off + n;
+	return true;
+}
+
+static bool log_ready(const struct handle *h)
+{
+	return stream_readable(h->rd, h->next_off);
+}
+
+static bool wait_answer(struct handle *h, struct handle_park *pk)
+{
+	char tmp[16];
+	int st;
+
+	if (!wait_ready(h))
+		return false;
+	st = proc_wait_status(h->p);
+	/* No status once closed: end of file. */
+	if (st < 0)
+		fuse_reply_buf(pk->req, NULL, 0);
+	else
+		reply_text(pk->req, tmp,
+			   (size_t)snprintf(tmp, sizeof(tmp), "%d\n", st),
+			   (off_t)pk->off, pk->size);
+	return true;
+}
+
+static bool wait_ready(const struct handle *h)
+{
+	return proc_wait_status(h->p) >= 0 || proc_closed(h->p);
+}
+
+static bool stdin_answer(struct handle *h, struct handle_park *pk)
+{
+	ssize_t w = proc_stdin_write(h->p, pk->data, pk->len);
+
+	if (w == -EAGAIN)
+		return false;
+	if (w < 0)
+		fuse_reply_err(pk->req, (int)-w);
+	else
+		fuse_reply_write(pk->req, (size_t)w);
+	return true;
+}
+
+static void handle_interrupted(fuse_req_t req, void *data)
+{
+	struct handle_park *pk = data;
+	struct handle_set *set = pk->h->set;
+
+	(void)req;
+	/* Called with libfuse's lock held: only mark, the loop answers. */
+	if (pk->intr)
+		return;
+	pk->intr = true;
+	pk->intr_next = set->intr;
+	set->intr = pk;
+}
+
+/* Put pk (a copy of which the caller filled) at the end of h's FIFO. */
+static void park(struct handle *h, const struct handle_park *tmpl)
+{
+	struct handle_park *pk = malloc(sizeof(*pk)), **pp;
+
+	if (!pk) {
+		free(tmpl->data);
+		free(tmpl->ctl_rest);
+		fuse_reply_err(tmpl->req, ENOMEM);
+		return;
+	}
+	*pk = *tmpl;
+	pk->h = h;
+	pk->intr = false;
+	pk->next = pk->intr_next = NULL;
+	for (pp = &h->parked; *pp; pp = &(*pp)->next)
+		;
+	*pp = pk;
+	h->set->nparked++;
+	fuse_req_interrupt_func(pk->req, handle_interrupted, pk);
+}
+
+/* A copy of n bytes of buf (at least one byte allocated), or NULL. */
+static char *bytes_dup(const char *buf, size_t n)
+{
+	char *copy = malloc(n ? n : 1);
+
+	if (copy)
+		memcpy(copy, buf, n);
+	return copy;
+}
+
+/* Answer h's parked requests in order while they can be answered. */
+static void handle_drain(struct handle *h)
+{
+	const struct handle_ops *ops = &type_ops[h->type];
+	struct handle_park *pk;
+
+	/* Answering may close stdin, whose hook wakes this very handle. */
+	if (h->draining || !ops->answer)
+		return;
+	h->draining = true;
+	while ((pk = h->parked) && !pk->intr) {
+		if (!ops->answer(h, pk))
+			break;
+		h->parked = pk->next;
+		park_free(pk);
+	}
+	h->draining = false;
+}
+
+static bool handle_ready(const struct handle *h)
+{
+	const struct handle_ops *ops = &type_ops[h->type];
+
+	return !ops->ready || ops->ready(h);
+}
+
+void handle_wake(struct handle *h)
+{
+	handle_drain(h);
+	if (h->ph && handle_ready(h)) {
+		fuse_lowlevel_notify_poll(h->ph);
+		fuse_pollhandle_destroy(h->ph);
+		h->ph = NULL;
+	}
+}
+
+void handle_wake_tag(struct handle_list *list, unsigned tag)
+{
+	struct handle *h;
+
+	for (h = list->first; h; h = h->next)
+		if (h->tag == tag)
+			handle_wake(h);
+}
+
+void handle_answer_interrupts(struct handle_set *set)
+{
+	struct handle_park *pk, **pp;
+
+	while ((pk = set->intr)) {
+		set->intr = pk->intr_next;
+		for (pp = &pk->h->parked; *pp != pk; pp = &(*pp)->next)
+			;
+		*pp = pk->next;
+		fuse_reply_err(pk->req, EINTR);
+		set->interrupts++;
+		park_free(pk);
+	}
+}
+
+/* A log, wait or stdin request: answered now or parked (or EAGAIN). */
+static void handle_request(struct handle *h, struct handle_park *pk, off_t off,
+			   int flags)
+{
+	const struct handle_ops *ops = &type_ops[h->type];
+	bool now;
+
+	if (off < 0) {
+		fuse_reply_err(pk->req, EINVAL);
+		return;
+	}
+	/* A log read that would not wait is answered at once, even behind
+	 * parked reads: those wait at or past the end, so it overtakes no
+	 * byte (DESIGN.md §4: inside the window, never blocking). */
+	now = !h->parked ||
+	      (h->type == HANDLE_LOG && stream_readable(h->rd, (uint64_t)off));
+
+	if (now && ops->answer(h, pk)) {
+		if (h->p)
+			proc_update(h->p);
+		return;
+	}
+	/* Even a read that waits moved its reader to the end, which may be
+	 * the room a paused child was waiting for. */
+	if (h->p)
+		proc_update(h->p);
+	if (flags & O_NONBLOCK) {
+		fuse_reply_err(pk->req, EAGAIN);
+		return;
+	}
+	/* A stdin write's bytes were borrowed from the request: copy them. */
+	if (h->type == HANDLE_STDIN) {
+		pk->data = bytes_dup(pk->data, pk->len);
+		if (!pk->data) {
+			fuse_reply_err(pk->req, ENOMEM);
+			return;
+		}
+	}
+	park(h, pk);
+}
+
+void handle_read(struct handle *h, fuse_req_t req, size_t size, off_t off,
+		 int flags)
+{
+	struct handle_park pk = {.h = h, .req = req, .size = size};
+
+	if (h->type == HANDLE_TEXT || h->type == HANDLE_CTL) {
+		reply_text(req, h->text, h->len, off, size);
+		return;
+	}
+	pk.off = (uint64_t)off;
+	handle_request(h, &pk, off, flags);
+}
+
+/* A ctl line's failure, for metrics. */
+static void ctl_count(struct handle_set *set, int rc)
+{
+	if (rc < 0 && rc != -EINPROGRESS && -rc < METRICS_ERRNO_MAX)
+		set->ctl_errors[-rc]++;
+}
+
+/* status.error for a line that does not parse; an unknown command is
+ * named, so a typo shows at once. */
+static void ctl_parse_error(struct proc *p, const char *line, size_t len,
+			    int err)
+{
+	char msg[HANDLE_WORD_MAX + 32];
+	const char *w;
+	size_t n;
+	int k;
+
+	if (err != EINVAL || ctl_command_known(line, len, &w, &n) || n == 0) {
+		proc_set_error(p, line, len, err);
+		return;
+	}
+	k = snprintf(msg, sizeof(msg), "unknown command \"%.*s\"",
+		     (int)(n < HANDLE_WORD_MAX ? n : HANDLE_WORD_MAX), w);
+	proc_set_error(p, msg, (size_t)k, err);
+}
+
+/* Run the lines of a ctl write in order; *used is how far it got (past
+ * a start whose exec is awaited: -EINPROGRESS). */
+static int ctl_apply(struct handle *h, fuse_req_t req, const char *buf,
+		     size_t size, size_t *used)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct ctl_line l;
+	const char *line;
+	size_t pos = 0, len;
+	int rc = 0;
+
+	if (h->set->stopping)
+		return -ESHUTDOWN;
+	if (proc_removed(h->p))
+		return -ENOENT;
+	while (rc == 0 && ctl_next_line(buf, size, &pos, &line, &len)) {
+		rc = ctl_parse_line(line, len, &l);
+		if (rc < 0) {
+			ctl_parse_error(h->p, line, len, -rc);
+			break;
+		}
+		rc = ctlrun_line(h->set->ctlrun, h->p, &l, uid, line, len);
+		ctl_line_free(&l);
+	}
+	*used = pos;
+	ctl_count(h->set, rc);
+	return rc;
+}
+
+/* A ctl write parked on a start: once the start has its answer, run the
+ * rest of its lines and answer the write. */
+static bool ctl_resume(struct handle *h, struct handle_park *pk)
+{
+	size_t used = 0;
+	int rc;
+
+	if (proc_starting(h->p))
+		return false;
+	rc = proc_start_result(h->p);
+	ctl_count(h->set, rc);
+	if (rc == 0)
+		rc = ctl_apply(h, pk->req, pk->ctl_rest, pk->ctl_rest_len,
+			       &used);
+	if (rc == -EINPROGRESS) {
+		memmove(pk->ctl_rest, pk->ctl_rest + used,
+			pk->ctl_rest_len - used);
+		pk->ctl_rest_len -= used;
+		return false;
+	}
+	if (rc < 0 && !h->failed)
+		h->failed = -rc;
+	if (rc < 0)
+		fuse_reply_err(pk->req, -rc);
+	else
+		fuse_reply_write(pk->req, pk->ctl_size);
+	return true;
+}
+
+static void ctl_write(struct handle *h, fuse_req_t req, const char *buf,
+		      size_t size)
+{
+	struct handle_park pk = {.h = h, .req = req, .ctl_size = size};
+	size_t used;
+	int rc;
+
+	/* Fail-stop: after a failed line nothing more runs through this
+	 * handle (a shell writes each line of a script on its own). */
+	if (h->failed) {
+		fuse_reply_err(req, h->failed);
+		return;
+	}
+	rc = ctl_apply(h, req, buf, size, &used);
+	if (rc < 0 && rc != -EINPROGRESS)
+		h->failed = -rc;
+	if (rc == -EINPROGRESS) {
+		pk.ctl_rest_len = size - used;
+		pk.ctl_rest = bytes_dup(buf + used, pk.ctl_rest_len);
+		if (pk.ctl_rest)
+			park(h, &pk);
+		else
+			fuse_reply_err(req, ENOMEM);
+	} else if (rc < 0) {
+		fuse_reply_err(req, -rc);
+	} else {
+		fuse_reply_write(req, size);
+	}
+}
+
+void handle_write(struct handle *h, fuse_req_t req, const char *buf,
+		  size_t size, off_t off, int flags)
+{
+	/* Borrowed until parked, when handle_request copies it. */
+	struct handle_park pk = {
+		.h = h, .req = req, .data = (char *)buf, .len = size};
+
+	if (h->type == HANDLE_STDIN)
+		handle_request(h, &pk, off, flags);
+	else if (h->type == HANDLE_CTL)
+		ctl_write(h, req, buf, size);
+	else
+		fuse_reply_err(req, EBADF);
+}
+
+void handle_poll(struct handle *h, fuse_req_t req, struct fuse_pollhandle *ph)
+{
+	const struct handle_ops *ops = &type_ops[h->type];
+	unsigned revents = ops->pollout;
+
+	if (ph) {
+		if (h->ph)
+			fuse_pollhandle_destroy(h->ph);
+		h->ph = ph;
+	}
+	if (ops->pollin && handle_ready(h))
+		revents |= POLLIN | POLLRDNORM;
+	fuse_reply_poll(req, revents);
+}
