@@ -1,8 +1,10 @@
 /*
- * proc: a process slot. It holds the settings for the next run, the
- * current or last run (child, pipes, exit status) and the output logs.
- * It spawns, pumps the pipes into the logs under the back-pressure rule,
- * reaps, signals, and tells its owner (fs) through hooks.
+ * proc: a process slot and its runs, as the state machine of DESIGN §11
+ * (new, running, stopped, exited, killed, failed). It holds the logs, the
+ * settings for the next run and the current or last run; it starts runs
+ * through spawn, watches leaders through child, has pump read the pipes
+ * and evfeed feed the events, signals, applies timeouts, and tells its
+ * owner (fs) through hooks. proc_end is the one way a run ends.
  */
 #ifndef SPAWNFS_PROC_H
 #define SPAWNFS_PROC_H
