@@ -188,6 +188,15 @@ static void watch_cb(void *arg, uint32_t events)
 		loop_quit(w->l);
 }
 
+/* A new pipe in fds whose read end w watches for EPOLLIN. */
+static void watch_pipe(struct loop *l, struct watch *w, int fds[2])
+{
+	make_pipe(fds);
+	w->fd = fds[0];
+	w->io = loop_io_add(l, fds[0], EPOLLIN, watch_cb, w);
+	assert_non_null(w->io);
+}
+
 static void test_io_pipe_readable(void **state)
 {
 	struct loop *l = loop_new();
@@ -196,10 +205,7 @@ static void test_io_pipe_readable(void **state)
 
 	(void)state;
 	assert_non_null(l);
-	make_pipe(fds);
-	w.fd = fds[0];
-	w.io = loop_io_add(l, fds[0], EPOLLIN, watch_cb, &w);
-	assert_non_null(w.io);
+	watch_pipe(l, &w, fds);
 	put_byte(fds[1], 'x');
 	run_bounded(l);
 	assert_int_equal(w.calls, 1);
@@ -220,10 +226,7 @@ static void test_io_mod_zero_stops(void **state)
 
 	(void)state;
 	assert_non_null(l);
-	make_pipe(fds);
-	w.fd = fds[0];
-	w.io = loop_io_add(l, fds[0], EPOLLIN, watch_cb, &w);
-	assert_non_null(w.io);
+	watch_pipe(l, &w, fds);
 	/* The byte is never read: level-triggered, only the pause stops the
 	 * callbacks; closing the writer (a hang-up) must not wake it either. */
 	put_byte(fds[1], 'x');
@@ -261,10 +264,7 @@ static void test_io_del_in_same_round(void **state)
 	w[0].other = &w[1];
 	w[1].other = &w[0];
 	for (i = 0; i < 2; i++) {
-		make_pipe(fds[i]);
-		w[i].fd = fds[i][0];
-		w[i].io = loop_io_add(l, fds[i][0], EPOLLIN, watch_cb, &w[i]);
-		assert_non_null(w[i].io);
+		watch_pipe(l, &w[i], fds[i]);
 		put_byte(fds[i][1], 'x');
 	}
 	run_bounded(l);
