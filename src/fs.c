@@ -4,15 +4,13 @@
  * has (N << 4) | kind for its directory and files; ids never repeat, so
  * an inode never changes meaning. What each kind of file does (its size,
  * who may open it, how it reads, writes and polls) is one entry of the
- * kinds table. Owns the session, the slot table and a record per slot
- * (its handles, its reap timer); the open handles and the requests
- * parked on them are handle.c's.
+ * kinds table. Owns the session; the slots (their table, their
+ * records, reaping and the stop's phases) are slots.c's, the open
+ * handles and the requests parked on them handle.c's.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +25,7 @@
 #include "spawnfs/log.h"
 #include "spawnfs/metrics.h"
 #include "spawnfs/proc.h"
-#include "spawnfs/tab.h"
+#include "spawnfs/slots.h"
 
 #define FS_ROOT_INO    1
 #define FS_CLONE_INO   2
@@ -35,13 +33,6 @@
 #define FS_METRICS_INO 4
 #define FS_SLOT_INO    16 /* the first inode number of a slot */
 #define FS_MAX_WRITE   (1024 * 1024)
-#define FS_NAME_MAX    64
-/* On a stop, runs not over this long after kill_grace + drain_timeout
- * are forced. */
-#define FS_STOP_SLACK_MS 1000
-/* Removed slots leave small blocks all over the heap: this long after a
- * removal, free pages go back to the system. */
-#define FS_TRIM_DELAY_MS 500
 
 enum fs_kind {
 	K_DIR,
@@ -60,15 +51,6 @@ enum fs_kind {
 };
 
 struct fs;
-
-/* What fs keeps per slot; proc_data of the slot's proc. Freed once the
- * slot has left the table and its last handle is closed. */
-struct fs_slot {
-	struct fs *fs;
-	struct proc *p;
-	struct handle_list handles;
-	struct loop_timer *reap_timer; /* reap_after or reap_new_after */
-};
 
 /* What a kind of file does. */
 struct fs_kind_ops {
@@ -143,6 +125,9 @@ static const struct fs_root_file {
 };
 #define FS_NROOT (sizeof(root_files) / sizeof(root_files[0]))
 
+/* The same names, for slots' check. */
+static const char *const root_names[] = {"clone", "by-pid", "metrics", NULL};
+
 struct fs {
 	struct fuse_session *se;
 	struct loop *loop;
@@ -150,25 +135,14 @@ struct fs {
 	const struct cfg *cfg;
 	const struct fs_hooks *hooks;
 	void *arg;
-	struct proc_ctx *pctx;
 	struct ctlrun ctlrun;
-	struct proc_hooks phooks;
-	struct tab *tab;
-	uint64_t next_id, next_clone;
+	struct slots *sl;
 	struct fuse_buf buf;
 	struct handle_set *hs;
 	struct timespec born;
-	bool mounted, stopping, ended;
-	bool lingering;		       /* stopping, every run over */
-	bool stopped;		       /* the stopped hook has fired */
-	struct loop_timer *stop_timer; /* the bound of a stop's phase */
-	struct loop_timer *trim_timer; /* give freed heap back, once */
+	bool mounted, ended;
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
-	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed: metrics */
 };
-
-static void slot_drop(struct fs *fs, struct proc *p);
-static void reap_arm(struct fs_slot *s);
 
 static struct fs *req_fs(fuse_req_t req)
 {
@@ -194,7 +168,7 @@ static struct proc *ino_proc(struct fs *fs, fuse_ino_t ino)
 {
 	if (ino < FS_SLOT_INO)
 		return NULL;
-	return tab_by_id(fs->tab, ino_id(ino));
+	return slots_by_id(fs->sl, ino_id(ino));
 }
 
 /* A file (not the directory) of a slot's directory. */
@@ -313,24 +287,6 @@ static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 	slot_attr(fs, p, k, st);
 	return 0;
 }
-/* The live slot whose run has pid text (by-pid lookups). */
-static struct proc *proc_by_pid(struct fs *fs, const char *text)
-{
-	struct proc *p;
-	uint64_t id = 0;
-	char *end;
-	long pid;
-
-	errno = 0;
-	pid = strtol(text, &end, 10);
-	if (errno || *end || end == text || pid <= 0)
-		return NULL;
-	while ((p = tab_next(fs->tab, id, &id)))
-		if (proc_pid(p) == (pid_t)pid)
-			return p;
-	return NULL;
-}
-
 static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 			struct proc *p)
 {
@@ -356,7 +312,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int k;
 
 	if (parent == FS_BYPID_INO) {
-		p = proc_by_pid(fs, name);
+		p = slots_by_pid(fs->sl, name);
 		if (!p)
 			fuse_reply_err(req, ENOENT);
 		else
@@ -365,7 +321,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (parent == FS_ROOT_INO) {
 		rf = root_file_by_name(name);
-		p = rf ? NULL : tab_by_name(fs->tab, name);
+		p = rf ? NULL : slots_by_name(fs->sl, name);
 		if (rf)
 			reply_entry(req, fs, rf->ino, NULL);
 		else if (p)
@@ -492,7 +448,7 @@ static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 			return pos;
 	}
 	id = off > 5 ? (uint64_t)off - 5 : 0;
-	while ((p = tab_next(fs->tab, id, &id)))
+	while ((p = slots_next(fs->sl, id, &id)))
 		if (!dirent_add(req, buf, size, &pos, proc_name(p),
 				slot_ino(p, K_DIR), S_IFDIR, (off_t)(id + 5)))
 			break;
@@ -515,7 +471,7 @@ static size_t readdir_bypid(fuse_req_t req, struct fs *fs, char *buf,
 	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
 		return pos;
 	id = off > 2 ? (uint64_t)off - 2 : 0;
-	while ((p = tab_next(fs->tab, id, &id))) {
+	while ((p = slots_next(fs->sl, id, &id))) {
 		if (!pidlink_live(p))
 			continue;
 		snprintf(name, sizeof(name), "%d", (int)proc_pid(p));
@@ -530,7 +486,7 @@ static size_t readdir_bypid(fuse_req_t req, struct fs *fs, char *buf,
 static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct proc *p = ino_proc(req_fs(req), ino);
-	char target[FS_NAME_MAX + 4];
+	char target[SLOTS_NAME_MAX + 4];
 
 	if (!p || ino_kind(ino) != K_PIDLINK || !pidlink_live(p)) {
 		fuse_reply_err(req, ENOENT);
@@ -593,76 +549,18 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-static bool name_valid(const char *name)
-{
-	size_t n = strlen(name), i;
-
-	if (n == 0 || n > FS_NAME_MAX || name[0] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* A new slot record with its proc, added to the table. NULL with *err
- * ENOMEM. */
-static struct proc *slot_new(struct fs *fs, const char *name, uid_t uid,
-			     gid_t gid, int *err)
-{
-	struct fs_slot *s = calloc(1, sizeof(*s));
-	struct proc *p = NULL;
-
-	if (s) {
-		s->fs = fs;
-		p = proc_new(fs->pctx, name, fs->next_id, uid, gid, s);
-	}
-	if (!p || tab_add(fs->tab, fs->next_id, proc_name(p), p) < 0) {
-		proc_unref(p);
-		free(s);
-		*err = ENOMEM;
-		return NULL;
-	}
-	s->p = p;
-	fs->next_id++;
-	return p;
-}
-
 /* Create a slot owned by the caller. Returns it (borrowed) or NULL with
- * *err: EINVAL, EEXIST, ENOSPC, EPERM, ESHUTDOWN, ENOMEM. */
+ * *err as slots_create, or EROFS. */
 static struct proc *slot_create(struct fs *fs, fuse_req_t req, const char *name,
 				int *err)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct proc *p;
 
-	*err = 0;
-	if (fs->read_only)
+	if (fs->read_only) {
 		*err = EROFS;
-	else if (strlen(name) > FS_NAME_MAX)
-		*err = ENAMETOOLONG;
-	else if (!name_valid(name))
-		*err = EINVAL;
-	else if (fs->stopping)
-		*err = ESHUTDOWN;
-	else if (tab_by_name(fs->tab, name) || root_file_by_name(name))
-		*err = EEXIST;
-	else if (tab_count(fs->tab) >= fs->cfg->max_processes)
-		*err = ENOSPC;
-	else if (getuid() != 0 && ctx->uid != getuid())
-		*err = EPERM; /* its commands would run as the daemon's user */
-	if (*err)
 		return NULL;
-	p = slot_new(fs, name, ctx->uid, ctx->gid, err);
-	if (p)
-		log_debug("slot %s: created by uid %u", name,
-			  (unsigned)ctx->uid);
-	return p;
+	}
+	return slots_create(fs->sl, name, ctx->uid, ctx->gid, err);
 }
 
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -687,7 +585,6 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
-	struct proc *p;
 
 	if (parent != FS_ROOT_INO) {
 		fuse_reply_err(req, ENOENT);
@@ -697,19 +594,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	p = tab_by_name(fs->tab, name);
-	if (!p) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (proc_running(p)) {
-		fuse_reply_err(req, EBUSY);
-		return;
-	}
-	/* Ended: output nobody read any more goes with the slot. */
-	log_debug("slot %s: removed", proc_name(p));
-	slot_drop(fs, p);
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, -slots_remove(fs->sl, name));
 }
 
 /* Creating, linking, renaming and removing files is not possible. */
@@ -770,129 +655,12 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	fuse_reply_err(req, EPERM);
 }
 
-static void trim_expired(void *arg)
-{
-	struct fs *fs = arg;
-
-	fs->trim_timer = NULL;
-	malloc_trim(0);
-}
-
-/* Free s once its slot has left the table and its last handle is
- * closed; the slot's proc then has no run left to call hooks with it. */
-static void slot_put(struct fs_slot *s)
-{
-	if (!proc_removed(s->p) || s->handles.count)
-		return;
-	assert(!proc_busy(s->p));
-	loop_timer_del(s->reap_timer);
-	free(s);
-}
-
-static void slot_drop(struct fs *fs, struct proc *p)
-{
-	struct fs_slot *s = proc_data(p);
-	int i;
-
-	loop_timer_del(s->reap_timer);
-	s->reap_timer = NULL;
-	for (i = 0; i < PROC_NLOGS; i++)
-		fs->bytes_gone[i] += proc_log_bytes(p, (enum proc_log)i);
-	tab_del(fs->tab, proc_id(p));
-	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
-	proc_remove(p); /* only fs_free meets a running slot here */
-	slot_put(s);
-	proc_unref(p);
-	if (!fs->trim_timer && !fs->stopped)
-		fs->trim_timer = loop_timer_add(fs->loop, FS_TRIM_DELAY_MS,
-						trim_expired, fs);
-}
-
-/* Whether reap_after may remove s: ended, drained, nobody has it open. */
-static bool slot_reapable(const struct fs_slot *s)
-{
-	const struct proc *p = s->p;
-
-	return s->fs->cfg->reap_after_ms && !proc_removed(p) &&
-	       !proc_running(p) && proc_wait_status(p) >= 0 &&
-	       !s->handles.count;
-}
-
-/* Whether reap_new_after may remove s: made by reading clone (a
- * recursive tool may have done that), never written to, and nobody has
- * it open. */
-static bool slot_litter(const struct fs_slot *s)
-{
-	const struct proc *p = s->p;
-
-	return s->fs->cfg->reap_new_ms && proc_cloned(p) && !proc_touched(p) &&
-	       !proc_removed(p) && !proc_running(p) && !s->handles.count;
-}
-
-static void reap_expired(void *arg)
-{
-	struct fs_slot *s = arg;
-	bool litter = slot_litter(s);
-
-	s->reap_timer = NULL;
-	if (!litter && !slot_reapable(s))
-		return;
-	log_info("slot %s: removed after %s", proc_name(s->p),
-		 litter ? "reap_new_after" : "reap_after");
-	slot_drop(s->fs, s->p);
-}
-
-/* Arm reap_after or reap_new_after for s when one applies. The two never
- * apply at once: one needs an ended run, the other an untouched slot. */
-static void reap_arm(struct fs_slot *s)
-{
-	unsigned ms;
-
-	if (s->reap_timer)
-		return;
-	if (slot_reapable(s))
-		ms = s->fs->cfg->reap_after_ms;
-	else if (slot_litter(s))
-		ms = s->fs->cfg->reap_new_ms;
-	else
-		return;
-	s->reap_timer = loop_timer_add(s->fs->loop, ms, reap_expired, s);
-	if (!s->reap_timer)
-		log_warn("slot %s: reap timer: %s", proc_name(s->p),
-			 strerror(errno));
-}
-
-/* A run started: an earlier reap_after no longer applies. */
-static void reap_cancel(struct fs_slot *s)
-{
-	loop_timer_del(s->reap_timer);
-	s->reap_timer = NULL;
-}
-
-static void shutdown_done(struct fs *fs);
-
-/* A handle's slot reference is going (it closed, or never opened). */
-static void slot_release(struct fs *fs, struct proc *p)
-{
-	struct fs_slot *s;
-
-	if (p) {
-		s = proc_data(p);
-		proc_update(p);
-		reap_arm(s);
-		slot_put(s);
-		proc_unref(p);
-	}
-	if (fs->lingering && handle_count(fs->hs) == 0)
-		shutdown_done(fs);
-}
-
 static void fs_close(struct fs *fs, struct handle *h)
 {
 	struct proc *p = handle_proc(h);
 
 	handle_free(h);
-	slot_release(fs, p);
+	slots_release(fs->sl, p);
 }
 
 /* The daemon's resident memory, from /proc/self/statm; 0 if unknown. */
@@ -913,23 +681,11 @@ static int metrics_text(struct fs *fs, fuse_req_t req, struct proc *unused,
 			struct jbuf *b)
 {
 	struct metrics_view v;
-	struct proc *p;
-	uint64_t id = 0;
-	int i;
 
 	(void)req;
 	(void)unused;
 	memset(&v, 0, sizeof(v));
-	for (i = 0; i < PROC_NLOGS; i++)
-		v.bytes[i] = fs->bytes_gone[i];
-	while ((p = tab_next(fs->tab, id, &id))) {
-		if (proc_state_index(p) < METRICS_SLOTS_MAX)
-			v.slots[proc_state_index(p)]++;
-		v.paused += proc_running(p) && proc_paused(p);
-		for (i = 0; i < PROC_NLOGS; i++)
-			v.bytes[i] += proc_log_bytes(p, (enum proc_log)i);
-	}
-	proc_ctx_runs(fs->pctx, &v.runs_started, &v.runs_failed);
+	slots_metrics(fs->sl, &v);
 	handle_metrics(fs->hs, &v);
 	v.rss_bytes = rss_bytes();
 	v.start_time = (uint64_t)fs->born.tv_sec;
@@ -959,21 +715,17 @@ static int ctl_text(struct fs *fs, fuse_req_t req, struct proc *p,
 static int clone_text(struct fs *fs, fuse_req_t req, struct proc *unused,
 		      struct jbuf *b)
 {
-	char name[32];
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct proc *p;
 	int err;
 
 	(void)unused;
-	do
-		snprintf(name, sizeof(name), "%llu",
-			 (unsigned long long)fs->next_clone++);
-	while (tab_by_name(fs->tab, name));
-	p = slot_create(fs, req, name, &err);
+	if (fs->read_only)
+		return -EROFS;
+	p = slots_clone(fs->sl, ctx->uid, ctx->gid, &err);
 	if (!p)
 		return -err;
-	proc_set_cloned(p);
-	reap_arm(proc_data(p));
-	jbuf_printf(b, "%s\n", name);
+	jbuf_printf(b, "%s\n", proc_name(p));
 	return 0;
 }
 
@@ -1016,19 +768,14 @@ static int open_check(const struct fs *fs, enum fs_kind k, int flags)
 static struct handle *fs_handle_new(struct fs *fs, struct proc *p,
 				    enum fs_kind k)
 {
-	struct fs_slot *s = p ? proc_data(p) : NULL;
+	struct handle_list *list = p ? slots_hold(p) : NULL;
 	struct handle *h;
 
-	if (p) {
-		proc_ref(p);
-		reap_cancel(s);
-		if (k == K_EVENTS)
-			proc_events_sync(p); /* the reader starts after them */
-	}
-	h = handle_new(fs->hs, s ? &s->handles : NULL, p, kinds[k].type, k,
-		       kinds[k].log);
+	if (p && k == K_EVENTS)
+		proc_events_sync(p); /* the reader starts after them */
+	h = handle_new(fs->hs, list, p, kinds[k].type, k, kinds[k].log);
 	if (!h) {
-		slot_release(fs, p);
+		slots_release(fs->sl, p);
 		return NULL;
 	}
 	if (kinds[k].type == HANDLE_LOG)
@@ -1050,9 +797,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	rc = open_check(fs, k, fi->flags);
-	if (rc == 0 && p &&
-	    ((struct fs_slot *)proc_data(p))->handles.count >=
-		    fs->cfg->max_handles)
+	if (rc == 0 && p && slots_handles(p)->count >= fs->cfg->max_handles)
 		rc = -EMFILE;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -1110,59 +855,6 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	handle_poll(fi_handle(fi), req, ph);
 }
 
-static void hook_output(void *arg, struct proc *p, enum proc_log log)
-{
-	struct stream_reader *r;
-
-	(void)arg;
-	for (r = stream_first_reader(proc_log(p, log)); r;
-	     r = stream_next_reader(r))
-		handle_wake(stream_reader_data(r));
-}
-
-static void hook_ended(void *arg, struct proc *p)
-{
-	struct fs_slot *s = proc_data(p);
-
-	(void)arg;
-	handle_wake_tag(&s->handles, K_WAIT);
-	reap_arm(s);
-}
-
-static void hook_started(void *arg, struct proc *p)
-{
-	struct fs_slot *s = proc_data(p);
-
-	(void)arg;
-	if (proc_start_result(p) == 0)
-		reap_cancel(s);
-	handle_wake_tag(&s->handles, K_CTL);
-}
-
-static void hook_stdin(void *arg, struct proc *p)
-{
-	struct fs_slot *s = proc_data(p);
-
-	(void)arg;
-	handle_wake_tag(&s->handles, K_STDIN);
-}
-
-static void hook_done(void *arg, struct proc *p)
-{
-	(void)arg;
-	reap_arm(proc_data(p));
-}
-
-static void shutdown_drained(struct fs *fs);
-
-static void hook_idle(void *arg)
-{
-	struct fs *fs = arg;
-
-	if (fs->stopping)
-		shutdown_drained(fs);
-}
-
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -1201,10 +893,8 @@ static void fs_session_end(struct fs *fs)
 	fs->ended = true;
 	loop_io_mod(fs->io, 0);
 	log_info("session ended");
-	/* Nobody can read any more: do not wait for the handles. */
-	if (fs->lingering)
-		shutdown_done(fs);
-	else if (fs->hooks->ended)
+	/* Nobody can read any more: a stop waits for no handle. */
+	if (!slots_session_ended(fs->sl) && fs->hooks->ended)
 		fs->hooks->ended(fs->arg);
 }
 
@@ -1235,12 +925,12 @@ static void fs_readable(void *arg, uint32_t events)
 	}
 }
 
-static void fs_sigchld(void *arg, int signo)
+static void fs_stopped(void *arg)
 {
 	struct fs *fs = arg;
 
-	(void)signo;
-	proc_sigchld(fs->pctx);
+	if (fs->hooks->stopped)
+		fs->hooks->stopped(fs->arg);
 }
 
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
@@ -1257,24 +947,14 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->cfg = cfg;
 	fs->hooks = hooks;
 	fs->arg = arg;
-	fs->next_id = 1;
-	fs->next_clone = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->born);
-	fs->phooks = (struct proc_hooks){
-		.output = hook_output,
-		.ended = hook_ended,
-		.stdin_ready = hook_stdin,
-		.idle = hook_idle,
-		.done = hook_done,
-		.started = hook_started,
-	};
 	fs->ctlrun.shell = cfg->shell;
-	fs->pctx = proc_ctx_new(loop, cfg, &fs->phooks, fs, nofile);
-	if (!fs->pctx || loop_signal(loop, SIGCHLD, fs_sigchld, fs) < 0)
-		goto fail;
-	fs->tab = tab_new();
 	fs->hs = handle_set_new(&fs->ctlrun);
-	if (!fs->tab || !fs->hs)
+	if (!fs->hs)
+		goto fail;
+	fs->sl = slots_new(loop, cfg, nofile, fs->hs, root_names, fs_stopped,
+			   fs);
+	if (!fs->sl)
 		goto fail;
 	fs->se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), fs);
 	if (!fs->se) {
@@ -1283,9 +963,8 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	}
 	return fs;
 fail:
+	slots_free(fs->sl);
 	handle_set_free(fs->hs);
-	tab_free(fs->tab);
-	proc_ctx_free(fs->pctx);
 	free(fs);
 	return NULL;
 }
@@ -1305,112 +984,22 @@ int fs_mount(struct fs *fs, const char *mountpoint)
 	return fs->io ? 0 : -errno;
 }
 
-/* The last phase of a stop is over: main may unmount and exit. */
-static void shutdown_done(struct fs *fs)
-{
-	if (fs->stopped)
-		return;
-	fs->stopped = true;
-	loop_timer_del(fs->stop_timer);
-	fs->stop_timer = NULL;
-	if (fs->hooks->stopped)
-		fs->hooks->stopped(fs->arg);
-}
-
-static void linger_expired(void *arg)
-{
-	struct fs *fs = arg;
-
-	fs->stop_timer = NULL;
-	log_info("stopping: %llu file(s) still open after shutdown_timeout",
-		 (unsigned long long)handle_count(fs->hs));
-	shutdown_done(fs);
-}
-
-/* Every run is over: end every log, so that readers get end of file and
- * wait readers the status, then wait for the handles to close. */
-static void shutdown_drained(struct fs *fs)
-{
-	struct proc *p;
-	uint64_t id = 0;
-
-	if (fs->lingering)
-		return;
-	fs->lingering = true;
-	loop_timer_del(fs->stop_timer);
-	fs->stop_timer = NULL;
-	while ((p = tab_next(fs->tab, id, &id)))
-		proc_close(p);
-	if (fs->ended || handle_count(fs->hs) == 0) {
-		shutdown_done(fs);
-		return;
-	}
-	log_info("stopping: waiting for %llu open file(s) to close",
-		 (unsigned long long)handle_count(fs->hs));
-	fs->stop_timer = loop_timer_add(fs->loop, fs->cfg->shutdown_timeout_ms,
-					linger_expired, fs);
-	if (!fs->stop_timer)
-		shutdown_done(fs);
-}
-
-/* Runs that did not end or drain in time: KILL, reap and cut them. */
-static void stop_forced(void *arg)
-{
-	struct fs *fs = arg;
-	struct proc *p;
-	uint64_t id = 0;
-
-	fs->stop_timer = NULL;
-	log_warn("stopping: runs still going, killing them");
-	while ((p = tab_next(fs->tab, id, &id)))
-		if (proc_busy(p))
-			proc_end(p, PROC_END_KILL);
-	shutdown_drained(fs);
-}
-
 void fs_shutdown(struct fs *fs)
 {
-	struct proc *p;
-	uint64_t id = 0, ms;
-
-	if (fs->stopping)
-		return;
-	fs->stopping = true;
-	handle_set_stopping(fs->hs);
-	while ((p = tab_next(fs->tab, id, &id)))
-		if (proc_busy(p))
-			proc_end(p, PROC_END_STOP);
-	if (proc_ctx_busy(fs->pctx) == 0) {
-		shutdown_drained(fs);
-		return;
-	}
-	ms = (uint64_t)fs->cfg->kill_grace_ms + fs->cfg->drain_timeout_ms +
-	     FS_STOP_SLACK_MS;
-	fs->stop_timer = loop_timer_add(fs->loop, ms, stop_forced, fs);
-	if (!fs->stop_timer)
-		stop_forced(fs);
+	slots_shutdown(fs->sl);
 }
 
 void fs_free(struct fs *fs)
 {
 	struct handle *h;
-	struct proc *p;
-	uint64_t id = 0;
 
 	if (!fs)
 		return;
-	fs->stopped = true; /* no hook from here on */
-	loop_timer_del(fs->stop_timer);
-	fs->stop_timer = NULL;
-	loop_timer_del(fs->trim_timer);
-	fs->trim_timer = NULL;
+	slots_quiet(fs->sl); /* no hook from here on */
 	while ((h = handle_first(fs->hs)))
 		fs_close(fs, h);
-	while ((p = tab_next(fs->tab, 0, &id)))
-		slot_drop(fs, p);
-	tab_free(fs->tab);
+	slots_free(fs->sl);
 	handle_set_free(fs->hs);
-	proc_ctx_free(fs->pctx);
 	loop_io_del(fs->io);
 	if (fs->mounted)
 		fuse_session_unmount(fs->se);

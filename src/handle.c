@@ -424,12 +424,12 @@ void handle_wake(struct handle *h)
 	}
 }
 
-void handle_wake_tag(struct handle_list *list, unsigned tag)
+void handle_wake_type(struct handle_list *list, enum handle_type type)
 {
 	struct handle *h;
 
 	for (h = list->first; h; h = h->next)
-		if (h->tag == tag)
+		if (h->type == type)
 			handle_wake(h);
 }
 

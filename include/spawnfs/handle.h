@@ -37,7 +37,7 @@ enum handle_type {
 	HANDLE_NTYPES,
 };
 
-/* The handles of one slot, kept by its owner (fs's slot record). */
+/* The handles of one slot, kept by its owner (slots' record). */
 struct handle_list {
 	struct handle *first;
 	unsigned count;
@@ -109,8 +109,8 @@ void handle_poll(struct handle *h, fuse_req_t req, struct fuse_pollhandle *ph);
  * in order, and notify a poll that became ready. */
 void handle_wake(struct handle *h);
 
-/* handle_wake every handle of list with tag. */
-void handle_wake_tag(struct handle_list *list, unsigned tag);
+/* handle_wake every handle of list of type. */
+void handle_wake_type(struct handle_list *list, enum handle_type type);
 
 /* Answer the interrupted parked requests with EINTR: from the loop,
  * after each dispatch, never inside it. */

@@ -1,0 +1,579 @@
+/*
+ * slots: the slot table, the record fs keeps per slot, the rules for
+ * making and removing slots, the proc hooks, metrics counts and the
+ * phases of a clean stop. See slots.h.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spawnfs/log.h"
+#include "spawnfs/slots.h"
+#include "spawnfs/tab.h"
+
+/* On a stop, runs not over this long after kill_grace + drain_timeout
+ * are forced. */
+#define SLOTS_STOP_SLACK_MS 1000
+/* Removed slots leave small blocks all over the heap: this long after a
+ * removal, free pages go back to the system. */
+#define SLOTS_TRIM_DELAY_MS 500
+
+/* What is kept per slot; proc_data of the slot's proc. Freed once the
+ * slot has left the table and its last handle is closed. */
+struct slot {
+	struct slots *sl;
+	struct proc *p;
+	struct handle_list handles;
+	struct loop_timer *reap_timer; /* reap_after or reap_new_after */
+};
+
+struct slots {
+	struct loop *loop;
+	const struct cfg *cfg;
+	struct handle_set *hs;
+	const char *const *reserved;
+	void (*stopped_cb)(void *arg);
+	void *arg;
+	struct proc_ctx *pctx;
+	struct proc_hooks phooks;
+	struct tab *tab;
+	uint64_t next_id, next_clone;
+	bool stopping;
+	bool lingering;		       /* stopping, every run over */
+	bool ended;		       /* the session ended */
+	bool stopped;		       /* the stopped hook has fired */
+	struct loop_timer *stop_timer; /* the bound of a stop's phase */
+	struct loop_timer *trim_timer; /* give freed heap back, once */
+	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed: metrics */
+};
+
+static void shutdown_done(struct slots *sl);
+static void shutdown_drained(struct slots *sl);
+
+struct proc *slots_by_name(const struct slots *sl, const char *name)
+{
+	return tab_by_name(sl->tab, name);
+}
+
+struct proc *slots_by_id(const struct slots *sl, uint64_t id)
+{
+	return tab_by_id(sl->tab, id);
+}
+
+struct proc *slots_next(const struct slots *sl, uint64_t id, uint64_t *next)
+{
+	return tab_next(sl->tab, id, next);
+}
+
+struct proc *slots_by_pid(const struct slots *sl, const char *text)
+{
+	struct proc *p;
+	uint64_t id = 0;
+	char *end;
+	long pid;
+
+	errno = 0;
+	pid = strtol(text, &end, 10);
+	if (errno || *end || end == text || pid <= 0)
+		return NULL;
+	while ((p = tab_next(sl->tab, id, &id)))
+		if (proc_pid(p) == (pid_t)pid)
+			return p;
+	return NULL;
+}
+
+/* ---- making and removing slots ---- */
+
+static bool name_valid(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || n > SLOTS_NAME_MAX || name[0] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool name_reserved(const struct slots *sl, const char *name)
+{
+	const char *const *r;
+
+	for (r = sl->reserved; r && *r; r++)
+		if (strcmp(*r, name) == 0)
+			return true;
+	return false;
+}
+
+/* A new slot record with its proc, added to the table. NULL with *err
+ * ENOMEM. */
+static struct proc *slot_new(struct slots *sl, const char *name, uid_t uid,
+			     gid_t gid, int *err)
+{
+	struct slot *s = calloc(1, sizeof(*s));
+	struct proc *p = NULL;
+
+	if (s) {
+		s->sl = sl;
+		p = proc_new(sl->pctx, name, sl->next_id, uid, gid, s);
+	}
+	if (!p || tab_add(sl->tab, sl->next_id, proc_name(p), p) < 0) {
+		proc_unref(p);
+		free(s);
+		*err = ENOMEM;
+		return NULL;
+	}
+	s->p = p;
+	sl->next_id++;
+	return p;
+}
+
+struct proc *slots_create(struct slots *sl, const char *name, uid_t uid,
+			  gid_t gid, int *err)
+{
+	struct proc *p;
+
+	*err = 0;
+	if (strlen(name) > SLOTS_NAME_MAX)
+		*err = ENAMETOOLONG;
+	else if (!name_valid(name))
+		*err = EINVAL;
+	else if (sl->stopping)
+		*err = ESHUTDOWN;
+	else if (tab_by_name(sl->tab, name) || name_reserved(sl, name))
+		*err = EEXIST;
+	else if (tab_count(sl->tab) >= sl->cfg->max_processes)
+		*err = ENOSPC;
+	else if (getuid() != 0 && uid != getuid())
+		*err = EPERM; /* its commands would run as the daemon's user */
+	if (*err)
+		return NULL;
+	p = slot_new(sl, name, uid, gid, err);
+	if (p)
+		log_debug("slot %s: created by uid %u", name, (unsigned)uid);
+	return p;
+}
+
+static void reap_arm(struct slot *s);
+
+struct proc *slots_clone(struct slots *sl, uid_t uid, gid_t gid, int *err)
+{
+	char name[32];
+	struct proc *p;
+
+	do
+		snprintf(name, sizeof(name), "%llu",
+			 (unsigned long long)sl->next_clone++);
+	while (tab_by_name(sl->tab, name));
+	p = slots_create(sl, name, uid, gid, err);
+	if (!p)
+		return NULL;
+	proc_set_cloned(p);
+	reap_arm(proc_data(p));
+	return p;
+}
+
+static void trim_expired(void *arg)
+{
+	struct slots *sl = arg;
+
+	sl->trim_timer = NULL;
+	malloc_trim(0);
+}
+
+/* Free s once its slot has left the table and its last handle is
+ * closed; the slot's proc then has no run left to call hooks with it. */
+static void slot_put(struct slot *s)
+{
+	if (!proc_removed(s->p) || s->handles.count)
+		return;
+	assert(!proc_busy(s->p));
+	loop_timer_del(s->reap_timer);
+	free(s);
+}
+
+static void slot_drop(struct slots *sl, struct proc *p)
+{
+	struct slot *s = proc_data(p);
+	int i;
+
+	loop_timer_del(s->reap_timer);
+	s->reap_timer = NULL;
+	for (i = 0; i < PROC_NLOGS; i++)
+		sl->bytes_gone[i] += proc_log_bytes(p, (enum proc_log)i);
+	tab_del(sl->tab, proc_id(p));
+	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
+	proc_remove(p); /* only slots_free meets a running slot here */
+	slot_put(s);
+	proc_unref(p);
+	if (!sl->trim_timer && !sl->stopped)
+		sl->trim_timer = loop_timer_add(sl->loop, SLOTS_TRIM_DELAY_MS,
+						trim_expired, sl);
+}
+
+int slots_remove(struct slots *sl, const char *name)
+{
+	struct proc *p = tab_by_name(sl->tab, name);
+
+	if (!p)
+		return -ENOENT;
+	if (proc_running(p))
+		return -EBUSY;
+	/* Ended: output nobody read any more goes with the slot. */
+	log_debug("slot %s: removed", proc_name(p));
+	slot_drop(sl, p);
+	return 0;
+}
+
+/* Whether reap_after may remove s: ended, drained, nobody has it open. */
+static bool slot_reapable(const struct slot *s)
+{
+	const struct proc *p = s->p;
+
+	return s->sl->cfg->reap_after_ms && !proc_removed(p) &&
+	       !proc_running(p) && proc_wait_status(p) >= 0 &&
+	       !s->handles.count;
+}
+
+/* Whether reap_new_after may remove s: made by reading clone (a
+ * recursive tool may have done that), never written to, and nobody has
+ * it open. */
+static bool slot_litter(const struct slot *s)
+{
+	const struct proc *p = s->p;
+
+	return s->sl->cfg->reap_new_ms && proc_cloned(p) && !proc_touched(p) &&
+	       !proc_removed(p) && !proc_running(p) && !s->handles.count;
+}
+
+static void reap_expired(void *arg)
+{
+	struct slot *s = arg;
+	bool litter = slot_litter(s);
+
+	s->reap_timer = NULL;
+	if (!litter && !slot_reapable(s))
+		return;
+	log_info("slot %s: removed after %s", proc_name(s->p),
+		 litter ? "reap_new_after" : "reap_after");
+	slot_drop(s->sl, s->p);
+}
+
+/* Arm reap_after or reap_new_after for s when one applies. The two never
+ * apply at once: one needs an ended run, the other an untouched slot. */
+static void reap_arm(struct slot *s)
+{
+	unsigned ms;
+
+	if (s->reap_timer)
+		return;
+	if (slot_reapable(s))
+		ms = s->sl->cfg->reap_after_ms;
+	else if (slot_litter(s))
+		ms = s->sl->cfg->reap_new_ms;
+	else
+		return;
+	s->reap_timer = loop_timer_add(s->sl->loop, ms, reap_expired, s);
+	if (!s->reap_timer)
+		log_warn("slot %s: reap timer: %s", proc_name(s->p),
+			 strerror(errno));
+}
+
+/* A run started or a handle opened: an armed reap no longer applies. */
+static void reap_cancel(struct slot *s)
+{
+	loop_timer_del(s->reap_timer);
+	s->reap_timer = NULL;
+}
+
+/* ---- handles ---- */
+
+struct handle_list *slots_hold(struct proc *p)
+{
+	struct slot *s = proc_data(p);
+
+	proc_ref(p);
+	reap_cancel(s);
+	return &s->handles;
+}
+
+const struct handle_list *slots_handles(const struct proc *p)
+{
+	const struct slot *s = proc_data(p);
+
+	return &s->handles;
+}
+
+void slots_release(struct slots *sl, struct proc *p)
+{
+	struct slot *s;
+
+	if (p) {
+		s = proc_data(p);
+		proc_update(p);
+		reap_arm(s);
+		slot_put(s);
+		proc_unref(p);
+	}
+	if (sl->lingering && handle_count(sl->hs) == 0)
+		shutdown_done(sl);
+}
+
+/* ---- what proc tells ---- */
+
+static void hook_output(void *arg, struct proc *p, enum proc_log log)
+{
+	struct stream_reader *r;
+
+	(void)arg;
+	for (r = stream_first_reader(proc_log(p, log)); r;
+	     r = stream_next_reader(r))
+		handle_wake(stream_reader_data(r));
+}
+
+static void hook_ended(void *arg, struct proc *p)
+{
+	struct slot *s = proc_data(p);
+
+	(void)arg;
+	handle_wake_type(&s->handles, HANDLE_WAIT);
+	reap_arm(s);
+}
+
+static void hook_started(void *arg, struct proc *p)
+{
+	struct slot *s = proc_data(p);
+
+	(void)arg;
+	if (proc_start_result(p) == 0)
+		reap_cancel(s);
+	handle_wake_type(&s->handles, HANDLE_CTL);
+}
+
+static void hook_stdin(void *arg, struct proc *p)
+{
+	struct slot *s = proc_data(p);
+
+	(void)arg;
+	handle_wake_type(&s->handles, HANDLE_STDIN);
+}
+
+static void hook_done(void *arg, struct proc *p)
+{
+	(void)arg;
+	reap_arm(proc_data(p));
+}
+
+static void hook_idle(void *arg)
+{
+	struct slots *sl = arg;
+
+	if (sl->stopping)
+		shutdown_drained(sl);
+}
+
+static void on_sigchld(void *arg, int signo)
+{
+	struct slots *sl = arg;
+
+	(void)signo;
+	proc_sigchld(sl->pctx);
+}
+
+/* ---- metrics ---- */
+
+void slots_metrics(const struct slots *sl, struct metrics_view *v)
+{
+	struct proc *p;
+	uint64_t id = 0;
+	int i;
+
+	for (i = 0; i < PROC_NLOGS; i++)
+		v->bytes[i] = sl->bytes_gone[i];
+	while ((p = tab_next(sl->tab, id, &id))) {
+		if (proc_state_index(p) < METRICS_SLOTS_MAX)
+			v->slots[proc_state_index(p)]++;
+		v->paused += proc_running(p) && proc_paused(p);
+		for (i = 0; i < PROC_NLOGS; i++)
+			v->bytes[i] += proc_log_bytes(p, (enum proc_log)i);
+	}
+	proc_ctx_runs(sl->pctx, &v->runs_started, &v->runs_failed);
+}
+
+/* ---- a clean stop ---- */
+
+/* The last phase of a stop is over: main may unmount and exit. */
+static void shutdown_done(struct slots *sl)
+{
+	if (sl->stopped)
+		return;
+	sl->stopped = true;
+	loop_timer_del(sl->stop_timer);
+	sl->stop_timer = NULL;
+	if (sl->stopped_cb)
+		sl->stopped_cb(sl->arg);
+}
+
+static void linger_expired(void *arg)
+{
+	struct slots *sl = arg;
+
+	sl->stop_timer = NULL;
+	log_info("stopping: %llu file(s) still open after shutdown_timeout",
+		 (unsigned long long)handle_count(sl->hs));
+	shutdown_done(sl);
+}
+
+/* Every run is over: end every log, so that readers get end of file and
+ * wait readers the status, then wait for the handles to close. */
+static void shutdown_drained(struct slots *sl)
+{
+	struct proc *p;
+	uint64_t id = 0;
+
+	if (sl->lingering)
+		return;
+	sl->lingering = true;
+	loop_timer_del(sl->stop_timer);
+	sl->stop_timer = NULL;
+	while ((p = tab_next(sl->tab, id, &id)))
+		proc_close(p);
+	if (sl->ended || handle_count(sl->hs) == 0) {
+		shutdown_done(sl);
+		return;
+	}
+	log_info("stopping: waiting for %llu open file(s) to close",
+		 (unsigned long long)handle_count(sl->hs));
+	sl->stop_timer = loop_timer_add(sl->loop, sl->cfg->shutdown_timeout_ms,
+					linger_expired, sl);
+	if (!sl->stop_timer)
+		shutdown_done(sl);
+}
+
+/* Runs that did not end or drain in time: KILL, reap and cut them. */
+static void stop_forced(void *arg)
+{
+	struct slots *sl = arg;
+	struct proc *p;
+	uint64_t id = 0;
+
+	sl->stop_timer = NULL;
+	log_warn("stopping: runs still going, killing them");
+	while ((p = tab_next(sl->tab, id, &id)))
+		if (proc_busy(p))
+			proc_end(p, PROC_END_KILL);
+	shutdown_drained(sl);
+}
+
+void slots_shutdown(struct slots *sl)
+{
+	struct proc *p;
+	uint64_t id = 0, ms;
+
+	if (sl->stopping)
+		return;
+	sl->stopping = true;
+	handle_set_stopping(sl->hs);
+	while ((p = tab_next(sl->tab, id, &id)))
+		if (proc_busy(p))
+			proc_end(p, PROC_END_STOP);
+	if (proc_ctx_busy(sl->pctx) == 0) {
+		shutdown_drained(sl);
+		return;
+	}
+	ms = (uint64_t)sl->cfg->kill_grace_ms + sl->cfg->drain_timeout_ms +
+	     SLOTS_STOP_SLACK_MS;
+	sl->stop_timer = loop_timer_add(sl->loop, ms, stop_forced, sl);
+	if (!sl->stop_timer)
+		stop_forced(sl);
+}
+
+bool slots_stopping(const struct slots *sl)
+{
+	return sl->stopping;
+}
+
+bool slots_session_ended(struct slots *sl)
+{
+	sl->ended = true;
+	if (!sl->lingering)
+		return false;
+	shutdown_done(sl);
+	return true;
+}
+
+/* ---- life of the set ---- */
+
+struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
+			const struct rlimit *nofile, struct handle_set *hs,
+			const char *const *reserved,
+			void (*stopped)(void *arg), void *arg)
+{
+	struct slots *sl = calloc(1, sizeof(*sl));
+
+	if (!sl)
+		return NULL;
+	sl->loop = loop;
+	sl->cfg = cfg;
+	sl->hs = hs;
+	sl->reserved = reserved;
+	sl->stopped_cb = stopped;
+	sl->arg = arg;
+	sl->next_id = 1;
+	sl->next_clone = 1;
+	sl->phooks = (struct proc_hooks){
+		.output = hook_output,
+		.ended = hook_ended,
+		.stdin_ready = hook_stdin,
+		.idle = hook_idle,
+		.done = hook_done,
+		.started = hook_started,
+	};
+	sl->pctx = proc_ctx_new(loop, cfg, &sl->phooks, sl, nofile);
+	sl->tab = tab_new();
+	if (!sl->pctx || !sl->tab ||
+	    loop_signal(loop, SIGCHLD, on_sigchld, sl) < 0) {
+		tab_free(sl->tab);
+		proc_ctx_free(sl->pctx);
+		free(sl);
+		return NULL;
+	}
+	return sl;
+}
+
+void slots_quiet(struct slots *sl)
+{
+	if (!sl)
+		return;
+	sl->stopped = true;
+	loop_timer_del(sl->stop_timer);
+	sl->stop_timer = NULL;
+	loop_timer_del(sl->trim_timer);
+	sl->trim_timer = NULL;
+}
+
+void slots_free(struct slots *sl)
+{
+	struct proc *p;
+	uint64_t id = 0;
+
+	if (!sl)
+		return;
+	slots_quiet(sl);
+	while ((p = tab_next(sl->tab, 0, &id)))
+		slot_drop(sl, p);
+	tab_free(sl->tab);
+	proc_ctx_free(sl->pctx);
+	free(sl);
+}
