@@ -1,12 +1,9 @@
 /*
- * fs: the FUSE low-level operations. Inode numbers are synthetic: 1 is
- * the root, 2 is clone, 3 is by-pid, 4 is metrics, and a slot with id N
- * has (N << 4) | kind for its directory and files; ids never repeat, so
- * an inode never changes meaning. What each kind of file does (its size,
- * who may open it, how it reads, writes and polls) is one entry of the
- * kinds table. Owns the session; the slots (their table, their
- * records, reaping and the stop's phases) are slots.c's, the open
- * handles and the requests parked on them handle.c's.
+ * fs: the FUSE low-level operations and the session. Each request is
+ * answered from the kinds table (kind.c: inode numbers, names, modes,
+ * sizes, texts), the slots (slots.c: their table, records, reaping and
+ * the stop's phases) and the open handles (handle.c: reads, writes and
+ * polls, parked requests, interrupts).
  */
 #include <assert.h>
 #include <errno.h>
@@ -22,111 +19,13 @@
 #include "spawnfs/ctlrun.h"
 #include "spawnfs/fs.h"
 #include "spawnfs/handle.h"
+#include "spawnfs/kind.h"
 #include "spawnfs/log.h"
 #include "spawnfs/metrics.h"
 #include "spawnfs/proc.h"
 #include "spawnfs/slots.h"
 
-#define FS_ROOT_INO    1
-#define FS_CLONE_INO   2
-#define FS_BYPID_INO   3
-#define FS_METRICS_INO 4
-#define FS_SLOT_INO    16 /* the first inode number of a slot */
-#define FS_MAX_WRITE   (1024 * 1024)
-
-enum fs_kind {
-	K_DIR,
-	K_CTL,
-	K_STDIN,
-	K_STDOUT,
-	K_STDERR,
-	K_EVENTS,
-	K_STATUS,
-	K_WAIT,
-	K_NSLOT,	     /* the kinds below are the files of a slot */
-	K_PIDLINK = K_NSLOT, /* by-pid/PID -> ../NAME */
-	K_CLONE,	     /* the root's clone */
-	K_METRICS,	     /* the root's metrics */
-	K_NKINDS,
-};
-
-struct fs;
-
-/* What a kind of file does. */
-struct fs_kind_ops {
-	const char *name; /* in a slot's directory; NULL: not there */
-	mode_t mode;
-	enum handle_type type; /* how an open handle reads, writes, polls */
-	enum proc_log log;     /* HANDLE_LOG: the log it reads */
-	int access;	       /* the O_ACCMODE open allows; -1: any */
-	bool truncate;	       /* O_TRUNC (a size 0 setattr) is allowed */
-	bool creates;	       /* opening it makes a slot: not read-only */
-	bool sized_at_open;    /* an open handle's size is its text's */
-	/* getattr: the size (and times) beyond what every file has */
-	void (*attr)(struct proc *p, enum proc_log log, struct stat *st);
-	/* the text an open handle reads, rendered at open; 0 or -errno */
-	int (*text)(struct fs *fs, fuse_req_t req, struct proc *p,
-		    struct jbuf *b);
-};
-
-static void log_attr(struct proc *p, enum proc_log log, struct stat *st);
-static void status_attr(struct proc *p, enum proc_log log, struct stat *st);
-static void wait_attr(struct proc *p, enum proc_log log, struct stat *st);
-static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st);
-static int ctl_text(struct fs *fs, fuse_req_t req, struct proc *p,
-		    struct jbuf *b);
-static int status_text(struct fs *fs, fuse_req_t req, struct proc *p,
-		       struct jbuf *b);
-static int clone_text(struct fs *fs, fuse_req_t req, struct proc *unused,
-		      struct jbuf *b);
-static int metrics_text(struct fs *fs, fuse_req_t req, struct proc *unused,
-			struct jbuf *b);
-
-/* Every kind of file; a slot's files are those with a name. clone and
- * metrics have their attributes from root_files. */
-static const struct fs_kind_ops kinds[K_NKINDS] = {
-	[K_DIR] = {NULL, S_IFDIR},
-	[K_CTL] = {"ctl", S_IFREG | 0600, .type = HANDLE_CTL, .access = -1,
-		   .truncate = true, .text = ctl_text},
-	[K_STDIN] = {"stdin", S_IFREG | 0200, .type = HANDLE_STDIN,
-		     .access = O_WRONLY, .truncate = true},
-	[K_STDOUT] = {"stdout", S_IFREG | 0400, .type = HANDLE_LOG,
-		      .log = PROC_STDOUT, .access = O_RDONLY, .attr = log_attr},
-	[K_STDERR] = {"stderr", S_IFREG | 0400, .type = HANDLE_LOG,
-		      .log = PROC_STDERR, .access = O_RDONLY, .attr = log_attr},
-	[K_EVENTS] = {"events", S_IFREG | 0400, .type = HANDLE_LOG,
-		      .log = PROC_EVENTS, .access = O_RDONLY, .attr = log_attr},
-	[K_STATUS] = {"status", S_IFREG | 0400, .type = HANDLE_TEXT,
-		      .access = O_RDONLY, .sized_at_open = true,
-		      .attr = status_attr, .text = status_text},
-	[K_WAIT] = {"wait", S_IFREG | 0400, .type = HANDLE_WAIT,
-		    .access = O_RDONLY, .attr = wait_attr},
-	[K_PIDLINK] = {NULL, S_IFLNK | 0777, .attr = pidlink_attr},
-	[K_CLONE] = {.type = HANDLE_TEXT,
-		     .access = O_RDONLY,
-		     .creates = true,
-		     .text = clone_text},
-	[K_METRICS] = {.type = HANDLE_TEXT,
-		       .access = O_RDONLY,
-		       .text = metrics_text},
-};
-
-/* The names the root holds besides the slots: no slot may take them.
- * readdir gives them offsets 3, 4, 5. */
-static const struct fs_root_file {
-	const char *name;
-	fuse_ino_t ino;
-	mode_t mode;
-	enum fs_kind kind; /* of a handle opened on it */
-} root_files[] = {
-	{"clone", FS_CLONE_INO, S_IFREG | 0444, K_CLONE},
-	{"by-pid", FS_BYPID_INO, S_IFDIR | 0755, K_DIR},
-	{"metrics", FS_METRICS_INO, S_IFREG | 0444, K_METRICS},
-};
-#define FS_NROOT (sizeof(root_files) / sizeof(root_files[0]))
-
-/* The same names, for slots' check. */
-static const char *const root_names[] = {"clone", "by-pid", "metrics", NULL};
+#define FS_MAX_WRITE (1024 * 1024)
 
 struct fs {
 	struct fuse_session *se;
@@ -139,7 +38,7 @@ struct fs {
 	struct slots *sl;
 	struct fuse_buf buf;
 	struct handle_set *hs;
-	struct timespec born;
+	struct kind_ctx kc;
 	bool mounted, ended;
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
 };
@@ -149,144 +48,17 @@ static struct fs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static uint64_t ino_id(fuse_ino_t ino)
-{
-	return (uint64_t)ino >> 4;
-}
-
-static enum fs_kind ino_kind(fuse_ino_t ino)
-{
-	return (enum fs_kind)(ino & 15);
-}
-
-static fuse_ino_t slot_ino(const struct proc *p, enum fs_kind k)
-{
-	return (fuse_ino_t)((proc_id(p) << 4) | (uint64_t)k);
-}
-
 static struct proc *ino_proc(struct fs *fs, fuse_ino_t ino)
 {
-	if (ino < FS_SLOT_INO)
-		return NULL;
-	return slots_by_id(fs->sl, ino_id(ino));
+	return kind_ino_proc(&fs->kc, ino);
 }
 
-/* A file (not the directory) of a slot's directory. */
-static bool kind_in_slot(enum fs_kind k)
-{
-	return k > K_DIR && k < K_NSLOT && kinds[k].name;
-}
-
-static const struct fs_root_file *root_file_by_name(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < FS_NROOT; i++)
-		if (strcmp(root_files[i].name, name) == 0)
-			return &root_files[i];
-	return NULL;
-}
-
-static const struct fs_root_file *root_file_by_ino(fuse_ino_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < FS_NROOT; i++)
-		if (root_files[i].ino == ino)
-			return &root_files[i];
-	return NULL;
-}
-
-/* by-pid/PID is there while the slot's run is alive. */
-static bool pidlink_live(const struct proc *p)
-{
-	return proc_pid(p) > 0;
-}
-
-static void log_attr(struct proc *p, enum proc_log log, struct stat *st)
-{
-	struct stream *s = proc_log(p, log);
-
-	st->st_size = (off_t)proc_log_bytes(p, log);
-	if (stream_mtime(s)->tv_sec)
-		st->st_mtim = *stream_mtime(s);
-}
-
-/* Length of the text a status file holds now. */
-static void status_attr(struct proc *p, enum proc_log log, struct stat *st)
-{
-	struct jbuf b;
-
-	(void)log;
-	jbuf_init(&b);
-	proc_status(p, &b);
-	st->st_size = (off_t)b.len;
-	jbuf_free(&b);
-}
-
-static void wait_attr(struct proc *p, enum proc_log log, struct stat *st)
-{
-	char tmp[16];
-	int status = proc_wait_status(p);
-
-	(void)log;
-	st->st_size =
-		status < 0 ? 0 : snprintf(tmp, sizeof(tmp), "%d\n", status);
-}
-
-static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st)
-{
-	(void)log;
-	st->st_size = (off_t)(strlen(proc_name(p)) + 3);
-}
-
-static void slot_attr(struct fs *fs, struct proc *p, enum fs_kind k,
-		      struct stat *st)
-{
-	st->st_ino = slot_ino(p, k);
-	st->st_uid = proc_uid(p);
-	st->st_gid = proc_gid(p);
-	st->st_mtim = st->st_ctim = st->st_atim = fs->born;
-	if (k == K_DIR) {
-		st->st_mode = S_IFDIR | (fs->cfg->process_mode & 07777);
-		st->st_nlink = 2;
-		return;
-	}
-	st->st_mode = kinds[k].mode;
-	st->st_nlink = 1;
-	if (kinds[k].attr)
-		kinds[k].attr(p, kinds[k].log, st);
-}
-
-/* Attributes of ino; p may come from an open handle of a removed slot.
- * The root is like /tmp: whoever may use the mount may make a slot there,
- * and only a slot's owner (or root) may remove it. */
 static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 		   struct stat *st)
 {
-	const struct fs_root_file *rf = root_file_by_ino(ino);
-	enum fs_kind k = ino_kind(ino);
-
-	memset(st, 0, sizeof(*st));
-	if (ino < FS_SLOT_INO) {
-		if (ino != FS_ROOT_INO && !rf)
-			return -ENOENT;
-		st->st_ino = ino;
-		st->st_mode = rf ? rf->mode : S_IFDIR | 01777;
-		st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
-		st->st_uid = getuid();
-		st->st_gid = getgid();
-		st->st_mtim = st->st_ctim = st->st_atim = fs->born;
-		return 0;
-	}
-	if (!p)
-		p = ino_proc(fs, ino);
-	if (!p || (k != K_DIR && !kind_in_slot(k) &&
-		   (k != K_PIDLINK || !pidlink_live(p))))
-		return -ENOENT;
-	slot_attr(fs, p, k, st);
-	return 0;
+	return kind_attr(&fs->kc, ino, p, st);
 }
+
 static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 			struct proc *p)
 {
@@ -307,38 +79,38 @@ static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
-	const struct fs_root_file *rf;
+	const struct kind_root *rf;
 	struct proc *p;
 	int k;
 
-	if (parent == FS_BYPID_INO) {
+	if (parent == KIND_BYPID_INO) {
 		p = slots_by_pid(fs->sl, name);
 		if (!p)
 			fuse_reply_err(req, ENOENT);
 		else
-			reply_entry(req, fs, slot_ino(p, K_PIDLINK), p);
+			reply_entry(req, fs, kind_ino(p, KIND_PIDLINK), p);
 		return;
 	}
-	if (parent == FS_ROOT_INO) {
-		rf = root_file_by_name(name);
+	if (parent == KIND_ROOT_INO) {
+		rf = kind_root_by_name(name);
 		p = rf ? NULL : slots_by_name(fs->sl, name);
 		if (rf)
 			reply_entry(req, fs, rf->ino, NULL);
 		else if (p)
-			reply_entry(req, fs, slot_ino(p, K_DIR), p);
+			reply_entry(req, fs, kind_ino(p, KIND_DIR), p);
 		else
 			fuse_reply_err(req, ENOENT);
 		return;
 	}
 	p = ino_proc(fs, parent);
-	if (!p || ino_kind(parent) != K_DIR) {
+	if (!p || kind_of_ino(parent) != KIND_DIR) {
 		fuse_reply_err(req, p ? ENOTDIR : ENOENT);
 		return;
 	}
-	for (k = K_DIR + 1; k < K_NSLOT; k++) {
-		if (kind_in_slot((enum fs_kind)k) &&
-		    strcmp(kinds[k].name, name) == 0) {
-			reply_entry(req, fs, slot_ino(p, (enum fs_kind)k), p);
+	for (k = KIND_DIR + 1; k < KIND_NSLOT; k++) {
+		if (kind_in_slot((enum kind_id)k) &&
+		    strcmp(kind_ops(k)->name, name) == 0) {
+			reply_entry(req, fs, kind_ino(p, (enum kind_id)k), p);
 			return;
 		}
 	}
@@ -352,9 +124,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
  */
 static struct handle *handle_of_removed(struct fs *fs, fuse_ino_t ino)
 {
-	if (ino < FS_SLOT_INO || ino_proc(fs, ino))
+	if (ino < KIND_SLOT_INO || ino_proc(fs, ino))
 		return NULL;
-	return handle_find(fs->hs, ino_id(ino), ino_kind(ino));
+	return handle_find(fs->hs, kind_ino_id(ino), kind_of_ino(ino));
 }
 
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -362,18 +134,18 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs *fs = req_fs(req);
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
-	enum fs_kind k = ino_kind(ino);
+	enum kind_id k = kind_of_ino(ino);
 	struct stat st;
 	int rc;
 
 	if (!h)
 		h = handle_of_removed(fs, ino);
 
-	rc = fs_attr(fs, ino, h && ino >= FS_SLOT_INO ? handle_proc(h) : NULL,
+	rc = fs_attr(fs, ino, h && ino >= KIND_SLOT_INO ? handle_proc(h) : NULL,
 		     &st);
 	/* An open status reads what was rendered at open: say that size. */
-	if (rc == 0 && h && ino >= FS_SLOT_INO && handle_tag(h) == k &&
-	    kinds[k].sized_at_open)
+	if (rc == 0 && h && ino >= KIND_SLOT_INO && handle_tag(h) == k &&
+	    kind_ops(k)->sized_at_open)
 		st.st_size = (off_t)handle_text_len(h);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -386,23 +158,23 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	enum fs_kind k = ino_kind(ino);
+	enum kind_id k = kind_of_ino(ino);
 	struct proc *p;
 	struct stat st;
 
 	(void)fi;
 	p = ino_proc(fs, ino);
 	if (fs->read_only) {
-		fuse_reply_err(req, p || ino < FS_SLOT_INO ? EROFS : ENOENT);
+		fuse_reply_err(req, p || ino < KIND_SLOT_INO ? EROFS : ENOENT);
 		return;
 	}
-	if (p && k < K_NKINDS && kinds[k].truncate &&
+	if (p && k < KIND_N && kind_ops(k)->truncate &&
 	    to_set == FUSE_SET_ATTR_SIZE && attr->st_size == 0) {
 		fs_attr(fs, ino, p, &st);
 		fuse_reply_attr(req, &st, 0);
 		return;
 	}
-	fuse_reply_err(req, p || ino < FS_SLOT_INO ? EPERM : ENOENT);
+	fuse_reply_err(req, p || ino < KIND_SLOT_INO ? EPERM : ENOENT);
 }
 
 /* Append one entry; false when buf is full. */
@@ -424,7 +196,7 @@ static bool dirent_add(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return true;
 }
 
-/* Root offsets: 1 ".", 2 "..", 3 + i for root_files[i], then 5 + slot
+/* Root offsets: 1 ".", 2 "..", 3 + i for kind_root_at(i), then 5 + slot
  * id. */
 static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 			   size_t size, off_t off)
@@ -434,13 +206,13 @@ static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 	struct proc *p;
 
 	if (off < 1 &&
-	    !dirent_add(req, buf, size, &pos, ".", FS_ROOT_INO, S_IFDIR, 1))
+	    !dirent_add(req, buf, size, &pos, ".", KIND_ROOT_INO, S_IFDIR, 1))
 		return pos;
 	if (off < 2 &&
-	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
+	    !dirent_add(req, buf, size, &pos, "..", KIND_ROOT_INO, S_IFDIR, 2))
 		return pos;
-	for (i = 0; i < FS_NROOT; i++) {
-		const struct fs_root_file *rf = &root_files[i];
+	for (i = 0; kind_root_at(i); i++) {
+		const struct kind_root *rf = kind_root_at(i);
 
 		if (off < (off_t)i + 3 &&
 		    !dirent_add(req, buf, size, &pos, rf->name, rf->ino,
@@ -450,7 +222,8 @@ static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 	id = off > 5 ? (uint64_t)off - 5 : 0;
 	while ((p = slots_next(fs->sl, id, &id)))
 		if (!dirent_add(req, buf, size, &pos, proc_name(p),
-				slot_ino(p, K_DIR), S_IFDIR, (off_t)(id + 5)))
+				kind_ino(p, KIND_DIR), S_IFDIR,
+				(off_t)(id + 5)))
 			break;
 	return pos;
 }
@@ -465,18 +238,18 @@ static size_t readdir_bypid(fuse_req_t req, struct fs *fs, char *buf,
 	struct proc *p;
 
 	if (off < 1 &&
-	    !dirent_add(req, buf, size, &pos, ".", FS_BYPID_INO, S_IFDIR, 1))
+	    !dirent_add(req, buf, size, &pos, ".", KIND_BYPID_INO, S_IFDIR, 1))
 		return pos;
 	if (off < 2 &&
-	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
+	    !dirent_add(req, buf, size, &pos, "..", KIND_ROOT_INO, S_IFDIR, 2))
 		return pos;
 	id = off > 2 ? (uint64_t)off - 2 : 0;
 	while ((p = slots_next(fs->sl, id, &id))) {
-		if (!pidlink_live(p))
+		if (!kind_pidlink_live(p))
 			continue;
 		snprintf(name, sizeof(name), "%d", (int)proc_pid(p));
 		if (!dirent_add(req, buf, size, &pos, name,
-				slot_ino(p, K_PIDLINK), S_IFLNK,
+				kind_ino(p, KIND_PIDLINK), S_IFLNK,
 				(off_t)(id + 2)))
 			break;
 	}
@@ -488,7 +261,7 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct proc *p = ino_proc(req_fs(req), ino);
 	char target[SLOTS_NAME_MAX + 4];
 
-	if (!p || ino_kind(ino) != K_PIDLINK || !pidlink_live(p)) {
+	if (!p || kind_of_ino(ino) != KIND_PIDLINK || !kind_pidlink_live(p)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -503,16 +276,16 @@ static size_t readdir_slot(fuse_req_t req, struct proc *p, char *buf,
 	int k;
 
 	if (off < 1 && !dirent_add(req, buf, size, &pos, ".",
-				   slot_ino(p, K_DIR), S_IFDIR, 1))
+				   kind_ino(p, KIND_DIR), S_IFDIR, 1))
 		return pos;
 	if (off < 2 &&
-	    !dirent_add(req, buf, size, &pos, "..", FS_ROOT_INO, S_IFDIR, 2))
+	    !dirent_add(req, buf, size, &pos, "..", KIND_ROOT_INO, S_IFDIR, 2))
 		return pos;
-	for (k = K_DIR + 1; k < K_NSLOT; k++) {
-		if (!kind_in_slot((enum fs_kind)k) || off >= k + 2)
+	for (k = KIND_DIR + 1; k < KIND_NSLOT; k++) {
+		if (!kind_in_slot((enum kind_id)k) || off >= k + 2)
 			continue;
-		if (!dirent_add(req, buf, size, &pos, kinds[k].name,
-				slot_ino(p, (enum fs_kind)k), S_IFREG, k + 2))
+		if (!dirent_add(req, buf, size, &pos, kind_ops(k)->name,
+				kind_ino(p, (enum kind_id)k), S_IFREG, k + 2))
 			break;
 	}
 	return pos;
@@ -527,9 +300,9 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t n;
 
 	(void)fi;
-	if (ino != FS_ROOT_INO && ino != FS_BYPID_INO) {
+	if (ino != KIND_ROOT_INO && ino != KIND_BYPID_INO) {
 		p = ino_proc(fs, ino);
-		if (!p || ino_kind(ino) != K_DIR) {
+		if (!p || kind_of_ino(ino) != KIND_DIR) {
 			fuse_reply_err(req, p ? ENOTDIR : ENOENT);
 			return;
 		}
@@ -541,7 +314,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (p)
 		n = readdir_slot(req, p, buf, size, off);
-	else if (ino == FS_BYPID_INO)
+	else if (ino == KIND_BYPID_INO)
 		n = readdir_bypid(req, fs, buf, size, off);
 	else
 		n = readdir_root(req, fs, buf, size, off);
@@ -571,7 +344,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err;
 
 	(void)mode;
-	if (parent != FS_ROOT_INO) {
+	if (parent != KIND_ROOT_INO) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -579,14 +352,14 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!p)
 		fuse_reply_err(req, err);
 	else
-		reply_entry(req, fs, slot_ino(p, K_DIR), p);
+		reply_entry(req, fs, kind_ino(p, KIND_DIR), p);
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
 
-	if (parent != FS_ROOT_INO) {
+	if (parent != KIND_ROOT_INO) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -663,85 +436,16 @@ static void fs_close(struct fs *fs, struct handle *h)
 	slots_release(fs->sl, p);
 }
 
-/* The daemon's resident memory, from /proc/self/statm; 0 if unknown. */
-static uint64_t rss_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-		resident = 0;
-	fclose(f);
-	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-static int metrics_text(struct fs *fs, fuse_req_t req, struct proc *unused,
-			struct jbuf *b)
-{
-	struct metrics_view v;
-
-	(void)req;
-	(void)unused;
-	memset(&v, 0, sizeof(v));
-	slots_metrics(fs->sl, &v);
-	handle_metrics(fs->hs, &v);
-	v.rss_bytes = rss_bytes();
-	v.start_time = (uint64_t)fs->born.tv_sec;
-	metrics_render(b, &v);
-	return 0;
-}
-
-static int status_text(struct fs *fs, fuse_req_t req, struct proc *p,
-		       struct jbuf *b)
-{
-	(void)fs;
-	(void)req;
-	proc_status(p, b);
-	return 0;
-}
-
-static int ctl_text(struct fs *fs, fuse_req_t req, struct proc *p,
-		    struct jbuf *b)
-{
-	(void)fs;
-	(void)req;
-	ctlrun_text(p, b);
-	return 0;
-}
-
-/* clone: the first free number from the counter on, as a new slot. */
-static int clone_text(struct fs *fs, fuse_req_t req, struct proc *unused,
-		      struct jbuf *b)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct proc *p;
-	int err;
-
-	(void)unused;
-	if (fs->read_only)
-		return -EROFS;
-	p = slots_clone(fs->sl, ctx->uid, ctx->gid, &err);
-	if (!p)
-		return -err;
-	jbuf_printf(b, "%s\n", proc_name(p));
-	return 0;
-}
-
 /* Render the text h reads, for the kinds that have one. */
-static int handle_render(struct fs *fs, struct handle *h, enum fs_kind k,
+static int handle_render(struct fs *fs, struct handle *h, enum kind_id k,
 			 fuse_req_t req)
 {
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct jbuf b;
 	int rc;
 
-	if (!kinds[k].text)
-		return 0;
 	jbuf_init(&b);
-	rc = kinds[k].text(fs, req, handle_proc(h), &b);
-	if (rc == 0 && b.oom)
-		rc = -ENOMEM;
+	rc = kind_text(&fs->kc, k, ctx->uid, ctx->gid, handle_proc(h), &b);
 	if (rc < 0) {
 		jbuf_free(&b);
 		return rc;
@@ -751,34 +455,35 @@ static int handle_render(struct fs *fs, struct handle *h, enum fs_kind k,
 }
 
 /* Whether the open flags fit the file. */
-static int open_check(const struct fs *fs, enum fs_kind k, int flags)
+static int open_check(const struct fs *fs, enum kind_id k, int flags)
 {
 	int acc = flags & O_ACCMODE;
 
 	if (fs->read_only &&
-	    (acc != O_RDONLY || kinds[k].creates || (flags & O_TRUNC)))
+	    (acc != O_RDONLY || kind_ops(k)->creates || (flags & O_TRUNC)))
 		return -EROFS;
-	if ((flags & O_TRUNC) && !kinds[k].truncate)
+	if ((flags & O_TRUNC) && !kind_ops(k)->truncate)
 		return -EPERM;
-	return kinds[k].access < 0 || acc == kinds[k].access ? 0 : -EACCES;
+	return kind_ops(k)->access < 0 || acc == kind_ops(k)->access ? 0
+								     : -EACCES;
 }
 
 /* A handle of kind k on p (NULL for the root's files): its slot
  * reference is taken here. NULL with errno ENOMEM. */
 static struct handle *fs_handle_new(struct fs *fs, struct proc *p,
-				    enum fs_kind k)
+				    enum kind_id k)
 {
 	struct handle_list *list = p ? slots_hold(p) : NULL;
 	struct handle *h;
 
-	if (p && k == K_EVENTS)
+	if (p && k == KIND_EVENTS)
 		proc_events_sync(p); /* the reader starts after them */
-	h = handle_new(fs->hs, list, p, kinds[k].type, k, kinds[k].log);
+	h = handle_new(fs->hs, list, p, kind_ops(k)->type, k, kind_ops(k)->log);
 	if (!h) {
 		slots_release(fs->sl, p);
 		return NULL;
 	}
-	if (kinds[k].type == HANDLE_LOG)
+	if (kind_ops(k)->type == HANDLE_LOG)
 		proc_update(p);
 	return h;
 }
@@ -786,13 +491,13 @@ static struct handle *fs_handle_new(struct fs *fs, struct proc *p,
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	const struct fs_root_file *rf = root_file_by_ino(ino);
-	enum fs_kind k = rf ? rf->kind : ino_kind(ino);
+	const struct kind_root *rf = kind_root_by_ino(ino);
+	enum kind_id k = rf ? rf->kind : kind_of_ino(ino);
 	struct proc *p = ino_proc(fs, ino);
 	struct handle *h;
 	int rc;
 
-	if (rf ? k == K_DIR : !p || !kind_in_slot(k)) {
+	if (rf ? k == KIND_DIR : !p || !kind_in_slot(k)) {
 		fuse_reply_err(req, p ? EISDIR : ENOENT);
 		return;
 	}
@@ -947,15 +652,19 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->cfg = cfg;
 	fs->hooks = hooks;
 	fs->arg = arg;
-	clock_gettime(CLOCK_REALTIME, &fs->born);
+	clock_gettime(CLOCK_REALTIME, &fs->kc.born);
 	fs->ctlrun.shell = cfg->shell;
 	fs->hs = handle_set_new(&fs->ctlrun);
 	if (!fs->hs)
 		goto fail;
-	fs->sl = slots_new(loop, cfg, nofile, fs->hs, root_names, fs_stopped,
-			   fs);
+	fs->sl = slots_new(loop, cfg, nofile, fs->hs, kind_root_names(),
+			   fs_stopped, fs);
 	if (!fs->sl)
 		goto fail;
+	fs->kc.sl = fs->sl;
+	fs->kc.hs = fs->hs;
+	fs->kc.cfg = cfg;
+	fs->kc.read_only = fs->read_only;
 	fs->se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), fs);
 	if (!fs->se) {
 		errno = EINVAL;

@@ -44,11 +44,11 @@ struct slots {
 	struct tab *tab;
 	uint64_t next_id, next_clone;
 	bool stopping;
-	bool lingering;		       /* stopping, every run over */
-	bool ended;		       /* the session ended */
-	bool stopped;		       /* the stopped hook has fired */
-	struct loop_timer *stop_timer; /* the bound of a stop's phase */
-	struct loop_timer *trim_timer; /* give freed heap back, once */
+	bool lingering;			 /* stopping, every run over */
+	bool ended;			 /* the session ended */
+	bool stopped;			 /* the stopped hook has fired */
+	struct loop_timer *stop_timer;	 /* the bound of a stop's phase */
+	struct loop_timer *trim_timer;	 /* give freed heap back, once */
 	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed: metrics */
 };
 
@@ -517,8 +517,8 @@ bool slots_session_ended(struct slots *sl)
 
 struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
 			const struct rlimit *nofile, struct handle_set *hs,
-			const char *const *reserved,
-			void (*stopped)(void *arg), void *arg)
+			const char *const *reserved, void (*stopped)(void *arg),
+			void *arg)
 {
 	struct slots *sl = calloc(1, sizeof(*sl));
 

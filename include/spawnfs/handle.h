@@ -7,8 +7,8 @@
  * called by the loop after dispatch, answers it with EINTR. It answers
  * what its handles wait for (log and wait reads, stdin and ctl writes)
  * when woken, and counts for metrics. It never calls the file system
- * back: fs owns the session, the slots and each handle's slot reference,
- * and tells a handle when something it waits for may have happened.
+ * back: fs owns the session, slots each handle's slot reference and
+ * tells a handle when something it waits for may have happened.
  */
 #ifndef SPAWNFS_HANDLE_H
 #define SPAWNFS_HANDLE_H

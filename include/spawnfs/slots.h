@@ -36,8 +36,8 @@ struct slots;
  */
 struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
 			const struct rlimit *nofile, struct handle_set *hs,
-			const char *const *reserved,
-			void (*stopped)(void *arg), void *arg);
+			const char *const *reserved, void (*stopped)(void *arg),
+			void *arg);
 
 /* No hook and no timer from now on: the handles are about to be closed
  * and the slots freed. */

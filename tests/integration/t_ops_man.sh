@@ -80,7 +80,7 @@ done
 ok "every ctl command (start $(echo $verbs)) is in spawnfs.8"
 
 # Every file of a slot and of the root, and the metrics families.
-files=$(grep -oE '\[K_[A-Z]+\] = \{"[a-z]+"' "$SRC/src/fs.c" | cut -d'"' -f2)
+files=$(grep -oE '\[KIND_[A-Z]+\] = \{"[a-z]+"' "$SRC/src/kind.c" | cut -d'"' -f2)
 [ "$(echo "$files" | wc -l)" -ge 7 ] || fail "found only these files: $files"
 section "$WORK/spawnfs.8.txt" "THE TREE" >"$WORK/tree.txt"
 for f in $files; do

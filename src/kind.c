@@ -1,0 +1,284 @@
+/*
+ * kind: the kinds table, the root's names, attributes and the texts read
+ * through open handles. See kind.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spawnfs/ctlrun.h"
+#include "spawnfs/kind.h"
+#include "spawnfs/metrics.h"
+
+static void log_attr(struct proc *p, enum proc_log log, struct stat *st);
+static void status_attr(struct proc *p, enum proc_log log, struct stat *st);
+static void wait_attr(struct proc *p, enum proc_log log, struct stat *st);
+static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st);
+static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		    struct proc *p, struct jbuf *b);
+static int status_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		       struct proc *p, struct jbuf *b);
+static int clone_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		      struct proc *unused, struct jbuf *b);
+static int metrics_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+			struct proc *unused, struct jbuf *b);
+
+/* Every kind of file; a slot's files are those with a name. clone and
+ * metrics have their attributes from root_files. */
+static const struct kind_ops kinds[KIND_N] = {
+	[KIND_DIR] = {NULL, S_IFDIR},
+	[KIND_CTL] = {"ctl", S_IFREG | 0600, .type = HANDLE_CTL, .access = -1,
+		      .truncate = true, .text = ctl_text},
+	[KIND_STDIN] = {"stdin", S_IFREG | 0200, .type = HANDLE_STDIN,
+			.access = O_WRONLY, .truncate = true},
+	[KIND_STDOUT] = {"stdout", S_IFREG | 0400, .type = HANDLE_LOG,
+			 .log = PROC_STDOUT, .access = O_RDONLY,
+			 .attr = log_attr},
+	[KIND_STDERR] = {"stderr", S_IFREG | 0400, .type = HANDLE_LOG,
+			 .log = PROC_STDERR, .access = O_RDONLY,
+			 .attr = log_attr},
+	[KIND_EVENTS] = {"events", S_IFREG | 0400, .type = HANDLE_LOG,
+			 .log = PROC_EVENTS, .access = O_RDONLY,
+			 .attr = log_attr},
+	[KIND_STATUS] = {"status", S_IFREG | 0400, .type = HANDLE_TEXT,
+			 .access = O_RDONLY, .sized_at_open = true,
+			 .attr = status_attr, .text = status_text},
+	[KIND_WAIT] = {"wait", S_IFREG | 0400, .type = HANDLE_WAIT,
+		       .access = O_RDONLY, .attr = wait_attr},
+	[KIND_PIDLINK] = {NULL, S_IFLNK | 0777, .attr = pidlink_attr},
+	[KIND_CLONE] = {.type = HANDLE_TEXT,
+			.access = O_RDONLY,
+			.creates = true,
+			.text = clone_text},
+	[KIND_METRICS] = {.type = HANDLE_TEXT,
+			  .access = O_RDONLY,
+			  .text = metrics_text},
+};
+
+/* The names the root holds besides the slots: no slot may take them.
+ * readdir gives them offsets 3, 4, 5. */
+static const struct kind_root root_files[] = {
+	{"clone", KIND_CLONE_INO, S_IFREG | 0444, KIND_CLONE},
+	{"by-pid", KIND_BYPID_INO, S_IFDIR | 0755, KIND_DIR},
+	{"metrics", KIND_METRICS_INO, S_IFREG | 0444, KIND_METRICS},
+};
+#define NROOT (sizeof(root_files) / sizeof(root_files[0]))
+
+static const char *const root_names[] = {"clone", "by-pid", "metrics", NULL};
+
+const struct kind_ops *kind_ops(enum kind_id k)
+{
+	return &kinds[k];
+}
+
+const struct kind_root *kind_root_at(size_t i)
+{
+	return i < NROOT ? &root_files[i] : NULL;
+}
+
+const struct kind_root *kind_root_by_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NROOT; i++)
+		if (strcmp(root_files[i].name, name) == 0)
+			return &root_files[i];
+	return NULL;
+}
+
+const struct kind_root *kind_root_by_ino(fuse_ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < NROOT; i++)
+		if (root_files[i].ino == ino)
+			return &root_files[i];
+	return NULL;
+}
+
+const char *const *kind_root_names(void)
+{
+	return root_names;
+}
+
+struct proc *kind_ino_proc(const struct kind_ctx *c, fuse_ino_t ino)
+{
+	if (ino < KIND_SLOT_INO)
+		return NULL;
+	return slots_by_id(c->sl, kind_ino_id(ino));
+}
+
+bool kind_in_slot(enum kind_id k)
+{
+	return k > KIND_DIR && k < KIND_NSLOT && kinds[k].name;
+}
+
+bool kind_pidlink_live(const struct proc *p)
+{
+	return proc_pid(p) > 0;
+}
+
+static void log_attr(struct proc *p, enum proc_log log, struct stat *st)
+{
+	struct stream *s = proc_log(p, log);
+
+	st->st_size = (off_t)proc_log_bytes(p, log);
+	if (stream_mtime(s)->tv_sec)
+		st->st_mtim = *stream_mtime(s);
+}
+
+/* Length of the text a status file holds now. */
+static void status_attr(struct proc *p, enum proc_log log, struct stat *st)
+{
+	struct jbuf b;
+
+	(void)log;
+	jbuf_init(&b);
+	proc_status(p, &b);
+	st->st_size = (off_t)b.len;
+	jbuf_free(&b);
+}
+
+static void wait_attr(struct proc *p, enum proc_log log, struct stat *st)
+{
+	char tmp[16];
+	int status = proc_wait_status(p);
+
+	(void)log;
+	st->st_size =
+		status < 0 ? 0 : snprintf(tmp, sizeof(tmp), "%d\n", status);
+}
+
+static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st)
+{
+	(void)log;
+	st->st_size = (off_t)(strlen(proc_name(p)) + 3);
+}
+
+static void slot_attr(const struct kind_ctx *c, struct proc *p, enum kind_id k,
+		      struct stat *st)
+{
+	st->st_ino = kind_ino(p, k);
+	st->st_uid = proc_uid(p);
+	st->st_gid = proc_gid(p);
+	st->st_mtim = st->st_ctim = st->st_atim = c->born;
+	if (k == KIND_DIR) {
+		st->st_mode = S_IFDIR | (c->cfg->process_mode & 07777);
+		st->st_nlink = 2;
+		return;
+	}
+	st->st_mode = kinds[k].mode;
+	st->st_nlink = 1;
+	if (kinds[k].attr)
+		kinds[k].attr(p, kinds[k].log, st);
+}
+
+/* The root is like /tmp: whoever may use the mount may make a slot there,
+ * and only a slot's owner (or root) may remove it. */
+int kind_attr(const struct kind_ctx *c, fuse_ino_t ino, struct proc *p,
+	      struct stat *st)
+{
+	const struct kind_root *rf = kind_root_by_ino(ino);
+	enum kind_id k = kind_of_ino(ino);
+
+	memset(st, 0, sizeof(*st));
+	if (ino < KIND_SLOT_INO) {
+		if (ino != KIND_ROOT_INO && !rf)
+			return -ENOENT;
+		st->st_ino = ino;
+		st->st_mode = rf ? rf->mode : S_IFDIR | 01777;
+		st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+		st->st_uid = getuid();
+		st->st_gid = getgid();
+		st->st_mtim = st->st_ctim = st->st_atim = c->born;
+		return 0;
+	}
+	if (!p)
+		p = kind_ino_proc(c, ino);
+	if (!p || (k != KIND_DIR && !kind_in_slot(k) &&
+		   (k != KIND_PIDLINK || !kind_pidlink_live(p))))
+		return -ENOENT;
+	slot_attr(c, p, k, st);
+	return 0;
+}
+
+/* The daemon's resident memory, from /proc/self/statm; 0 if unknown. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static int metrics_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+			struct proc *unused, struct jbuf *b)
+{
+	struct metrics_view v;
+
+	(void)uid;
+	(void)gid;
+	(void)unused;
+	memset(&v, 0, sizeof(v));
+	slots_metrics(c->sl, &v);
+	handle_metrics(c->hs, &v);
+	v.rss_bytes = rss_bytes();
+	v.start_time = (uint64_t)c->born.tv_sec;
+	metrics_render(b, &v);
+	return 0;
+}
+
+static int status_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		       struct proc *p, struct jbuf *b)
+{
+	(void)c;
+	(void)uid;
+	(void)gid;
+	proc_status(p, b);
+	return 0;
+}
+
+static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		    struct proc *p, struct jbuf *b)
+{
+	(void)c;
+	(void)uid;
+	(void)gid;
+	ctlrun_text(p, b);
+	return 0;
+}
+
+/* clone: the first free number from the counter on, as a new slot. */
+static int clone_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		      struct proc *unused, struct jbuf *b)
+{
+	struct proc *p;
+	int err;
+
+	(void)unused;
+	if (c->read_only)
+		return -EROFS;
+	p = slots_clone(c->sl, uid, gid, &err);
+	if (!p)
+		return -err;
+	jbuf_printf(b, "%s\n", proc_name(p));
+	return 0;
+}
+
+int kind_text(const struct kind_ctx *c, enum kind_id k, uid_t uid, gid_t gid,
+	      struct proc *p, struct jbuf *b)
+{
+	int rc;
+
+	if (!kinds[k].text)
+		return 0;
+	rc = kinds[k].text(c, uid, gid, p, b);
+	return rc == 0 && b->oom ? -ENOMEM : rc;
+}
