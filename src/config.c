@@ -24,14 +24,15 @@
 #define CFG_FRAC_MAX 9 /* digits after the point in a duration */
 
 enum cfg_type {
-	CFG_T_PATH,  /* absolute path, owned string */
-	CFG_T_COUNT, /* decimal number, unsigned */
-	CFG_T_MS,    /* duration, bare number in ms, unsigned ms */
-	CFG_T_SEC,   /* duration, bare number in s, unsigned ms */
-	CFG_T_SIZE,  /* size with K/M/G, size_t */
-	CFG_T_MODE,  /* octal permission bits, unsigned */
-	CFG_T_LEVEL, /* log level name */
-	CFG_T_OOM,   /* -1000..1000 or "kernel", int */
+	CFG_T_PATH,   /* absolute path, owned string */
+	CFG_T_CGROUP, /* auto, off or a cgroup path, owned string */
+	CFG_T_COUNT,  /* decimal number, unsigned */
+	CFG_T_MS,     /* duration, bare number in ms, unsigned ms */
+	CFG_T_SEC,    /* duration, bare number in s, unsigned ms */
+	CFG_T_SIZE,   /* size with K/M/G, size_t */
+	CFG_T_MODE,   /* octal permission bits, unsigned */
+	CFG_T_LEVEL,  /* log level name */
+	CFG_T_OOM,    /* -1000..1000 or "kernel", int */
 };
 
 struct cfg_key {
@@ -64,6 +65,8 @@ struct cfg_load {
 static const struct cfg_key cfg_keys[] = {
 	{"process", "shell", CFG_T_PATH, 0, 0, 0,
 	 "an absolute path such as /bin/sh"},
+	{"process", "cgroup", CFG_T_CGROUP, 0, 0, 0,
+	 "auto, off, or a cgroup path such as /spawnfs.slice"},
 	{"process", "max_processes", CFG_T_COUNT,
 	 offsetof(struct cfg, max_processes), 1, 1000000,
 	 "a number from 1 to 1000000"},
@@ -144,8 +147,9 @@ int cfg_defaults(struct cfg *c)
 		.log_level = CFG_LOG_INFO,
 	};
 	c->shell = strdup("/bin/sh");
+	c->cgroup = strdup("auto");
 	c->env = calloc(1, sizeof(*c->env));
-	if (!c->shell || !c->env) {
+	if (!c->shell || !c->cgroup || !c->env) {
 		cfg_free(c);
 		return -ENOMEM;
 	}
@@ -160,6 +164,8 @@ void cfg_free(struct cfg *c)
 		return;
 	free(c->shell);
 	c->shell = NULL;
+	free(c->cgroup);
+	c->cgroup = NULL;
 	for (i = 0; c->env && i < c->nenv; i++)
 		free(c->env[i]);
 	free(c->env);
@@ -174,11 +180,14 @@ static int cfg_copy(struct cfg *dst, const struct cfg *src)
 
 	*dst = *src;
 	dst->shell = NULL;
+	dst->cgroup = NULL;
 	dst->nenv = 0;
 	dst->env = calloc(src->nenv + 1, sizeof(*dst->env));
 	if (!dst->env)
 		goto fail;
 	if (src->shell && !(dst->shell = strdup(src->shell)))
+		goto fail;
+	if (src->cgroup && !(dst->cgroup = strdup(src->cgroup)))
 		goto fail;
 	for (i = 0; i < src->nenv; i++) {
 		dst->env[i] = strdup(src->env[i]);
@@ -328,6 +337,23 @@ static int set_shell(struct cfg *c, const char *value)
 	return 0;
 }
 
+/* auto, off, or an absolute cgroup path (below the cgroup2 mount). */
+static int set_cgroup(struct cfg *c, const char *value)
+{
+	char *s;
+
+	if (strcmp(value, "auto") != 0 && strcmp(value, "off") != 0 &&
+	    (value[0] != '/' || strlen(value) >= PATH_MAX ||
+	     strstr(value, "/..")))
+		return -EINVAL;
+	s = strdup(value);
+	if (!s)
+		return -ENOMEM;
+	free(c->cgroup);
+	c->cgroup = s;
+	return 0;
+}
+
 static int set_level(struct cfg *c, const char *value)
 {
 	size_t i;
@@ -399,6 +425,8 @@ static int key_set(struct cfg *c, const struct cfg_key *k, const char *shown,
 
 	if (k->type == CFG_T_PATH)
 		rc = set_shell(c, value);
+	else if (k->type == CFG_T_CGROUP)
+		rc = set_cgroup(c, value);
 	else if (k->type == CFG_T_LEVEL)
 		rc = set_level(c, value);
 	else if (k->type == CFG_T_OOM)

@@ -380,6 +380,87 @@ static int args_signal(struct ctl_line *l, char **argv, size_t argc)
 	return 0;
 }
 
+#define CTL_MEMORY_MIN (4ULL << 10)
+#define CTL_MEMORY_MAX (4ULL << 40)
+#define CTL_CPUS_MAX   1024000ULL /* thousandths: 1024 CPUs */
+#define CTL_PIDS_MAX   4194304ULL /* the kernel's pid_max at most */
+
+/* "max" is 0: no limit. */
+static bool is_max(const char *s)
+{
+	return strcmp(s, "max") == 0;
+}
+
+static int args_memory(struct ctl_line *l, char **argv, size_t argc)
+{
+	const char *s = argv[0];
+	uint64_t v = 0, mul = 1;
+
+	(void)argc;
+	if (is_max(s))
+		return 0;
+	if (!is_digit(*s))
+		return -EINVAL;
+	for (; is_digit(*s); s++) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > CTL_MEMORY_MAX)
+			return -EINVAL;
+	}
+	switch (ascii_upper(*s)) {
+	case 'K':
+		mul = 1ULL << 10;
+		break;
+	case 'M':
+		mul = 1ULL << 20;
+		break;
+	case 'G':
+		mul = 1ULL << 30;
+		break;
+	case 'T':
+		mul = 1ULL << 40;
+		break;
+	case '\0':
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*s && s[1])
+		return -EINVAL;
+	if (v > CTL_MEMORY_MAX / mul || v * mul < CTL_MEMORY_MIN)
+		return -EINVAL;
+	l->value = v * mul;
+	return 0;
+}
+
+static int args_cpus(struct ctl_line *l, char **argv, size_t argc)
+{
+	long ms;
+
+	(void)argc;
+	if (is_max(argv[0]))
+		return 0;
+	/* The same decimal as seconds, in thousandths. */
+	if (parse_seconds(argv[0], &ms) < 0 || ms < 10 ||
+	    (uint64_t)ms > CTL_CPUS_MAX)
+		return -EINVAL;
+	l->value = (uint64_t)ms;
+	return 0;
+}
+
+static int args_pids(struct ctl_line *l, char **argv, size_t argc)
+{
+	const char *s = argv[0];
+	unsigned n;
+
+	(void)argc;
+	if (is_max(s))
+		return 0;
+	if (parse_uint(&s, CTL_PIDS_MAX, &n) < 0 || *s)
+		return -EINVAL;
+	l->value = n;
+	return 0;
+}
+
 /* Commands other than start: word counts and what the words mean. */
 static const struct ctl_verb {
 	const char *name;
@@ -401,6 +482,11 @@ static const struct ctl_verb {
 	{"kill", CTL_KILL, 0, 0, false, NULL},
 	{"eof", CTL_EOF, 0, 0, false, NULL},
 	{"resize", CTL_RESIZE, 1, 1, false, args_resize},
+	{"freeze", CTL_FREEZE, 0, 0, false, NULL},
+	{"thaw", CTL_THAW, 0, 0, false, NULL},
+	{"memory", CTL_MEMORY, 1, 1, false, args_memory},
+	{"cpus", CTL_CPUS, 1, 1, false, args_cpus},
+	{"pids", CTL_PIDS, 1, 1, false, args_pids},
 };
 
 static const struct ctl_verb *verb_find(const char *w, size_t n)

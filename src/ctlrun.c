@@ -5,6 +5,8 @@
  * that recreate the slot. Keeps the per-slot limits of the env lines.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -127,7 +129,7 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l, uid_t writer)
 	char *copy;
 	int rc;
 
-	if (proc_running(p))
+	if (proc_tree_busy(p))
 		return -EBUSY;
 	switch (l->cmd) {
 	case CTL_CWD:
@@ -158,6 +160,12 @@ static int ctl_setting(struct proc *p, const struct ctl_line *l, uid_t writer)
 			o->rows = l->rows;
 		}
 		return 0;
+	case CTL_MEMORY:
+		return proc_set_limit(p, PROC_LIMIT_MEMORY, l->value);
+	case CTL_CPUS:
+		return proc_set_limit(p, PROC_LIMIT_CPU, l->value);
+	case CTL_PIDS:
+		return proc_set_limit(p, PROC_LIMIT_PIDS, l->value);
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -182,6 +190,12 @@ static int ctl_run(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 		return proc_eof(p);
 	case CTL_RESIZE:
 		return proc_resize(p, l->cols, l->rows);
+	case CTL_FREEZE:
+	case CTL_THAW:
+		return proc_freeze(p, l->cmd == CTL_FREEZE);
+	case CTL_MEMORY:
+	case CTL_CPUS:
+	case CTL_PIDS:
 	case CTL_CWD:
 	case CTL_ENV:
 	case CTL_UNSET:
@@ -196,6 +210,40 @@ static int ctl_run(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 	}
 }
 
+/* The controller a limit line needs, NULL for other lines. */
+static const char *ctl_controller(const struct ctl_line *l)
+{
+	switch (l->cmd) {
+	case CTL_MEMORY:
+		return "memory";
+	case CTL_CPUS:
+		return "cpu";
+	case CTL_PIDS:
+		return "pids";
+	case CTL_FREEZE:
+	case CTL_THAW:
+		return "cgroup2";
+	default:
+		return NULL;
+	}
+}
+
+/* status.error for a failed line; a missing controller is named. */
+static void ctl_error(struct proc *p, const struct ctl_line *l,
+		      const char *text, size_t len, int err)
+{
+	const char *ctrl = ctl_controller(l);
+	char what[256];
+
+	if (err != EOPNOTSUPP || !ctrl) {
+		proc_set_error(p, text, len, err);
+		return;
+	}
+	snprintf(what, sizeof(what), "%.*s (no %s controller for the runs)",
+		 (int)(len > 64 ? 64 : len), text, ctrl);
+	proc_set_error(p, what, strlen(what), err);
+}
+
 int ctlrun_line(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 		uid_t uid, const char *text, size_t len)
 {
@@ -207,7 +255,7 @@ int ctlrun_line(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 	/* A start that failed in the child has already described itself. */
 	if (rc < 0 && !((l->cmd == CTL_START || l->cmd == CTL_EXEC) &&
 			rc != -EBUSY && rc != -ENOMEM))
-		proc_set_error(p, text, len, -rc);
+		ctl_error(p, l, text, len, -rc);
 	return rc;
 }
 
@@ -240,6 +288,19 @@ static void ctl_setting_line(struct jbuf *b, const char *cmd, const char *arg)
 	jbuf_puts(b, "\n");
 }
 
+static void ctl_limits_text(struct proc *p, struct jbuf *b)
+{
+	uint64_t v;
+
+	if ((v = proc_limit(p, PROC_LIMIT_MEMORY)))
+		jbuf_printf(b, "memory %" PRIu64 "\n", v);
+	if ((v = proc_limit(p, PROC_LIMIT_CPU)))
+		jbuf_printf(b, "cpus %" PRIu64 ".%03" PRIu64 "\n", v / 1000,
+			    v % 1000);
+	if ((v = proc_limit(p, PROC_LIMIT_PIDS)))
+		jbuf_printf(b, "pids %" PRIu64 "\n", v);
+}
+
 void ctlrun_text(struct proc *p, struct jbuf *b)
 {
 	const struct spawn_opts *o = proc_opts(p);
@@ -261,6 +322,7 @@ void ctlrun_text(struct proc *p, struct jbuf *b)
 		jbuf_printf(b, "pty %ux%u\n", o->cols, o->rows);
 	if (ms > 0)
 		jbuf_printf(b, "timeout %ld.%03ld\n", ms / 1000, ms % 1000);
+	ctl_limits_text(p, b);
 	if (line) {
 		jbuf_printf(b, "start %s\n", line);
 	} else if (argv) {

@@ -487,10 +487,36 @@ static void status_logs(struct jbuf *b, const struct status_view *v)
 	jbuf_puts(b, "}");
 }
 
+/* processes, cpu, memory, pids: the run's tree. */
+static void status_tree(struct jbuf *b, const struct status_view *v)
+{
+	jbuf_printf(b, ",\"processes\":%u,\"cpu\":", v->processes);
+	if (v->has_cpu)
+		jbuf_printf(b,
+			    "{\"usage_usec\":%" PRIu64 ",\"user_usec\":%" PRIu64
+			    ",\"system_usec\":%" PRIu64 "}",
+			    v->cpu_usage_usec, v->cpu_user_usec,
+			    v->cpu_system_usec);
+	else
+		jbuf_puts(b, "null");
+	jbuf_puts(b, ",\"memory\":");
+	if (v->has_memory)
+		jbuf_printf(b, "{\"current\":%" PRIu64 ",\"peak\":%" PRIu64 "}",
+			    v->memory, v->memory_peak);
+	else
+		jbuf_puts(b, "null");
+	jbuf_puts(b, ",\"pids\":");
+	if (v->has_pids)
+		jbuf_printf(b, "{\"current\":%" PRIu64 "}", v->pids);
+	else
+		jbuf_puts(b, "null");
+}
+
 void events_render_status(struct jbuf *b, const struct status_view *v)
 {
 	status_setup(b, v);
 	status_run(b, v);
+	status_tree(b, v);
 	status_logs(b, v);
 	jbuf_puts(b, "}\n");
 }

@@ -640,8 +640,8 @@ static void fs_stopped(void *arg)
 
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		  struct fuse_args *args, unsigned flags,
-		  const struct rlimit *nofile, const struct fs_hooks *hooks,
-		  void *arg)
+		  const struct rlimit *nofile, struct cgroup_root *cg,
+		  const struct fs_hooks *hooks, void *arg)
 {
 	struct fs *fs = calloc(1, sizeof(*fs));
 
@@ -657,7 +657,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->hs = handle_set_new(&fs->ctlrun);
 	if (!fs->hs)
 		goto fail;
-	fs->sl = slots_new(loop, cfg, nofile, fs->hs, kind_root_names(),
+	fs->sl = slots_new(loop, cfg, nofile, cg, fs->hs, kind_root_names(),
 			   fs_stopped, fs);
 	if (!fs->sl)
 		goto fail;

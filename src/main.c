@@ -17,6 +17,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "spawnfs/cgroup.h"
 #include "spawnfs/config.h"
 #include "spawnfs/fs.h"
 #include "spawnfs/log.h"
@@ -37,6 +38,7 @@ struct opts {
 struct daemon {
 	struct loop *loop;
 	struct fs *fs;
+	struct cgroup_root *cg; /* the runs' cgroup parent; NULL: none */
 	bool stopping;
 };
 
@@ -332,6 +334,7 @@ static int serve(struct opts *o, const struct cfg *cfg)
 	char *fargv[] = {"spawnfs", "-o", o->fuse_opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(o->fuse_opts ? 3 : 1, fargv);
 	struct daemon d = {0};
+	char *abs;
 	int rc = 1;
 
 	if (check_mountpoint(o->mountpoint) < 0)
@@ -341,10 +344,16 @@ static int serve(struct opts *o, const struct cfg *cfg)
 		log_error("loop: %s", strerror(errno));
 		return 1;
 	}
+	/* Before any run: the leaves a dead daemon left are killed here. */
+	abs = realpath(o->mountpoint, NULL);
+	d.cg = cgroup_root_open(cfg->cgroup, abs ? abs : o->mountpoint);
+	free(abs);
 	d.fs = fs_new(d.loop, cfg, &args, o->read_only ? FS_READ_ONLY : 0,
-		      nofile_raised ? &nofile_orig : NULL, &daemon_hooks, &d);
+		      nofile_raised ? &nofile_orig : NULL, d.cg, &daemon_hooks,
+		      &d);
 	fuse_opt_free_args(&args); /* libfuse may have grown them */
 	if (!d.fs) {
+		cgroup_root_close(d.cg);
 		loop_free(d.loop);
 		return EXIT_USAGE; /* libfuse said which option it refused */
 	}
@@ -362,6 +371,7 @@ static int serve(struct opts *o, const struct cfg *cfg)
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
 out:
 	fs_free(d.fs);
+	cgroup_root_close(d.cg);
 	loop_free(d.loop);
 	return rc;
 }

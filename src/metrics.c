@@ -32,11 +32,16 @@ static const char *errno_name(int e)
 struct scalar {
 	const char *name, *type, *help;
 	size_t off; /* of its uint64_t in struct metrics_view */
+	bool usec;  /* microseconds, shown as seconds */
 };
 
-#define SCALAR(n, t, h, f)                                \
-	{                                                 \
-		n, t, h, offsetof(struct metrics_view, f) \
+#define SCALAR(n, t, h, f)                                       \
+	{                                                        \
+		n, t, h, offsetof(struct metrics_view, f), false \
+	}
+#define SCALAR_USEC(n, t, h, f)                                 \
+	{                                                       \
+		n, t, h, offsetof(struct metrics_view, f), true \
 	}
 
 static const struct scalar scalars[] = {
@@ -54,6 +59,10 @@ static const struct scalar scalars[] = {
 	SCALAR("spawnfs_interrupts_total", "counter",
 	       "Waiting requests answered EINTR after an interrupt.",
 	       interrupts),
+	SCALAR("spawnfs_processes", "gauge",
+	       "Processes alive in the runs' trees.", processes),
+	SCALAR_USEC("spawnfs_cpu_seconds_total", "counter",
+		    "CPU time of every run's tree (with cgroups).", cpu_usec),
 	SCALAR("spawnfs_resident_memory_bytes", "gauge",
 	       "Resident memory of the daemon.", rss_bytes),
 	SCALAR("spawnfs_start_time_seconds", "gauge",
@@ -64,7 +73,8 @@ static const struct scalar scalars[] = {
 void metrics_render(struct jbuf *b, const struct metrics_view *v)
 {
 	static const char *const states[METRICS_NSTATES] = {
-		"new", "running", "exited", "killed", "failed", "stopped"};
+		"new",	  "running", "exited", "killed",
+		"failed", "stopped", "frozen"};
 	static const char *const streams[] = {"stdout", "stderr", "events"};
 	char labels[64];
 	const char *name;
@@ -90,9 +100,14 @@ void metrics_render(struct jbuf *b, const struct metrics_view *v)
 		value(b, "spawnfs_ctl_errors_total", labels, v->ctl_errors[i]);
 	}
 	for (i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++) {
+		uint64_t n = *(const uint64_t *)(const void *)((const char *)v +
+							       scalars[i].off);
+
 		family(b, scalars[i].name, scalars[i].type, scalars[i].help);
-		value(b, scalars[i].name, "",
-		      *(const uint64_t *)(const void *)((const char *)v +
-							scalars[i].off));
+		if (scalars[i].usec)
+			jbuf_printf(b, "%s %" PRIu64 ".%06" PRIu64 "\n",
+				    scalars[i].name, n / 1000000, n % 1000000);
+		else
+			value(b, scalars[i].name, "", n);
 	}
 }

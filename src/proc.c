@@ -27,6 +27,7 @@
 #include "spawnfs/proc.h"
 #include "spawnfs/pump.h"
 #include "spawnfs/spawn.h"
+#include "spawnfs/tree.h"
 
 #define PROC_ERROR_MAX 512
 
@@ -40,6 +41,9 @@ enum proc_state {
 	PROC_FAILED /* the last start failed before exec */
 };
 #define PROC_STOPPED_INDEX 5
+#define PROC_FROZEN_INDEX  6
+/* How long the trees left at exit may take to empty. */
+#define PROC_SETTLE_MS 1000
 
 struct proc_ctx {
 	struct loop *loop;
@@ -51,6 +55,8 @@ struct proc_ctx {
 	uint64_t runs_failed;	     /* and starts that failed */
 	struct child_set *children;  /* the runs' leaders */
 	const struct rlimit *nofile; /* the children's open-file limit */
+	struct tree_set *trees;	     /* every run's process tree */
+	bool said_join;		     /* logged how children join */
 };
 
 struct proc {
@@ -74,11 +80,15 @@ struct proc {
 	int stdin_fd;
 	struct loop_io *stdin_io;
 	struct loop_timer *kill_timer, *life_timer;
+	struct tree *tree;	   /* the run's process tree, until the next */
+	uint64_t runs;		   /* runs started: names the next tree */
+	struct tree_limits limits; /* for the next run */
 	int exit_code, signo, wstatus;
 	struct timespec t_start, t_end;
 	char *error;
 	struct stream *logs[PROC_NLOGS];
 	bool removed, counted;
+	bool end_fed;	     /* the run's end event is in */
 	bool closed;	     /* every log ended: removed, or the daemon stops */
 	struct evfeed *feed; /* what feeds the events log */
 	/* a start whose exec has not reported yet */
@@ -95,7 +105,8 @@ static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
 
 struct proc_ctx *proc_ctx_new(struct loop *loop, const struct cfg *cfg,
 			      const struct proc_hooks *hooks, void *arg,
-			      const struct rlimit *nofile)
+			      const struct rlimit *nofile,
+			      struct cgroup_root *cg)
 {
 	struct proc_ctx *ctx = calloc(1, sizeof(*ctx));
 
@@ -109,7 +120,9 @@ struct proc_ctx *proc_ctx_new(struct loop *loop, const struct cfg *cfg,
 				 .arg = arg,
 				 .nofile = nofile};
 	ctx->children = child_set_new(loop);
-	if (!ctx->children) {
+	ctx->trees = ctx->children ? tree_set_new(loop, cg) : NULL;
+	if (!ctx->trees) {
+		child_set_free(ctx->children);
 		free(ctx);
 		errno = ENOMEM;
 		return NULL;
@@ -121,6 +134,7 @@ void proc_ctx_free(struct proc_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	tree_set_free(ctx->trees); /* the last runs may end from here */
 	child_set_free(ctx->children);
 	free(ctx);
 }
@@ -161,7 +175,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->gid = gid;
 	p->data = data;
 	p->stdin_fd = -1;
-	p->start = (struct spawn_child){0, -1, -1, -1, -1};
+	p->start = (struct spawn_child){0, -1, -1, -1, -1, false};
 	p->wstatus = p->exit_code = -1;
 	p->name = strdup(name);
 	p->opts.env = calloc(1, sizeof(char *));
@@ -209,6 +223,7 @@ void proc_unref(struct proc *p)
 	free(p->error);
 	pump_free(p->pump);
 	evfeed_free(p->feed);
+	tree_free(p->tree);
 	free(p->name);
 	free(p);
 }
@@ -245,7 +260,8 @@ void *proc_data(const struct proc *p)
 
 bool proc_busy(const struct proc *p)
 {
-	return p->starting || p->alive || pump_open(p->pump);
+	return p->starting || p->alive || pump_open(p->pump) ||
+	       tree_populated(p->tree);
 }
 
 bool proc_removed(const struct proc *p)
@@ -339,22 +355,31 @@ uint64_t proc_log_bytes(struct proc *p, enum proc_log log)
 	return stream_head(p->logs[log]);
 }
 
-/* A run is over: reaped, and every pipe at end of file or cut. */
+/* The leader is reaped and every pipe at end of file or cut: the run's
+ * end event (once). A run is over once nothing of its tree lives too. */
 static void proc_run_done(struct proc *p)
 {
 	struct timespec now;
 
 	if (p->alive || pump_open(p->pump))
 		return;
+	if (p->counted && !p->end_fed) {
+		p->end_fed = true;
+		clock_gettime(CLOCK_REALTIME, &now);
+		evfeed_end(p->feed, &now, p->exit_code,
+			   p->state == PROC_KILLED ? ctl_signal_name(p->signo)
+						   : NULL,
+			   p->wstatus);
+	}
+	if (tree_populated(p->tree))
+		return;
 	loop_timer_del(p->kill_timer);
 	p->kill_timer = NULL;
+	loop_timer_del(p->life_timer);
+	p->life_timer = NULL;
 	if (!p->counted)
 		return;
 	p->counted = false;
-	clock_gettime(CLOCK_REALTIME, &now);
-	evfeed_end(p->feed, &now, p->exit_code,
-		   p->state == PROC_KILLED ? ctl_signal_name(p->signo) : NULL,
-		   p->wstatus);
 	if (p->ctx->hooks->done)
 		p->ctx->hooks->done(p->ctx->arg, p);
 	if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
@@ -437,15 +462,14 @@ ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n)
 	return -EPIPE;
 }
 
-/* The child is reaped: drop what watched it and what fed it. */
+/* The child is reaped: drop what watched it and what fed it; a timeout
+ * stays for what is left of its tree. */
 static void run_forget_child(struct proc *p)
 {
 	p->alive = false;
 	p->stopped = false;
 	child_unwatch(p->watch);
 	p->watch = NULL;
-	loop_timer_del(p->life_timer);
-	p->life_timer = NULL;
 	stdin_close(p);
 }
 
@@ -467,7 +491,21 @@ static void proc_reaped(struct proc *p, const siginfo_t *si)
 	pump_exited(p->pump);
 	if (p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
+	proc_ref(p);
+	tree_leader_gone(p->tree); /* may end the run */
 	proc_run_done(p);
+	proc_unref(p);
+}
+
+/* Nothing of the run's tree is alive any more. */
+static void tree_emptied(void *arg)
+{
+	struct proc *p = arg;
+
+	proc_ref(p);
+	proc_update(p);
+	proc_run_done(p);
+	proc_unref(p);
 }
 
 /* The leader was reaped (its watch is gone). */
@@ -488,17 +526,17 @@ static void run_stopped(void *arg, bool stopped)
 void proc_sigchld(struct proc_ctx *ctx)
 {
 	child_set_sigchld(ctx->children);
+	tree_set_sigchld(ctx->trees);
 }
 
-/* Signal the run's process group. */
+/* Signal the run's whole tree. */
 static int proc_kill(struct proc *p, int sig)
 {
-	if (!p->alive && !pump_open(p->pump))
-		return -ESRCH;
 	struct timespec now;
+	int rc = tree_signal(p->tree, sig);
 
-	if (kill(-p->pid, sig) < 0)
-		return -errno;
+	if (rc < 0)
+		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_signal(p->feed, &now, sig, ctl_signal_name(sig));
 	return 0;
@@ -517,14 +555,12 @@ int proc_stop(struct proc *p, long grace_ms)
 {
 	int rc;
 
-	if (!p->alive)
-		return -ESRCH;
+	/* A frozen or stopped tree would sit out the grace period. */
+	tree_freeze(p->tree, false);
 	rc = proc_kill(p, SIGTERM);
 	if (rc < 0)
 		return rc;
-	/* A stopped leader would sit out the grace period: wake it. */
-	if (p->stopped)
-		proc_kill(p, SIGCONT);
+	tree_signal(p->tree, SIGCONT);
 	if (grace_ms < 0)
 		grace_ms = p->ctx->cfg->kill_grace_ms;
 	loop_timer_del(p->kill_timer);
@@ -558,17 +594,17 @@ static void end_stop(struct proc *p)
 		kill(p->start.pid, SIGKILL); /* its report ends the start */
 		return;
 	}
-	if (p->alive) {
+	if (tree_populated(p->tree)) {
 		proc_stop(p, -1);
 		return;
 	}
-	/* Exited, but a grandchild or unread output keeps the pipes. */
-	proc_kill(p, SIGTERM);
+	/* Over but for unread output. */
 	proc_update(p);
 	proc_run_done(p);
 }
 
-/* KILL the group and reap what was started, at once. */
+/* KILL the tree and reap the leader at once; the tree empties
+ * asynchronously. */
 static void end_kill(struct proc *p)
 {
 	if (p->starting) {
@@ -579,11 +615,12 @@ static void end_kill(struct proc *p)
 		spawn_child_close(&p->start);
 		p->starting = false;
 	}
+	tree_signal(p->tree, SIGKILL);
 	if (p->alive) {
-		kill(-p->pid, SIGKILL);
 		spawn_reap(p->pid);
 		run_forget_child(p);
 	}
+	tree_leader_gone(p->tree);
 }
 
 void proc_end(struct proc *p, enum proc_end how)
@@ -593,8 +630,12 @@ void proc_end(struct proc *p, enum proc_end how)
 		end_stop(p);
 		return;
 	case PROC_END_KILL:
+		proc_ref(p);
 		end_kill(p);
-		break;
+		pump_close(p->pump);
+		proc_run_done(p);
+		proc_unref(p);
+		return;
 	case PROC_END_CUT:
 		if (p->alive || p->starting)
 			return;
@@ -665,8 +706,9 @@ static int run_watch(struct proc *p, struct spawn_child *ch)
 /* Undo a run whose child exists but could not be watched. */
 static void run_abort(struct proc *p, pid_t pid)
 {
-	kill(-pid, SIGKILL);
+	tree_signal(p->tree, SIGKILL);
 	spawn_reap(pid);
+	tree_leader_gone(p->tree);
 	child_unwatch(p->watch);
 	p->watch = NULL;
 	pump_close(p->pump);
@@ -756,11 +798,15 @@ static void report_readable(void *arg, uint32_t events)
 		p->ctx->runs_started++;
 	if (p->ctx->hooks->started)
 		p->ctx->hooks->started(p->ctx->arg, p);
-	if (rc < 0)
+	proc_ref(p);
+	if (rc < 0) {
 		run_fail(p);
-	/* A SIGCHLD may have come before the watch: look once now. */
-	else if (p->alive)
+		tree_leader_gone(p->tree); /* reaped by spawn_report */
+	} else if (p->alive) {
+		/* A SIGCHLD may have come before the watch: look once now. */
 		child_check(p->watch);
+	}
+	proc_unref(p);
 }
 
 /*
@@ -774,6 +820,7 @@ static int run_wait_report(struct proc *p)
 	p->start_rc = 0;
 	proc_ref(p);
 	p->counted = true;
+	p->end_fed = false;
 	p->ctx->nbusy++;
 	p->report_io = loop_io_add(p->ctx->loop, p->start.report, EPOLLIN,
 				   report_readable, p);
@@ -801,18 +848,38 @@ static int proc_spawn(struct proc *p, char **argv)
 	struct spawn_user user;
 	int rc;
 
-	if (p->alive || (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
+	if (p->alive || tree_populated(p->tree) ||
+	    (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
 		ctl_argv_free(argv);
 		return -EBUSY;
 	}
 	ctl_argv_free(p->argv);
 	p->argv = argv;
-	spawn_user_lookup(&p->opts, p->uid, p->gid, &user);
-	rc = spawn_start(&sc, &p->opts, &user, argv, &p->start);
-	if (rc < 0) {
+	tree_free(p->tree);
+	p->tree = tree_new(p->ctx->trees, p->id, ++p->runs, &p->limits,
+			   tree_emptied, p);
+	if (!p->tree) {
+		rc = -errno;
+		proc_set_error(p, "cgroup", 6, -rc);
 		p->ctx->runs_failed++;
 		run_failed(p, 1);
 		return rc;
+	}
+	spawn_user_lookup(&p->opts, p->uid, p->gid, &user);
+	rc = spawn_start(&sc, &p->opts, &user, argv, tree_fd(p->tree),
+			 &p->start);
+	if (rc < 0) {
+		tree_free(p->tree);
+		p->tree = NULL;
+		p->ctx->runs_failed++;
+		run_failed(p, 1);
+		return rc;
+	}
+	tree_started(p->tree, p->start.pid);
+	if (p->start.joined_late && !p->ctx->said_join) {
+		p->ctx->said_join = true;
+		log_info("cgroup: no clone3 here; children join their leaf "
+			 "through cgroup.procs");
 	}
 	return run_wait_report(p);
 }
@@ -873,7 +940,53 @@ int proc_eof(struct proc *p)
 
 int proc_signal(struct proc *p, int sig)
 {
-	return !p->alive ? -ESRCH : proc_kill(p, sig);
+	return proc_kill(p, sig);
+}
+
+int proc_freeze(struct proc *p, bool frozen)
+{
+	if (!tree_set_cgroup(p->ctx->trees))
+		return -EOPNOTSUPP;
+	return tree_freeze(p->tree, frozen);
+}
+
+bool proc_tree_busy(const struct proc *p)
+{
+	return p->starting || p->alive || tree_populated(p->tree);
+}
+
+int proc_set_limit(struct proc *p, enum proc_limit which, uint64_t value)
+{
+	static const char *const names[] = {"memory", "cpu", "pids"};
+
+	if (value && !tree_set_has(p->ctx->trees, names[which]))
+		return -EOPNOTSUPP;
+	if (which == PROC_LIMIT_MEMORY)
+		p->limits.memory = value;
+	else if (which == PROC_LIMIT_CPU)
+		p->limits.cpu_permille = (unsigned)value;
+	else
+		p->limits.pids = value;
+	return 0;
+}
+
+uint64_t proc_limit(const struct proc *p, enum proc_limit which)
+{
+	if (which == PROC_LIMIT_MEMORY)
+		return p->limits.memory;
+	if (which == PROC_LIMIT_CPU)
+		return p->limits.cpu_permille;
+	return p->limits.pids;
+}
+
+uint64_t proc_ctx_processes(const struct proc_ctx *ctx)
+{
+	return tree_set_processes(ctx->trees);
+}
+
+uint64_t proc_ctx_cpu_usec(const struct proc_ctx *ctx)
+{
+	return tree_set_cpu_usec(ctx->trees);
 }
 
 struct spawn_opts *proc_opts(struct proc *p)
@@ -908,6 +1021,8 @@ void proc_touch(struct proc *p)
 
 unsigned proc_state_index(const struct proc *p)
 {
+	if (tree_frozen(p->tree) && tree_populated(p->tree))
+		return PROC_FROZEN_INDEX;
 	if (p->alive && p->stopped)
 		return PROC_STOPPED_INDEX;
 	return (unsigned)p->state;
@@ -936,7 +1051,8 @@ bool proc_paused(const struct proc *p)
 const char *proc_state_name(unsigned index)
 {
 	static const char *const names[PROC_NSTATES] = {
-		"new", "running", "exited", "killed", "failed", "stopped"};
+		"new",	  "running", "exited", "killed",
+		"failed", "stopped", "frozen"};
 
 	return index < PROC_NSTATES ? names[index] : NULL;
 }
@@ -944,6 +1060,7 @@ const char *proc_state_name(unsigned index)
 void proc_status(struct proc *p, struct jbuf *b)
 {
 	struct status_log logs[PROC_NLOGS];
+	struct cgroup_cpu cpu = {0, 0, 0};
 	struct status_view v;
 	bool fed;
 	int i;
@@ -982,6 +1099,13 @@ void proc_status(struct proc *p, struct jbuf *b)
 	v.signal = p->state == PROC_KILLED ? ctl_signal_name(p->signo) : NULL;
 	v.status = proc_wait_status(p);
 	v.error = p->error;
+	v.processes = tree_processes(p->tree);
+	v.has_cpu = tree_cpu(p->tree, &cpu);
+	v.cpu_usage_usec = cpu.usage_usec;
+	v.cpu_user_usec = cpu.user_usec;
+	v.cpu_system_usec = cpu.system_usec;
+	v.has_memory = tree_memory(p->tree, &v.memory, &v.memory_peak);
+	v.has_pids = tree_pids(p->tree, &v.pids);
 	v.logs = logs;
 	v.nlogs = PROC_NLOGS;
 	events_render_status(b, &v);

@@ -3,7 +3,6 @@
  * making and removing slots, the proc hooks, metrics counts and the
  * phases of a clean stop. See slots.h.
  */
-#include <assert.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -192,13 +191,13 @@ static void trim_expired(void *arg)
 	malloc_trim(0);
 }
 
-/* Free s once its slot has left the table and its last handle is
- * closed; the slot's proc then has no run left to call hooks with it. */
+/* Free s once its slot has left the table, its last handle is closed
+ * and its run is over (a killed tree empties asynchronously): the
+ * slot's proc then has no run left to call hooks with it. */
 static void slot_put(struct slot *s)
 {
-	if (!proc_removed(s->p) || s->handles.count)
+	if (!proc_removed(s->p) || s->handles.count || proc_busy(s->p))
 		return;
-	assert(!proc_busy(s->p));
 	loop_timer_del(s->reap_timer);
 	free(s);
 }
@@ -372,14 +371,17 @@ static void hook_stdin(void *arg, struct proc *p)
 static void hook_done(void *arg, struct proc *p)
 {
 	(void)arg;
-	reap_arm(proc_data(p));
+	if (proc_removed(p))
+		slot_put(proc_data(p)); /* its tree was the last to go */
+	else
+		reap_arm(proc_data(p));
 }
 
 static void hook_idle(void *arg)
 {
 	struct slots *sl = arg;
 
-	if (sl->stopping)
+	if (sl->stopping && !sl->stopped)
 		shutdown_drained(sl);
 }
 
@@ -409,6 +411,8 @@ void slots_metrics(const struct slots *sl, struct metrics_view *v)
 			v->bytes[i] += proc_log_bytes(p, (enum proc_log)i);
 	}
 	proc_ctx_runs(sl->pctx, &v->runs_started, &v->runs_failed);
+	v->processes = proc_ctx_processes(sl->pctx);
+	v->cpu_usec = proc_ctx_cpu_usec(sl->pctx);
 }
 
 /* ---- a clean stop ---- */
@@ -516,9 +520,9 @@ bool slots_session_ended(struct slots *sl)
 /* ---- life of the set ---- */
 
 struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
-			const struct rlimit *nofile, struct handle_set *hs,
-			const char *const *reserved, void (*stopped)(void *arg),
-			void *arg)
+			const struct rlimit *nofile, struct cgroup_root *cg,
+			struct handle_set *hs, const char *const *reserved,
+			void (*stopped)(void *arg), void *arg)
 {
 	struct slots *sl = calloc(1, sizeof(*sl));
 
@@ -540,7 +544,7 @@ struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
 		.done = hook_done,
 		.started = hook_started,
 	};
-	sl->pctx = proc_ctx_new(loop, cfg, &sl->phooks, sl, nofile);
+	sl->pctx = proc_ctx_new(loop, cfg, &sl->phooks, sl, nofile, cg);
 	sl->tab = tab_new();
 	if (!sl->pctx || !sl->tab ||
 	    loop_signal(loop, SIGCHLD, on_sigchld, sl) < 0) {
@@ -573,7 +577,7 @@ void slots_free(struct slots *sl)
 	slots_quiet(sl);
 	while ((p = tab_next(sl->tab, 0, &id)))
 		slot_drop(sl, p);
+	proc_ctx_free(sl->pctx); /* the killed trees end from here */
 	tab_free(sl->tab);
-	proc_ctx_free(sl->pctx);
 	free(sl);
 }

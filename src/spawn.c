@@ -9,10 +9,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -45,7 +49,9 @@ struct child_plan {
 	bool switch_user;
 	int oom_score_adj;
 	const struct rlimit *nofile;
-	bool pty; /* fds[0] is a terminal to make the controlling one */
+	bool pty;     /* fds[0] is a terminal to make the controlling one */
+	int cgroup;   /* the run's leaf to join by cgroup.procs, or -1 */
+	pid_t parent; /* the daemon, for the death signal's check */
 };
 
 void spawn_user_lookup(const struct spawn_opts *o, uid_t uid, gid_t gid,
@@ -194,6 +200,18 @@ static void child_fds(const struct child_plan *c)
 		child_fail(c->report_fd, SPAWN_SETUP);
 }
 
+/* In the child: join the cgroup at dirfd (where clone3 could not put
+ * it). 0 or -1 with errno. */
+static int write_join(int dirfd)
+{
+	int fd = openat(dirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /* In the forked child: never returns. */
 static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 {
@@ -202,6 +220,9 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 	sigset_t none;
 	int i;
 
+	/* First, so that all it does and starts is in its tree. */
+	if (c->cgroup >= 0 && write_join(c->cgroup) < 0)
+		child_fail(c->report_fd, SPAWN_CGROUP);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (i = 1; i < NSIG; i++)
@@ -216,6 +237,10 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 					 : setgroups(0, NULL)) < 0 ||
 			       setgid(u->gid) < 0 || setuid(u->uid) < 0))
 		child_fail(c->report_fd, SPAWN_USER);
+	/* After the user switch, which clears it; the daemon may have died
+	 * before it was set. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
+		child_fail(c->report_fd, SPAWN_SETUP);
 	if (c->cwd ? chdir(c->cwd) < 0
 		   : (!c->home || chdir(c->home) < 0) && chdir("/") < 0)
 		child_fail(c->report_fd, SPAWN_CWD);
@@ -328,11 +353,37 @@ static int make_fds(const struct spawn_ctx *c, const struct spawn_opts *o,
 	return rc ?: nonblock(f->parent.report);
 }
 
+/*
+ * fork, into the cgroup at cgroup (-1: none) where the kernel can:
+ * clone3(CLONE_INTO_CGROUP). Where clone3 is missing (old kernels,
+ * valgrind) *join tells the child to write itself into cgroup.procs.
+ */
+static pid_t fork_into(int cgroup, bool *join)
+{
+	struct clone_args a;
+	long pid;
+
+	*join = false;
+	if (cgroup < 0)
+		return fork();
+	memset(&a, 0, sizeof(a));
+	a.flags = CLONE_INTO_CGROUP;
+	a.exit_signal = SIGCHLD;
+	a.cgroup = (uint64_t)cgroup;
+	pid = syscall(SYS_clone3, &a, sizeof(a));
+	if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG))
+		return (pid_t)pid;
+	*join = true;
+	return fork();
+}
+
 int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
-		const struct spawn_user *u, char *const *argv,
+		const struct spawn_user *u, char *const *argv, int cgroup,
 		struct spawn_child *ch)
 {
-	struct spawn_fds f = {-1, -1, -1, -1, {0, -1, -1, -1, -1}};
+	bool join;
+
+	struct spawn_fds f = {-1, -1, -1, -1, {0, -1, -1, -1, -1, false}};
 	struct child_plan plan;
 	int rc;
 
@@ -353,15 +404,20 @@ int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 	plan.switch_user = geteuid() == 0 && u->uid != 0;
 	plan.oom_score_adj = c->oom_score_adj;
 	plan.nofile = c->nofile;
-	f.parent.pid = fork();
+	plan.parent = getpid();
+	plan.cgroup = -1;
+	f.parent.pid = fork_into(cgroup, &join);
+	if (join)
+		plan.cgroup = cgroup;
 	if (f.parent.pid < 0) {
 		rc = -errno;
 		goto out;
 	}
 	if (f.parent.pid == 0)
 		child_run(&plan);
+	f.parent.joined_late = join;
 	*ch = f.parent;
-	f.parent = (struct spawn_child){0, -1, -1, -1, -1};
+	f.parent = (struct spawn_child){0, -1, -1, -1, -1, false};
 out:
 	fds_close(&f);
 	ctl_argv_free(plan.envp);
@@ -403,6 +459,8 @@ const char *spawn_step_name(enum spawn_step step)
 		return "exec";
 	case SPAWN_OOM:
 		return "oom_score_adj for";
+	case SPAWN_CGROUP:
+		return "cgroup for";
 	default:
 		return "spawn";
 	}

@@ -13,10 +13,11 @@ enum cfg_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 
 /* A plain value record; every field has a default (cfg_defaults). */
 struct cfg {
-	char *shell;		      /* [process] shell, "/bin/sh" */
-	unsigned max_processes;	      /* [process] max_processes, 1024 */
-	unsigned kill_grace_ms;	      /* [process] kill_grace, 2000ms */
-	unsigned reap_after_ms;	      /* [process] reap_after, 0 (keep) */
+	char *shell;		/* [process] shell, "/bin/sh" */
+	char *cgroup;		/* [process] cgroup: "auto", "off" or a path */
+	unsigned max_processes; /* [process] max_processes, 1024 */
+	unsigned kill_grace_ms; /* [process] kill_grace, 2000ms */
+	unsigned reap_after_ms; /* [process] reap_after, 0 (keep) */
 	unsigned shutdown_timeout_ms; /* [process] shutdown_timeout, 5000ms */
 	unsigned reap_new_ms;	   /* [process] reap_new_after, 60s (0 never) */
 	unsigned max_handles;	   /* [process] max_handles, 16384 per slot */

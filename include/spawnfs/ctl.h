@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CTL_LINE_MAX (64 * 1024) /* longer lines: -E2BIG */
 #define CTL_ARGV_MAX 4096	 /* more words: -E2BIG */
@@ -24,6 +25,11 @@ enum ctl_cmd {
 	CTL_EOF,
 	CTL_RESIZE,    /* cols, rows */
 	CTL_ENV_CLEAR, /* "env -": drop the slot's env and unset lines */
+	CTL_FREEZE,    /* freeze the tree */
+	CTL_THAW,      /* thaw it */
+	CTL_MEMORY,    /* value: memory.max in bytes, 0 none */
+	CTL_CPUS,      /* value: cpu.max in thousandths of a CPU, 0 none */
+	CTL_PIDS,      /* value: pids.max, 0 none */
 };
 
 /* One parsed line; owns arg and argv. */
@@ -35,6 +41,7 @@ struct ctl_line {
 	int num;
 	long ms;
 	unsigned cols, rows;
+	uint64_t value;
 };
 
 /*
@@ -83,6 +90,12 @@ void ctl_argv_free(char **argv);
  *   signal SIG            num, see ctl_signal_parse
  *   stop [SECONDS]        ms as for timeout, -1 when absent
  *   kill, eof             no words
+ *   freeze, thaw          no words
+ *   memory BYTES|max      value; digits with an optional K, M, G or T
+ *                         (powers of 1024), 4K to 4T; max is 0 (none)
+ *   cpus CPUS|max         value in thousandths of a CPU: a decimal with
+ *                         an optional fraction, 0.01 to 1024; max is 0
+ *   pids N|max            value, 1 to 4194304; max is 0
  *   resize COLSxROWS      cols, rows
  * On error *out holds nothing to release.
  */

@@ -69,7 +69,8 @@ struct status_log {
 /* A snapshot of a slot, filled by the caller; strings are borrowed. */
 struct status_view {
 	const char *name;
-	const char *state; /* new, failed, running, stopped, exited, killed */
+	const char *state; /* new, failed, running, stopped, frozen, exited,
+			      killed */
 	pid_t pid;	   /* 0 when none */
 	pid_t pgid;
 	char *const *argv; /* NULL when never started */
@@ -84,6 +85,13 @@ struct status_view {
 	const char *signal; /* NULL: null; else "TERM" */
 	int status;	    /* -1: null; else shell style */
 	const char *error;  /* NULL: null */
+	unsigned processes; /* alive in the run's tree */
+	bool has_cpu;	    /* else cpu is null */
+	uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
+	bool has_memory; /* else memory is null */
+	uint64_t memory, memory_peak;
+	bool has_pids; /* else pids is null */
+	uint64_t pids;
 	const struct status_log *logs;
 	size_t nlogs;
 };
@@ -91,10 +99,12 @@ struct status_view {
 /*
  * Render v as one compact JSON object and a newline into b, keys in this
  * order: name, state, pid, pgid, argv, cwd, pty, stdin, uid, start_time,
- * end_time, exit_code, signal, status, error, logs. pid and pgid are null
- * when 0; exit_code and status when negative; start_time/end_time unless
- * started/ended; pty is null or {"cols":C,"rows":R}; NULL strings are null.
- * logs is an object keyed by each log's name, in order, of
+ * end_time, exit_code, signal, status, error, processes, cpu
+ * ({"usage_usec","user_usec","system_usec"} or null), memory
+ * ({"current","peak"} or null), pids ({"current"} or null), logs. pid and pgid
+ * are null when 0; exit_code and status when negative; start_time/end_time
+ * unless started/ended; pty is null or {"cols":C,"rows":R}; NULL strings are
+ * null. logs is an object keyed by each log's name, in order, of
  * {"bytes":N,"retained":N,"readers":N,"paused":B}.
  */
 void events_render_status(struct jbuf *b, const struct status_view *v);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/resource.h>
 
+#include "spawnfs/cgroup.h"
 #include "spawnfs/config.h"
 #include "spawnfs/loop.h"
 
@@ -27,12 +28,13 @@ struct fs_hooks {
 /*
  * A file system on loop with settings cfg (borrowed; both outlive it).
  * args are FUSE options for the session; nofile the open-file limit to
- * give the children (NULL: the daemon's). NULL with errno.
+ * give the children (NULL: the daemon's); cg the cgroup parent of the
+ * runs (borrowed; NULL: process groups). NULL with errno.
  */
 struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 		  struct fuse_args *args, unsigned flags,
-		  const struct rlimit *nofile, const struct fs_hooks *hooks,
-		  void *arg);
+		  const struct rlimit *nofile, struct cgroup_root *cg,
+		  const struct fs_hooks *hooks, void *arg);
 
 /* Mount on mountpoint and start serving from the loop. 0 or -errno. */
 int fs_mount(struct fs *fs, const char *mountpoint);

@@ -7,12 +7,12 @@
 #include "spawnfs/events.h"
 
 #define METRICS_ERRNO_MAX 134 /* ctl errors are counted by errno below it */
-#define METRICS_NSTATES	  6   /* slot states shown (status's names) */
-#define METRICS_SLOTS_MAX 8   /* room for the states to come (frozen) */
+#define METRICS_NSTATES	  7   /* slot states shown (status's names) */
+#define METRICS_SLOTS_MAX 8   /* room for the states */
 
 /* What the file system counts; main's figures come from the caller. */
 struct metrics_view {
-	/* by state: new, running, exited, killed, failed, stopped */
+	/* by state: new, running, exited, killed, failed, stopped, frozen */
 	uint64_t slots[METRICS_SLOTS_MAX];
 	uint64_t runs_started; /* runs whose exec succeeded */
 	uint64_t runs_failed;  /* starts that failed (exec, cwd, user) */
@@ -21,6 +21,8 @@ struct metrics_view {
 	uint64_t parked;       /* reads and writes waiting */
 	uint64_t paused;       /* runs paused: no reader made room */
 	uint64_t interrupts;   /* interrupted requests answered */
+	uint64_t processes;    /* alive in the runs' trees */
+	uint64_t cpu_usec;     /* cpu time of every run so far */
 	uint64_t ctl_errors[METRICS_ERRNO_MAX]; /* by errno */
 	uint64_t rss_bytes;  /* the daemon's resident memory */
 	uint64_t start_time; /* the daemon's start, Unix seconds */

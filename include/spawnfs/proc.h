@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "spawnfs/cgroup.h"
 #include "spawnfs/child.h"
 #include "spawnfs/config.h"
 #include "spawnfs/ctl.h"
@@ -49,13 +50,17 @@ struct proc_hooks {
 struct proc_ctx;
 
 /* A context on loop with cfg (borrowed, outliving it); hooks go to arg;
- * nofile is the children's open-file limit (NULL: the daemon's). NULL
- * with errno ENOMEM. */
+ * nofile is the children's open-file limit (NULL: the daemon's); cg the
+ * cgroup parent of the runs' leaves (borrowed; NULL: process groups).
+ * NULL with errno ENOMEM. */
 struct proc_ctx *proc_ctx_new(struct loop *loop, const struct cfg *cfg,
 			      const struct proc_hooks *hooks, void *arg,
-			      const struct rlimit *nofile);
+			      const struct rlimit *nofile,
+			      struct cgroup_root *cg);
 
-/* Every slot must be gone. NULL is a no-op. */
+/* Every slot must have been removed: what is left of their trees is
+ * killed and awaited (bounded), so their last hooks may run from here.
+ * NULL is a no-op. */
 void proc_ctx_free(struct proc_ctx *ctx);
 
 /* Slots with a run not over yet (a child, a start or open pipes). */
@@ -65,8 +70,14 @@ unsigned proc_ctx_busy(const struct proc_ctx *ctx);
 void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
 		   uint64_t *failed);
 
-/* SIGCHLD arrived: reap the leaders watched without a pidfd, and note
- * which live leaders were stopped or continued. */
+/* Processes alive in every run's tree, and the cpu time of every run
+ * so far in microseconds (0 without cgroups). */
+uint64_t proc_ctx_processes(const struct proc_ctx *ctx);
+uint64_t proc_ctx_cpu_usec(const struct proc_ctx *ctx);
+
+/* SIGCHLD arrived: reap the leaders watched without a pidfd, note which
+ * live leaders were stopped or continued, reap orphans (without
+ * cgroups). */
 void proc_sigchld(struct proc_ctx *ctx);
 
 /* A new slot holding one reference; data is the owner's (proc_data).
@@ -86,17 +97,23 @@ struct stream *proc_log(const struct proc *p, enum proc_log log);
 /* The data given to proc_new. */
 void *proc_data(const struct proc *p);
 
-/* A child is alive or its output is still being drained. */
+/* A child is alive, its output is still being drained or something of
+ * its tree lives. */
 bool proc_busy(const struct proc *p);
+
+/* Being started, or the leader or anything of its tree alive: start
+ * and settings give EBUSY. */
+bool proc_tree_busy(const struct proc *p);
 
 /* The child is alive (not reaped yet) or being started. */
 bool proc_running(const struct proc *p);
 
 /* The states of status, in the order of proc_state_index. */
-#define PROC_NSTATES 6
+#define PROC_NSTATES 7
 
 /* 0 new, 1 running, 2 exited, 3 killed, 4 failed (the last start failed
- * before exec), 5 stopped (the leader was stopped by a signal). */
+ * before exec), 5 stopped (the leader was stopped by a signal), 6 frozen
+ * (the tree, by freeze; before stopped). */
 unsigned proc_state_index(const struct proc *p);
 
 /* "new", "running", ... for an index below PROC_NSTATES, else NULL. */
@@ -185,12 +202,30 @@ void proc_touch(struct proc *p);
  */
 int proc_start(struct proc *p, char **argv, char *line);
 
-/* Send sig to the run's process group. -ESRCH when not running. */
+/* Send sig to every process of the run's tree (KILL through
+ * cgroup.kill), after the leader's exit too. -ESRCH when nothing of it
+ * lives. */
 int proc_signal(struct proc *p, int sig);
 
-/* TERM to the group (CONT too when stopped), KILL after grace_ms (< 0:
- * kill_grace). -ESRCH when not running. */
+/* Thaw the tree, TERM and CONT it, KILL after grace_ms (< 0:
+ * kill_grace). -ESRCH when nothing of it lives. */
 int proc_stop(struct proc *p, long grace_ms);
+
+/* Freeze or thaw the tree (cgroup.freeze). -EOPNOTSUPP without cgroups,
+ * -ESRCH when nothing of it lives. */
+int proc_freeze(struct proc *p, bool frozen);
+
+/* Limits of the next run's tree; 0 is none. */
+enum proc_limit {
+	PROC_LIMIT_MEMORY, /* bytes: memory.max */
+	PROC_LIMIT_CPU,	   /* thousandths of a CPU: cpu.max */
+	PROC_LIMIT_PIDS,   /* processes: pids.max */
+};
+
+/* Set one (value 0: none). -EOPNOTSUPP where the controller is not
+ * enabled for the leaves. */
+int proc_set_limit(struct proc *p, enum proc_limit which, uint64_t value);
+uint64_t proc_limit(const struct proc *p, enum proc_limit which);
 
 /* Close a pipe stdin, or type ^D on a terminal. -ESRCH when not running. */
 int proc_eof(struct proc *p);

@@ -31,13 +31,14 @@ struct slots;
  * The slots of a mount on loop with settings cfg; hs is the mount's
  * handle set, reserved the names the root holds besides the slots
  * (NULL-terminated); all borrowed, outliving it. nofile is the open-file
- * limit to give the children (NULL: the daemon's). stopped is called
- * once a stop is complete. NULL with errno.
+ * limit to give the children (NULL: the daemon's), cg the cgroup parent
+ * of the runs (NULL: process groups). stopped is called once a stop is
+ * complete. NULL with errno.
  */
 struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
-			const struct rlimit *nofile, struct handle_set *hs,
-			const char *const *reserved, void (*stopped)(void *arg),
-			void *arg);
+			const struct rlimit *nofile, struct cgroup_root *cg,
+			struct handle_set *hs, const char *const *reserved,
+			void (*stopped)(void *arg), void *arg);
 
 /* No hook and no timer from now on: the handles are about to be closed
  * and the slots freed. */

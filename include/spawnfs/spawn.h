@@ -54,10 +54,11 @@ struct spawn_user {
  * The parent's ends are CLOEXEC; out, err and in are non-blocking. */
 struct spawn_child {
 	pid_t pid;
-	int in;	    /* to the child's stdin: a pipe, or the pty master */
-	int out;    /* from its stdout, or the pty master */
-	int err;    /* from its stderr; -1 on a pty */
-	int report; /* the exec report: end of file once exec happened */
+	int in;		  /* to the child's stdin: a pipe, or the pty master */
+	int out;	  /* from its stdout, or the pty master */
+	int err;	  /* from its stderr; -1 on a pty */
+	int report;	  /* the exec report: end of file once exec happened */
+	bool joined_late; /* joins its cgroup by cgroup.procs: no clone3 */
 };
 
 /* The step a child failed at, as its report says. */
@@ -66,7 +67,8 @@ enum spawn_step {
 	SPAWN_CWD,
 	SPAWN_USER,
 	SPAWN_EXEC,
-	SPAWN_OOM
+	SPAWN_OOM,
+	SPAWN_CGROUP
 };
 
 /* The run's account: run_uid/run_gid where o->run_as, else uid/gid. */
@@ -90,13 +92,16 @@ char **spawn_env_build(const struct spawn_ctx *c, const struct spawn_opts *o,
 		       const struct spawn_user *u);
 
 /*
- * Fork argv (borrowed) as a new session with o's settings, running as u.
- * Returns 0 with ch filled (the report to be read from the loop: the
- * child's chdir or exec may need this very file system), or -errno with
- * nothing left open.
+ * Fork argv (borrowed) as a new session with o's settings, running as u,
+ * in the cgroup whose directory fd is cgroup (-1: stay), which it joins
+ * before it runs anything (clone3 CLONE_INTO_CGROUP, else by writing
+ * itself into cgroup.procs). The child dies with the daemon
+ * (PR_SET_PDEATHSIG, set after the user switch). Returns 0 with ch filled (the
+ * report to be read from the loop: the child's chdir or exec may need this very
+ * file system), or -errno with nothing left open.
  */
 int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
-		const struct spawn_user *u, char *const *argv,
+		const struct spawn_user *u, char *const *argv, int cgroup,
 		struct spawn_child *ch);
 
 /*

@@ -592,10 +592,11 @@ static void fuzz_events(const uint8_t *data, size_t size)
 static void fuzz_status(const uint8_t *data, size_t size)
 {
 	static const char *const keys[] = {
-		"name",	    "state",	 "pid",	   "pgid",   "argv",
-		"cwd",	    "pty",	 "stdin",  "uid",    "start_time",
-		"end_time", "exit_code", "signal", "status", "error",
-		"logs",	    NULL};
+		"name",	     "state",	  "pid",    "pgid",   "argv",
+		"cwd",	     "pty",	  "stdin",  "uid",    "start_time",
+		"end_time",  "exit_code", "signal", "status", "error",
+		"processes", "cpu",	  "memory", "pids",   "logs",
+		NULL};
 	struct in r = {.p = data, .n = size};
 	struct status_log logs[MAX_LOGS];
 	const char *argv[MAX_ARGS + 1];

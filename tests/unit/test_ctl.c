@@ -390,6 +390,62 @@ static const struct parse_case parse_cases[] = {
 	P_ERR("\0kill", -EINVAL),
 };
 
+/* The limit and freeze lines: the value each gives (0: max, none). */
+static void test_parse_tree(void **state)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		enum ctl_cmd cmd;
+		uint64_t value;
+	} cases[] = {
+		{"freeze", 0, CTL_FREEZE, 0},
+		{"thaw", 0, CTL_THAW, 0},
+		{"freeze now", -EINVAL, 0, 0},
+		{"memory 4096", 0, CTL_MEMORY, 4096},
+		{"memory 512M", 0, CTL_MEMORY, 512ULL << 20},
+		{"memory 2g", 0, CTL_MEMORY, 2ULL << 30},
+		{"memory 4T", 0, CTL_MEMORY, 4ULL << 40},
+		{"memory max", 0, CTL_MEMORY, 0},
+		{"memory 4095", -EINVAL, 0, 0},
+		{"memory 5T", -EINVAL, 0, 0},
+		{"memory 1MB", -EINVAL, 0, 0},
+		{"memory 1X", -EINVAL, 0, 0},
+		{"memory -1", -EINVAL, 0, 0},
+		{"memory", -EINVAL, 0, 0},
+		{"memory 99999999999999999999", -EINVAL, 0, 0},
+		{"cpus 0.5", 0, CTL_CPUS, 500},
+		{"cpus 2", 0, CTL_CPUS, 2000},
+		{"cpus .01", 0, CTL_CPUS, 10},
+		{"cpus 1024", 0, CTL_CPUS, 1024000},
+		{"cpus max", 0, CTL_CPUS, 0},
+		{"cpus 0.009", -EINVAL, 0, 0},
+		{"cpus 0", -EINVAL, 0, 0},
+		{"cpus 1025", -EINVAL, 0, 0},
+		{"cpus x", -EINVAL, 0, 0},
+		{"pids 300", 0, CTL_PIDS, 300},
+		{"pids max", 0, CTL_PIDS, 0},
+		{"pids 0", -EINVAL, 0, 0},
+		{"pids 4194305", -EINVAL, 0, 0},
+		{"pids 1k", -EINVAL, 0, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ctl_line l;
+		int rc = ctl_parse_line(cases[i].line, strlen(cases[i].line),
+					&l);
+
+		EXPECT_INT(i, rc, cases[i].rc);
+		if (rc < 0)
+			continue;
+		EXPECT_INT(i, l.cmd, cases[i].cmd);
+		EXPECT_INT(i, l.value == cases[i].value, 1);
+		ctl_line_free(&l);
+	}
+}
+
 static void test_parse_table(void **state)
 {
 	size_t i;
@@ -825,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_signal_parse),
 		cmocka_unit_test(test_signal_name),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_parse_tree),
 		cmocka_unit_test(test_random_lines),
 	};
 

@@ -561,7 +561,8 @@ static void test_status_full(void **state)
 		"\"uid\":1000,\"start_time\":\"2026-11-28T03:21:44.123456Z\","
 		"\"end_time\":\"2026-11-28T03:21:50.000005Z\","
 		"\"exit_code\":null,\"signal\":\"TERM\",\"status\":143,"
-		"\"error\":\"exec: No such file \\\"x\\\"\\n\",\"logs\":{"
+		"\"error\":\"exec: No such file \\\"x\\\"\\n\","
+		"\"processes\":0,\"cpu\":null,\"memory\":null,\"pids\":null,\"logs\":{"
 		"\"stdout\":{\"bytes\":1234,\"retained\":1000,\"readers\":2,"
 		"\"paused\":false},"
 		"\"stderr\":{\"bytes\":5,\"retained\":5,\"readers\":0,"
@@ -594,18 +595,20 @@ static void test_status_new(void **state)
 	(void)state;
 	jbuf_init(&b);
 	events_render_status(&b, &v);
-	expect_buf(0, &b,
-		   "{\"name\":\"7\",\"state\":\"new\",\"pid\":null,"
-		   "\"pgid\":null,\"argv\":null,\"cwd\":null,\"pty\":null,"
-		   "\"stdin\":\"null\",\"uid\":0,\"start_time\":null,"
-		   "\"end_time\":null,\"exit_code\":null,\"signal\":null,"
-		   "\"status\":null,\"error\":null,\"logs\":{"
-		   "\"stdout\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
-		   "\"paused\":false},"
-		   "\"stderr\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
-		   "\"paused\":false},"
-		   "\"events\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
-		   "\"paused\":false}}}\n");
+	expect_buf(
+		0, &b,
+		"{\"name\":\"7\",\"state\":\"new\",\"pid\":null,"
+		"\"pgid\":null,\"argv\":null,\"cwd\":null,\"pty\":null,"
+		"\"stdin\":\"null\",\"uid\":0,\"start_time\":null,"
+		"\"end_time\":null,\"exit_code\":null,\"signal\":null,"
+		"\"status\":null,\"error\":null,"
+		"\"processes\":0,\"cpu\":null,\"memory\":null,\"pids\":null,\"logs\":{"
+		"\"stdout\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
+		"\"paused\":false},"
+		"\"stderr\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
+		"\"paused\":false},"
+		"\"events\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
+		"\"paused\":false}}}\n");
 	jbuf_free(&b);
 }
 
@@ -634,14 +637,16 @@ static void test_status_exited(void **state)
 	(void)state;
 	jbuf_init(&b);
 	events_render_status(&b, &v);
-	expect_buf(0, &b,
-		   "{\"name\":\"a.b-c_d\",\"state\":\"exited\",\"pid\":1,"
-		   "\"pgid\":1,\"argv\":[],\"cwd\":null,\"pty\":null,"
-		   "\"stdin\":\"pipe\",\"uid\":4294967294,"
-		   "\"start_time\":\"1970-01-01T00:00:00.000000Z\","
-		   "\"end_time\":\"1970-01-01T00:00:01.000000Z\","
-		   "\"exit_code\":0,\"signal\":null,\"status\":0,"
-		   "\"error\":\"bad \\ufffd line\",\"logs\":{}}\n");
+	expect_buf(
+		0, &b,
+		"{\"name\":\"a.b-c_d\",\"state\":\"exited\",\"pid\":1,"
+		"\"pgid\":1,\"argv\":[],\"cwd\":null,\"pty\":null,"
+		"\"stdin\":\"pipe\",\"uid\":4294967294,"
+		"\"start_time\":\"1970-01-01T00:00:00.000000Z\","
+		"\"end_time\":\"1970-01-01T00:00:01.000000Z\","
+		"\"exit_code\":0,\"signal\":null,\"status\":0,"
+		"\"error\":\"bad \\ufffd line\","
+		"\"processes\":0,\"cpu\":null,\"memory\":null,\"pids\":null,\"logs\":{}}\n");
 	jbuf_free(&b);
 }
 

@@ -73,6 +73,9 @@ static void test_values(void **state)
 	v.slots[3] = 2;
 	v.slots[4] = 3;
 	v.slots[5] = 1;
+	v.slots[6] = 2;
+	v.processes = 9;
+	v.cpu_usec = 3000042;
 	v.bytes[2] = 12345678901234ULL;
 	v.ctl_errors[EBUSY] = 4;
 	v.ctl_errors[ENOSPC] = 1;
@@ -84,6 +87,9 @@ static void test_values(void **state)
 	assert_non_null(strstr(text, "spawnfs_slots{state=\"new\"} 0\n"));
 	assert_non_null(strstr(text, "spawnfs_slots{state=\"failed\"} 3\n"));
 	assert_non_null(strstr(text, "spawnfs_slots{state=\"stopped\"} 1\n"));
+	assert_non_null(strstr(text, "spawnfs_slots{state=\"frozen\"} 2\n"));
+	assert_non_null(strstr(text, "spawnfs_processes 9\n"));
+	assert_non_null(strstr(text, "spawnfs_cpu_seconds_total 3.000042\n"));
 	assert_non_null(strstr(
 		text,
 		"spawnfs_captured_bytes_total{stream=\"events\"} 12345678901234\n"));

@@ -1,0 +1,613 @@
+/*
+ * tree: a run's process tree, by cgroup2 leaf or by process group. See
+ * tree.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spawnfs/log.h"
+#include "spawnfs/tree.h"
+
+#define TREE_POLL_MS	100  /* a process group that outlived its leader */
+#define TREE_TEXT_MAX	1024 /* cgroup.events, cpu.stat, memory.* */
+#define TREE_CPU_PERIOD 100000u
+
+struct tree {
+	struct tree_set *ts;
+	struct tree *next, **pprev; /* in ts->trees */
+	char name[48];		    /* the leaf: "ID-RUN" */
+	int fd;			    /* the leaf's directory, -1 */
+	int wd;			    /* its cgroup.events watch, -1 */
+	pid_t pid;		    /* the leader (and pgid); 0 before */
+	bool leader;		    /* the leader is not reaped yet */
+	bool empty;		    /* emptied (the leaf is gone) */
+	bool frozen;
+	bool dropped; /* tree_free came first: free once empty */
+	bool have_cpu;
+	struct cgroup_cpu cpu; /* kept once empty */
+	uint64_t mem_peak;     /* kept once empty */
+	tree_empty_cb cb;
+	void *arg;
+};
+
+struct tree_set {
+	struct loop *loop;
+	struct cgroup_root *cg;
+	int ifd; /* inotify on the leaves' cgroup.events */
+	struct loop_io *io;
+	struct tree *trees;
+	struct loop_timer *poll; /* groups that outlived their leader */
+	uint64_t cpu_done;	 /* usage_usec of the trees emptied */
+};
+
+static void poll_arm(struct tree_set *ts);
+
+/* ---- emptiness ---- */
+
+static void tree_unlink(struct tree *t)
+{
+	*t->pprev = t->next;
+	if (t->next)
+		t->next->pprev = t->pprev;
+	t->next = NULL;
+	t->pprev = &t->next;
+}
+
+/* Read the figures kept once the leaf is gone. */
+static void keep_figures(struct tree *t)
+{
+	char text[TREE_TEXT_MAX];
+
+	t->have_cpu = cgroup_read(t->fd, "cpu.stat", text, sizeof(text)) >= 0 &&
+		      cgroup_cpu_parse(text, &t->cpu) == 0;
+	if (cgroup_read(t->fd, "memory.peak", text, sizeof(text)) >= 0)
+		t->mem_peak = strtoull(text, NULL, 10);
+}
+
+static void leaf_drop(struct tree *t)
+{
+	int rc;
+
+	if (t->wd >= 0)
+		inotify_rm_watch(t->ts->ifd, t->wd);
+	t->wd = -1;
+	if (t->fd < 0)
+		return;
+	close(t->fd);
+	t->fd = -1;
+	rc = cgroup_leaf_remove(t->ts->cg, t->name);
+	if (rc < 0)
+		log_warn("cgroup: cannot remove leaf %s: %s", t->name,
+			 strerror(-rc));
+}
+
+/* Nothing of the tree lives: remove the leaf and tell the owner (or
+ * free the tree if the owner dropped it). */
+static void tree_emptied(struct tree *t)
+{
+	if (t->empty)
+		return;
+	t->empty = true;
+	t->frozen = false;
+	if (t->fd >= 0)
+		keep_figures(t);
+	t->ts->cpu_done += t->have_cpu ? t->cpu.usage_usec : 0;
+	leaf_drop(t);
+	tree_unlink(t);
+	if (t->dropped) {
+		free(t);
+		return;
+	}
+	if (t->cb)
+		t->cb(t->arg); /* last: it may free t */
+}
+
+/* Whether the process group of t has a member (zombies included). */
+static bool group_alive(const struct tree *t)
+{
+	return t->pid > 0 && (kill(-t->pid, 0) == 0 || errno == EPERM);
+}
+
+/* Look whether t is empty now. */
+static void tree_look(struct tree *t)
+{
+	char text[TREE_TEXT_MAX];
+	bool populated = true, frozen;
+
+	if (t->empty || t->leader || t->pid == 0)
+		return;
+	if (t->fd >= 0) {
+		if (cgroup_read(t->fd, "cgroup.events", text, sizeof(text)) <
+			    0 ||
+		    cgroup_events_parse(text, &populated, &frozen) < 0)
+			populated = false; /* the leaf is gone */
+	} else {
+		populated = group_alive(t);
+	}
+	if (!populated)
+		tree_emptied(t);
+}
+
+static void on_inotify(void *arg, uint32_t events)
+{
+	struct tree_set *ts = arg;
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	struct tree *t, *next;
+	ssize_t n;
+	char *at;
+
+	(void)events;
+	while ((n = read(ts->ifd, buf, sizeof(buf))) > 0) {
+		for (at = buf; at < buf + n; at += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)(void *)at;
+			for (t = ts->trees; t; t = next) {
+				next = t->next;
+				if (t->wd == e->wd) {
+					tree_look(t);
+					break;
+				}
+			}
+		}
+	}
+}
+
+static void poll_expired(void *arg)
+{
+	struct tree_set *ts = arg;
+
+	ts->poll = NULL;
+	tree_set_sigchld(ts);
+}
+
+/* Poll while a process group outlives its leader. */
+static void poll_arm(struct tree_set *ts)
+{
+	struct tree *t;
+
+	if (ts->poll || ts->cg)
+		return;
+	for (t = ts->trees; t; t = t->next) {
+		if (!t->leader && t->pid > 0 && !t->empty) {
+			ts->poll = loop_timer_add(ts->loop, TREE_POLL_MS,
+						  poll_expired, ts);
+			if (!ts->poll)
+				log_warn("tree: poll timer: %s",
+					 strerror(errno));
+			return;
+		}
+	}
+}
+
+/* ---- the set ---- */
+
+struct tree_set *tree_set_new(struct loop *loop, struct cgroup_root *cg)
+{
+	struct tree_set *ts = calloc(1, sizeof(*ts));
+
+	if (!ts)
+		return NULL;
+	ts->loop = loop;
+	ts->cg = cg;
+	ts->ifd = -1;
+	if (!cg) {
+		/* Orphans of a group come back to the daemon, to be reaped. */
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+			log_warn("tree: child subreaper: %s", strerror(errno));
+		return ts;
+	}
+	ts->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ts->ifd >= 0)
+		ts->io = loop_io_add(loop, ts->ifd, EPOLLIN, on_inotify, ts);
+	if (!ts->io) {
+		if (ts->ifd >= 0)
+			close(ts->ifd);
+		free(ts);
+		return NULL;
+	}
+	return ts;
+}
+
+bool tree_set_cgroup(const struct tree_set *ts)
+{
+	return ts->cg != NULL;
+}
+
+bool tree_set_has(const struct tree_set *ts, const char *controller)
+{
+	return cgroup_root_has(ts->cg, controller);
+}
+
+/* Whether pid leads a tree whose owner will reap it. */
+static bool is_leader(const struct tree_set *ts, pid_t pid)
+{
+	const struct tree *t;
+
+	for (t = ts->trees; t; t = t->next)
+		if (t->leader && t->pid == pid)
+			return true;
+	return false;
+}
+
+/* Reap the daemon's children that lead no tree: orphans handed to the
+ * subreaper. Leaders are left to child.c, whose status they carry. */
+static void reap_orphans(struct tree_set *ts)
+{
+	char path[64], text[4096], *s, *end;
+	long pid;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+		 (int)getpid());
+	if (cgroup_read(AT_FDCWD, path, text, sizeof(text)) < 0)
+		return;
+	for (s = text;; s = end) {
+		pid = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		if (pid > 0 && !is_leader(ts, (pid_t)pid))
+			waitpid((pid_t)pid, NULL, WNOHANG);
+	}
+}
+
+void tree_set_sigchld(struct tree_set *ts)
+{
+	struct tree *t, *next;
+
+	if (ts->cg)
+		return;
+	reap_orphans(ts);
+	for (t = ts->trees; t; t = next) {
+		next = t->next;
+		tree_look(t);
+	}
+	poll_arm(ts);
+}
+
+uint64_t tree_set_processes(const struct tree_set *ts)
+{
+	const struct tree *t;
+	uint64_t n = 0;
+
+	for (t = ts->trees; t; t = t->next)
+		n += tree_processes(t);
+	return n;
+}
+
+uint64_t tree_set_cpu_usec(const struct tree_set *ts)
+{
+	const struct tree *t;
+	struct cgroup_cpu cpu;
+	uint64_t n = ts->cpu_done;
+
+	for (t = ts->trees; t; t = t->next)
+		if (tree_cpu(t, &cpu))
+			n += cpu.usage_usec;
+	return n;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec d = {0, ms * 1000000L};
+
+	while (nanosleep(&d, &d) < 0 && errno == EINTR)
+		;
+}
+
+void tree_set_settle(struct tree_set *ts, unsigned ms)
+{
+	struct tree *t, *next;
+	unsigned waited = 0;
+
+	for (t = ts->trees; t; t = t->next)
+		if (!t->empty && t->pid > 0)
+			tree_signal(t, SIGKILL);
+	while (ts->trees && waited < ms) {
+		if (!ts->cg)
+			reap_orphans(ts);
+		for (t = ts->trees; t; t = next) {
+			next = t->next;
+			tree_look(t);
+		}
+		if (!ts->trees)
+			break;
+		sleep_ms(5);
+		waited += 5;
+	}
+	for (t = ts->trees; t; t = t->next)
+		log_warn("tree %s: still not empty at exit", t->name);
+}
+
+void tree_set_free(struct tree_set *ts)
+{
+	struct tree *t;
+
+	if (!ts)
+		return;
+	tree_set_settle(ts, 1000);
+	while ((t = ts->trees)) {
+		leaf_drop(t);
+		tree_unlink(t);
+		if (t->dropped)
+			free(t);
+	}
+	loop_timer_del(ts->poll);
+	loop_io_del(ts->io);
+	if (ts->ifd >= 0)
+		close(ts->ifd);
+	free(ts);
+}
+
+/* ---- one tree ---- */
+
+static int limits_apply(struct tree *t, const struct tree_limits *l)
+{
+	char text[64];
+	int rc = 0;
+
+	if (l->memory) {
+		if (!cgroup_root_has(t->ts->cg, "memory"))
+			return -EOPNOTSUPP;
+		snprintf(text, sizeof(text), "%llu",
+			 (unsigned long long)l->memory);
+		rc = cgroup_write(t->fd, "memory.max", text);
+	}
+	if (rc == 0 && l->cpu_permille) {
+		if (!cgroup_root_has(t->ts->cg, "cpu"))
+			return -EOPNOTSUPP;
+		snprintf(text, sizeof(text), "%u %u",
+			 l->cpu_permille * (TREE_CPU_PERIOD / 1000),
+			 TREE_CPU_PERIOD);
+		rc = cgroup_write(t->fd, "cpu.max", text);
+	}
+	if (rc == 0 && l->pids) {
+		if (!cgroup_root_has(t->ts->cg, "pids"))
+			return -EOPNOTSUPP;
+		snprintf(text, sizeof(text), "%llu",
+			 (unsigned long long)l->pids);
+		rc = cgroup_write(t->fd, "pids.max", text);
+	}
+	return rc;
+}
+
+static bool limits_any(const struct tree_limits *l)
+{
+	return l && (l->memory || l->cpu_permille || l->pids);
+}
+
+/* Make t's leaf, its limits and its watch. 0 or -errno. */
+static int leaf_make(struct tree *t, const struct tree_limits *limits)
+{
+	char path[CGROUP_PATH_MAX * 2];
+	int rc;
+
+	t->fd = cgroup_leaf_make(t->ts->cg, t->name);
+	if (t->fd < 0)
+		return t->fd;
+	rc = limits ? limits_apply(t, limits) : 0;
+	if (rc == 0)
+		rc = cgroup_leaf_file(t->ts->cg, t->name, "cgroup.events", path,
+				      sizeof(path));
+	if (rc == 0) {
+		t->wd = inotify_add_watch(t->ts->ifd, path, IN_MODIFY);
+		if (t->wd < 0)
+			rc = -errno;
+	}
+	return rc;
+}
+
+struct tree *tree_new(struct tree_set *ts, uint64_t id, uint64_t run,
+		      const struct tree_limits *limits, tree_empty_cb cb,
+		      void *arg)
+{
+	struct tree *t;
+	int rc = 0;
+
+	if (!ts->cg && limits_any(limits)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->ts = ts;
+	t->fd = t->wd = -1;
+	t->cb = cb;
+	t->arg = arg;
+	snprintf(t->name, sizeof(t->name), "%llu-%llu", (unsigned long long)id,
+		 (unsigned long long)run);
+	t->next = ts->trees;
+	if (t->next)
+		t->next->pprev = &t->next;
+	t->pprev = &ts->trees;
+	ts->trees = t;
+	if (ts->cg)
+		rc = leaf_make(t, limits);
+	if (rc < 0) {
+		t->empty = true;
+		leaf_drop(t);
+		tree_unlink(t);
+		free(t);
+		errno = -rc;
+		return NULL;
+	}
+	return t;
+}
+
+int tree_fd(const struct tree *t)
+{
+	return t->fd;
+}
+
+void tree_started(struct tree *t, pid_t pid)
+{
+	t->pid = pid;
+	t->leader = true;
+}
+
+void tree_leader_gone(struct tree *t)
+{
+	if (!t)
+		return;
+	t->leader = false;
+	if (t->pid == 0) {
+		tree_emptied(t);
+		return;
+	}
+	tree_look(t);
+	if (!t->empty)
+		poll_arm(t->ts);
+}
+
+bool tree_populated(const struct tree *t)
+{
+	return t && !t->empty && t->pid > 0;
+}
+
+/* Processes of a group, from /proc: each /proc/PID/stat's pgrp. */
+static unsigned group_count(pid_t pgid)
+{
+	char path[300], text[512], *paren;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	unsigned n = 0;
+	char state;
+	int ppid, pgrp;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (cgroup_read(AT_FDCWD, path, text, sizeof(text)) <= 0)
+			continue;
+		paren = strrchr(text, ')');
+		if (paren &&
+		    sscanf(paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+		    pgrp == pgid && state != 'Z')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+unsigned tree_processes(const struct tree *t)
+{
+	if (!tree_populated(t))
+		return 0;
+	if (t->fd >= 0)
+		return cgroup_count(t->fd);
+	return group_count(t->pid);
+}
+
+int tree_signal(struct tree *t, int sig)
+{
+	int n = 0;
+
+	if (!tree_populated(t))
+		return -ESRCH;
+	if (t->fd >= 0) {
+		if (sig != SIGKILL || cgroup_write(t->fd, "cgroup.kill", "1"))
+			n = cgroup_signal(t->fd, sig);
+		else
+			n = 1;
+	} else if (kill(-t->pid, sig) == 0) {
+		n = 1;
+	}
+	/* A leader that has not joined its leaf yet, or left its group. */
+	if (t->leader && kill(t->pid, sig) == 0)
+		n++;
+	return n > 0 ? 0 : -ESRCH;
+}
+
+int tree_freeze(struct tree *t, bool frozen)
+{
+	int rc;
+
+	if (!tree_populated(t))
+		return -ESRCH;
+	if (t->fd < 0)
+		return -EOPNOTSUPP;
+	if (t->frozen == frozen)
+		return 0;
+	rc = cgroup_write(t->fd, "cgroup.freeze", frozen ? "1" : "0");
+	if (rc == 0)
+		t->frozen = frozen;
+	return rc;
+}
+
+bool tree_frozen(const struct tree *t)
+{
+	return t && t->frozen;
+}
+
+bool tree_cpu(const struct tree *t, struct cgroup_cpu *cpu)
+{
+	char text[TREE_TEXT_MAX];
+
+	if (!t || (!t->have_cpu && t->fd < 0))
+		return false;
+	if (t->fd < 0) {
+		*cpu = t->cpu;
+		return true;
+	}
+	return cgroup_read(t->fd, "cpu.stat", text, sizeof(text)) >= 0 &&
+	       cgroup_cpu_parse(text, cpu) == 0;
+}
+
+static uint64_t read_u64(int fd, const char *file)
+{
+	char text[64];
+
+	if (cgroup_read(fd, file, text, sizeof(text)) < 0)
+		return 0;
+	return strtoull(text, NULL, 10);
+}
+
+bool tree_memory(const struct tree *t, uint64_t *current, uint64_t *peak)
+{
+	if (!t || !cgroup_root_has(t->ts->cg, "memory"))
+		return false;
+	*current = t->fd >= 0 ? read_u64(t->fd, "memory.current") : 0;
+	*peak = t->fd >= 0 ? read_u64(t->fd, "memory.peak") : t->mem_peak;
+	return true;
+}
+
+bool tree_pids(const struct tree *t, uint64_t *current)
+{
+	if (!t || !cgroup_root_has(t->ts->cg, "pids"))
+		return false;
+	*current = t->fd >= 0 ? read_u64(t->fd, "pids.current") : 0;
+	return true;
+}
+
+void tree_free(struct tree *t)
+{
+	if (!t)
+		return;
+	if (t->empty) {
+		free(t);
+		return;
+	}
+	t->dropped = true;
+	t->leader = false;
+	t->cb = NULL;
+	if (t->pid == 0) {
+		tree_emptied(t);
+		return;
+	}
+	tree_signal(t, SIGKILL);
+	tree_look(t); /* may free t */
+}
