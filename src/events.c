@@ -409,33 +409,41 @@ static size_t json_len_walk(const unsigned char *p, size_t n, size_t *pi,
 }
 
 #ifdef __SSE2__
+/* The per-block helpers below only pay off inlined into their loops. */
+#define SSE2_INLINE static inline __attribute__((always_inline))
+
 /* After a byte that starts no valid sequence, how far the byte walk goes
  * before the sixteen-byte scan is tried again. */
 #define WALK_AFTER_BAD 64
 
-static __m128i load16(const unsigned char *p)
+SSE2_INLINE __m128i load16(const unsigned char *p)
 {
 	return _mm_loadu_si128((const __m128i *)(const void *)p);
 }
 
 /* In block v, the bytes after E0, ED, F0 and F4 (p1: the bytes one
  * before) that are out of that lead's narrower range; nonzero there. */
-static __m128i utf8_second_bad(__m128i v, __m128i p1)
+SSE2_INLINE __m128i utf8_second_bad(__m128i v, __m128i p1)
 {
-	__m128i x = _mm_xor_si128(v, _mm_set1_epi8((char)0x80));
 	__m128i e0 = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xe0));
 	__m128i ed = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xed));
 	__m128i f0 = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xf0));
 	__m128i f4 = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xf4));
+	__m128i lo, hi;
 
-	/* x is v - 0x80, ordered as signed: below A0, A0 and up, below 90,
-	 * 90 and up (an ASCII byte there is caught as a missing
-	 * continuation anyway) */
-	e0 = _mm_and_si128(e0, _mm_cmpgt_epi8(_mm_set1_epi8(0x20), x));
-	ed = _mm_and_si128(ed, _mm_cmpgt_epi8(x, _mm_set1_epi8(0x1f)));
-	f0 = _mm_and_si128(f0, _mm_cmpgt_epi8(_mm_set1_epi8(0x10), x));
-	f4 = _mm_and_si128(f4, _mm_cmpgt_epi8(x, _mm_set1_epi8(0x0f)));
-	return _mm_or_si128(_mm_or_si128(e0, ed), _mm_or_si128(f0, f4));
+	/* Rare in most text: mostly nothing to do. */
+	if (!_mm_movemask_epi8(
+		    _mm_or_si128(_mm_or_si128(e0, ed), _mm_or_si128(f0, f4))))
+		return _mm_setzero_si128();
+	/* v below A0 after E0, below 90 after F0 */
+	lo = _mm_or_si128(_mm_and_si128(e0, _mm_set1_epi8((char)0xa0)),
+			  _mm_and_si128(f0, _mm_set1_epi8((char)0x90)));
+	/* v from A0 after ED, from 90 after F4: v plus 5F or 6F reaches
+	 * FF (elsewhere only FF itself does, which is invalid anyway) */
+	hi = _mm_or_si128(_mm_and_si128(ed, _mm_set1_epi8(0x5f)),
+			  _mm_and_si128(f4, _mm_set1_epi8(0x6f)));
+	hi = _mm_cmpeq_epi8(_mm_adds_epu8(v, hi), _mm_set1_epi8((char)0xff));
+	return _mm_or_si128(_mm_subs_epu8(lo, v), hi);
 }
 
 /*
@@ -446,7 +454,7 @@ static __m128i utf8_second_bad(__m128i v, __m128i p1)
  * byte after E0, ED, F0 or F4 has a narrower range. A sequence that the
  * block's end leaves open is the next block's business.
  */
-static bool utf8_block_bad(__m128i v, __m128i p1, __m128i p2, __m128i p3)
+SSE2_INLINE bool utf8_block_bad(__m128i v, __m128i p1, __m128i p2, __m128i p3)
 {
 	const __m128i zero = _mm_setzero_si128();
 	__m128i cont = _mm_cmpgt_epi8(_mm_set1_epi8((char)0xc0), v);
@@ -465,46 +473,56 @@ static bool utf8_block_bad(__m128i v, __m128i p1, __m128i p2, __m128i p3)
 	return _mm_movemask_epi8(_mm_cmpeq_epi8(bad, zero)) != 0xffff;
 }
 
+/* Whether the block v at p + i breaks UTF-8, where i is 0 or at least 3;
+ * skipped at once when it and the three bytes before it are ASCII. */
+SSE2_INLINE bool utf8_bad_at(const unsigned char *p, size_t i, __m128i v)
+{
+	__m128i p3;
+
+	if (i == 0)
+		return _mm_movemask_epi8(v) &&
+		       utf8_block_bad(v, _mm_slli_si128(v, 1),
+				      _mm_slli_si128(v, 2),
+				      _mm_slli_si128(v, 3));
+	p3 = load16(p + i - 3);
+	if (!_mm_movemask_epi8(_mm_or_si128(v, p3)))
+		return false;
+	return utf8_block_bad(v, load16(p + i - 1), load16(p + i - 2), p3);
+}
+
+/* The start of the sequence that position i cuts, or i, when p[0..i) is
+ * valid but for its end. */
+static size_t utf8_seq_start(const unsigned char *p, size_t i)
+{
+	size_t k;
+	unsigned char b;
+
+	for (k = 1; k <= 3 && k <= i; k++) {
+		b = p[i - k];
+		if (b < 0x80)
+			break;
+		if (b >= 0xc0) {
+			if ((b >= 0xf0 ? 4u : b >= 0xe0 ? 3u : 2u) > k)
+				return i - k;
+			break;
+		}
+	}
+	return i;
+}
+
 /*
  * A sequence boundary b <= n such that p[0..b) is valid UTF-8, found
  * sixteen bytes at a time: the caller finishes from b byte by byte (the
- * last bytes, or the block where something is wrong). A block is skipped
- * at once when it and the three bytes before it are ASCII.
+ * last bytes, or the block where something is wrong).
  */
 static size_t utf8_valid_blocks(const unsigned char *p, size_t n)
 {
-	size_t i, k;
-	__m128i v, p3;
+	size_t i;
 
-	if (n < 16)
-		return 0;
-	v = load16(p);
-	if (_mm_movemask_epi8(v) &&
-	    utf8_block_bad(v, _mm_slli_si128(v, 1), _mm_slli_si128(v, 2),
-			   _mm_slli_si128(v, 3)))
-		return 0;
-	for (i = 16; i + 16 <= n; i += 16) {
-		v = load16(p + i);
-		p3 = load16(p + i - 3);
-		if (!_mm_movemask_epi8(_mm_or_si128(v, p3)))
-			continue;
-		if (utf8_block_bad(v, load16(p + i - 1), load16(p + i - 2), p3))
+	for (i = 0; i + 16 <= n; i += 16)
+		if (utf8_bad_at(p, i, load16(p + i)))
 			break;
-	}
-	/* Back to the start of a sequence that i may cut. */
-	for (k = 1; k <= 3; k++) {
-		unsigned char b = p[i - k];
-
-		if (b < 0x80)
-			break;
-		if (b >= 0xc0)
-			return (b >= 0xf0   ? 4u
-				: b >= 0xe0 ? 3u
-					    : 2u) > k
-				       ? i - k
-				       : i;
-	}
-	return i;
+	return utf8_seq_start(p, i);
 }
 
 static size_t utf8_prefix_sse2(const unsigned char *p, size_t n,
@@ -516,7 +534,7 @@ static size_t utf8_prefix_sse2(const unsigned char *p, size_t n,
 }
 
 /* Bytes below 0x20, DEL, '"' and '\\' in v: those with an escape. */
-static __m128i json_special(__m128i v)
+SSE2_INLINE __m128i json_special(__m128i v)
 {
 	__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
 	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
@@ -528,7 +546,7 @@ static __m128i json_special(__m128i v)
 
 /* What escapes add to block v: 5 for each \u00xx (controls without a
  * short form, and DEL), 1 for each two-character escape. */
-static __m128i json_extra_block(__m128i v)
+SSE2_INLINE __m128i json_extra_block(__m128i v)
 {
 	__m128i six, two, t;
 
@@ -583,6 +601,40 @@ static size_t json_valid_len_sse2(const unsigned char *p, size_t n)
 	return len;
 }
 
+/*
+ * Whether p[0..n) is valid UTF-8 and, if so, its output length without
+ * quotes in *len: json_valid_len_sse2 and utf8_valid_blocks in one pass,
+ * for output that is counted and not rendered.
+ */
+static bool json_text_len_sse2(const unsigned char *p, size_t n, size_t *len)
+{
+	__m128i acc = _mm_setzero_si128();
+	size_t i, j, sum = n, k = 0;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		__m128i v = load16(p + i);
+
+		if (utf8_bad_at(p, i, v))
+			return false;
+		if (!_mm_movemask_epi8(json_special(v)))
+			continue;
+		acc = _mm_add_epi8(acc, json_extra_block(v));
+		if (++k == 51) {
+			sum += sum16(acc);
+			acc = _mm_setzero_si128();
+			k = 0;
+		}
+	}
+	sum += sum16(acc);
+	j = utf8_seq_start(p, i);
+	if (utf8_prefix_walk(p + j, n - j, NULL) != n - j)
+		return false;
+	for (; i < n; i++)
+		sum += json_out[p[i]][7] - 1u;
+	*len = sum;
+	return true;
+}
+
 /* json_put_bytes for sixteen bytes, each read once (x86 is little-endian:
  * a row's length is its top byte). */
 static char *json_put_block(char *o, const unsigned char *p)
@@ -599,21 +651,60 @@ static char *json_put_block(char *o, const unsigned char *p)
 	return o;
 }
 
+/*
+ * The block v at p (valid UTF-8; left: bytes from p to the end of input).
+ * Without escapes it is one store; with one, as in a line of text, two
+ * stores around the escape (the second reads past the block, so only
+ * where the input goes on far enough); else byte by byte.
+ */
+SSE2_INLINE char *json_put_block16(char *o, const unsigned char *p, __m128i v,
+				   size_t left)
+{
+	unsigned m = (unsigned)_mm_movemask_epi8(json_special(v)), k;
+	uint64_t row;
+
+	if (!m) {
+		_mm_storeu_si128((__m128i *)(void *)o, v);
+		return o + 16;
+	}
+	if (m & (m - 1) || left < 32)
+		return json_put_block(o, p);
+	k = (unsigned)__builtin_ctz(m);
+	memcpy(&row, json_out[p[k]], 8);
+	_mm_storeu_si128((__m128i *)(void *)o, v);
+	memcpy(o + k, &row, 8);
+	o += k + (row >> 56);
+	_mm_storeu_si128((__m128i *)(void *)o, load16(p + k + 1));
+	return o + 15 - k;
+}
+
 /* Render valid UTF-8: a block without escapes in one store. */
 static char *json_put_valid_sse2(char *o, const unsigned char *p, size_t n)
 {
 	size_t i;
 
+	for (i = 0; i + 16 <= n; i += 16)
+		o = json_put_block16(o, p + i, load16(p + i), n - i);
+	return json_put_bytes(o, p + i, n - i);
+}
+
+/* json_put_valid_sse2 and utf8_valid_blocks in one pass, for output that
+ * is rendered if it is valid UTF-8: NULL as soon as it is not (what was
+ * written is then to be dropped). */
+static char *json_put_text_sse2(char *o, const unsigned char *p, size_t n)
+{
+	size_t i, j;
+
 	for (i = 0; i + 16 <= n; i += 16) {
 		__m128i v = load16(p + i);
 
-		if (_mm_movemask_epi8(json_special(v))) {
-			o = json_put_block(o, p + i);
-		} else {
-			_mm_storeu_si128((__m128i *)(void *)o, v);
-			o += 16;
-		}
+		if (utf8_bad_at(p, i, v))
+			return NULL;
+		o = json_put_block16(o, p + i, v, n - i);
 	}
+	j = utf8_seq_start(p, i);
+	if (utf8_prefix_walk(p + j, n - j, NULL) != n - j)
+		return NULL;
 	return json_put_bytes(o, p + i, n - i);
 }
 
@@ -664,54 +755,87 @@ size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
 	return utf8_prefix_walk(p, n, partial);
 }
 
-/* The output of p[0..n) without quotes; valid: known to be valid UTF-8. */
-static char *json_put(char *o, const unsigned char *p, size_t n, bool valid)
+/* The output of p[0..n), without quotes. */
+static char *json_put(char *o, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
 #ifdef __SSE2__
 	if (!scalar_only)
-		return valid ? json_put_valid_sse2(o, p, n)
-			     : json_put_sse2(o, p, n);
+		return json_put_sse2(o, p, n);
 #endif
-	(void)valid;
 	return json_put_walk(o, p, n, &i, n);
 }
 
-/* The length json_put gives. */
-static size_t json_len(const unsigned char *p, size_t n, bool valid)
+/* The same when p[0..n) is valid UTF-8; NULL when it is not. */
+static char *json_put_text(char *o, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
 #ifdef __SSE2__
 	if (!scalar_only)
-		return valid ? json_valid_len_sse2(p, n) : json_len_sse2(p, n);
+		return json_put_text_sse2(o, p, n);
 #endif
-	(void)valid;
+	if (utf8_prefix_walk(p, n, NULL) != n)
+		return NULL;
+	return json_put_walk(o, p, n, &i, n);
+}
+
+/* The length json_put gives any bytes. */
+static size_t json_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	if (!scalar_only)
+		return json_len_sse2(p, n);
+#endif
 	return json_len_walk(p, n, &i, n);
 }
 
+/* Whether p[0..n) is valid UTF-8, and then the length json_put gives it
+ * in *len. */
+static bool json_text_len(const unsigned char *p, size_t n, size_t *len)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	if (!scalar_only)
+		return json_text_len_sse2(p, n, len);
+#endif
+	if (utf8_prefix_walk(p, n, NULL) != n)
+		return false;
+	*len = json_len_walk(p, n, &i, n);
+	return true;
+}
+
 /*
- * One pass over the input, writing straight into space reserved for the
- * worst case (6 output bytes per input byte): output events go through
- * here for every byte a child writes.
+ * json_str, writing straight into space reserved for the worst case (6
+ * output bytes per input byte): output events go through here for every
+ * byte a child writes. With text, only valid UTF-8 is rendered: for other
+ * bytes b is left as it was and the result is false.
  */
-static void json_str_put(struct jbuf *b, const unsigned char *p, size_t n,
-			 bool valid)
+static bool json_str_put(struct jbuf *b, const unsigned char *p, size_t n,
+			 bool text)
 {
 	char *o;
 
 	if (n > (SIZE_MAX - 3 - JSON_SLACK) / 6 ||
 	    !jbuf_reserve(b, 6 * n + 2 + JSON_SLACK)) {
 		b->oom = true;
-		return;
+		return true; /* nothing more is appended anyway */
 	}
 	o = b->data + b->len;
 	*o++ = '"';
-	o = json_put(o, p, n, valid);
+	o = text ? json_put_text(o, p, n) : json_put(o, p, n);
+	if (!o) {
+		b->data[b->len] = '\0';
+		return false;
+	}
 	*o++ = '"';
 	b->len = (size_t)(o - b->data);
 	b->data[b->len] = '\0';
+	return true;
 }
 
 void json_str(struct jbuf *b, const char *s, size_t n)
@@ -721,7 +845,7 @@ void json_str(struct jbuf *b, const char *s, size_t n)
 
 size_t json_str_len(const char *s, size_t n)
 {
-	return json_len((const unsigned char *)s, n, false) + 2;
+	return json_len((const unsigned char *)s, n) + 2;
 }
 
 /* The broken-down time json_time writes; false when it writes null. */
@@ -927,11 +1051,13 @@ void events_render_output(struct jbuf *b, uint64_t seq,
 			  const struct timespec *t, const char *type,
 			  const void *p, size_t n)
 {
+	size_t mark;
+
 	event_begin(b, seq, t, type);
-	if (utf8_valid_prefix(p, n, NULL) == n) {
-		jbuf_puts(b, ",\"data\":");
-		json_str_put(b, p, n, true);
-	} else {
+	mark = b->len;
+	jbuf_puts(b, ",\"data\":");
+	if (!json_str_put(b, p, n, true)) {
+		b->len = mark;
 		jbuf_puts(b, ",\"data_base64\":\"");
 		jbuf_base64(b, p, n);
 		jbuf_puts(b, "\"");
@@ -957,10 +1083,10 @@ static size_t event_begin_len(uint64_t seq, const struct timespec *t,
 size_t events_output_len(uint64_t seq, const struct timespec *t,
 			 const char *type, const void *p, size_t n)
 {
-	size_t len = event_begin_len(seq, t, type) + LEN("}\n");
+	size_t len = event_begin_len(seq, t, type) + LEN("}\n"), text;
 
-	if (utf8_valid_prefix(p, n, NULL) == n)
-		return len + LEN(",\"data\":\"\"") + json_len(p, n, true);
+	if (json_text_len(p, n, &text))
+		return len + LEN(",\"data\":\"\"") + text;
 	return len + LEN(",\"data_base64\":\"\"") + (n + 2) / 3 * 4;
 }
 
