@@ -651,31 +651,50 @@ static char *json_put_block(char *o, const unsigned char *p)
 	return o;
 }
 
+/* At most this many escapes in a block go between stores of the plain
+ * bytes around them; more go byte by byte through the table. */
+#define FEW_ESCAPES 3
+
+/* Whether mask m has more than FEW_ESCAPES bits set. */
+static bool many_bits(unsigned m)
+{
+	int k;
+
+	for (k = 0; k < FEW_ESCAPES && m; k++)
+		m &= m - 1;
+	return m != 0;
+}
+
 /*
  * The block v at p (valid UTF-8; left: bytes from p to the end of input).
- * Without escapes it is one store; with one, as in a line of text, two
- * stores around the escape (the second reads past the block, so only
- * where the input goes on far enough); else byte by byte.
+ * Without escapes it is one store; with a few, as in a line of text or
+ * ANSI colours, each escape goes between stores of the plain bytes after
+ * it (which read past the block, so only where the input goes on far
+ * enough); with many, byte by byte.
  */
 SSE2_INLINE char *json_put_block16(char *o, const unsigned char *p, __m128i v,
 				   size_t left)
 {
 	unsigned m = (unsigned)_mm_movemask_epi8(json_special(v)), k;
+	unsigned next = 0; /* the first byte not yet written */
 	uint64_t row;
 
-	if (!m) {
-		_mm_storeu_si128((__m128i *)(void *)o, v);
-		return o + 16;
-	}
-	if (m & (m - 1) || left < 32)
-		return json_put_block(o, p);
-	k = (unsigned)__builtin_ctz(m);
-	memcpy(&row, json_out[p[k]], 8);
 	_mm_storeu_si128((__m128i *)(void *)o, v);
-	memcpy(o + k, &row, 8);
-	o += k + (row >> 56);
-	_mm_storeu_si128((__m128i *)(void *)o, load16(p + k + 1));
-	return o + 15 - k;
+	if (!m)
+		return o + 16;
+	if (left < 32 || many_bits(m))
+		return json_put_block(o, p);
+	do {
+		k = (unsigned)__builtin_ctz(m);
+		o += k - next;
+		memcpy(&row, json_out[p[k]], 8);
+		memcpy(o, &row, 8);
+		o += row >> 56;
+		next = k + 1;
+		_mm_storeu_si128((__m128i *)(void *)o, load16(p + next));
+		m &= m - 1;
+	} while (m);
+	return o + 16 - next;
 }
 
 /* Render valid UTF-8: a block without escapes in one store. */
