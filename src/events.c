@@ -533,36 +533,35 @@ static size_t utf8_prefix_sse2(const unsigned char *p, size_t n,
 	return i + utf8_prefix_walk(p + i, n - i, partial);
 }
 
-/* Bytes below 0x20, DEL, '"' and '\\' in v: those with an escape. */
-SSE2_INLINE __m128i json_special(__m128i v)
+/* Bytes below 0x20 and DEL in v: those that have an escape, \u00xx but
+ * for the few with a short form. */
+SSE2_INLINE __m128i json_control(__m128i v)
 {
-	__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
-	__m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-	__m128i bs = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-
-	return _mm_or_si128(_mm_or_si128(ctl, del), _mm_or_si128(q, bs));
-}
-
-/* What escapes add to block v: 5 for each \u00xx (controls without a
- * short form, and DEL), 1 for each two-character escape. */
-SSE2_INLINE __m128i json_extra_block(__m128i v)
-{
-	__m128i six, two, t;
-
-	six = _mm_or_si128(
+	return _mm_or_si128(
 		_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v),
 		_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-	/* \b \t \n \f \r: 8 to 13 but 11 */
-	t = _mm_sub_epi8(v, _mm_set1_epi8(8));
+}
+
+/* '"' and '\\' in v. */
+SSE2_INLINE __m128i json_quote(__m128i v)
+{
+	return _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+}
+
+/* The bytes of v that have an escape. */
+SSE2_INLINE __m128i json_special(__m128i v)
+{
+	return _mm_or_si128(json_control(v), json_quote(v));
+}
+
+/* \b \t \n \f \r in v: 8 to 13 but 11. */
+SSE2_INLINE __m128i json_short_control(__m128i v)
+{
+	__m128i t = _mm_sub_epi8(v, _mm_set1_epi8(8));
+
 	t = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(5)), t);
-	t = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(11)), t);
-	six = _mm_andnot_si128(t, six);
-	two = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-	two = _mm_or_si128(two, t);
-	return _mm_or_si128(_mm_and_si128(six, _mm_set1_epi8(5)),
-			    _mm_and_si128(two, _mm_set1_epi8(1)));
+	return _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(11)), t);
 }
 
 /* The sum of the sixteen bytes of v. */
@@ -575,27 +574,47 @@ static size_t sum16(__m128i v)
 	return (size_t)(half[0] + half[1]);
 }
 
-/* The output length of valid UTF-8 p[0..n), quotes not included: n plus
- * what the escapes add, summed per byte lane (at most 5 a block, so the
- * lanes are summed up before 51 blocks). */
+/* What escapes add: the \u00xx escapes (5 bytes more) and the short
+ * ones (1 more), counted per byte lane and summed up before a lane can
+ * overflow. */
+struct esc_count {
+	__m128i six, two;
+	size_t sum;
+	unsigned blocks;
+};
+
+SSE2_INLINE void esc_count_block(struct esc_count *c, __m128i v)
+{
+	__m128i ctl = json_control(v), quote = json_quote(v), sh;
+
+	if (!_mm_movemask_epi8(_mm_or_si128(ctl, quote)))
+		return;
+	sh = json_short_control(v);
+	/* a mask byte is -1: subtracting it counts one */
+	c->six = _mm_sub_epi8(c->six, _mm_andnot_si128(sh, ctl));
+	c->two = _mm_sub_epi8(c->two, _mm_or_si128(sh, quote));
+	if (++c->blocks == 255) {
+		c->sum += 5 * sum16(c->six) + sum16(c->two);
+		c->six = c->two = _mm_setzero_si128();
+		c->blocks = 0;
+	}
+}
+
+/* The count so far, for n bytes. */
+static size_t esc_count_end(const struct esc_count *c)
+{
+	return c->sum + 5 * sum16(c->six) + sum16(c->two);
+}
+
+/* The output length of valid UTF-8 p[0..n), quotes not included. */
 static size_t json_valid_len_sse2(const unsigned char *p, size_t n)
 {
-	__m128i acc = _mm_setzero_si128();
-	size_t i, len = n, k = 0;
+	struct esc_count c = {_mm_setzero_si128(), _mm_setzero_si128(), n, 0};
+	size_t i, len;
 
-	for (i = 0; i + 16 <= n; i += 16) {
-		__m128i v = load16(p + i);
-
-		if (!_mm_movemask_epi8(json_special(v)))
-			continue;
-		acc = _mm_add_epi8(acc, json_extra_block(v));
-		if (++k == 51) {
-			len += sum16(acc);
-			acc = _mm_setzero_si128();
-			k = 0;
-		}
-	}
-	len += sum16(acc);
+	for (i = 0; i + 16 <= n; i += 16)
+		esc_count_block(&c, load16(p + i));
+	len = esc_count_end(&c);
 	for (; i < n; i++)
 		len += json_out[p[i]][7] - 1u;
 	return len;
@@ -608,30 +627,22 @@ static size_t json_valid_len_sse2(const unsigned char *p, size_t n)
  */
 static bool json_text_len_sse2(const unsigned char *p, size_t n, size_t *len)
 {
-	__m128i acc = _mm_setzero_si128();
-	size_t i, j, sum = n, k = 0;
+	struct esc_count c = {_mm_setzero_si128(), _mm_setzero_si128(), n, 0};
+	size_t i, j;
 
 	for (i = 0; i + 16 <= n; i += 16) {
 		__m128i v = load16(p + i);
 
 		if (utf8_bad_at(p, i, v))
 			return false;
-		if (!_mm_movemask_epi8(json_special(v)))
-			continue;
-		acc = _mm_add_epi8(acc, json_extra_block(v));
-		if (++k == 51) {
-			sum += sum16(acc);
-			acc = _mm_setzero_si128();
-			k = 0;
-		}
+		esc_count_block(&c, v);
 	}
-	sum += sum16(acc);
 	j = utf8_seq_start(p, i);
 	if (utf8_prefix_walk(p + j, n - j, NULL) != n - j)
 		return false;
+	*len = esc_count_end(&c);
 	for (; i < n; i++)
-		sum += json_out[p[i]][7] - 1u;
-	*len = sum;
+		*len += json_out[p[i]][7] - 1u;
 	return true;
 }
 

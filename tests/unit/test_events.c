@@ -869,7 +869,8 @@ static void fill_repeat(unsigned char *p, size_t n, const char *unit)
 		p[k] = (unsigned char)unit[k % len];
 }
 
-/* Whole buffers of one kind of text, at lengths around block sizes. */
+/* Whole buffers of one kind of text, at lengths around block sizes and
+ * long enough to fill every counter. */
 static void test_paths_text(void **state)
 {
 	static const char *const units[] = {
@@ -883,9 +884,11 @@ static void test_paths_text(void **state)
 		"\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\xf0\x90\x80"
 		"\x80\xdf\xbf\xc2\x80",
 	};
-	static unsigned char buf[1100];
-	static const size_t sizes[] = {0,  1,  15, 16,	17,  31,  32,
-				       33, 47, 48, 100, 255, 256, 1100};
+	static unsigned char buf[70000];
+	/* the last two are past where per-lane counts must be summed up */
+	static const size_t sizes[] = {0,   1,	  15,	16,   17,  31,
+				       32,  33,	  47,	48,   100, 255,
+				       256, 1100, 4097, 70000};
 	size_t u, k;
 
 	(void)state;
