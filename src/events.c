@@ -256,25 +256,30 @@ static size_t ascii_run(const unsigned char *p, size_t n)
 	return i;
 }
 
-/* utf8_valid_prefix, one sequence at a time. */
+/* utf8_valid_prefix, byte by byte through the automaton, and ASCII runs
+ * eight bytes at a time. */
 static size_t utf8_prefix_walk(const unsigned char *p, size_t n,
 			       size_t *partial)
 {
-	size_t i = 0;
-	int r = 1;
+	size_t i = 0, start = 0; /* start: of the sequence at hand */
+	unsigned s = U8_OK;
 
 	while (i < n) {
-		i += ascii_run(p + i, n - i);
-		if (i == n)
+		if (s == U8_OK) {
+			start = i;
+			if (p[i] < 0x80) {
+				i += ascii_run(p + i, n - i);
+				continue;
+			}
+		}
+		s = (unsigned)(utf8_dfa[p[i]] >> s) & 63;
+		if (s == U8_BAD)
 			break;
-		r = utf8_seq(p + i, n - i);
-		if (r <= 0)
-			break;
-		i += (size_t)r;
+		i++;
 	}
 	if (partial)
-		*partial = r < 0 ? (size_t)-r : 0;
-	return i;
+		*partial = s != U8_OK && s != U8_BAD ? n - start : 0;
+	return s == U8_OK ? i : start;
 }
 
 /* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
@@ -363,12 +368,13 @@ static char *json_put_walk(char *o, const unsigned char *p, size_t n,
 	int r;
 
 	while (i < stop) {
-		run = json_plain_run(p + i, stop - i);
-		memcpy(o, p + i, run);
-		o += run;
-		i += run;
-		if (i == stop)
-			break;
+		if (json_plain_ascii(p[i])) {
+			run = json_plain_run(p + i, stop - i);
+			memcpy(o, p + i, run);
+			o += run;
+			i += run;
+			continue;
+		}
 		r = p[i] >= 0x80 ? utf8_seq(p + i, n - i) : 1;
 		if (r > 0) {
 			o = json_put_bytes(o, p + i, (size_t)r);
@@ -391,18 +397,17 @@ static size_t json_len_walk(const unsigned char *p, size_t n, size_t *pi,
 	int r;
 
 	while (i < stop) {
-		run = json_plain_run(p + i, stop - i);
-		len += run;
-		i += run;
-		if (i == stop)
-			break;
-		if (p[i] < 0x80) {
+		if (json_plain_ascii(p[i])) {
+			run = json_plain_run(p + i, stop - i);
+			len += run;
+			i += run;
+		} else if (p[i] < 0x80) {
 			len += json_out[p[i++]][7];
-			continue;
+		} else {
+			r = utf8_seq(p + i, n - i);
+			len += r > 0 ? (size_t)r : 6;
+			i += r > 0 ? (size_t)r : 1;
 		}
-		r = utf8_seq(p + i, n - i);
-		len += r > 0 ? (size_t)r : 6;
-		i += r > 0 ? (size_t)r : 1;
 	}
 	*pi = i;
 	return len;
