@@ -111,7 +111,7 @@ void events_render_output(struct jbuf *b, uint64_t seq,
 /*
  * The exact length of the line events_render_output would make, without
  * making it (for a line that is sure to be overwritten before anyone can
- * read it). Allocates nothing.
+ * read it). It makes no allocation of its own.
  */
 size_t events_output_len(uint64_t seq, const struct timespec *t,
 			 const char *type, const void *p, size_t n);
