@@ -3,7 +3,8 @@
 # JSON renderer) with ASan and UBSan into build-fuzz/, and run each for
 # FUZZ_SECONDS (default 60) on a scratch copy of its seed corpus. Crash
 # files go to build-fuzz/; the repository is not modified. Fails when any
-# harness fails.
+# harness fails. FUZZ_ONLY="json" (names separated by spaces) runs only
+# those harnesses.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build-fuzz
@@ -65,14 +66,22 @@ run() { # NAME MAX_LEN
 	echo "fuzz_$name: ${execs:-?} executions in $seconds s, no crash"
 }
 
-failed=0
+wanted() { # NAME
+	[ -z "${FUZZ_ONLY:-}" ] || [[ " $FUZZ_ONLY " == *" $1 "* ]]
+}
+
+failed=0 ran=0
 for h in "${harnesses[@]}"; do
 	read -r name maxlen src ldflags <<<"$h"
+	wanted "$name" || continue
 	# shellcheck disable=SC2086 # ldflags is a word list
 	build "$name" "$src" $ldflags
 done
 for h in "${harnesses[@]}"; do
 	read -r name maxlen _ <<<"$h"
+	wanted "$name" || continue
+	ran=$((ran + 1))
 	run "$name" "$maxlen" || failed=1
 done
+[ "$ran" -gt 0 ] || { echo "fuzz.sh: no harness named in FUZZ_ONLY=$FUZZ_ONLY" >&2; exit 2; }
 exit "$failed"

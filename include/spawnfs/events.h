@@ -121,7 +121,7 @@ void events_render_output(struct jbuf *b, uint64_t seq,
 /*
  * The exact length of the line events_render_output would make, without
  * making it (for a line that is sure to be overwritten before anyone can
- * read it). 0 when out of memory.
+ * read it). It makes no allocation of its own.
  */
 size_t events_output_len(uint64_t seq, const struct timespec *t,
 			 const char *type, const void *p, size_t n);
@@ -141,6 +141,14 @@ void events_render_end(struct jbuf *b, uint64_t seq, const struct timespec *t,
 		       int exit_code, const char *signal, int status);
 void events_render_error(struct jbuf *b, uint64_t seq, const struct timespec *t,
 			 const char *message);
+
+/*
+ * For tests: on, every function here takes its portable byte-by-byte path
+ * instead of the SSE2 one (which exists where __SSE2__ is defined, so on
+ * every x86-64); both give the same results. Off at start. Not for use
+ * while another thread calls into this module.
+ */
+void events_force_scalar(bool on);
 
 /* Worst-case size of the line events_render_output makes for n bytes,
  * whatever seq, time and type (up to EVENTS_TYPE_MAX bytes); SIZE_MAX when

@@ -11,6 +11,12 @@
  * must be one JSON object with its keys in the documented order and a
  * single trailing newline, and an output line must fit events_output_max
  * and be as long as events_output_len counts.
+ *
+ * The string and UTF-8 checks run on both code paths (SSE2 and the
+ * portable one, events_force_scalar), which must render the same bytes;
+ * and the input, cut into pieces at points drawn from its own bytes as
+ * pipe reads would cut it, must have each piece counted exactly as long
+ * as it renders.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -660,13 +666,98 @@ static void fuzz_jbuf(const uint8_t *data, size_t size)
 	free(s);
 }
 
+/* ---- both paths, and the input in pieces ---- */
+
+/* What one path makes of p[0..n). */
+struct rendering {
+	struct jbuf str, line;
+	size_t prefix, partial, cut;
+};
+
+static void render_all(struct rendering *r, const unsigned char *p, size_t n)
+{
+	const struct timespec t = {1795836104, 123456789};
+
+	jbuf_init(&r->str);
+	jbuf_init(&r->line);
+	json_str(&r->str, (const char *)p, n);
+	events_render_output(&r->line, 7, &t, "stderr", p, n);
+	r->prefix = utf8_valid_prefix(p, n, &r->partial);
+	r->cut = utf8_cut_tail(p, n);
+	CHECK(!r->str.oom && !r->line.oom);
+}
+
+static bool same_jbuf(const struct jbuf *a, const struct jbuf *b)
+{
+	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
+/* The SSE2 path and the portable one agree byte for byte. */
+static void check_paths(const unsigned char *p, size_t n)
+{
+	struct rendering a, b;
+
+	events_force_scalar(false);
+	render_all(&a, p, n);
+	events_force_scalar(true);
+	render_all(&b, p, n);
+	events_force_scalar(false);
+	CHECK(same_jbuf(&a.str, &b.str) && same_jbuf(&a.line, &b.line));
+	CHECK(a.prefix == b.prefix && a.partial == b.partial);
+	CHECK(a.cut == b.cut);
+	jbuf_free(&a.str);
+	jbuf_free(&a.line);
+	jbuf_free(&b.str);
+	jbuf_free(&b.line);
+}
+
+/* One piece: counted as long as it renders, as a string and as a line. */
+static void check_piece(const unsigned char *p, size_t n, uint64_t seq)
+{
+	const struct timespec t = {(time_t)seq, 999999999};
+	struct jbuf b = {0};
+
+	json_str(&b, (const char *)p, n);
+	CHECK(!b.oom && json_str_len((const char *)p, n) == b.len);
+	jbuf_free(&b);
+	events_render_output(&b, seq, &t, "stdout", p, n);
+	CHECK(!b.oom && events_output_len(seq, &t, "stdout", p, n) == b.len);
+	jbuf_free(&b);
+}
+
+/* The input cut as reads of a pipe might cut it: piece lengths of 1 to
+ * 80 bytes, drawn from a hash of the input, so that pieces end anywhere
+ * in a sixteen-byte block or a UTF-8 sequence. */
+static void check_pieces(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i, len;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	for (i = 0; i < n; i += len) {
+		h = h * 1103515245u + 12345u;
+		len = 1 + (h >> 16) % 80;
+		if (len > n - i)
+			len = n - i;
+		check_piece(p + i, len, i);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	check_str(data, size);
-	check_utf8(data, size);
+	int scalar;
+
+	for (scalar = 0; scalar < 2; scalar++) {
+		events_force_scalar(scalar);
+		check_str(data, size);
+		check_utf8(data, size);
+		fuzz_output(data, size);
+		check_pieces(data, size);
+	}
+	check_paths(data, size);
 	check_base64(data, size);
 	fuzz_jbuf(data, size);
-	fuzz_output(data, size);
 	fuzz_events(data, size);
 	fuzz_status(data, size);
 	return 0;

@@ -152,29 +152,31 @@ static void test_json_str_bytes(void **state)
 	}
 }
 
-/* Every byte value at every position of a long plain string: the eight-
- * byte fast path must hand each one to the same escaping as alone. */
+/* Every byte value at every position of a plain string of three sixteen-
+ * byte blocks: the block-wide fast paths must hand each one to the same
+ * escaping as alone. */
 static void test_json_str_positions(void **state)
 {
+	enum { N = 48 };
 	size_t c, pos;
 
 	(void)state;
 	for (c = 0; c < 256; c++) {
 		struct jbuf one = {0};
-		char alone = (char)c;
+		char alone = (char)c, fill[N];
 
 		json_str(&one, &alone, 1);
-		for (pos = 0; pos < 24; pos++) {
-			char in[24], want[64];
+		memset(fill, 'a', sizeof(fill));
+		for (pos = 0; pos < N; pos++) {
+			char in[N], want[N + 16];
 			struct jbuf b = {0};
 
 			memset(in, 'a', sizeof(in));
 			in[pos] = (char)c;
 			/* the single byte's rendering without its quotes */
 			snprintf(want, sizeof(want), "\"%.*s%.*s%.*s\"",
-				 (int)pos, "aaaaaaaaaaaaaaaaaaaaaaaa",
-				 (int)(one.len - 2), one.data + 1,
-				 (int)(23 - pos), "aaaaaaaaaaaaaaaaaaaaaaaa");
+				 (int)pos, fill, (int)(one.len - 2),
+				 one.data + 1, (int)(N - 1 - pos), fill);
 			json_str(&b, in, sizeof(in));
 			expect_buf(c * 100 + pos, &b, want);
 			jbuf_free(&b);
@@ -802,6 +804,204 @@ static void test_utf8_cut_tail(void **state)
 			cases[i].want);
 }
 
+/* ---- the SSE2 path against the portable one ---- */
+
+/* Everything the module says about one input, on the path in force. */
+struct verdict {
+	struct jbuf str, line;
+	size_t str_len, line_len, prefix, partial, cut;
+};
+
+static void verdict_get(struct verdict *v, const unsigned char *p, size_t n)
+{
+	const struct timespec t = {1795836104, 123456789};
+
+	jbuf_init(&v->str);
+	jbuf_init(&v->line);
+	json_str(&v->str, (const char *)p, n);
+	v->str_len = json_str_len((const char *)p, n);
+	events_render_output(&v->line, 42, &t, "stdout", p, n);
+	v->line_len = events_output_len(42, &t, "stdout", p, n);
+	v->prefix = utf8_valid_prefix(p, n, &v->partial);
+	v->cut = utf8_cut_tail(p, n);
+}
+
+static void same_buf(size_t row, const char *what, const struct jbuf *a,
+		     const struct jbuf *b)
+{
+	if (a->oom || b->oom)
+		fail_msg("row %zu: %s: oom", row, what);
+	if (a->len != b->len || memcmp(a->data, b->data, a->len))
+		fail_msg("row %zu: %s differs:\n sse2   %.*s\n scalar %.*s",
+			 row, what, (int)a->len, a->data, (int)b->len, b->data);
+}
+
+/* Both paths give the same bytes and figures for p[0..n), and each
+ * counts exactly what it renders. Returns the prefix it found. */
+static size_t expect_same_paths(size_t row, const unsigned char *p, size_t n)
+{
+	struct verdict a, b;
+	size_t prefix;
+
+	events_force_scalar(false);
+	verdict_get(&a, p, n);
+	events_force_scalar(true);
+	verdict_get(&b, p, n);
+	events_force_scalar(false);
+	same_buf(row, "json_str", &a.str, &b.str);
+	same_buf(row, "events_render_output", &a.line, &b.line);
+	EXPECT_INT(row, a.str_len, b.str_len);
+	EXPECT_INT(row, a.str_len, a.str.len);
+	EXPECT_INT(row, a.line_len, b.line_len);
+	EXPECT_INT(row, a.line_len, a.line.len);
+	EXPECT_INT(row, a.prefix, b.prefix);
+	EXPECT_INT(row, a.partial, b.partial);
+	EXPECT_INT(row, a.cut, b.cut);
+	prefix = a.prefix;
+	jbuf_free(&a.str);
+	jbuf_free(&a.line);
+	jbuf_free(&b.str);
+	jbuf_free(&b.line);
+	return prefix;
+}
+
+/* Fill p[0..n) with copies of unit, cut wherever n ends. */
+static void fill_repeat(unsigned char *p, size_t n, const char *unit)
+{
+	size_t len = strlen(unit), k;
+
+	for (k = 0; k < n; k++)
+		p[k] = (unsigned char)unit[k % len];
+}
+
+/* Whole buffers of one kind of text, at lengths around block sizes and
+ * long enough to fill every counter. */
+static void test_paths_text(void **state)
+{
+	static const char *const units[] = {
+		"\0",
+		"\n",
+		"\xd0\xa1\xd1\x8a\xd0\xb5\xd1\x88\xd1\x8c \xd0\xb6\xd0\xb5 ",
+		"\xe6\x88\x91\xe8\x83\xbd\xe5\x90\x9e\xe4\xb8\x8b\xe7\x8e\xbb",
+		"\xf0\x9f\x98\x80\xf0\x9f\x9a\x80 ok \xe2\x9c\x85",
+		"\x1b[32mINFO\x1b[0m \x1b[1mworker\x1b[0m \"q\" \\ \r\n",
+		"GET /api/v1/items?page=2 200 1.42ms\t\x7f\x01\x1f\n",
+		"\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\xf0\x90\x80"
+		"\x80\xdf\xbf\xc2\x80",
+	};
+	static unsigned char buf[70000];
+	/* the last two are past where per-lane counts must be summed up */
+	static const size_t sizes[] = {0,   1,	  15,	16,   17,  31,
+				       32,  33,	  47,	48,   100, 255,
+				       256, 1100, 4097, 70000};
+	size_t u, k;
+
+	(void)state;
+	for (u = 0; u < ARRAY_SIZE(units); u++) {
+		for (k = 0; k < ARRAY_SIZE(sizes); k++) {
+			/* "\0" has strlen 0: a buffer of NUL bytes */
+			if (u == 0)
+				memset(buf, 0, sizes[k]);
+			else
+				fill_repeat(buf, sizes[k], units[u]);
+			expect_same_paths(u * 100 + k, buf, sizes[k]);
+		}
+	}
+}
+
+/* Sequences, valid and not, at every offset across two block boundaries
+ * of an ASCII text, and cut off by the end of the input. */
+static void test_paths_boundaries(void **state)
+{
+	static const struct {
+		const char *s;
+		int bad; /* where the valid prefix ends; -1: valid */
+	} probes[] = {
+		{"\xc3\xa9", -1},
+		{"\xdf\xbf", -1},
+		{"\xe2\x82\xac", -1},
+		{"\xe0\xa0\x80", -1},
+		{"\xed\x9f\xbf", -1},
+		{"\xef\xbf\xbf", -1},
+		{"\xf0\x90\x80\x80", -1},
+		{"\xf0\x9f\x98\x80", -1},
+		{"\xf4\x8f\xbf\xbf", -1},
+		{"\x80", 0}, /* stray continuations */
+		{"\xbf", 0},
+		{"\xc3\xa9\xa9", 2},
+		{"\xc0\xaf", 0}, /* overlong */
+		{"\xc1\xbf", 0},
+		{"\xe0\x80\xaf", 0},
+		{"\xe0\x9f\xbf", 0},
+		{"\xf0\x80\x80\xaf", 0},
+		{"\xf0\x8f\xbf\xbf", 0},
+		{"\xed\xa0\x80", 0}, /* surrogates */
+		{"\xed\xbf\xbf", 0},
+		{"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
+		{"\xf5\x80\x80\x80", 0},
+		{"\xff", 0},
+		{"\xe2\x82", 0}, /* cut short */
+		{"\xf0\x9f\x98", 0},
+		{"\xc3", 0},
+		{"\xe2\xe2\x82\xac", 0},
+		{"\xe2\x82\xe2\x82\xac", 0},
+	};
+	unsigned char buf[64];
+	size_t i, pos, len, n, prefix, row;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(probes); i++) {
+		len = strlen(probes[i].s);
+		for (pos = 0; pos + len <= 48; pos++) {
+			row = i * 1000 + pos;
+			memset(buf, 'x', sizeof(buf));
+			memcpy(buf + pos, probes[i].s, len);
+			/* inside the text, then at its very end */
+			prefix = expect_same_paths(row, buf, sizeof(buf));
+			EXPECT_INT(row, prefix,
+				   probes[i].bad < 0
+					   ? sizeof(buf)
+					   : pos + (size_t)probes[i].bad);
+			n = pos + len;
+			prefix = expect_same_paths(row, buf, n);
+			EXPECT_INT(row, prefix == n, probes[i].bad < 0);
+		}
+	}
+}
+
+/* Random bytes in the styles of fill_random, and valid text with one
+ * random byte changed. */
+static void test_paths_random(void **state)
+{
+	static unsigned char buf[700];
+	uint32_t seed = 77;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		n = lcg(&seed) % (i < 500 ? 40 : sizeof(buf));
+		fill_random(buf, n, i % 5, &seed);
+		if (i % 10 == 3 && n > 0)
+			buf[lcg(&seed) % n] = (unsigned char)lcg(&seed);
+		expect_same_paths(i, buf, n);
+	}
+}
+
+/* The switch itself: on, then off again, the results stay the same. */
+static int scalar_on(void **state)
+{
+	(void)state;
+	events_force_scalar(true);
+	return 0;
+}
+
+static int scalar_off(void **state)
+{
+	(void)state;
+	events_force_scalar(false);
+	return 0;
+}
+
 /* ---- the other events ---- */
 
 #define T0 "\"time\":\"2026-11-28T03:21:44.123456Z\""
@@ -993,6 +1193,12 @@ static void test_events_oom(void **state)
 	jbuf_free(&b);
 }
 
+/* A test again with the portable path forced. */
+#define SCALAR(f)                                              \
+	{                                                      \
+#f " (scalar)", f, scalar_on, scalar_off, NULL \
+	}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1020,6 +1226,18 @@ int main(void)
 		cmocka_unit_test(test_end_events),
 		cmocka_unit_test(test_error_events),
 		cmocka_unit_test(test_events_oom),
+		cmocka_unit_test(test_paths_text),
+		cmocka_unit_test(test_paths_boundaries),
+		cmocka_unit_test(test_paths_random),
+		SCALAR(test_json_str),
+		SCALAR(test_json_str_bytes),
+		SCALAR(test_json_str_positions),
+		SCALAR(test_output_len),
+		SCALAR(test_utf8_prefix),
+		SCALAR(test_utf8_split),
+		SCALAR(test_output_events),
+		SCALAR(test_output_max),
+		SCALAR(test_utf8_cut_tail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
