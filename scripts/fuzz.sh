@@ -20,22 +20,24 @@ cflags=(-std=c11 -D_GNU_SOURCE -DSPAWNFS_VERSION="\"$version\""
 	-fno-sanitize-recover=all -Wall -Wextra -Wshadow -Wstrict-prototypes
 	-Wmissing-prototypes -Wformat=2 -Wvla -Werror)
 
-# name, max_len, sources from src/, extra link flags
+# name, max_len, sources from src/ (joined by +), extra link flags
 harnesses=(
 	"ctl 200000 ctl.c"
 	"config 4096 config.c $(pkg-config --libs inih)"
-	"json 16384 events.c"
+	"json 16384 events.c+json.c"
 )
 
 mkdir -p "$out"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/spawnfs-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-build() { # NAME SRC [LDFLAGS...]
-	local name=$1 src=$2
+build() { # NAME SRC[+SRC...] [LDFLAGS...]
+	local name=$1 srcs=() f
+	IFS=+ read -ra srcs <<<"$2"
 	shift 2
 	"$cc" "${cflags[@]}" -o "$out/fuzz_$name" \
-		"$top/tests/fuzz/fuzz_$name.c" "$top/src/$src" "$@"
+		"$top/tests/fuzz/fuzz_$name.c" \
+		$(for f in "${srcs[@]}"; do echo "$top/src/$f"; done) "$@"
 }
 
 # Seeds the repository does not hold: lines around and past CTL_LINE_MAX.

@@ -8,54 +8,9 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "spawnfs/json.h"
+
 #define EVENTS_TYPE_MAX 16 /* longest type events_output_max allows for */
-
-/*
- * A growable byte buffer; on allocation failure it sets oom and stops
- * appending (the contents are then incomplete and must not be used). data
- * is NULL until something is appended, then NUL-terminated at len. A
- * zeroed struct is a valid empty buffer; jbuf_free releases data and leaves
- * an empty buffer.
- */
-struct jbuf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-
-void jbuf_init(struct jbuf *b);
-void jbuf_free(struct jbuf *b);
-void jbuf_put(struct jbuf *b, const void *p, size_t n);
-void jbuf_puts(struct jbuf *b, const char *s);
-/* Append formatted text; a vsnprintf failure also sets oom. */
-void jbuf_printf(struct jbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Append the base64 of p[0..n) (RFC 4648 alphabet, '=' padding, no
- * quotes, no line breaks). */
-void jbuf_base64(struct jbuf *b, const void *p, size_t n);
-/* A JSON string literal (quotes included) of s[0..n), which may hold NUL
- * bytes. '"', '\\', bytes below 0x20 and 0x7f are escaped (\n \t \r \b \f,
- * else \u00xx); valid UTF-8 (RFC 3629) passes through; every byte that
- * does not start a valid, complete sequence becomes the escape \ufffd. At
- * most 6 bytes of output per input byte, plus the quotes. */
-void json_str(struct jbuf *b, const char *s, size_t n);
-/* RFC 3339 UTC with microseconds in quotes: "2026-11-28T03:21:44.123456Z"
- * (29 bytes). A time whose year is outside 0000..9999 renders as null; a
- * tv_nsec outside 0..999999999 counts as 0. */
-void json_time(struct jbuf *b, const struct timespec *t);
-
-/*
- * Length of the longest prefix of p[0..n) that is valid UTF-8 and ends on
- * a character boundary. If the rest is the start of a sequence that could
- * still complete (1 to 3 bytes), *partial is set to its length, else 0.
- * partial may be NULL. So the input is entirely valid exactly when the
- * result is n.
- */
-size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial);
-
-/* When p[0..n) ends with the start of a UTF-8 sequence that more bytes
- * could complete, its length (1 to 3); else 0. */
-size_t utf8_cut_tail(const unsigned char *p, size_t n);
 
 /* One log's figures for status. */
 struct status_log {
@@ -126,9 +81,6 @@ void events_render_output(struct jbuf *b, uint64_t seq,
 size_t events_output_len(uint64_t seq, const struct timespec *t,
 			 const char *type, const void *p, size_t n);
 
-/* The length json_str would give s[0..n), quotes included. */
-size_t json_str_len(const char *s, size_t n);
-
 /* The other event lines, each ending with '\n'. */
 void events_render_start(struct jbuf *b, uint64_t seq, const struct timespec *t,
 			 pid_t pid, char *const *argv);
@@ -141,14 +93,6 @@ void events_render_end(struct jbuf *b, uint64_t seq, const struct timespec *t,
 		       int exit_code, const char *signal, int status);
 void events_render_error(struct jbuf *b, uint64_t seq, const struct timespec *t,
 			 const char *message);
-
-/*
- * For tests: on, every function here takes its portable byte-by-byte path
- * instead of the SSE2 one (which exists where __SSE2__ is defined, so on
- * every x86-64); both give the same results. Off at start. Not for use
- * while another thread calls into this module.
- */
-void events_force_scalar(bool on);
 
 /* Worst-case size of the line events_render_output makes for n bytes,
  * whatever seq, time and type (up to EVENTS_TYPE_MAX bytes); SIZE_MAX when

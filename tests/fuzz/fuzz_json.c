@@ -13,7 +13,7 @@
  * and be as long as events_output_len counts.
  *
  * The string and UTF-8 checks run on both code paths (SSE2 and the
- * portable one, events_force_scalar), which must render the same bytes;
+ * portable one, json_force_scalar), which must render the same bytes;
  * and the input, cut into pieces at points drawn from its own bytes as
  * pipe reads would cut it, must have each piece counted exactly as long
  * as it renders.
@@ -697,11 +697,11 @@ static void check_paths(const unsigned char *p, size_t n)
 {
 	struct rendering a, b;
 
-	events_force_scalar(false);
+	json_force_scalar(false);
 	render_all(&a, p, n);
-	events_force_scalar(true);
+	json_force_scalar(true);
 	render_all(&b, p, n);
-	events_force_scalar(false);
+	json_force_scalar(false);
 	CHECK(same_jbuf(&a.str, &b.str) && same_jbuf(&a.line, &b.line));
 	CHECK(a.prefix == b.prefix && a.partial == b.partial);
 	CHECK(a.cut == b.cut);
@@ -749,7 +749,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int scalar;
 
 	for (scalar = 0; scalar < 2; scalar++) {
-		events_force_scalar(scalar);
+		json_force_scalar(scalar);
 		check_str(data, size);
 		check_utf8(data, size);
 		fuzz_output(data, size);

@@ -843,11 +843,11 @@ static size_t expect_same_paths(size_t row, const unsigned char *p, size_t n)
 	struct verdict a, b;
 	size_t prefix;
 
-	events_force_scalar(false);
+	json_force_scalar(false);
 	verdict_get(&a, p, n);
-	events_force_scalar(true);
+	json_force_scalar(true);
 	verdict_get(&b, p, n);
-	events_force_scalar(false);
+	json_force_scalar(false);
 	same_buf(row, "json_str", &a.str, &b.str);
 	same_buf(row, "events_render_output", &a.line, &b.line);
 	EXPECT_INT(row, a.str_len, b.str_len);
@@ -991,14 +991,14 @@ static void test_paths_random(void **state)
 static int scalar_on(void **state)
 {
 	(void)state;
-	events_force_scalar(true);
+	json_force_scalar(true);
 	return 0;
 }
 
 static int scalar_off(void **state)
 {
 	(void)state;
-	events_force_scalar(false);
+	json_force_scalar(false);
 	return 0;
 }
 

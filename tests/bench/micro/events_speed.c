@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: events_speed [scalar]\n");
 		return 2;
 	}
-	events_force_scalar(argc == 2);
+	json_force_scalar(argc == 2);
 	printf("| 64 KiB of | memcpy GB/s | events_output_len GB/s (x memcpy) "
 	       "| events_render_output GB/s (x memcpy) |\n|---|---|---|---|\n");
 	for (i = 0; i < sizeof(mixes) / sizeof(mixes[0]); i++) {

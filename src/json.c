@@ -1,0 +1,930 @@
+/*
+ * json: JSON text (pure: no logging, no exit, no I/O). Everything is
+ * appended to a struct jbuf, a growable byte buffer that turns an
+ * allocation failure into a sticky oom flag instead of an error path in
+ * every caller. Strings are escaped with invalid UTF-8 replaced by
+ * U+FFFD; the events log carries output that is not valid UTF-8 as
+ * base64, so that no byte is lost.
+ *
+ * Every byte a child writes goes through the UTF-8 check and the escape
+ * count or rendering here, so they look at sixteen bytes at a time with
+ * SSE2 (every x86-64) and have a portable path, a table-driven automaton,
+ * that gives the same results (tests force it with json_force_scalar).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "spawnfs/json.h"
+
+#define JBUF_MIN_CAP 64
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void jbuf_init(struct jbuf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->oom = false;
+}
+
+void jbuf_free(struct jbuf *b)
+{
+	free(b->data);
+	jbuf_init(b);
+}
+
+/* Room for n more bytes plus the terminating NUL; false once oom. */
+static bool jbuf_reserve(struct jbuf *b, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->cap > b->len && n < b->cap - b->len)
+		return true;
+	/* no object may exceed PTRDIFF_MAX bytes; fail before asking */
+	if (n > (size_t)PTRDIFF_MAX - 1 - b->len)
+		goto fail;
+	need = b->len + n + 1;
+	cap = b->cap ? b->cap : JBUF_MIN_CAP;
+	while (cap < need)
+		cap = cap > (size_t)PTRDIFF_MAX / 2 ? need : cap * 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		goto fail;
+	b->data = p;
+	b->cap = cap;
+	return true;
+fail:
+	b->oom = true;
+	return false;
+}
+
+void jbuf_put(struct jbuf *b, const void *p, size_t n)
+{
+	if (!jbuf_reserve(b, n))
+		return;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void jbuf_puts(struct jbuf *b, const char *s)
+{
+	jbuf_put(b, s, strlen(s));
+}
+
+void jbuf_printf(struct jbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room;
+	int n;
+
+	if (!jbuf_reserve(b, JBUF_MIN_CAP))
+		return;
+	room = b->cap - b->len;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n >= room && jbuf_reserve(b, (size_t)n)) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if (n < 0 || b->oom) {
+		b->oom = true;
+		b->data[b->len] = '\0';
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+void jbuf_base64(struct jbuf *b, const void *p, size_t n)
+{
+	const unsigned char *in = p;
+	size_t olen;
+	char *o;
+
+	if (n > (SIZE_MAX - 4) / 4 * 3) {
+		b->oom = true;
+		return;
+	}
+	olen = (n + 2) / 3 * 4;
+	if (!jbuf_reserve(b, olen))
+		return;
+	o = b->data + b->len;
+	for (; n >= 3; n -= 3, in += 3, o += 4) {
+		o[0] = b64_alphabet[in[0] >> 2];
+		o[1] = b64_alphabet[(in[0] & 0x03) << 4 | in[1] >> 4];
+		o[2] = b64_alphabet[(in[1] & 0x0f) << 2 | in[2] >> 6];
+		o[3] = b64_alphabet[in[2] & 0x3f];
+	}
+	if (n > 0) {
+		unsigned char c1 = n > 1 ? in[1] : 0;
+
+		o[0] = b64_alphabet[in[0] >> 2];
+		o[1] = b64_alphabet[(in[0] & 0x03) << 4 | c1 >> 4];
+		o[2] = n > 1 ? b64_alphabet[(c1 & 0x0f) << 2] : '=';
+		o[3] = '=';
+	}
+	b->len += olen;
+	b->data[b->len] = '\0';
+}
+
+/*
+ * Which path the byte scanners below take. The SSE2 one (every x86-64)
+ * looks at sixteen bytes at a time; the portable one walks byte by byte
+ * and must give the same results, so tests can ask for it.
+ */
+static bool scalar_only;
+
+void json_force_scalar(bool on)
+{
+	scalar_only = on;
+}
+
+/* Tables with one row per byte value, built by the preprocessor. */
+#define ROWS4(f, c) f(c), f((c) + 1), f((c) + 2), f((c) + 3)
+#define ROWS16(f, c) \
+	ROWS4(f, c), ROWS4(f, (c) + 4), ROWS4(f, (c) + 8), ROWS4(f, (c) + 12)
+#define ROWS64(f, c)                                            \
+	ROWS16(f, c), ROWS16(f, (c) + 16), ROWS16(f, (c) + 32), \
+		ROWS16(f, (c) + 48)
+#define ROWS256(f) ROWS64(f, 0), ROWS64(f, 64), ROWS64(f, 128), ROWS64(f, 192)
+
+/*
+ * UTF-8 (RFC 3629) as an automaton. A state is a multiple of 6 below 64,
+ * and a byte's row holds at bit s the state that follows state s on that
+ * byte, so that a step is one shift: s = utf8_dfa[c] >> s & 63. Bytes
+ * that no state accepts lead to U8_BAD, which keeps it.
+ */
+enum {
+	U8_BAD = 0,
+	U8_OK = 6,     /* between sequences */
+	U8_TAIL1 = 12, /* 1, 2 or 3 continuation bytes (80..BF) to go */
+	U8_TAIL2 = 18,
+	U8_TAIL3 = 24,
+	U8_E0 = 30, /* then A0..BF: shorter forms are overlong */
+	U8_ED = 36, /* then 80..9F: above are surrogates */
+	U8_F0 = 42, /* then 90..BF: shorter forms are overlong */
+	U8_F4 = 48, /* then 80..8F: above is beyond U+10FFFF */
+};
+
+#define U8_GO(from, to) ((uint64_t)(to) << (from))
+#define U8_TAILS                                              \
+	(U8_GO(U8_TAIL1, U8_OK) | U8_GO(U8_TAIL2, U8_TAIL1) | \
+	 U8_GO(U8_TAIL3, U8_TAIL2))
+#define U8_ROW(c)                                                             \
+	((c) < 0x80 ? U8_GO(U8_OK, U8_OK)                                     \
+	 : (c) < 0x90                                                         \
+		 ? U8_TAILS | U8_GO(U8_ED, U8_TAIL1) | U8_GO(U8_F4, U8_TAIL2) \
+	 : (c) < 0xa0                                                         \
+		 ? U8_TAILS | U8_GO(U8_ED, U8_TAIL1) | U8_GO(U8_F0, U8_TAIL2) \
+	 : (c) < 0xc0                                                         \
+		 ? U8_TAILS | U8_GO(U8_E0, U8_TAIL1) | U8_GO(U8_F0, U8_TAIL2) \
+	 : (c) < 0xc2  ? 0                                                    \
+	 : (c) < 0xe0  ? U8_GO(U8_OK, U8_TAIL1)                               \
+	 : (c) == 0xe0 ? U8_GO(U8_OK, U8_E0)                                  \
+	 : (c) == 0xed ? U8_GO(U8_OK, U8_ED)                                  \
+	 : (c) < 0xf0  ? U8_GO(U8_OK, U8_TAIL2)                               \
+	 : (c) == 0xf0 ? U8_GO(U8_OK, U8_F0)                                  \
+	 : (c) < 0xf4  ? U8_GO(U8_OK, U8_TAIL3)                               \
+	 : (c) == 0xf4 ? U8_GO(U8_OK, U8_F4)                                  \
+		       : 0)
+
+static const uint64_t utf8_dfa[256] = {ROWS256(U8_ROW)};
+
+/*
+ * The UTF-8 sequence at p[0..n) (n >= 1): its length 1..4 when complete
+ * and valid, 0 when invalid (bad lead or continuation, overlong,
+ * surrogate, above U+10FFFF), or -k when the k < needed bytes available
+ * are a valid start that the end of input cut short.
+ */
+static int utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned s = U8_OK;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		s = (unsigned)(utf8_dfa[p[i]] >> s) & 63;
+		if (s == U8_OK)
+			return (int)i + 1;
+		if (s == U8_BAD)
+			return 0;
+	}
+	return -(int)i;
+}
+
+size_t utf8_cut_tail(const unsigned char *p, size_t n)
+{
+	size_t k;
+	int r;
+
+	for (k = 1; k <= 3 && k <= n; k++) {
+		if (p[n - k] < 0x80)
+			return 0;
+		if (p[n - k] >= 0xc0) {
+			r = utf8_seq(p + n - k, k);
+			return r < 0 ? k : 0;
+		}
+	}
+	return 0;
+}
+
+/* Length of the ASCII run at p, eight bytes at a time. */
+static size_t ascii_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ULL)
+			break;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
+/* utf8_valid_prefix, byte by byte through the automaton, and ASCII runs
+ * eight bytes at a time. */
+static size_t utf8_prefix_walk(const unsigned char *p, size_t n,
+			       size_t *partial)
+{
+	size_t i = 0, start = 0; /* start: of the sequence at hand */
+	unsigned s = U8_OK;
+
+	while (i < n) {
+		if (s == U8_OK) {
+			start = i;
+			if (p[i] < 0x80) {
+				i += ascii_run(p + i, n - i);
+				continue;
+			}
+		}
+		s = (unsigned)(utf8_dfa[p[i]] >> s) & 63;
+		if (s == U8_BAD)
+			break;
+		i++;
+	}
+	if (partial)
+		*partial = s != U8_OK && s != U8_BAD ? n - start : 0;
+	return s == U8_OK ? i : start;
+}
+
+/* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static bool json_plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* Whether none of the eight bytes in w needs care: each is printable
+ * ASCII and neither '"' nor '\\'. Exact as a whole-word answer (a borrow
+ * or carry only spreads from a byte that is flagged anyway). */
+static bool json_plain_word(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+	uint64_t bad = ((w - ones * 0x20) & ~w) | /* below 0x20 */
+		       ((w + ones) | w) |	  /* 0x7f and above */
+		       ((q - ones) & ~q) | ((bs - ones) & ~bs);
+
+	return !(bad & high);
+}
+
+/* Length of the run of plain bytes at the start of p[0..n), eight bytes
+ * at a time. */
+static size_t json_plain_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	while (i + 8 <= n && (memcpy(&w, p + i, 8), json_plain_word(w)))
+		i += 8;
+	while (i < n && json_plain_ascii(p[i]))
+		i++;
+	return i;
+}
+
+/* The letter of a byte's two-character escape; 0 for none. */
+#define JSON_SHORT(c)         \
+	((c) == '"'    ? '"'  \
+	 : (c) == '\\' ? '\\' \
+	 : (c) == '\b' ? 'b'  \
+	 : (c) == '\t' ? 't'  \
+	 : (c) == '\n' ? 'n'  \
+	 : (c) == '\f' ? 'f'  \
+	 : (c) == '\r' ? 'r'  \
+		       : 0)
+/* What a byte that is ASCII or part of a valid sequence becomes: itself,
+ * a two-character escape, or \u00xx for the other controls and DEL. */
+#define JSON_LEN(c) (JSON_SHORT(c) ? 2 : (c) < 0x20 || (c) == 0x7f ? 6 : 1)
+#define JSON_HEX(d) ('0' + (d) + ('a' - '0' - 10) * ((d) / 10))
+#define JSON_ROW(c)                                                            \
+	{                                                                      \
+		JSON_LEN(c) == 1 ? (c) : '\\',                                 \
+			JSON_SHORT(c) ? JSON_SHORT(c) : 'u', '0', '0',         \
+			JSON_HEX((c) / 16), JSON_HEX((c) % 16), 0, JSON_LEN(c) \
+	}
+
+/* By byte: its output in the first bytes (stored eight at once, so that
+ * there is no branch on the length), and that length in the last. */
+static const unsigned char json_out[256][8] = {ROWS256(JSON_ROW)};
+
+/* The output may run this far past its end, as eight-byte stores. */
+#define JSON_SLACK 8
+
+/* Each byte by the table; for ASCII and bytes of valid sequences. */
+static char *json_put_bytes(char *o, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(o, json_out[p[i]], 8);
+		o += json_out[p[i]][7];
+	}
+	return o;
+}
+
+/*
+ * Render p[*pi..n) one plain run, byte or sequence at a time, until the
+ * first sequence boundary at or after stop, where *pi is left.
+ */
+static char *json_put_walk(char *o, const unsigned char *p, size_t n,
+			   size_t *pi, size_t stop)
+{
+	size_t i = *pi, run;
+	int r;
+
+	while (i < stop) {
+		if (json_plain_ascii(p[i])) {
+			run = json_plain_run(p + i, stop - i);
+			memcpy(o, p + i, run);
+			o += run;
+			i += run;
+			continue;
+		}
+		r = p[i] >= 0x80 ? utf8_seq(p + i, n - i) : 1;
+		if (r > 0) {
+			o = json_put_bytes(o, p + i, (size_t)r);
+			i += (size_t)r;
+		} else {
+			memcpy(o, "\\ufffd", 6);
+			o += 6;
+			i++;
+		}
+	}
+	*pi = i;
+	return o;
+}
+
+/* The length json_put_walk gives the same bytes. */
+static size_t json_len_walk(const unsigned char *p, size_t n, size_t *pi,
+			    size_t stop)
+{
+	size_t i = *pi, len = 0, run;
+	int r;
+
+	while (i < stop) {
+		if (json_plain_ascii(p[i])) {
+			run = json_plain_run(p + i, stop - i);
+			len += run;
+			i += run;
+		} else if (p[i] < 0x80) {
+			len += json_out[p[i++]][7];
+		} else {
+			r = utf8_seq(p + i, n - i);
+			len += r > 0 ? (size_t)r : 6;
+			i += r > 0 ? (size_t)r : 1;
+		}
+	}
+	*pi = i;
+	return len;
+}
+
+#ifdef __SSE2__
+/* The per-block helpers below only pay off inlined into their loops. */
+#define SSE2_INLINE static inline __attribute__((always_inline))
+
+/* After a byte that starts no valid sequence, how far the byte walk goes
+ * before the sixteen-byte scan is tried again. */
+#define WALK_AFTER_BAD 64
+
+SSE2_INLINE __m128i load16(const unsigned char *p)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+/* In block v, the bytes after E0, ED, F0 and F4 (p1: the bytes one
+ * before) that are out of that lead's narrower range; nonzero there. */
+SSE2_INLINE __m128i utf8_second_bad(__m128i v, __m128i p1)
+{
+	__m128i e0 = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xe0));
+	__m128i ed = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xed));
+	__m128i f0 = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xf0));
+	__m128i f4 = _mm_cmpeq_epi8(p1, _mm_set1_epi8((char)0xf4));
+	__m128i lo, hi;
+
+	/* Rare in most text: mostly nothing to do. */
+	if (!_mm_movemask_epi8(
+		    _mm_or_si128(_mm_or_si128(e0, ed), _mm_or_si128(f0, f4))))
+		return _mm_setzero_si128();
+	/* v below A0 after E0, below 90 after F0 */
+	lo = _mm_or_si128(_mm_and_si128(e0, _mm_set1_epi8((char)0xa0)),
+			  _mm_and_si128(f0, _mm_set1_epi8((char)0x90)));
+	/* v from A0 after ED, from 90 after F4: v plus 5F or 6F reaches
+	 * FF (elsewhere only FF itself does, which is invalid anyway) */
+	hi = _mm_or_si128(_mm_and_si128(ed, _mm_set1_epi8(0x5f)),
+			  _mm_and_si128(f4, _mm_set1_epi8(0x6f)));
+	hi = _mm_cmpeq_epi8(_mm_adds_epu8(v, hi), _mm_set1_epi8((char)0xff));
+	return _mm_or_si128(_mm_subs_epu8(lo, v), hi);
+}
+
+/*
+ * Whether block v breaks UTF-8; p1, p2 and p3 hold the bytes one, two and
+ * three places before each of its bytes. A byte must be a continuation
+ * (80..BF) exactly when a lead one to three bytes back asks for one (C0
+ * and up, E0 and up, F0 and up); C0, C1 and F5..FF never appear; and the
+ * byte after E0, ED, F0 or F4 has a narrower range. A sequence that the
+ * block's end leaves open is the next block's business.
+ */
+SSE2_INLINE bool utf8_block_bad(__m128i v, __m128i p1, __m128i p2, __m128i p3)
+{
+	const __m128i zero = _mm_setzero_si128();
+	__m128i cont = _mm_cmpgt_epi8(_mm_set1_epi8((char)0xc0), v);
+	__m128i want, bad;
+
+	/* zero where no lead asks for a continuation */
+	want = _mm_or_si128(_mm_subs_epu8(p1, _mm_set1_epi8((char)0xbf)),
+			    _mm_subs_epu8(p2, _mm_set1_epi8((char)0xdf)));
+	want = _mm_or_si128(want, _mm_subs_epu8(p3, _mm_set1_epi8((char)0xef)));
+	bad = _mm_cmpeq_epi8(_mm_cmpeq_epi8(want, zero), cont);
+	bad = _mm_or_si128(
+		bad, _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8((char)0xfe)),
+				    _mm_set1_epi8((char)0xc0)));
+	bad = _mm_or_si128(bad, _mm_subs_epu8(v, _mm_set1_epi8((char)0xf4)));
+	bad = _mm_or_si128(bad, utf8_second_bad(v, p1));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(bad, zero)) != 0xffff;
+}
+
+/* Whether the block v at p + i breaks UTF-8, where i is 0 or at least 3;
+ * skipped at once when it and the three bytes before it are ASCII. */
+SSE2_INLINE bool utf8_bad_at(const unsigned char *p, size_t i, __m128i v)
+{
+	__m128i p3;
+
+	if (i == 0)
+		return _mm_movemask_epi8(v) &&
+		       utf8_block_bad(v, _mm_slli_si128(v, 1),
+				      _mm_slli_si128(v, 2),
+				      _mm_slli_si128(v, 3));
+	p3 = load16(p + i - 3);
+	if (!_mm_movemask_epi8(_mm_or_si128(v, p3)))
+		return false;
+	return utf8_block_bad(v, load16(p + i - 1), load16(p + i - 2), p3);
+}
+
+/* The start of the sequence that position i cuts, or i, when p[0..i) is
+ * valid but for its end. */
+static size_t utf8_seq_start(const unsigned char *p, size_t i)
+{
+	size_t k;
+	unsigned char b;
+
+	for (k = 1; k <= 3 && k <= i; k++) {
+		b = p[i - k];
+		if (b < 0x80)
+			break;
+		if (b >= 0xc0) {
+			if ((b >= 0xf0 ? 4u : b >= 0xe0 ? 3u : 2u) > k)
+				return i - k;
+			break;
+		}
+	}
+	return i;
+}
+
+/*
+ * A sequence boundary b <= n such that p[0..b) is valid UTF-8, found
+ * sixteen bytes at a time: the caller finishes from b byte by byte (the
+ * last bytes, or the block where something is wrong).
+ */
+static size_t utf8_valid_blocks(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 16 <= n; i += 16)
+		if (utf8_bad_at(p, i, load16(p + i)))
+			break;
+	return utf8_seq_start(p, i);
+}
+
+static size_t utf8_prefix_sse2(const unsigned char *p, size_t n,
+			       size_t *partial)
+{
+	size_t i = utf8_valid_blocks(p, n);
+
+	return i + utf8_prefix_walk(p + i, n - i, partial);
+}
+
+/* Bytes below 0x20 and DEL in v: those that have an escape, \u00xx but
+ * for the few with a short form. */
+SSE2_INLINE __m128i json_control(__m128i v)
+{
+	return _mm_or_si128(
+		_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v),
+		_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+}
+
+/* '"' and '\\' in v. */
+SSE2_INLINE __m128i json_quote(__m128i v)
+{
+	return _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+}
+
+/* The bytes of v that have an escape. */
+SSE2_INLINE __m128i json_special(__m128i v)
+{
+	return _mm_or_si128(json_control(v), json_quote(v));
+}
+
+/* \b \t \n \f \r in v: 8 to 13 but 11. */
+SSE2_INLINE __m128i json_short_control(__m128i v)
+{
+	__m128i t = _mm_sub_epi8(v, _mm_set1_epi8(8));
+
+	t = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(5)), t);
+	return _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(11)), t);
+}
+
+/* The sum of the sixteen bytes of v. */
+static size_t sum16(__m128i v)
+{
+	uint64_t half[2];
+
+	_mm_storeu_si128((__m128i *)(void *)half,
+			 _mm_sad_epu8(v, _mm_setzero_si128()));
+	return (size_t)(half[0] + half[1]);
+}
+
+/* What escapes add: the \u00xx escapes (5 bytes more) and the short
+ * ones (1 more), counted per byte lane and summed up before a lane can
+ * overflow. */
+struct esc_count {
+	__m128i six, two;
+	size_t sum;
+	unsigned blocks;
+};
+
+SSE2_INLINE void esc_count_block(struct esc_count *c, __m128i v)
+{
+	__m128i ctl = json_control(v), quote = json_quote(v), sh;
+
+	if (!_mm_movemask_epi8(_mm_or_si128(ctl, quote)))
+		return;
+	sh = json_short_control(v);
+	/* a mask byte is -1: subtracting it counts one */
+	c->six = _mm_sub_epi8(c->six, _mm_andnot_si128(sh, ctl));
+	c->two = _mm_sub_epi8(c->two, _mm_or_si128(sh, quote));
+	if (++c->blocks == 255) {
+		c->sum += 5 * sum16(c->six) + sum16(c->two);
+		c->six = c->two = _mm_setzero_si128();
+		c->blocks = 0;
+	}
+}
+
+/* The count so far, for n bytes. */
+static size_t esc_count_end(const struct esc_count *c)
+{
+	return c->sum + 5 * sum16(c->six) + sum16(c->two);
+}
+
+/* The output length of valid UTF-8 p[0..n), quotes not included. */
+static size_t json_valid_len_sse2(const unsigned char *p, size_t n)
+{
+	struct esc_count c = {_mm_setzero_si128(), _mm_setzero_si128(), n, 0};
+	size_t i, len;
+
+	for (i = 0; i + 16 <= n; i += 16)
+		esc_count_block(&c, load16(p + i));
+	len = esc_count_end(&c);
+	for (; i < n; i++)
+		len += json_out[p[i]][7] - 1u;
+	return len;
+}
+
+/*
+ * Whether p[0..n) is valid UTF-8 and, if so, its output length without
+ * quotes in *len: json_valid_len_sse2 and utf8_valid_blocks in one pass,
+ * for output that is counted and not rendered.
+ */
+static bool json_text_len_sse2(const unsigned char *p, size_t n, size_t *len)
+{
+	struct esc_count c = {_mm_setzero_si128(), _mm_setzero_si128(), n, 0};
+	size_t i, j;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		__m128i v = load16(p + i);
+
+		if (utf8_bad_at(p, i, v))
+			return false;
+		esc_count_block(&c, v);
+	}
+	j = utf8_seq_start(p, i);
+	if (utf8_prefix_walk(p + j, n - j, NULL) != n - j)
+		return false;
+	*len = esc_count_end(&c);
+	for (; i < n; i++)
+		*len += json_out[p[i]][7] - 1u;
+	return true;
+}
+
+/* json_put_bytes for sixteen bytes, each read once (x86 is little-endian:
+ * a row's length is its top byte). */
+static char *json_put_block(char *o, const unsigned char *p)
+{
+	uint64_t row;
+	unsigned k;
+
+#pragma GCC unroll 16
+	for (k = 0; k < 16; k++) {
+		memcpy(&row, json_out[p[k]], 8);
+		memcpy(o, &row, 8);
+		o += row >> 56;
+	}
+	return o;
+}
+
+/* At most this many escapes in a block go between stores of the plain
+ * bytes around them; more go byte by byte through the table. */
+#define FEW_ESCAPES 3
+
+/* Whether mask m has more than FEW_ESCAPES bits set. */
+static bool many_bits(unsigned m)
+{
+	int k;
+
+	for (k = 0; k < FEW_ESCAPES && m; k++)
+		m &= m - 1;
+	return m != 0;
+}
+
+/*
+ * The block v at p (valid UTF-8; left: bytes from p to the end of input).
+ * Without escapes it is one store; with a few, as in a line of text or
+ * ANSI colours, each escape goes between stores of the plain bytes after
+ * it (which read past the block, so only where the input goes on far
+ * enough); with many, byte by byte.
+ */
+SSE2_INLINE char *json_put_block16(char *o, const unsigned char *p, __m128i v,
+				   size_t left)
+{
+	unsigned m = (unsigned)_mm_movemask_epi8(json_special(v)), k;
+	unsigned next = 0; /* the first byte not yet written */
+	uint64_t row;
+
+	_mm_storeu_si128((__m128i *)(void *)o, v);
+	if (!m)
+		return o + 16;
+	if (left < 32 || many_bits(m))
+		return json_put_block(o, p);
+	do {
+		k = (unsigned)__builtin_ctz(m);
+		o += k - next;
+		memcpy(&row, json_out[p[k]], 8);
+		memcpy(o, &row, 8);
+		o += row >> 56;
+		next = k + 1;
+		_mm_storeu_si128((__m128i *)(void *)o, load16(p + next));
+		m &= m - 1;
+	} while (m);
+	return o + 16 - next;
+}
+
+/* Render valid UTF-8: a block without escapes in one store. */
+static char *json_put_valid_sse2(char *o, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 16 <= n; i += 16)
+		o = json_put_block16(o, p + i, load16(p + i), n - i);
+	return json_put_bytes(o, p + i, n - i);
+}
+
+/* json_put_valid_sse2 and utf8_valid_blocks in one pass, for output that
+ * is rendered if it is valid UTF-8: NULL as soon as it is not (what was
+ * written is then to be dropped). */
+static char *json_put_text_sse2(char *o, const unsigned char *p, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		__m128i v = load16(p + i);
+
+		if (utf8_bad_at(p, i, v))
+			return NULL;
+		o = json_put_block16(o, p + i, v, n - i);
+	}
+	j = utf8_seq_start(p, i);
+	if (utf8_prefix_walk(p + j, n - j, NULL) != n - j)
+		return NULL;
+	return json_put_bytes(o, p + i, n - i);
+}
+
+/* Any bytes: valid stretches sixteen at a time, and byte by byte for a
+ * while after each byte that starts no valid sequence. */
+static char *json_put_sse2(char *o, const unsigned char *p, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		j = i + utf8_prefix_sse2(p + i, n - i, NULL);
+		o = json_put_valid_sse2(o, p + i, j - i);
+		i = j;
+		if (i < n)
+			o = json_put_walk(o, p, n, &i,
+					  n - i > WALK_AFTER_BAD
+						  ? i + WALK_AFTER_BAD
+						  : n);
+	}
+	return o;
+}
+
+/* The length json_put_sse2 gives, the same way. */
+static size_t json_len_sse2(const unsigned char *p, size_t n)
+{
+	size_t i = 0, j, len = 0;
+
+	while (i < n) {
+		j = i + utf8_prefix_sse2(p + i, n - i, NULL);
+		len += json_valid_len_sse2(p + i, j - i);
+		i = j;
+		if (i < n)
+			len += json_len_walk(p, n, &i,
+					     n - i > WALK_AFTER_BAD
+						     ? i + WALK_AFTER_BAD
+						     : n);
+	}
+	return len;
+}
+#endif
+
+size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
+{
+#ifdef __SSE2__
+	if (!scalar_only)
+		return utf8_prefix_sse2(p, n, partial);
+#endif
+	return utf8_prefix_walk(p, n, partial);
+}
+
+/* The output of p[0..n), without quotes. */
+static char *json_put(char *o, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	if (!scalar_only)
+		return json_put_sse2(o, p, n);
+#endif
+	return json_put_walk(o, p, n, &i, n);
+}
+
+/* The same when p[0..n) is valid UTF-8; NULL when it is not. */
+static char *json_put_text(char *o, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	if (!scalar_only)
+		return json_put_text_sse2(o, p, n);
+#endif
+	if (utf8_prefix_walk(p, n, NULL) != n)
+		return NULL;
+	return json_put_walk(o, p, n, &i, n);
+}
+
+/* The length json_put gives any bytes. */
+static size_t json_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	if (!scalar_only)
+		return json_len_sse2(p, n);
+#endif
+	return json_len_walk(p, n, &i, n);
+}
+
+/* Whether p[0..n) is valid UTF-8, and then the length json_put gives it
+ * in *len. */
+static bool text_len(const unsigned char *p, size_t n, size_t *len)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	if (!scalar_only)
+		return json_text_len_sse2(p, n, len);
+#endif
+	if (utf8_prefix_walk(p, n, NULL) != n)
+		return false;
+	*len = json_len_walk(p, n, &i, n);
+	return true;
+}
+
+/*
+ * json_str, writing straight into space reserved for the worst case (6
+ * output bytes per input byte): output events go through here for every
+ * byte a child writes. With text, only valid UTF-8 is rendered: for other
+ * bytes b is left as it was and the result is false.
+ */
+static bool json_str_put(struct jbuf *b, const unsigned char *p, size_t n,
+			 bool text)
+{
+	char *o;
+
+	if (n > (SIZE_MAX - 3 - JSON_SLACK) / 6 ||
+	    !jbuf_reserve(b, 6 * n + 2 + JSON_SLACK)) {
+		b->oom = true;
+		return true; /* nothing more is appended anyway */
+	}
+	o = b->data + b->len;
+	*o++ = '"';
+	o = text ? json_put_text(o, p, n) : json_put(o, p, n);
+	if (!o) {
+		b->data[b->len] = '\0';
+		return false;
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+	return true;
+}
+
+void json_str(struct jbuf *b, const char *s, size_t n)
+{
+	json_str_put(b, (const unsigned char *)s, n, false);
+}
+
+size_t json_str_len(const char *s, size_t n)
+{
+	return json_len((const unsigned char *)s, n) + 2;
+}
+
+/* The broken-down time json_time writes; false when it writes null. */
+static bool time_tm(const struct timespec *t, struct tm *tm)
+{
+	return gmtime_r(&t->tv_sec, tm) && tm->tm_year >= -1900 &&
+	       tm->tm_year <= 9999 - 1900;
+}
+
+void json_time(struct jbuf *b, const struct timespec *t)
+{
+	struct tm tm;
+	long usec = 0;
+
+	if (!time_tm(t, &tm)) {
+		jbuf_puts(b, "null");
+		return;
+	}
+	if (t->tv_nsec >= 0 && t->tv_nsec < 1000000000L)
+		usec = t->tv_nsec / 1000;
+	jbuf_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\"",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, usec);
+}
+
+bool json_text(struct jbuf *b, const void *p, size_t n)
+{
+	return json_str_put(b, p, n, true);
+}
+
+bool json_text_len(const void *p, size_t n, size_t *len)
+{
+	if (!text_len(p, n, len))
+		return false;
+	*len += 2;
+	return true;
+}
+
+size_t json_time_len(const struct timespec *t)
+{
+	struct tm tm;
+
+	return time_tm(t, &tm) ? sizeof("\"2026-11-28T03:21:44.123456Z\"") - 1
+			       : sizeof("null") - 1;
+}
