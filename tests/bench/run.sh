@@ -203,6 +203,7 @@ bench_unmount() {
 	local rc=0
 	[ -n "$DAEMON_PID" ] || return 0
 	unmount_fs || rc=$?
+	cgroup_sweep
 	[ "$rc" = 0 ] || problem "daemon exited with status $rc ($SEC): $(tail -n 3 "$DAEMON_LOG" | tr '\n' ' ')"
 	return 0
 }

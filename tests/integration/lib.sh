@@ -75,6 +75,7 @@ cleanup() {
 	# Kill what the test started in the background (readers, writers).
 	jobs -p | grep -vx "${DAEMON_PID:-none}" | xargs -r kill -9 2>/dev/null || true
 	unmount_fs || drc=$?
+	cgroup_sweep
 	# A daemon that exits non-zero (a sanitizer or valgrind report, a
 	# crash) fails the test.
 	if [ "$rc" = 0 ] && [ "$drc" != 0 ]; then

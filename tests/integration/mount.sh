@@ -100,3 +100,28 @@ unmount_fs() {
 	check_valgrind "$pid" || rc=98
 	return $rc
 }
+
+# cgroup_sweep: remove the cgroups a daemon on $MNT made (its parent
+# spawnfs-<MNT escaped>, or spawnfs-<MNT escaped>-PID, in this shell's
+# cgroup), killing what they hold. A clean exit removes them itself; a
+# daemon that crashed or was killed leaves them. Call it only once the
+# daemon is gone. Nothing else is touched.
+cgroup_sweep() {
+	local root base esc d t
+	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	[ -n "$root" ] || return 0
+	base=$root$(sed -n 's/^0:://p' /proc/self/cgroup)
+	esc=$(systemd-escape --path "$MNT" 2>/dev/null) || return 0
+	for d in "${base%/}/spawnfs-$esc" "${base%/}/spawnfs-$esc"-[0-9]*; do
+		[ -d "$d" ] || continue
+		echo 1 >"$d/cgroup.kill" 2>/dev/null || true
+		t=0
+		while grep -q 'populated 1' "$d/cgroup.events" 2>/dev/null &&
+			[ $t -lt 100 ]; do
+			sleep 0.02
+			t=$((t + 1))
+		done
+		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+		[ ! -d "$d" ] || echo "could not remove the cgroup $d" >&2
+	done
+}
