@@ -32,6 +32,7 @@ enum cfg_type {
 	CFG_T_SIZE,   /* size with K/M/G, size_t */
 	CFG_T_MODE,   /* octal permission bits, unsigned */
 	CFG_T_LEVEL,  /* log level name */
+	CFG_T_SWITCH, /* on or off, bool (the field is "off") */
 	CFG_T_OOM,    /* -1000..1000 or "kernel", int */
 };
 
@@ -99,6 +100,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"mount", "process_mode", CFG_T_MODE,
 	 offsetof(struct cfg, process_mode), 0, 07777,
 	 "an octal mode such as 0700, at most 07777"},
+	{"stream", "events", CFG_T_SWITCH, offsetof(struct cfg, events_off), 0,
+	 0, "on or off"},
 	{"log", "level", CFG_T_LEVEL, 0, 0, 0,
 	 "one of error, warn, info, debug"},
 };
@@ -354,6 +357,20 @@ static int set_cgroup(struct cfg *c, const char *value)
 	return 0;
 }
 
+/* "on" or "off" into the bool at k->off, which is true for off. */
+static int set_switch(struct cfg *c, const struct cfg_key *k, const char *value)
+{
+	bool *off = (bool *)(void *)((char *)c + k->off);
+
+	if (!strcmp(value, "on"))
+		*off = false;
+	else if (!strcmp(value, "off"))
+		*off = true;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int set_level(struct cfg *c, const char *value)
 {
 	size_t i;
@@ -427,6 +444,8 @@ static int key_set(struct cfg *c, const struct cfg_key *k, const char *shown,
 		rc = set_shell(c, value);
 	else if (k->type == CFG_T_CGROUP)
 		rc = set_cgroup(c, value);
+	else if (k->type == CFG_T_SWITCH)
+		rc = set_switch(c, k, value);
 	else if (k->type == CFG_T_LEVEL)
 		rc = set_level(c, value);
 	else if (k->type == CFG_T_OOM)

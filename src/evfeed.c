@@ -14,11 +14,13 @@
 #define EVFEED_CHUNK_MIN 256
 
 /* An output event not rendered yet: bytes [off, off + len) of an output
- * log, read at t. */
+ * log, read at t; json is its line's length but for the digits of its
+ * number (counted once, when it was deferred). */
 struct ev_defer {
 	uint64_t off;
 	struct timespec t;
 	size_t len;
+	size_t json;
 	unsigned log;
 };
 
@@ -37,11 +39,13 @@ struct evfeed {
 	unsigned defer_first, ndefer;
 	uint64_t defer_raw; /* output bytes the deferred events hold */
 	uint64_t lost;
+	uint64_t defer_json; /* the deferred lines' lengths, without digits */
 	struct timespec now; /* the latest time a caller gave */
+	bool off;	     /* [stream] events = off: no events at all */
 };
 
 struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
-			  const char *const *names, size_t chunk,
+			  const char *const *names, size_t chunk, bool off,
 			  evfeed_changed_cb changed, void *arg)
 {
 	struct evfeed *f = calloc(1, sizeof(*f));
@@ -59,6 +63,7 @@ struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
 	f->chunk = chunk < EVFEED_CHUNK_MIN ? EVFEED_CHUNK_MIN : chunk;
 	f->changed = changed;
 	f->arg = arg;
+	f->off = off;
 	jbuf_init(&f->pending);
 	return f;
 }
@@ -144,6 +149,10 @@ void evfeed_flush(struct evfeed *f, const struct timespec *t)
 /* Queue one rendered line (b is emptied) and move what fits. */
 static void line_append(struct evfeed *f, struct jbuf *b)
 {
+	if (f->off) {
+		jbuf_free(b);
+		return;
+	}
 	if (b->oom || (jbuf_put(&f->pending, b->data, b->len), f->pending.oom))
 		f->lost++;
 	if (f->pending.oom) {
@@ -191,26 +200,55 @@ static size_t out_cut_tail(const struct evfeed *f, unsigned log, uint64_t from,
 	return cut;
 }
 
+/* Decimal digits of n. */
+static size_t digits(uint64_t n)
+{
+	size_t d = 1;
+
+	for (; n >= 10; n /= 10)
+		d++;
+	return d;
+}
+
+/* The length of the output line for p[0..len) of log at t, but for the
+ * digits of its number. */
+static size_t output_json(const struct evfeed *f, unsigned log,
+			  const struct timespec *t, const unsigned char *p,
+			  size_t len)
+{
+	return events_output_len(0, t, f->names[log], p, len) - 1;
+}
+
 /* The output event for bytes [off, off + len) of a log: rendered, or only
  * counted (count) when it is sure to be overwritten before anyone can
- * open the events log. */
+ * open the events log; json is its length without the digits of its
+ * number when known (else 0). */
 static void output_emit(struct evfeed *f, unsigned log, uint64_t off,
-			size_t len, const struct timespec *t, bool count)
+			size_t len, const struct timespec *t, bool count,
+			size_t json)
 {
-	unsigned char *tmp;
-	const unsigned char *data = out_span(f, log, off, len, &tmp);
+	unsigned char *tmp = NULL;
+	const unsigned char *data = NULL;
 	struct jbuf b;
 
-	if (!data) {
+	count = count && !stream_nreaders(f->events) && !f->pending.len;
+	if (!count || !json)
+		data = out_span(f, log, off, len, &tmp);
+	if (!count && !data) {
 		f->lost++;
 		f->seq++;
 		return;
 	}
-	if (count && !stream_nreaders(f->events) && !f->pending.len) {
-		stream_skip(f->events,
-			    events_output_len(++f->seq, t, f->names[log], data,
-					      len),
-			    t);
+	if (count) {
+		if (!json && !data) {
+			f->lost++;
+			f->seq++;
+			return;
+		}
+		if (!json)
+			json = output_json(f, log, t, data, len);
+		++f->seq;
+		stream_skip(f->events, json + digits(f->seq), t);
 	} else {
 		jbuf_init(&b);
 		events_render_output(&b, ++f->seq, t, f->names[log], data, len);
@@ -229,8 +267,20 @@ static void defer_pop(struct evfeed *f, uint64_t extra)
 	f->defer_first = (f->defer_first + 1) % EVFEED_DEFER_MAX;
 	f->ndefer--;
 	f->defer_raw -= d.len;
+	f->defer_json -= d.json;
 	output_emit(f, d.log, d.off, d.len, &d.t,
-		    f->defer_raw + extra >= stream_cap(f->events));
+		    f->defer_raw + extra >= stream_cap(f->events), d.json);
+}
+
+uint64_t evfeed_size(const struct evfeed *f)
+{
+	uint64_t n = stream_head(f->events) + f->defer_json, seq;
+	unsigned i;
+
+	/* The digits of the numbers the waiting events will get. */
+	for (i = 0, seq = f->seq + 1; i < f->ndefer; i++, seq++)
+		n += digits(seq);
+	return n;
 }
 
 void evfeed_sync(struct evfeed *f)
@@ -329,24 +379,33 @@ void evfeed_out_reset(struct evfeed *f, unsigned log)
 static void output_event(struct evfeed *f, unsigned log, uint64_t off,
 			 size_t len, const struct timespec *t)
 {
+	unsigned char *tmp;
+	const unsigned char *data;
+	size_t json;
+
 	if (stream_nreaders(f->events) || f->pending.len) {
 		evfeed_sync(f);
-		output_emit(f, log, off, len, t, false);
+		output_emit(f, log, off, len, t, false, 0);
 		return;
 	}
 	if (!f->defer) {
 		f->defer = malloc(EVFEED_DEFER_MAX * sizeof(*f->defer));
 		if (!f->defer) {
-			output_emit(f, log, off, len, t, false);
+			output_emit(f, log, off, len, t, false, 0);
 			return;
 		}
 	}
 	if (f->ndefer == EVFEED_DEFER_MAX)
 		defer_pop(f, 0);
+	/* Each byte is classified once, here; rendering it waits. */
+	data = out_span(f, log, off, len, &tmp);
+	json = data ? output_json(f, log, t, data, len) : 0;
+	free(tmp);
 	f->defer[(f->defer_first + f->ndefer) % EVFEED_DEFER_MAX] =
-		(struct ev_defer){off, *t, len, log};
+		(struct ev_defer){off, *t, len, json, log};
 	f->ndefer++;
 	f->defer_raw += len;
+	f->defer_json += json;
 }
 
 void evfeed_output(struct evfeed *f, unsigned log, const struct timespec *t,
@@ -356,6 +415,10 @@ void evfeed_output(struct evfeed *f, unsigned log, const struct timespec *t,
 	size_t k;
 
 	f->now = *t;
+	if (f->off) {
+		*at = end;
+		return;
+	}
 	if (!eof)
 		end -= out_cut_tail(f, log, *at, end);
 	while (*at < end) {
@@ -382,6 +445,17 @@ static struct ev_defer *defer_first_of(struct evfeed *f, unsigned log)
 	return NULL;
 }
 
+/* The length (without digits) of d's line, counted anew. */
+static size_t defer_count(const struct evfeed *f, const struct ev_defer *d)
+{
+	unsigned char *tmp;
+	const unsigned char *data = out_span(f, d->log, d->off, d->len, &tmp);
+	size_t json = data ? output_json(f, d->log, &d->t, data, d->len) : 0;
+
+	free(tmp);
+	return json;
+}
+
 /* The part of d below cut goes out now; the rest keeps waiting. */
 static void defer_split(struct evfeed *f, struct ev_defer *d, uint64_t cut,
 			uint64_t extra)
@@ -396,8 +470,11 @@ static void defer_split(struct evfeed *f, struct ev_defer *d, uint64_t cut,
 	d->off += k;
 	d->len -= k;
 	f->defer_raw -= k;
+	f->defer_json -= d->json;
+	d->json = defer_count(f, d);
+	f->defer_json += d->json;
 	output_emit(f, part.log, part.off, part.len, &part.t,
-		    f->defer_raw + extra >= stream_cap(f->events));
+		    f->defer_raw + extra >= stream_cap(f->events), 0);
 }
 
 bool evfeed_at_stake(struct evfeed *f, unsigned log, size_t max)

@@ -108,7 +108,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	for (k = KIND_DIR + 1; k < KIND_NSLOT; k++) {
-		if (kind_in_slot((enum kind_id)k) &&
+		if (kind_in_slot(&fs->kc, (enum kind_id)k) &&
 		    strcmp(kind_ops(k)->name, name) == 0) {
 			reply_entry(req, fs, kind_ino(p, (enum kind_id)k), p);
 			return;
@@ -269,8 +269,8 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, target);
 }
 
-static size_t readdir_slot(fuse_req_t req, struct proc *p, char *buf,
-			   size_t size, off_t off)
+static size_t readdir_slot(fuse_req_t req, struct fs *fs, struct proc *p,
+			   char *buf, size_t size, off_t off)
 {
 	size_t pos = 0;
 	int k;
@@ -282,7 +282,7 @@ static size_t readdir_slot(fuse_req_t req, struct proc *p, char *buf,
 	    !dirent_add(req, buf, size, &pos, "..", KIND_ROOT_INO, S_IFDIR, 2))
 		return pos;
 	for (k = KIND_DIR + 1; k < KIND_NSLOT; k++) {
-		if (!kind_in_slot((enum kind_id)k) || off >= k + 2)
+		if (!kind_in_slot(&fs->kc, (enum kind_id)k) || off >= k + 2)
 			continue;
 		if (!dirent_add(req, buf, size, &pos, kind_ops(k)->name,
 				kind_ino(p, (enum kind_id)k), S_IFREG, k + 2))
@@ -313,7 +313,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (p)
-		n = readdir_slot(req, p, buf, size, off);
+		n = readdir_slot(req, fs, p, buf, size, off);
 	else if (ino == KIND_BYPID_INO)
 		n = readdir_bypid(req, fs, buf, size, off);
 	else
@@ -497,7 +497,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h;
 	int rc;
 
-	if (rf ? k == KIND_DIR : !p || !kind_in_slot(k)) {
+	if (rf ? k == KIND_DIR : !p || !kind_in_slot(&fs->kc, k)) {
 		fuse_reply_err(req, p ? EISDIR : ENOENT);
 		return;
 	}

@@ -110,8 +110,10 @@ struct proc *kind_ino_proc(const struct kind_ctx *c, fuse_ino_t ino)
 	return slots_by_id(c->sl, kind_ino_id(ino));
 }
 
-bool kind_in_slot(enum kind_id k)
+bool kind_in_slot(const struct kind_ctx *c, enum kind_id k)
 {
+	if (k == KIND_EVENTS && c->cfg->events_off)
+		return false; /* [stream] events = off: no events file */
 	return k > KIND_DIR && k < KIND_NSLOT && kinds[k].name;
 }
 
@@ -197,7 +199,7 @@ int kind_attr(const struct kind_ctx *c, fuse_ino_t ino, struct proc *p,
 	}
 	if (!p)
 		p = kind_ino_proc(c, ino);
-	if (!p || (k != KIND_DIR && !kind_in_slot(k) &&
+	if (!p || (k != KIND_DIR && !kind_in_slot(c, k) &&
 		   (k != KIND_PIDLINK || !kind_pidlink_live(p))))
 		return -ENOENT;
 	slot_attr(c, p, k, st);

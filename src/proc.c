@@ -188,7 +188,8 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	}
 	stream_set_lines(p->logs[PROC_EVENTS]);
 	p->feed = evfeed_new(p->logs[PROC_EVENTS], p->logs, log_names,
-			     ctx->cfg->buffer_size / 16, feed_changed, p);
+			     ctx->cfg->buffer_size / 16, ctx->cfg->events_off,
+			     feed_changed, p);
 	if (!p->feed)
 		goto fail;
 	p->pump = pump_new(ctx->loop, ctx->cfg, p->logs, p->feed, p->name,
@@ -351,7 +352,7 @@ void proc_events_sync(struct proc *p)
 uint64_t proc_log_bytes(struct proc *p, enum proc_log log)
 {
 	if (log == PROC_EVENTS)
-		evfeed_sync(p->feed);
+		return evfeed_size(p->feed);
 	return stream_head(p->logs[log]);
 }
 
@@ -1065,13 +1066,15 @@ void proc_status(struct proc *p, struct jbuf *b)
 	bool fed;
 	int i;
 
-	evfeed_sync(p->feed); /* the events log's size counts them */
 	memset(&v, 0, sizeof(v));
 	for (i = 0; i < PROC_NLOGS; i++) {
+		/* The events log's size counts the waiting output events,
+		 * which are not rendered for it. */
 		logs[i].name = log_names[i];
-		logs[i].bytes = stream_head(p->logs[i]);
-		logs[i].retained =
-			stream_head(p->logs[i]) - stream_tail(p->logs[i]);
+		logs[i].bytes = proc_log_bytes(p, (enum proc_log)i);
+		logs[i].retained = logs[i].bytes - stream_tail(p->logs[i]);
+		if (logs[i].retained > stream_cap(p->logs[i]))
+			logs[i].retained = stream_cap(p->logs[i]);
 		logs[i].readers = stream_nreaders(p->logs[i]);
 		/* Paused only while a pipe still feeds the log. */
 		fed = i < PROC_NPIPES ? pump_fed(p->pump, (unsigned)i)

@@ -25,6 +25,7 @@ struct cfg {
 	size_t buffer_size;	   /* [stream] buffer_size, 256K */
 	size_t pipe_size;	   /* [stream] pipe_size, 64K */
 	unsigned drain_timeout_ms; /* [stream] drain_timeout, 1000ms */
+	bool events_off;	   /* [stream] events = off (default on) */
 	unsigned stall_timeout_ms; /* [stream] stall_timeout, 0 (off) */
 	unsigned process_mode;	   /* [mount] process_mode, 0700 */
 	enum cfg_level log_level;  /* [log] level, info */

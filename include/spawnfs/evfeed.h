@@ -9,10 +9,14 @@
  * JSON Lines log), so every output byte becomes part of an event before
  * it leaves its output log's ring. While nobody has the events log open,
  * output events are not rendered at once: they wait as ranges of the
- * output logs (at most EVFEED_DEFER_MAX), and an event that newer output
- * is sure to push out of the events log before anyone can read it is only
- * counted (its JSON length), not rendered. So a child streaming to a
- * stdout reader pays for counting, not for events nobody reads.
+ * output logs (at most EVFEED_DEFER_MAX) whose JSON length is counted
+ * once, in bulk, when they are deferred (json.c's vector scanners); an
+ * event that newer output is sure to push out of the events log before
+ * anyone can read it is then skipped by that length, never rendered, and
+ * the log's size (evfeed_size) is known without rendering anything. So a
+ * child streaming to a stdout reader pays one classification per byte,
+ * not for events nobody reads. With events off nothing is done per byte
+ * at all.
  */
 #ifndef SPAWNFS_EVFEED_H
 #define SPAWNFS_EVFEED_H
@@ -38,11 +42,16 @@ typedef void (*evfeed_changed_cb)(void *arg);
 /*
  * A feed into events from outs[0..EVFEED_NOUT) (named names[i] in the
  * events); all borrowed and outliving it. Output events carry at most
- * chunk bytes. NULL with errno ENOMEM.
+ * chunk bytes. off ([stream] events = off): no event is made at all.
+ * NULL with errno ENOMEM.
  */
 struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
-			  const char *const *names, size_t chunk,
+			  const char *const *names, size_t chunk, bool off,
 			  evfeed_changed_cb changed, void *arg);
+
+/* The events log's size with the waiting output events in it, rendered
+ * or not (its st_size), without rendering them. */
+uint64_t evfeed_size(const struct evfeed *f);
 void evfeed_free(struct evfeed *f);
 
 /* Events that are not output: rendered in order after the output read

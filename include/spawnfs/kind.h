@@ -108,8 +108,9 @@ static inline fuse_ino_t kind_ino(const struct proc *p, enum kind_id k)
 /* The slot in the table that ino belongs to; NULL if none. */
 struct proc *kind_ino_proc(const struct kind_ctx *c, fuse_ino_t ino);
 
-/* A file (not the directory) of a slot's directory. */
-bool kind_in_slot(enum kind_id k);
+/* A file (not the directory) of a slot's directory (events is none with
+ * [stream] events = off). */
+bool kind_in_slot(const struct kind_ctx *c, enum kind_id k);
 
 /* by-pid/PID is there while the slot's run is alive. */
 bool kind_pidlink_live(const struct proc *p);

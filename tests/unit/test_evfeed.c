@@ -24,8 +24,8 @@ static void on_changed(void *arg)
 	((struct fixture *)arg)->changed++;
 }
 
-/* Output logs of cap bytes, an events log of evcap. */
-static void fx_init2(struct fixture *x, size_t cap, size_t evcap)
+/* Output logs of cap bytes, an events log of evcap; off: events off. */
+static void fx_init3(struct fixture *x, size_t cap, size_t evcap, bool off)
 {
 	int i;
 
@@ -37,8 +37,14 @@ static void fx_init2(struct fixture *x, size_t cap, size_t evcap)
 		x->outs[i] = stream_new(cap);
 		assert_non_null(x->outs[i]);
 	}
-	x->f = evfeed_new(x->events, x->outs, names, cap / 16, on_changed, x);
+	x->f = evfeed_new(x->events, x->outs, names, cap / 16, off, on_changed,
+			  x);
 	assert_non_null(x->f);
+}
+
+static void fx_init2(struct fixture *x, size_t cap, size_t evcap)
+{
+	fx_init3(x, cap, evcap, false);
 }
 
 static void fx_init(struct fixture *x, size_t cap)
@@ -168,6 +174,7 @@ static void test_counted_size_is_exact(void **state)
 					   "\x98\x80\x1b[31m\xff\xfe\"\\ z";
 	struct fixture a, b;
 	unsigned char buf[1000];
+	uint64_t size, head;
 	size_t i;
 
 	(void)state;
@@ -178,9 +185,18 @@ static void test_counted_size_is_exact(void **state)
 	for (i = 0; i < 200; i++) {
 		out_write(&a, i % 2, buf, sizeof(buf) - i % 7);
 		out_write(&b, i % 2, buf, sizeof(buf) - i % 7);
+		/* The size is known without rendering, and exact. */
+		if (i % 37 == 0) {
+			assert_int_equal(evfeed_size(a.f), evfeed_size(b.f));
+		}
 	}
+	size = evfeed_size(a.f);
+	head = stream_head(a.events);
 	evfeed_sync(a.f);
 	evfeed_sync(b.f);
+	assert_true(head < size); /* events were waiting */
+	assert_int_equal(stream_head(a.events), size);
+	assert_int_equal(evfeed_size(a.f), size);
 	assert_int_equal(stream_head(a.events), stream_head(b.events));
 	assert_true(stream_head(a.events) > 16 * 1024 * 4);
 	/* a kept only its newest lines; b holds every one. */
@@ -188,6 +204,28 @@ static void test_counted_size_is_exact(void **state)
 	assert_int_equal(stream_tail(b.events), 0);
 	fx_free(&a);
 	fx_free(&b);
+}
+
+/* Events off: output and the other events leave the events log empty,
+ * and reads into the output logs are never limited. */
+static void test_off(void **state)
+{
+	struct fixture x;
+	struct timespec t = t0;
+	char buf[4096];
+	char *argv[] = {"sh", NULL};
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	fx_init3(&x, 16 * 1024, 16 * 1024, true);
+	evfeed_start(x.f, &t, 42, argv);
+	for (int i = 0; i < 64; i++)
+		out_write(&x, (unsigned)i % 2, buf, sizeof(buf));
+	assert_false(evfeed_at_stake(x.f, 0, 64 * 1024));
+	evfeed_end(x.f, &t, 0, NULL, 0);
+	assert_int_equal(evfeed_size(x.f), 0);
+	assert_int_equal(stream_head(x.events), 0);
+	fx_free(&x);
 }
 
 /* A reader that holds a full events log: lines wait, in order, until it
@@ -256,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_counted_size_is_exact),
 		cmocka_unit_test(test_waiting_lines),
 		cmocka_unit_test(test_utf8_carried),
+		cmocka_unit_test(test_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
