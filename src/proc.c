@@ -5,45 +5,26 @@
  * the logs by pump and its events fed by evfeed; it is over only when
  * its leader was reaped AND every output pipe reached end of file or was
  * cut, in either order, and proc_end is the one way to bring it there.
- * Owns: the logs, the settings for the next run (spawn_opts), the run's
- * pid, stdin, timers and exit status.
+ * Owns: the logs, the settings for the next run (spawn_opts), and the
+ * run's leader, stdin, tree, timers and outcome.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "spawnfs/child.h"
 #include "spawnfs/evfeed.h"
+#include "spawnfs/input.h"
+#include "spawnfs/leader.h"
 #include "spawnfs/log.h"
+#include "spawnfs/outcome.h"
 #include "spawnfs/proc.h"
 #include "spawnfs/pump.h"
 #include "spawnfs/spawn.h"
 #include "spawnfs/tree.h"
-
-#define PROC_ERROR_MAX 512
-
-/* The order of status's names (proc_state_index); stopped is a running
- * leader that a signal stopped (PROC_STOPPED_INDEX). */
-enum proc_state {
-	PROC_NEW,
-	PROC_RUNNING,
-	PROC_EXITED,
-	PROC_KILLED,
-	PROC_FAILED /* the last start failed before exec */
-};
-#define PROC_STOPPED_INDEX 5
-#define PROC_FROZEN_INDEX  6
-/* How long the trees left at exit may take to empty. */
-#define PROC_SETTLE_MS 1000
 
 struct proc_ctx {
 	struct loop *loop;
@@ -70,31 +51,20 @@ struct proc {
 	long timeout_ms;
 	char *start_line; /* the last start's command line; NULL for exec */
 	/* the current or last run */
-	enum proc_state state;
+	struct outcome out; /* its state and result */
 	char **argv;
-	pid_t pid;
-	bool alive;	     /* the child is not reaped yet */
-	bool stopped;	     /* and a signal stopped it (SIGCHLD told) */
-	struct child *watch; /* until the leader is reaped */
-	struct pump *pump;   /* the run's output pipes */
-	int stdin_fd;
-	struct loop_io *stdin_io;
+	struct leader *leader; /* its start, then its leader until reaped */
+	struct pump *pump;     /* the run's output pipes */
+	struct input *in;      /* its stdin */
 	struct loop_timer *kill_timer, *life_timer;
 	struct tree *tree;	   /* the run's process tree, until the next */
 	uint64_t runs;		   /* runs started: names the next tree */
 	struct tree_limits limits; /* for the next run */
-	int exit_code, signo, wstatus;
-	struct timespec t_start, t_end;
-	char *error;
 	struct stream *logs[PROC_NLOGS];
 	bool removed, counted;
 	bool end_fed;	     /* the run's end event is in */
 	bool closed;	     /* every log ended: removed, or the daemon stops */
 	struct evfeed *feed; /* what feeds the events log */
-	/* a start whose exec has not reported yet */
-	bool starting;
-	struct spawn_child start; /* its pid and the parent's ends */
-	struct loop_io *report_io;
 	int start_rc;
 	void *data;   /* the owner's */
 	bool cloned;  /* made by reading clone */
@@ -154,10 +124,19 @@ void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
 static void feed_changed(void *arg);
 static void pump_output(void *arg, unsigned log);
 static void pump_settled(void *arg);
+static void stdin_ready(void *arg);
+static void run_launched(void *arg, struct spawn_child *ch, bool ok,
+			 enum spawn_step step, int err);
+static void proc_reaped(void *arg, const siginfo_t *si);
 
 static const struct pump_hooks pump_hooks = {
 	.output = pump_output,
 	.settled = pump_settled,
+};
+
+static const struct leader_hooks leader_hooks = {
+	.launched = run_launched,
+	.exited = proc_reaped,
 };
 
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
@@ -174,9 +153,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->uid = uid;
 	p->gid = gid;
 	p->data = data;
-	p->stdin_fd = -1;
-	p->start = (struct spawn_child){0, -1, -1, -1, -1, false};
-	p->wstatus = p->exit_code = -1;
+	outcome_init(&p->out);
 	p->name = strdup(name);
 	p->opts.env = calloc(1, sizeof(char *));
 	if (!p->name || !p->opts.env)
@@ -194,7 +171,10 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 		goto fail;
 	p->pump = pump_new(ctx->loop, ctx->cfg, p->logs, p->feed, p->name,
 			   &pump_hooks, p);
-	if (!p->pump)
+	p->in = input_new(ctx->loop, stdin_ready, p);
+	p->leader =
+		leader_new(ctx->loop, ctx->children, p->name, &leader_hooks, p);
+	if (!p->pump || !p->in || !p->leader)
 		goto fail;
 	return p;
 fail:
@@ -221,7 +201,9 @@ void proc_unref(struct proc *p)
 	free(p->start_line);
 	free(p->opts.run_name);
 	free(p->opts.cwd);
-	free(p->error);
+	outcome_fini(&p->out);
+	leader_free(p->leader);
+	input_free(p->in);
 	pump_free(p->pump);
 	evfeed_free(p->feed);
 	tree_free(p->tree);
@@ -261,8 +243,7 @@ void *proc_data(const struct proc *p)
 
 bool proc_busy(const struct proc *p)
 {
-	return p->starting || p->alive || pump_open(p->pump) ||
-	       tree_populated(p->tree);
+	return proc_running(p) || pump_open(p->pump) || tree_populated(p->tree);
 }
 
 bool proc_removed(const struct proc *p)
@@ -272,10 +253,7 @@ bool proc_removed(const struct proc *p)
 
 int proc_wait_status(const struct proc *p)
 {
-	return p->state == PROC_EXITED || p->state == PROC_KILLED ||
-			       p->state == PROC_FAILED
-		       ? p->wstatus
-		       : -1;
+	return outcome_wait_status(&p->out);
 }
 
 /* Every log ends (the events log once the lines waiting for room are in)
@@ -318,21 +296,7 @@ bool proc_closed(const struct proc *p)
 
 void proc_set_error(struct proc *p, const char *line, size_t len, int err)
 {
-	char *msg = malloc(PROC_ERROR_MAX);
-	size_t i;
-
-	if (!msg)
-		return;
-	if (len > 200)
-		len = 200;
-	/* Keep the message printable whatever the line held. */
-	snprintf(msg, PROC_ERROR_MAX, "%.*s: %s", (int)len, line,
-		 strerror(err));
-	for (i = 0; i < len && msg[i]; i++)
-		if ((unsigned char)msg[i] < 0x20)
-			msg[i] = '?';
-	free(p->error);
-	p->error = msg;
+	outcome_set_error(&p->out, line, len, err);
 }
 
 /* The events log grew or ended: wake its readers. */
@@ -362,15 +326,13 @@ static void proc_run_done(struct proc *p)
 {
 	struct timespec now;
 
-	if (p->alive || pump_open(p->pump))
+	if (leader_alive(p->leader) || pump_open(p->pump))
 		return;
 	if (p->counted && !p->end_fed) {
 		p->end_fed = true;
 		clock_gettime(CLOCK_REALTIME, &now);
-		evfeed_end(p->feed, &now, p->exit_code,
-			   p->state == PROC_KILLED ? ctl_signal_name(p->signo)
-						   : NULL,
-			   p->wstatus);
+		evfeed_end(p->feed, &now, p->out.exit_code,
+			   outcome_signal_name(&p->out), p->out.wstatus);
 	}
 	if (tree_populated(p->tree))
 		return;
@@ -386,16 +348,6 @@ static void proc_run_done(struct proc *p)
 	if (--p->ctx->nbusy == 0 && p->ctx->hooks->idle)
 		p->ctx->hooks->idle(p->ctx->arg);
 	proc_unref(p);
-}
-
-/* Stop watching an fd and close it; both are then marked gone. */
-static void watch_close(struct loop_io **io, int *fd)
-{
-	loop_io_del(*io);
-	*io = NULL;
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
 }
 
 void proc_update(struct proc *p)
@@ -425,70 +377,32 @@ static void pump_settled(void *arg)
 	proc_run_done(p);
 }
 
-static void stdin_close(struct proc *p)
-{
-	if (p->stdin_fd < 0)
-		return;
-	watch_close(&p->stdin_io, &p->stdin_fd);
-	if (p->ctx->hooks->stdin_ready)
-		p->ctx->hooks->stdin_ready(p->ctx->arg, p);
-}
-
-static void stdin_writable(void *arg, uint32_t events)
+/* stdin became writable, or was closed. */
+static void stdin_ready(void *arg)
 {
 	struct proc *p = arg;
 
-	(void)events;
-	loop_io_mod(p->stdin_io, 0);
 	if (p->ctx->hooks->stdin_ready)
 		p->ctx->hooks->stdin_ready(p->ctx->arg, p);
 }
 
 ssize_t proc_stdin_write(struct proc *p, const void *buf, size_t n)
 {
-	ssize_t w;
-
-	if (p->stdin_fd < 0)
-		return -EPIPE;
-	w = write(p->stdin_fd, buf, n);
-	if (w >= 0)
-		return w;
-	if (errno == EAGAIN) {
-		loop_io_mod(p->stdin_io, EPOLLOUT);
-		return -EAGAIN;
-	}
-	if (errno == EINTR)
-		return -EAGAIN;
-	stdin_close(p);
-	return -EPIPE;
+	return input_write(p->in, buf, n);
 }
 
-/* The child is reaped: drop what watched it and what fed it; a timeout
+/* The leader was reaped: nothing feeds its stdin any more; a timeout
  * stays for what is left of its tree. */
-static void run_forget_child(struct proc *p)
+static void proc_reaped(void *arg, const siginfo_t *si)
 {
-	p->alive = false;
-	p->stopped = false;
-	child_unwatch(p->watch);
-	p->watch = NULL;
-	stdin_close(p);
-}
+	struct proc *p = arg;
+	struct timespec now;
 
-static void proc_reaped(struct proc *p, const siginfo_t *si)
-{
-	clock_gettime(CLOCK_REALTIME, &p->t_end);
-	if (si->si_code == CLD_EXITED) {
-		p->state = PROC_EXITED;
-		p->exit_code = si->si_status;
-		p->wstatus = si->si_status;
-	} else {
-		p->state = PROC_KILLED;
-		p->signo = si->si_status;
-		p->wstatus = 128 + si->si_status;
-	}
-	run_forget_child(p);
-	log_debug("proc %s: pid %d ended, status %d", p->name, (int)p->pid,
-		  p->wstatus);
+	clock_gettime(CLOCK_REALTIME, &now);
+	outcome_reaped(&p->out, &now, si->si_code, si->si_status);
+	input_close(p->in);
+	log_debug("proc %s: pid %d ended, status %d", p->name,
+		  (int)leader_pid(p->leader), p->out.wstatus);
 	pump_exited(p->pump);
 	if (p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
@@ -509,29 +423,13 @@ static void tree_emptied(void *arg)
 	proc_unref(p);
 }
 
-/* The leader was reaped (its watch is gone). */
-static void run_exited(void *arg, const siginfo_t *si)
-{
-	struct proc *p = arg;
-
-	p->watch = NULL;
-	proc_reaped(p, si);
-}
-
-/* The leader was stopped or continued by a signal. */
-static void run_stopped(void *arg, bool stopped)
-{
-	((struct proc *)arg)->stopped = stopped;
-}
-
 void proc_sigchld(struct proc_ctx *ctx)
 {
 	child_set_sigchld(ctx->children);
 	tree_set_sigchld(ctx->trees);
 }
 
-/* Signal the run's whole tree. */
-static int proc_kill(struct proc *p, int sig)
+int proc_signal(struct proc *p, int sig)
 {
 	struct timespec now;
 	int rc = tree_signal(p->tree, sig);
@@ -549,7 +447,7 @@ static void kill_expired(void *arg)
 
 	p->kill_timer = NULL;
 	if (proc_busy(p))
-		proc_kill(p, SIGKILL);
+		proc_signal(p, SIGKILL);
 }
 
 int proc_stop(struct proc *p, long grace_ms)
@@ -558,7 +456,7 @@ int proc_stop(struct proc *p, long grace_ms)
 
 	/* A frozen or stopped tree would sit out the grace period. */
 	tree_freeze(p->tree, false);
-	rc = proc_kill(p, SIGTERM);
+	rc = proc_signal(p, SIGTERM);
 	if (rc < 0)
 		return rc;
 	tree_signal(p->tree, SIGCONT);
@@ -572,12 +470,12 @@ int proc_stop(struct proc *p, long grace_ms)
 
 bool proc_running(const struct proc *p)
 {
-	return p->starting || p->alive;
+	return leader_pending(p->leader) || leader_alive(p->leader);
 }
 
 bool proc_starting(const struct proc *p)
 {
-	return p->starting;
+	return leader_pending(p->leader);
 }
 
 int proc_start_result(const struct proc *p)
@@ -591,8 +489,8 @@ int proc_start_result(const struct proc *p)
 static void end_stop(struct proc *p)
 {
 	pump_stopping(p->pump);
-	if (p->starting) {
-		kill(p->start.pid, SIGKILL); /* its report ends the start */
+	if (leader_pending(p->leader)) {
+		leader_kill(p->leader); /* its report ends the start */
 		return;
 	}
 	if (tree_populated(p->tree)) {
@@ -608,18 +506,11 @@ static void end_stop(struct proc *p)
  * asynchronously. */
 static void end_kill(struct proc *p)
 {
-	if (p->starting) {
-		kill(p->start.pid, SIGKILL);
-		spawn_reap(p->start.pid);
-		loop_io_del(p->report_io);
-		p->report_io = NULL;
-		spawn_child_close(&p->start);
-		p->starting = false;
-	}
+	leader_cancel(p->leader);
 	tree_signal(p->tree, SIGKILL);
-	if (p->alive) {
-		spawn_reap(p->pid);
-		run_forget_child(p);
+	if (leader_alive(p->leader)) {
+		leader_reap(p->leader);
+		input_close(p->in);
 	}
 	tree_leader_gone(p->tree);
 }
@@ -638,7 +529,7 @@ void proc_end(struct proc *p, enum proc_end how)
 		proc_unref(p);
 		return;
 	case PROC_END_CUT:
-		if (p->alive || p->starting)
+		if (proc_running(p))
 			return;
 		break;
 	}
@@ -659,25 +550,17 @@ static void life_expired(void *arg)
  * shell would (127 not found, 126 not executable, 1 for the rest). */
 static void run_failed(struct proc *p, int status)
 {
-	p->state = PROC_FAILED;
-	p->wstatus = status;
-	p->exit_code = -1;
-	p->signo = 0;
+	outcome_failed(&p->out, status);
 	if (p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
 }
 
-/* The child failed at step before exec (and was reaped): describe it. */
+/* The child failed at step before exec (and was reaped). */
 static int run_report(struct proc *p, enum spawn_step step, int err)
 {
-	char what[300];
-
-	snprintf(what, sizeof(what), "%s %s", spawn_step_name(step),
-		 step != SPAWN_CWD ? p->argv[0]
-		 : p->opts.cwd	   ? p->opts.cwd
-				   : "home");
-	proc_set_error(p, what, strlen(what), err);
-	run_failed(p, spawn_fail_status(step, err));
+	outcome_spawn_failed(&p->out, step, err, p->argv[0], p->opts.cwd);
+	if (p->ctx->hooks->ended)
+		p->ctx->hooks->ended(p->ctx->arg, p);
 	return -err;
 }
 
@@ -686,34 +569,24 @@ static int run_watch(struct proc *p, struct spawn_child *ch)
 {
 	int rc;
 
-	p->watch = child_watch(p->ctx->children, ch->pid, run_exited,
-			       run_stopped, p);
-	if (!p->watch)
-		return -errno;
+	rc = leader_watch(p->leader, ch->pid);
+	if (rc < 0)
+		return rc;
 	rc = pump_attach(p->pump, &ch->out, &ch->err);
 	if (rc < 0)
 		return rc;
-	if (ch->in >= 0) {
-		p->stdin_fd = ch->in;
-		ch->in = -1;
-		p->stdin_io = loop_io_add(p->ctx->loop, p->stdin_fd, 0,
-					  stdin_writable, p);
-		if (!p->stdin_io)
-			return -errno;
-	}
+	if (ch->in >= 0)
+		return input_attach(p->in, &ch->in, p->opts.pty);
 	return 0;
 }
 
 /* Undo a run whose child exists but could not be watched. */
-static void run_abort(struct proc *p, pid_t pid)
+static void run_abort(struct proc *p)
 {
 	tree_signal(p->tree, SIGKILL);
-	spawn_reap(pid);
+	leader_reap(p->leader);
 	tree_leader_gone(p->tree);
-	child_unwatch(p->watch);
-	p->watch = NULL;
 	pump_close(p->pump);
-	watch_close(&p->stdin_io, &p->stdin_fd);
 }
 
 static void run_started(struct proc *p, pid_t pid)
@@ -721,17 +594,9 @@ static void run_started(struct proc *p, pid_t pid)
 	struct timespec now;
 	int i;
 
-	p->pid = pid;
-	p->alive = true;
-	p->stopped = false;
-	p->state = PROC_RUNNING;
-	/* The last error stays in events; status tells the present. */
-	free(p->error);
-	p->error = NULL;
-	p->exit_code = p->wstatus = -1;
-	p->signo = 0;
-	clock_gettime(CLOCK_REALTIME, &p->t_start);
-	memset(&p->t_end, 0, sizeof(p->t_end));
+	leader_started(p->leader);
+	clock_gettime(CLOCK_REALTIME, &now);
+	outcome_started(&p->out, &now);
 	for (i = 0; i < PROC_NPIPES; i++)
 		stream_reopen(p->logs[i]);
 	evfeed_reopen(p->feed);
@@ -763,35 +628,28 @@ static void run_fail(struct proc *p)
 	proc_unref(p);
 }
 
-/* The exec report: end of file means exec succeeded. */
-static void report_readable(void *arg, uint32_t events)
+/* The exec report: the run started, or failed before exec. */
+static void run_launched(void *arg, struct spawn_child *ch, bool ok,
+			 enum spawn_step step, int err)
 {
 	struct proc *p = arg;
 	struct timespec now;
-	enum spawn_step step;
-	int rc, err;
+	int rc;
 
-	(void)events;
-	rc = spawn_report(&p->start, &step, &err);
-	if (rc == 0)
-		return;
-	loop_io_del(p->report_io);
-	p->report_io = NULL;
-	p->starting = false;
-	if (rc > 0) {
-		rc = run_watch(p, &p->start);
+	if (ok) {
+		rc = run_watch(p, ch);
 		if (rc < 0) {
-			run_abort(p, p->start.pid);
+			run_abort(p);
 			run_failed(p, 1);
 		} else {
-			run_started(p, p->start.pid);
+			run_started(p, ch->pid);
 		}
 	} else {
 		rc = run_report(p, step, err);
 		clock_gettime(CLOCK_REALTIME, &now);
-		evfeed_error(p->feed, &now, p->error);
+		evfeed_error(p->feed, &now, p->out.error);
 	}
-	spawn_child_close(&p->start);
+	spawn_child_close(ch);
 	p->start_rc = rc;
 	if (rc < 0)
 		p->ctx->runs_failed++;
@@ -803,37 +661,27 @@ static void report_readable(void *arg, uint32_t events)
 	if (rc < 0) {
 		run_fail(p);
 		tree_leader_gone(p->tree); /* reaped by spawn_report */
-	} else if (p->alive) {
+	} else {
 		/* A SIGCHLD may have come before the watch: look once now. */
-		child_check(p->watch);
+		leader_check(p->leader);
 	}
 	proc_unref(p);
 }
 
-/*
- * Wait for the child's exec from the loop, not here: its chdir or exec
- * may need this very file system (a cwd inside the mount), which only
- * the loop can serve. Returns -EINPROGRESS.
- */
-static int run_wait_report(struct proc *p)
+/* The run counts as busy from here; its child's exec is awaited from
+ * the loop (leader). Returns -EINPROGRESS. */
+static int run_wait_report(struct proc *p, struct spawn_child *ch)
 {
-	p->starting = true;
+	int rc;
+
 	p->start_rc = 0;
 	proc_ref(p);
 	p->counted = true;
 	p->end_fed = false;
 	p->ctx->nbusy++;
-	p->report_io = loop_io_add(p->ctx->loop, p->start.report, EPOLLIN,
-				   report_readable, p);
-	if (!p->report_io) {
-		/* A dead child: its report pipe ends at once. */
-		kill(p->start.pid, SIGKILL);
-		if (fcntl(p->start.report, F_SETFL, 0) < 0)
-			log_error("proc %s: report pipe: %s", p->name,
-				  strerror(errno));
-		report_readable(p, EPOLLIN);
-		return p->start_rc < 0 ? p->start_rc : -ENOMEM;
-	}
+	rc = leader_wait(p->leader, ch);
+	if (rc < 0)
+		return p->start_rc < 0 ? p->start_rc : rc;
 	return -EINPROGRESS;
 }
 
@@ -847,9 +695,10 @@ static int proc_spawn(struct proc *p, char **argv)
 		.nofile = p->ctx->nofile,
 	};
 	struct spawn_user user;
+	struct spawn_child ch;
 	int rc;
 
-	if (p->alive || tree_populated(p->tree) ||
+	if (leader_alive(p->leader) || tree_populated(p->tree) ||
 	    (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
 		ctl_argv_free(argv);
 		return -EBUSY;
@@ -862,27 +711,26 @@ static int proc_spawn(struct proc *p, char **argv)
 	if (!p->tree) {
 		rc = -errno;
 		proc_set_error(p, "cgroup", 6, -rc);
-		p->ctx->runs_failed++;
-		run_failed(p, 1);
-		return rc;
+		goto fail;
 	}
 	spawn_user_lookup(&p->opts, p->uid, p->gid, &user);
-	rc = spawn_start(&sc, &p->opts, &user, argv, tree_fd(p->tree),
-			 &p->start);
+	rc = spawn_start(&sc, &p->opts, &user, argv, tree_fd(p->tree), &ch);
 	if (rc < 0) {
 		tree_free(p->tree);
 		p->tree = NULL;
-		p->ctx->runs_failed++;
-		run_failed(p, 1);
-		return rc;
+		goto fail;
 	}
-	tree_started(p->tree, p->start.pid);
-	if (p->start.joined_late && !p->ctx->said_join) {
+	tree_started(p->tree, ch.pid);
+	if (ch.joined_late && !p->ctx->said_join) {
 		p->ctx->said_join = true;
 		log_info("cgroup: no clone3 here; children join their leaf "
 			 "through cgroup.procs");
 	}
-	return run_wait_report(p);
+	return run_wait_report(p, &ch);
+fail:
+	p->ctx->runs_failed++;
+	run_failed(p, 1);
+	return rc;
 }
 
 /* Start argv (taken over) as the next run; line (taken over, NULL for
@@ -891,7 +739,7 @@ int proc_start(struct proc *p, char **argv, char *line)
 {
 	int rc;
 
-	if (p->starting) {
+	if (leader_pending(p->leader)) {
 		ctl_argv_free(argv);
 		free(line);
 		return -EBUSY;
@@ -915,7 +763,7 @@ int proc_resize(struct proc *p, unsigned cols, unsigned rows)
 		return -ENOTTY;
 	p->opts.cols = cols;
 	p->opts.rows = rows;
-	if (p->alive && pump_fd(p->pump, PROC_STDOUT) >= 0 &&
+	if (leader_alive(p->leader) && pump_fd(p->pump, PROC_STDOUT) >= 0 &&
 	    ioctl(pump_fd(p->pump, PROC_STDOUT), TIOCSWINSZ, &ws) < 0)
 		return -errno;
 	return 0;
@@ -923,25 +771,17 @@ int proc_resize(struct proc *p, unsigned cols, unsigned rows)
 
 int proc_eof(struct proc *p)
 {
-	static const char veof = 4; /* ^D */
 	struct timespec now;
+	int rc;
 
-	if (!p->alive)
+	if (!leader_alive(p->leader))
 		return -ESRCH;
-	if (p->opts.pty && p->stdin_fd >= 0) {
-		if (write(p->stdin_fd, &veof, 1) < 0)
-			return -errno;
-	} else {
-		stdin_close(p);
-	}
+	rc = input_eof(p->in);
+	if (rc < 0)
+		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_eof(p->feed, &now);
 	return 0;
-}
-
-int proc_signal(struct proc *p, int sig)
-{
-	return proc_kill(p, sig);
 }
 
 int proc_freeze(struct proc *p, bool frozen)
@@ -953,7 +793,7 @@ int proc_freeze(struct proc *p, bool frozen)
 
 bool proc_tree_busy(const struct proc *p)
 {
-	return p->starting || p->alive || tree_populated(p->tree);
+	return proc_running(p) || tree_populated(p->tree);
 }
 
 int proc_set_limit(struct proc *p, enum proc_limit which, uint64_t value)
@@ -1022,11 +862,9 @@ void proc_touch(struct proc *p)
 
 unsigned proc_state_index(const struct proc *p)
 {
-	if (tree_frozen(p->tree) && tree_populated(p->tree))
-		return PROC_FROZEN_INDEX;
-	if (p->alive && p->stopped)
-		return PROC_STOPPED_INDEX;
-	return (unsigned)p->state;
+	return outcome_index(
+		&p->out, tree_frozen(p->tree) && tree_populated(p->tree),
+		leader_alive(p->leader) && leader_stopped(p->leader));
 }
 
 bool proc_touched(const struct proc *p)
@@ -1049,41 +887,26 @@ bool proc_paused(const struct proc *p)
 	return pump_paused(p->pump);
 }
 
-const char *proc_state_name(unsigned index)
-{
-	static const char *const names[PROC_NSTATES] = {
-		"new",	  "running", "exited", "killed",
-		"failed", "stopped", "frozen"};
-
-	return index < PROC_NSTATES ? names[index] : NULL;
-}
-
 void proc_status(struct proc *p, struct jbuf *b)
 {
 	struct status_log logs[PROC_NLOGS];
-	struct cgroup_cpu cpu = {0, 0, 0};
 	struct status_view v;
-	bool fed;
 	int i;
 
 	memset(&v, 0, sizeof(v));
-	for (i = 0; i < PROC_NLOGS; i++) {
-		/* The events log's size counts the waiting output events,
-		 * which are not rendered for it. */
+	pump_view(p->pump, logs);
+	for (i = 0; i < PROC_NLOGS; i++)
 		logs[i].name = log_names[i];
-		logs[i].bytes = proc_log_bytes(p, (enum proc_log)i);
-		logs[i].retained = logs[i].bytes - stream_tail(p->logs[i]);
-		if (logs[i].retained > stream_cap(p->logs[i]))
-			logs[i].retained = stream_cap(p->logs[i]);
-		logs[i].readers = stream_nreaders(p->logs[i]);
-		/* Paused only while a pipe still feeds the log. */
-		fed = i < PROC_NPIPES ? pump_fed(p->pump, (unsigned)i)
-				      : pump_open(p->pump);
-		logs[i].paused = fed && stream_paused(p->logs[i]);
-	}
+	/* The events log's size counts the waiting output events, which
+	 * are not rendered for it. */
+	logs[PROC_EVENTS].bytes = evfeed_size(p->feed);
+	logs[PROC_EVENTS].retained =
+		logs[PROC_EVENTS].bytes - stream_tail(p->logs[PROC_EVENTS]);
+	if (logs[PROC_EVENTS].retained > stream_cap(p->logs[PROC_EVENTS]))
+		logs[PROC_EVENTS].retained = stream_cap(p->logs[PROC_EVENTS]);
 	v.name = p->name;
-	v.state = proc_state_name(proc_state_index(p));
-	v.pid = p->alive ? p->pid : 0;
+	v.state = outcome_state_name(proc_state_index(p));
+	v.pid = proc_pid(p);
 	v.pgid = v.pid;
 	v.argv = p->argv;
 	v.cwd = p->opts.cwd;
@@ -1094,21 +917,8 @@ void proc_status(struct proc *p, struct jbuf *b)
 		       : p->opts.stdin_pipe ? "pipe"
 					    : "null";
 	v.uid = p->opts.run_as ? p->opts.run_uid : p->uid;
-	v.started = p->state != PROC_NEW && p->state != PROC_FAILED;
-	v.ended = p->state == PROC_EXITED || p->state == PROC_KILLED;
-	v.start_time = p->t_start;
-	v.end_time = p->t_end;
-	v.exit_code = p->state == PROC_EXITED ? p->exit_code : -1;
-	v.signal = p->state == PROC_KILLED ? ctl_signal_name(p->signo) : NULL;
-	v.status = proc_wait_status(p);
-	v.error = p->error;
-	v.processes = tree_processes(p->tree);
-	v.has_cpu = tree_cpu(p->tree, &cpu);
-	v.cpu_usage_usec = cpu.usage_usec;
-	v.cpu_user_usec = cpu.user_usec;
-	v.cpu_system_usec = cpu.system_usec;
-	v.has_memory = tree_memory(p->tree, &v.memory, &v.memory_peak);
-	v.has_pids = tree_pids(p->tree, &v.pids);
+	outcome_view(&p->out, &v);
+	tree_view(p->tree, &v);
 	v.logs = logs;
 	v.nlogs = PROC_NLOGS;
 	events_render_status(b, &v);
@@ -1116,5 +926,5 @@ void proc_status(struct proc *p, struct jbuf *b)
 
 pid_t proc_pid(const struct proc *p)
 {
-	return p->alive ? p->pid : 0;
+	return leader_alive(p->leader) ? leader_pid(p->leader) : 0;
 }

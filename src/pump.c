@@ -109,6 +109,23 @@ bool pump_fed(const struct pump *pm, unsigned log)
 	return log < PUMP_NPIPES && pm->pipes[log].fd >= 0;
 }
 
+void pump_view(const struct pump *pm, struct status_log *logs)
+{
+	const struct stream *s;
+	bool fed;
+	unsigned i;
+
+	for (i = 0; i < PUMP_NPIPES + 1; i++) {
+		s = pm->logs[i];
+		logs[i].bytes = stream_head(s);
+		logs[i].retained = stream_head(s) - stream_tail(s);
+		logs[i].readers = stream_nreaders(s);
+		/* Paused only while a pipe still feeds the log. */
+		fed = i < PUMP_NPIPES ? pump_fed(pm, i) : pump_open(pm);
+		logs[i].paused = fed && stream_paused(s);
+	}
+}
+
 int pump_fd(const struct pump *pm, unsigned log)
 {
 	return log < PUMP_NPIPES ? pm->pipes[log].fd : -1;

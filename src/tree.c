@@ -593,6 +593,19 @@ bool tree_pids(const struct tree *t, uint64_t *current)
 	return true;
 }
 
+void tree_view(const struct tree *t, struct status_view *v)
+{
+	struct cgroup_cpu cpu = {0, 0, 0};
+
+	v->processes = tree_processes(t);
+	v->has_cpu = tree_cpu(t, &cpu);
+	v->cpu_usage_usec = cpu.usage_usec;
+	v->cpu_user_usec = cpu.user_usec;
+	v->cpu_system_usec = cpu.system_usec;
+	v->has_memory = tree_memory(t, &v->memory, &v->memory_peak);
+	v->has_pids = tree_pids(t, &v->pids);
+}
+
 void tree_free(struct tree *t)
 {
 	if (!t)

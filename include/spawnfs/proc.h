@@ -1,9 +1,11 @@
 /*
  * proc: a process slot and its runs, as the state machine of DESIGN §11
  * (new, running, stopped, exited, killed, failed). It holds the logs, the
- * settings for the next run and the current or last run; it starts runs
- * through spawn, watches leaders through child, has pump read the pipes
- * and evfeed feed the events, signals, applies timeouts, and tells its
+ * settings for the next run and the current or last run, and decides
+ * what happens to them: it starts runs through spawn, has leader await
+ * the exec and watch the leader until it is reaped, input feed its
+ * stdin, outcome record its state and result, pump read the pipes and
+ * evfeed feed the events; it signals, applies timeouts, and tells its
  * owner (fs) through hooks. proc_end is the one way a run ends.
  */
 #ifndef SPAWNFS_PROC_H
@@ -113,11 +115,8 @@ bool proc_running(const struct proc *p);
 
 /* 0 new, 1 running, 2 exited, 3 killed, 4 failed (the last start failed
  * before exec), 5 stopped (the leader was stopped by a signal), 6 frozen
- * (the tree, by freeze; before stopped). */
+ * (the tree, by freeze; before stopped); outcome_state_name names them. */
 unsigned proc_state_index(const struct proc *p);
-
-/* "new", "running", ... for an index below PROC_NSTATES, else NULL. */
-const char *proc_state_name(unsigned index);
 
 /* A ctl line was applied to the slot, or a start was tried. */
 bool proc_touched(const struct proc *p);

@@ -57,6 +57,11 @@ int pump_fd(const struct pump *pm, unsigned log);
 /* Whether a pipe waits for readers to make room. */
 bool pump_paused(const struct pump *pm);
 
+/* Fill logs[0..2] (stdout, stderr, events; names are the caller's) with
+ * what each log holds and whether its pipe waits for readers: the logs'
+ * part of a slot's status. */
+void pump_view(const struct pump *pm, struct status_log *logs);
+
 /* Decide again which pipes may be read (after reads, opens, closes),
  * and arm stall_timeout when a reader is waited for. */
 void pump_update(struct pump *pm);

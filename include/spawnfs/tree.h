@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "spawnfs/cgroup.h"
+#include "spawnfs/events.h"
 #include "spawnfs/loop.h"
 
 struct tree_set;
@@ -114,6 +115,10 @@ bool tree_memory(const struct tree *t, uint64_t *current, uint64_t *peak);
 
 /* pids.current; false without the pids controller. */
 bool tree_pids(const struct tree *t, uint64_t *current);
+
+/* Fill v's processes, cpu, memory and pids (the tree's part of a slot's
+ * status; NULL: a slot that never ran). */
+void tree_view(const struct tree *t, struct status_view *v);
 
 /* Drop the tree: what is left of it is killed; the leaf is removed once
  * it is empty, without blocking. NULL is a no-op. */

@@ -1,0 +1,135 @@
+/*
+ * outcome: the record of a run's state and result (pure). It decides
+ * what wait and status answer from what the owner tells: the exec, the
+ * reaping, a failure before exec, and errors. Owns the error text.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawnfs/ctl.h"
+#include "spawnfs/outcome.h"
+
+void outcome_init(struct outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->state = OUTCOME_NEW;
+	o->exit_code = o->wstatus = -1;
+}
+
+void outcome_fini(struct outcome *o)
+{
+	free(o->error);
+	o->error = NULL;
+}
+
+void outcome_started(struct outcome *o, const struct timespec *now)
+{
+	o->state = OUTCOME_RUNNING;
+	free(o->error);
+	o->error = NULL;
+	o->exit_code = o->wstatus = -1;
+	o->signo = 0;
+	o->t_start = *now;
+	memset(&o->t_end, 0, sizeof(o->t_end));
+}
+
+void outcome_reaped(struct outcome *o, const struct timespec *now, int code,
+		    int status)
+{
+	o->t_end = *now;
+	if (code == CLD_EXITED) {
+		o->state = OUTCOME_EXITED;
+		o->exit_code = status;
+		o->wstatus = status;
+	} else {
+		o->state = OUTCOME_KILLED;
+		o->signo = status;
+		o->wstatus = 128 + status;
+	}
+}
+
+/* Shell-style: 127 not found, 126 not executable, 1 for the rest. */
+void outcome_failed(struct outcome *o, int status)
+{
+	o->state = OUTCOME_FAILED;
+	o->wstatus = status;
+	o->exit_code = -1;
+	o->signo = 0;
+}
+
+void outcome_set_error(struct outcome *o, const char *line, size_t len, int err)
+{
+	char *msg = malloc(OUTCOME_ERROR_MAX);
+	size_t i;
+
+	if (!msg)
+		return;
+	if (len > 200)
+		len = 200;
+	/* Keep the message printable whatever the line held. */
+	snprintf(msg, OUTCOME_ERROR_MAX, "%.*s: %s", (int)len, line,
+		 strerror(err));
+	for (i = 0; i < len && msg[i]; i++)
+		if ((unsigned char)msg[i] < 0x20)
+			msg[i] = '?';
+	free(o->error);
+	o->error = msg;
+}
+
+void outcome_spawn_failed(struct outcome *o, enum spawn_step step, int err,
+			  const char *argv0, const char *cwd)
+{
+	char what[300];
+
+	snprintf(what, sizeof(what), "%s %s", spawn_step_name(step),
+		 step != SPAWN_CWD ? argv0
+		 : cwd		   ? cwd
+				   : "home");
+	outcome_set_error(o, what, strlen(what), err);
+	outcome_failed(o, spawn_fail_status(step, err));
+}
+
+int outcome_wait_status(const struct outcome *o)
+{
+	return o->state == OUTCOME_EXITED || o->state == OUTCOME_KILLED ||
+			       o->state == OUTCOME_FAILED
+		       ? o->wstatus
+		       : -1;
+}
+
+const char *outcome_signal_name(const struct outcome *o)
+{
+	return o->state == OUTCOME_KILLED ? ctl_signal_name(o->signo) : NULL;
+}
+
+unsigned outcome_index(const struct outcome *o, bool frozen, bool stopped)
+{
+	if (frozen)
+		return OUTCOME_FROZEN;
+	if (stopped)
+		return OUTCOME_STOPPED;
+	return (unsigned)o->state;
+}
+
+const char *outcome_state_name(unsigned index)
+{
+	static const char *const names[OUTCOME_NSTATES] = {
+		"new",	  "running", "exited", "killed",
+		"failed", "stopped", "frozen"};
+
+	return index < OUTCOME_NSTATES ? names[index] : NULL;
+}
+
+void outcome_view(const struct outcome *o, struct status_view *v)
+{
+	v->started = o->state != OUTCOME_NEW && o->state != OUTCOME_FAILED;
+	v->ended = o->state == OUTCOME_EXITED || o->state == OUTCOME_KILLED;
+	v->start_time = o->t_start;
+	v->end_time = o->t_end;
+	v->exit_code = o->state == OUTCOME_EXITED ? o->exit_code : -1;
+	v->signal = outcome_signal_name(o);
+	v->status = outcome_wait_status(o);
+	v->error = o->error;
+}
