@@ -31,12 +31,14 @@ if [ "${BENCH_QUICK:-0}" != 0 ]; then
 	SV_BYTES=$((2 * MIB))
 	LAT_LINES=500 IDLE_SIZES="10 100" IDLE_S=2 CHURN_N=2000 KILL_N=200
 	SPAWN_N=50 SHELL_N=20 SCALE_N=1000 PEER_IDLE_S=2
+	MIX_BYTES=$((32 * MIB))
 else
 	MODE=full RUNS=5
 	TP_BYTES=$((1024 * MIB)) YES_BYTES=$((256 * MIB)) FAN_BYTES=$((256 * MIB))
 	SV_BYTES=$((4 * MIB))
 	LAT_LINES=2000 IDLE_SIZES="10 100 1000" IDLE_S=10 CHURN_N=10000
 	KILL_N=1000 SPAWN_N=200 SHELL_N=50 SCALE_N=10000 PEER_IDLE_S=10
+	MIX_BYTES=$((256 * MIB))
 fi
 JOB_LIMIT=120   # seconds any single reader or writer may take
 NOFILE=131072   # RLIMIT_NOFILE asked for each daemon
@@ -439,6 +441,99 @@ sec_throughput() {
 	bench_unmount
 }
 
+# --- 1b. every byte mix: output users really produce
+
+# mix_block NAME: 64 KiB of that kind of output on stdout.
+mix_block() {
+	local unit
+	case $1 in
+	zeros) head -c 65536 /dev/zero; return ;;
+	newlines) head -c 65536 /dev/zero | tr '\0' '\n'; return ;;
+	random) head -c 65536 /dev/urandom; return ;;
+	utf8) unit='Привет, мир! 你好，世界。 こんにちは 😀🚀✨ Grüße '$'\n' ;;
+	ansi) unit=$'\e[1m\e[31merror:\e[0m src/main.c:42:7: \e[1mexpected \x27;\x27 before \x27}\x27 token\e[0m\n   42 |   return x\n      |   \e[32m^\e[0m\n' ;;
+	log) unit='2026-12-03T12:00:00.123Z INFO  http: GET /api/v1/items?page=3 status=200 dur=3.2ms id=7f3a9c'$'\n' ;;
+	text64) unit=$(printf '%063d' 0 | tr 0 a)$'\n' ;;
+	esac
+	while :; do printf '%s' "$unit"; done | head -c 65536
+}
+
+# mix_file NAME: a page-cached file of MIX_BYTES of that mix; its path.
+mix_file() {
+	local f=$WORK/mix.$1
+	if [ ! -s "$f" ]; then
+		mix_block "$1" >"$f.blk"
+		while :; do cat "$f.blk"; done | head -c "$MIX_BYTES" >"$f"
+		rm -f "$f.blk"
+	fi
+	cat "$f" >/dev/null # into the page cache
+	echo "$f"
+}
+
+# mix_cpu LINE BYTES: the daemon's CPU seconds per GiB for RUNS runs of
+# LINE read by one `cat`.
+mix_cpu() {
+	local r c0 c1 pid
+	c0=$(dcpu)
+	for ((r = 0; r < RUNS; r++)); do
+		new_slot
+		timeout -s KILL "$JOB_LIMIT" cat "$SLOT/stdout" >/dev/null &
+		pid=$!
+		wait_for 10 "the reader to open $SLOT/stdout" readers_are "$SLOT" 1
+		ctl "$SLOT" "$1"
+		wait "$pid" || broken "cat of $SLOT failed"
+		slot_done "$SLOT" "$2"
+	done
+	c1=$(dcpu)
+	calc "($c1 - $c0) / $TICK / ($RUNS * $2 / 1073741824)"
+}
+
+MIXES="zeros newlines utf8 ansi random log text64"
+
+sec_mix() {
+	local m f n=$MIX_BYTES mib dd line
+	sec_start mix
+	mib=$((n / MIB))
+	dd="bs=1M of=/dev/null 2>&1 | awk '/copied/ { print \$1 }' >@O@"
+	for m in $MIXES; do
+		f=$(mix_file "$m")
+		line="exec dd if=$f bs=64K status=none"
+		tp_pair "$line" "$n" \
+			"cat @F@ >/dev/null" "cat @F@ | wc -c >@O@" \
+			"dd if=$f bs=64K status=none | cat >/dev/null" \
+			"dd if=$f bs=64K status=none | cat | wc -c >@O@"
+		row "mix: $m ($mib MiB written 64 KiB at a time), one \`cat\` reader" \
+			"$(fmt '%.0f MiB/s' "$TREE_MIBS")" \
+			"$(fmt '%.0f MiB/s' "$BASE_MIBS") (\`dd | cat\`)" \
+			"$(ratio "$TREE_MIBS" "$BASE_MIBS")" \
+			"$(judge "$(calc "$TREE_MIBS / $BASE_MIBS")" '>=' 0.8 '≥0.8x')"
+		if [ "$m" = text64 ]; then
+			tp_pair "$line" "$n" "dd if=@F@ ${dd}" "dd if=@F@ ${dd}" \
+				"dd if=$f bs=64K status=none | dd ${dd}" \
+				"dd if=$f bs=64K status=none | dd ${dd}"
+			row "mix: text64 ($mib MiB), \`dd bs=1M\` reader" \
+				"$(fmt '%.0f MiB/s' "$TREE_MIBS")" \
+				"$(fmt '%.0f MiB/s' "$BASE_MIBS") (\`dd | dd bs=1M\`)" \
+				"$(ratio "$TREE_MIBS" "$BASE_MIBS")" \
+				"$(judge "$(calc "$TREE_MIBS / $BASE_MIBS")" '>=' 0.8 '≥0.8x')"
+		fi
+		fig "cpu_on_$m" "$(mix_cpu "$line" "$n")"
+	done
+	bench_unmount
+	sec_start mix-off "[stream]" "events = off"
+	for m in $MIXES; do
+		f=$(mix_file "$m")
+		fig "cpu_off_$m" "$(mix_cpu "exec dd if=$f bs=64K status=none" "$n")"
+		row "mix: $m, daemon CPU per GiB, \`events\` unread vs \`events = off\`" \
+			"$(fmt '%.2f s' "$(figv "cpu_on_$m")")" \
+			"$(fmt '%.2f s' "$(figv "cpu_off_$m")") (events = off)" \
+			"$(ratio "$(figv "cpu_on_$m")" "$(figv "cpu_off_$m")")" \
+			"$(judge "$(calc "$(figv "cpu_on_$m") / $(figv "cpu_off_$m")")" '<=' 1.3 '≤1.3x')"
+	done
+	bench_unmount
+	note "Mixes: each file is a 64 KiB block of that output repeated (zeros; newlines; Cyrillic, CJK, Japanese and emoji text; ANSI-coloured compiler errors; random bytes; 90-byte log lines; 64-byte lines of text), page-cached, written by \`dd bs=64K\` as the slot's command and read by one reader; the baseline is the same dd into a pipe."
+}
+
 # --- 2. fan-out
 
 sec_fanout() {
@@ -557,7 +652,7 @@ all_paused() {
 }
 
 sec_idle() {
-	local n=$1 rss0 rss1 c0 c1 st held cpu per create
+	local n=$1 rss0 rss1 c0 c1 st held cpu per create m0 m1
 	sec_start "idle$n" "[process]" "max_processes = 20000" \
 		"[stream]" "buffer_size = 64K"
 	sleep 0.3
@@ -572,6 +667,9 @@ sec_idle() {
 	rss1=$(drss)
 	st=$("$BIN/slots" status "$MNT" y "$n") || broken "status of $n slots failed"
 	held=$(field retained "$st")
+	m0=$(drss)
+	cat "$MNT/metrics" >/dev/null || broken "reading metrics failed"
+	m1=$(drss)
 	cpu=$(calc "($c1 - $c0) / $TICK")
 	per=$(calc "($rss1 - $rss0 - $held / 1024) / $n")
 	row "idle: $n \`yes\` paused, no reader: daemon CPU in ${IDLE_S} s (once)" \
@@ -581,6 +679,9 @@ sec_idle() {
 		"$(fmt '%.1f MiB' "$(calc "$rss1 / 1024")"), $(fmt '%.1f KiB/slot' "$per")" \
 		"$(fmt '%.1f MiB' "$(calc "$rss0 / 1024")") before; $(fmt '%.0f KiB' "$(calc "$held / 1024 / $n")")/slot held" \
 		"" "$([ "$n" = 1000 ] && judge "$per" '<=' 16 '≤16 KiB/slot')"
+	row "idle: one \`metrics\` read with $n \`yes\` paused: daemon RSS growth (once)" \
+		"$((m1 - m0)) KiB" "" "" \
+		"$([ "$n" = 1000 ] && judge "$((m1 - m0))" '<' 1024 '<1 MiB')"
 	bench_unmount
 	if [ "$n" = 1000 ]; then
 		note "Idle: buffer_size = 64K; 'held' is every log's retained bytes from status (stdout and events fill; stderr is empty). The ${n} slots were created in $(field ms "$create") ms; the unmount that stopped them took ${STOP_MS} ms."
@@ -1106,6 +1207,7 @@ main() {
 	run_section throughput sec_throughput
 	run_section fanout sec_fanout
 	run_section latency sec_latency
+	run_section mix sec_mix
 	for n in $IDLE_SIZES; do
 		run_section "idle $n" sec_idle "$n"
 	done
