@@ -396,7 +396,7 @@ static void output_event(struct evfeed *f, unsigned log, uint64_t off,
 		}
 	}
 	if (f->ndefer == EVFEED_DEFER_MAX)
-		defer_pop(f, 0);
+		defer_pop(f, len); /* this event's bytes come after it */
 	/* Each byte is classified once, here; rendering it waits. */
 	data = out_span(f, log, off, len, &tmp);
 	json = data ? output_json(f, log, t, data, len) : 0;

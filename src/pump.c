@@ -243,8 +243,12 @@ void pump_update(struct pump *pm)
 }
 
 /* Events are made of the bytes a read of budget would overwrite: the
- * read must be as long as assumed, so the pipe is asked what it holds. */
-static size_t budget_for_events(struct pump_pipe *pp, size_t budget)
+ * read must be as long as assumed, so the pipe is asked what it holds.
+ * An empty pipe that still has writers is not read at all (0): a read
+ * then would only make those events for nothing, rendered in full since
+ * no newer bytes could push them out. hup: the writers are gone, so
+ * nothing can arrive and the read tells end of file. */
+static size_t budget_for_events(struct pump_pipe *pp, size_t budget, bool hup)
 {
 	struct pump *pm = pp->pm;
 	struct timespec now;
@@ -253,18 +257,21 @@ static size_t budget_for_events(struct pump_pipe *pp, size_t budget)
 	if (budget == 0 || !evfeed_at_stake(pm->feed, pp->log, budget))
 		return budget;
 	if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail < 0)
-		avail = 0;
+		avail = 0; /* unknown */
+	else if (avail == 0)
+		return hup ? budget : 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	return evfeed_before_read(pm->feed, pp->log, budget, (size_t)avail,
 				  &now);
 }
 
 /* Read once from pp: how many bytes; *full when the read filled what it
- * asked for (the pipe may well hold more at once). */
-static size_t pipe_read_once(struct pump_pipe *pp, bool *full)
+ * asked for (the pipe may well hold more at once). hup: epoll said the
+ * writers are gone. */
+static size_t pipe_read_once(struct pump_pipe *pp, bool *full, bool hup)
 {
 	struct pump *pm = pp->pm;
-	size_t budget = budget_for_events(pp, pipe_budget(pp)), asked;
+	size_t budget = budget_for_events(pp, pipe_budget(pp), hup), asked;
 	struct stream *s = pm->logs[pp->log];
 	struct timespec now;
 	struct iovec iov[2];
@@ -312,11 +319,11 @@ static void pipe_readable(void *arg, uint32_t events)
 	size_t got = 0;
 	int i;
 
-	(void)events;
 	/* A full pipe: the child writes on while we read, so take a few
 	 * reads per wake-up and let readers have it all at once. */
 	for (i = 0; i < PUMP_READS_PER_WAKE && full && pp->fd >= 0; i++)
-		got += pipe_read_once(pp, &full);
+		got += pipe_read_once(pp, &full,
+				      events & (EPOLLHUP | EPOLLERR));
 	if (pm->hooks->output && got > 0)
 		pm->hooks->output(pm->arg, pp->log);
 	settled(pm);

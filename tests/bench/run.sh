@@ -455,7 +455,7 @@ mix_block() {
 	log) unit='2026-12-03T12:00:00.123Z INFO  http: GET /api/v1/items?page=3 status=200 dur=3.2ms id=7f3a9c'$'\n' ;;
 	text64) unit=$(printf '%063d' 0 | tr 0 a)$'\n' ;;
 	esac
-	while :; do printf '%s' "$unit"; done | head -c 65536
+	while printf '%s' "$unit"; do :; done 2>/dev/null | head -c 65536
 }
 
 # mix_file NAME: a page-cached file of MIX_BYTES of that mix; its path.
@@ -463,7 +463,8 @@ mix_file() {
 	local f=$WORK/mix.$1
 	if [ ! -s "$f" ]; then
 		mix_block "$1" >"$f.blk"
-		while :; do cat "$f.blk"; done | head -c "$MIX_BYTES" >"$f"
+		while cat "$f.blk"; do :; done 2>/dev/null |
+			head -c "$MIX_BYTES" >"$f"
 		rm -f "$f.blk"
 	fi
 	cat "$f" >/dev/null # into the page cache
