@@ -70,6 +70,7 @@ net_start() {
 		[ "$t" -lt 200 ] || fail "diod does not listen on $PORT after 10 s"
 		sleep 0.05
 	done
+	net_clients
 }
 
 # net_stop: stop diod (TERM, KILL after 5 s).
@@ -86,7 +87,8 @@ net_stop() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# net_bg CMD...: run CMD in the background, to be killed by the cleanup;
+# net_bg CMD...: run the command CMD (not a function: its pid must be
+# the client's own) in the background, to be killed by the cleanup;
 # BG is its pid.
 net_bg() {
 	"$@" &
@@ -107,6 +109,14 @@ net_cleanup() {
 	done
 	net_stop
 	return "$1"
+}
+
+# The remote clients as commands (for timeout, which runs no function):
+# "${DIODCAT[@]}" PATH, "${DIODLS[@]}" PATH, "${NINEPW[@]}" PATH <DATA.
+net_clients() {
+	DIODCAT=(diodcat -s "127.0.0.1:$PORT" -a "$MNT")
+	DIODLS=(diodls -s "127.0.0.1:$PORT" -a "$MNT")
+	NINEPW=(python3 "$NINEP" -s "127.0.0.1:$PORT" -a "$MNT" write)
 }
 
 # rcat PATH...: diodcat of files of the tree (paths relative to $MNT).

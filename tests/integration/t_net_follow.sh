@@ -26,9 +26,9 @@ job='for i in $(seq 1 20); do seq $((i * 1000)) $((i * 1000 + 20000)); sleep 0.0
 want=$({ sh -c "$job" || true; } | sha256sum | cut -d" " -f1)
 s=$(slot follow)
 ctl "$s" "start sleep 0.5; $job"
-net_bg rcat follow/stdout >"$WORK/remote.out" 2>"$WORK/remote.err"
+net_bg "${DIODCAT[@]}" follow/stdout >"$WORK/remote.out" 2>"$WORK/remote.err"
 remote=$BG
-net_bg rcat follow/wait >"$WORK/wait.out" 2>&1
+net_bg "${DIODCAT[@]}" follow/wait >"$WORK/wait.out" 2>&1
 waiter=$BG
 net_bg cat "$s/stdout" >"$WORK/local.out"
 localcat=$BG
@@ -71,7 +71,7 @@ ctl "$p" 'exec yes spawnfs'
 mkfifo "$WORK/fifo"
 net_bg cat "$WORK/fifo" >/dev/null
 consumer=$BG
-net_bg rcat paced/stdout >"$WORK/fifo" 2>"$WORK/paced.err"
+net_bg "${DIODCAT[@]}" paced/stdout >"$WORK/fifo" 2>"$WORK/paced.err"
 wait_until 10 logs_field_is "$p" stdout readers 1
 wait_until 10 logs_field_gt "$p" stdout bytes $((4 << 20))
 kill -STOP "$consumer"
