@@ -4,7 +4,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libfuse3-dev fuse3 libinih-dev
 	libcmocka-dev jq valgrind procps coreutils util-linux passwd
 	bubblewrap clang libclang-rt-14-dev clang-format cppcheck
-	man-db groff-base bsdextrautils systemd mount diffutils)
+	man-db groff-base bsdextrautils systemd mount diffutils
+	diod munge python3-yaml)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

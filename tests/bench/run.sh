@@ -535,6 +535,60 @@ sec_mix() {
 	note "Mixes: each file is a 64 KiB block of that output repeated (zeros; newlines; Cyrillic, CJK, Japanese and emoji text; ANSI-coloured compiler errors; random bytes; 90-byte log lines; 64-byte lines of text), page-cached, written by \`dd bs=64K\` as the slot's command and read by one reader; the baseline is the same dd into a pipe."
 }
 
+# --- 1c. over the network: the tree exported by diod on loopback
+
+# net_reader SLOT CMD BYTES: start CMD (reading SLOT's stdout) in the
+# background, run the producer in SLOT once it reads, print MiB/s.
+net_reader() {
+	local slot=$1 cmd=$2 n=$3 pid t0 t1
+	rm -f "$SEC/out"
+	timeout -s KILL "$JOB_LIMIT" bash -c "$cmd" &
+	pid=$!
+	wait_for 10 "the reader to open $slot/stdout" readers_are "$slot" 1
+	t0=$(now_us)
+	ctl "$slot" "exec $BIN/producer $n"
+	wait "$pid" || broken "reader '$cmd' failed (status $?)"
+	t1=$(now_us)
+	[ -e "$SEC/out" ] && check_count "$SEC/out" "$n" "$cmd"
+	slot_done "$slot" "$n"
+	mibps "$n" $((t1 - t0))
+}
+
+sec_net() {
+	local n=$((TP_BYTES / 4)) r port dpid rem=() loc=() cmd name
+	command -v diod >/dev/null || { note "net: diod is not installed; no network row."; return 0; }
+	sec_start net
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	# The command line of etc/systemd/spawnfs-export@.service, with -n.
+	diod -f -c /dev/null -L stderr -l "127.0.0.1:$port" -t 64 -e "$MNT" -n \
+		2>>"$SEC/diod.log" &
+	dpid=$!
+	wait_for 10 "diod to listen on $port" \
+		eval "ss -Htln 'sport = :$port' | grep -q ."
+	for ((r = 0; r <= RUNS; r++)); do
+		new_slot
+		name=${SLOT##*/}
+		cmd="diodcat -s 127.0.0.1:$port -a $MNT $name/stdout"
+		if [ "$r" = 0 ]; then cmd="$cmd | wc -c >$SEC/out"; else cmd="$cmd >/dev/null"; fi
+		rem+=("$(net_reader "$SLOT" "$cmd" "$n")")
+		new_slot
+		cmd="cat $SLOT/stdout"
+		if [ "$r" = 0 ]; then cmd="$cmd | wc -c >$SEC/out"; else cmd="$cmd >/dev/null"; fi
+		loc+=("$(net_reader "$SLOT" "$cmd" "$n")")
+		[ "$r" != 0 ] || { rem=(); loc=(); }
+	done
+	kill -TERM "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+	fig net_diodcat "$(median "${rem[@]}")"
+	fig net_cat "$(median "${loc[@]}")"
+	row "network: \`diodcat\` over 9P on loopback (diod, msize 64 KiB), producer ($((n / MIB)) MiB)" \
+		"$(fmt '%.0f MiB/s' "$(figv net_diodcat)")" \
+		"$(fmt '%.0f MiB/s' "$(figv net_cat)") (local \`cat\` of the same stdout)" \
+		"$(ratio "$(figv net_diodcat)" "$(figv net_cat)")" ""
+	bench_unmount
+	note "Network: diod exports the mount with the export unit's command line (-n: no authentication, loopback only); each run is a fresh slot whose producer starts once the reader follows its stdout."
+}
+
 # --- 2. fan-out
 
 sec_fanout() {
@@ -1216,6 +1270,7 @@ main() {
 	run_section spawn sec_spawn
 	run_section scale sec_scale
 	run_section peers sec_peers
+	run_section net sec_net
 	total=$((($(now_us) - START_US) / 1000000))
 
 	echo "$header"
