@@ -111,7 +111,19 @@ static void check_parsed(const struct ctl_line *l)
 	case CTL_KILL:
 	case CTL_EOF:
 	case CTL_ENV_CLEAR:
+	case CTL_FREEZE:
+	case CTL_THAW:
 		CHECK(!l->arg && !l->argv);
+		break;
+	case CTL_MEMORY: /* 0 is max: none */
+		CHECK(l->value == 0 ||
+		      (l->value >= 4096 && l->value <= (4ULL << 40)));
+		break;
+	case CTL_CPUS: /* thousandths of a CPU */
+		CHECK(l->value == 0 || (l->value >= 10 && l->value <= 1024000));
+		break;
+	case CTL_PIDS:
+		CHECK(l->value <= 4194304);
 		break;
 	default:
 		abort();
