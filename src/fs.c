@@ -654,7 +654,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->arg = arg;
 	clock_gettime(CLOCK_REALTIME, &fs->kc.born);
 	fs->ctlrun.shell = cfg->shell;
-	fs->hs = handle_set_new(&fs->ctlrun);
+	fs->hs = handle_set_new(&fs->ctlrun, loop);
 	if (!fs->hs)
 		goto fail;
 	fs->sl = slots_new(loop, cfg, nofile, cg, fs->hs, kind_root_names(),

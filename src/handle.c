@@ -3,7 +3,11 @@
  * that must wait is parked in its handle's FIFO and answered in order
  * when the handle is woken; an interrupt only marks the parked request
  * (libfuse calls back with its lock held) and the loop answers it with
- * EINTR after dispatch. Owns the handles, their parked requests and the
+ * EINTR after dispatch. A ctl write waiting on its start is a command
+ * already taken: an interrupt gives it HANDLE_CTL_GRACE_MS to get its own
+ * answer (a start's result comes in milliseconds; a signal such as a
+ * shell's SIGCHLD must not turn it into EINTR), and only a start that
+ * hangs longer is answered EINTR, so ^C still frees the writer. Owns the handles, their parked requests and the
  * counts metrics shows; the slots and their references are fs's.
  */
 #include <errno.h>
@@ -18,6 +22,9 @@
 #include "spawnfs/ctlrun.h"
 #include "spawnfs/handle.h"
 #include "spawnfs/loop.h"
+
+/* How long an interrupted ctl write still waits for its start's result. */
+#define HANDLE_CTL_GRACE_MS 1000
 
 /* The longest command name status.error quotes. */
 #define HANDLE_WORD_MAX 64
@@ -59,12 +66,14 @@ struct handle_park {
 	char *ctl_rest;
 	size_t ctl_rest_len;
 	bool intr;
+	struct loop_timer *grace; /* an interrupted ctl write's deadline */
 	struct handle_park *next;
 	struct handle_park *intr_next;
 };
 
 struct handle_set {
 	struct ctlrun *ctlrun; /* what ctl lines do */
+	struct loop *loop;
 	struct handle *first;
 	struct handle_park *intr;
 	bool stopping;
@@ -97,12 +106,14 @@ static const struct handle_ops type_ops[HANDLE_NTYPES] = {
 	[HANDLE_CTL] = {ctl_resume, NULL, true, POLLOUT | POLLWRNORM},
 };
 
-struct handle_set *handle_set_new(struct ctlrun *ctlrun)
+struct handle_set *handle_set_new(struct ctlrun *ctlrun, struct loop *loop)
 {
 	struct handle_set *set = calloc(1, sizeof(*set));
 
-	if (set)
+	if (set) {
 		set->ctlrun = ctlrun;
+		set->loop = loop;
+	}
 	return set;
 }
 
@@ -171,6 +182,7 @@ static void handle_unlink(struct handle *h)
 
 static void park_free(struct handle_park *pk)
 {
+	loop_timer_del(pk->grace);
 	pk->h->set->nparked--;
 	free(pk->data);
 	free(pk->ctl_rest);
@@ -433,18 +445,43 @@ void handle_wake_type(struct handle_list *list, enum handle_type type)
 			handle_wake(h);
 }
 
+/* Take pk out of its handle's FIFO and answer it EINTR. */
+static void park_interrupt(struct handle_park *pk)
+{
+	struct handle_park **pp;
+
+	for (pp = &pk->h->parked; *pp != pk; pp = &(*pp)->next)
+		;
+	*pp = pk->next;
+	fuse_reply_err(pk->req, EINTR);
+	pk->h->set->interrupts++;
+	park_free(pk);
+}
+
+static void ctl_grace_expired(void *arg)
+{
+	struct handle_park *pk = arg;
+
+	pk->grace = NULL; /* fired: the loop frees it */
+	park_interrupt(pk);
+}
+
 void handle_answer_interrupts(struct handle_set *set)
 {
-	struct handle_park *pk, **pp;
+	struct handle_park *pk;
 
 	while ((pk = set->intr)) {
 		set->intr = pk->intr_next;
-		for (pp = &pk->h->parked; *pp != pk; pp = &(*pp)->next)
-			;
-		*pp = pk->next;
-		fuse_reply_err(pk->req, EINTR);
-		set->interrupts++;
-		park_free(pk);
+		if (pk->h->type == HANDLE_CTL) {
+			pk->grace = loop_timer_add(set->loop,
+						   HANDLE_CTL_GRACE_MS,
+						   ctl_grace_expired, pk);
+			if (pk->grace) {
+				pk->intr = false; /* answered by its start */
+				continue;
+			}
+		}
+		park_interrupt(pk);
 	}
 }
 

@@ -24,6 +24,8 @@
 #include "spawnfs/proc.h"
 #include "spawnfs/stream.h"
 
+struct loop;
+
 struct handle;
 struct handle_set;
 
@@ -43,9 +45,10 @@ struct handle_list {
 	unsigned count;
 };
 
-/* An empty set; ctl writes apply their lines through ctlrun (borrowed,
- * outliving it). NULL with errno ENOMEM. */
-struct handle_set *handle_set_new(struct ctlrun *ctlrun);
+/* An empty set; ctl writes apply their lines through ctlrun; loop holds
+ * the deadline of interrupted ctl writes (both borrowed, outliving it).
+ * NULL with errno ENOMEM. */
+struct handle_set *handle_set_new(struct ctlrun *ctlrun, struct loop *loop);
 
 /* Free the set, which must hold no handle. NULL is a no-op. */
 void handle_set_free(struct handle_set *set);
@@ -112,8 +115,9 @@ void handle_wake(struct handle *h);
 /* handle_wake every handle of list of type. */
 void handle_wake_type(struct handle_list *list, enum handle_type type);
 
-/* Answer the interrupted parked requests with EINTR: from the loop,
- * after each dispatch, never inside it. */
+/* Answer the interrupted parked requests with EINTR (a ctl write waiting
+ * on its start gets a grace period first): from the loop, after each
+ * dispatch, never inside it. */
 void handle_answer_interrupts(struct handle_set *set);
 
 #endif
