@@ -7,8 +7,9 @@
  * already taken: an interrupt gives it HANDLE_CTL_GRACE_MS to get its own
  * answer (a start's result comes in milliseconds; a signal such as a
  * shell's SIGCHLD must not turn it into EINTR), and only a start that
- * hangs longer is answered EINTR, so ^C still frees the writer. Owns the handles, their parked requests and the
- * counts metrics shows; the slots and their references are fs's.
+ * hangs longer is answered EINTR, so ^C still frees the writer. Owns the
+ * handles, their parked requests and the counts metrics shows; the slots and
+ * their references are fs's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -473,9 +474,9 @@ void handle_answer_interrupts(struct handle_set *set)
 	while ((pk = set->intr)) {
 		set->intr = pk->intr_next;
 		if (pk->h->type == HANDLE_CTL) {
-			pk->grace = loop_timer_add(set->loop,
-						   HANDLE_CTL_GRACE_MS,
-						   ctl_grace_expired, pk);
+			pk->grace =
+				loop_timer_add(set->loop, HANDLE_CTL_GRACE_MS,
+					       ctl_grace_expired, pk);
 			if (pk->grace) {
 				pk->intr = false; /* answered by its start */
 				continue;
