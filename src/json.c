@@ -9,8 +9,9 @@
  * Every byte a child writes goes through the UTF-8 check and the escape
  * count or rendering here, so they look at sixteen bytes at a time with
  * SSE2 (every x86-64) and have a portable path, a table-driven automaton,
- * that gives the same results (tests force it with json_force_scalar).
+ * that gives the same results (tests force each with json_force_path).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -143,15 +144,38 @@ void jbuf_base64(struct jbuf *b, const void *p, size_t n)
 }
 
 /*
- * Which path the byte scanners below take. The SSE2 one (every x86-64)
- * looks at sixteen bytes at a time; the portable one walks byte by byte
- * and must give the same results, so tests can ask for it.
+ * Which path the byte scanners below take: the SSE2 one (sixteen bytes at
+ * a time, every x86-64) or the portable one, byte by byte. Both must give
+ * the same results, so tests can ask for each (forced; JSON_PATH_AUTO when
+ * none is). best, the fastest there is, is found at the first call.
  */
-static bool scalar_only;
+static enum json_path forced, best;
 
-void json_force_scalar(bool on)
+/* The fastest path this build has and this CPU runs. */
+static enum json_path best_path(void)
 {
-	scalar_only = on;
+	if (best == JSON_PATH_AUTO) {
+		best = JSON_PATH_SCALAR;
+#ifdef __SSE2__
+		best = JSON_PATH_SSE2;
+#endif
+	}
+	return best;
+}
+
+static enum json_path path_now(void)
+{
+	return forced != JSON_PATH_AUTO ? forced : best_path();
+}
+
+int json_force_path(enum json_path path)
+{
+	if ((unsigned)path > JSON_PATH_SCALAR)
+		return -EINVAL;
+	if (path == JSON_PATH_SSE2 && best_path() == JSON_PATH_SCALAR)
+		return -ENOTSUP;
+	forced = path;
+	return 0;
 }
 
 /* Tables with one row per byte value, built by the preprocessor. */
@@ -786,7 +810,7 @@ static size_t json_len_sse2(const unsigned char *p, size_t n)
 size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
 {
 #ifdef __SSE2__
-	if (!scalar_only)
+	if (path_now() != JSON_PATH_SCALAR)
 		return utf8_prefix_sse2(p, n, partial);
 #endif
 	return utf8_prefix_walk(p, n, partial);
@@ -798,7 +822,7 @@ static char *json_put(char *o, const unsigned char *p, size_t n)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
+	if (path_now() != JSON_PATH_SCALAR)
 		return json_put_sse2(o, p, n);
 #endif
 	return json_put_walk(o, p, n, &i, n);
@@ -810,7 +834,7 @@ static char *json_put_text(char *o, const unsigned char *p, size_t n)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
+	if (path_now() != JSON_PATH_SCALAR)
 		return json_put_text_sse2(o, p, n);
 #endif
 	if (utf8_prefix_walk(p, n, NULL) != n)
@@ -824,7 +848,7 @@ static size_t json_len(const unsigned char *p, size_t n)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
+	if (path_now() != JSON_PATH_SCALAR)
 		return json_len_sse2(p, n);
 #endif
 	return json_len_walk(p, n, &i, n);
@@ -837,7 +861,7 @@ static bool text_len(const unsigned char *p, size_t n, size_t *len)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
+	if (path_now() != JSON_PATH_SCALAR)
 		return json_text_len_sse2(p, n, len);
 #endif
 	if (utf8_prefix_walk(p, n, NULL) != n)

@@ -73,12 +73,19 @@ bool json_text_len(const void *p, size_t n, size_t *len);
 /* The length json_time gives t. */
 size_t json_time_len(const struct timespec *t);
 
+/* The paths of the byte scanners; all give the same results. */
+enum json_path {
+	JSON_PATH_AUTO,	  /* the fastest the CPU runs: the one at start */
+	JSON_PATH_SSE2,	  /* sixteen bytes at a time (every x86-64) */
+	JSON_PATH_SCALAR, /* portable, byte by byte */
+};
+
 /*
- * For tests: on, every function here takes its portable byte-by-byte path
- * instead of the SSE2 one (which exists where __SSE2__ is defined, so on
- * every x86-64); both give the same results. Off at start. Not for use
- * while another thread calls into this module.
+ * For tests and benchmarks: every function here takes the given path from
+ * now on. Returns 0, -ENOTSUP when this build or CPU has no such path, or
+ * -EINVAL for a value that names none (the path in force is then kept).
+ * Not for use while another thread calls into this module.
  */
-void json_force_scalar(bool on);
+int json_force_path(enum json_path path);
 
 #endif
