@@ -1,8 +1,8 @@
 /*
  * json: JSON text (pure): a growable buffer, strings with escapes,
  * UTF-8 validation, base64 and times. The byte scanners look at sixteen
- * bytes at a time with SSE2 and have a portable path that gives the same
- * results.
+ * bytes at a time with SSE2, the hottest ones at thirty-two with AVX2 where
+ * the CPU has it, and have a portable path that gives the same results.
  */
 #ifndef SPAWNFS_JSON_H
 #define SPAWNFS_JSON_H
@@ -76,6 +76,7 @@ size_t json_time_len(const struct timespec *t);
 /* The paths of the byte scanners; all give the same results. */
 enum json_path {
 	JSON_PATH_AUTO,	  /* the fastest the CPU runs: the one at start */
+	JSON_PATH_AVX2,	  /* thirty-two bytes at a time, on CPUs with AVX2 */
 	JSON_PATH_SSE2,	  /* sixteen bytes at a time (every x86-64) */
 	JSON_PATH_SCALAR, /* portable, byte by byte */
 };

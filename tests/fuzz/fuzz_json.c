@@ -12,8 +12,8 @@
  * single trailing newline, and an output line must fit events_output_max
  * and be as long as events_output_len counts.
  *
- * The string and UTF-8 checks run on every code path the CPU has (SSE2
- * and the portable one, json_force_path), which must render the same
+ * The string and UTF-8 checks run on every code path the CPU has (AVX2,
+ * SSE2 and the portable one, json_force_path), which must render the same
  * bytes; and the input, cut into pieces at points drawn from its own
  * bytes as pipe reads would cut it, must have each piece counted exactly
  * as long as it renders.
@@ -670,7 +670,8 @@ static void fuzz_jbuf(const uint8_t *data, size_t size)
 
 /* The paths to run, the portable one first: the others are compared with
  * it. Those the CPU lacks are refused by json_force_path and skipped. */
-static const enum json_path paths[] = {JSON_PATH_SCALAR, JSON_PATH_SSE2};
+static const enum json_path paths[] = {JSON_PATH_SCALAR, JSON_PATH_AVX2,
+				       JSON_PATH_SSE2};
 
 /* What one path makes of p[0..n). */
 struct rendering {
@@ -739,7 +740,7 @@ static void check_piece(const unsigned char *p, size_t n, uint64_t seq)
 
 /* The input cut as reads of a pipe might cut it: piece lengths of 1 to
  * 80 bytes, drawn from a hash of the input, so that pieces end anywhere
- * in a sixteen-byte block or a UTF-8 sequence. */
+ * in a block of sixteen or thirty-two bytes or in a UTF-8 sequence. */
 static void check_pieces(const unsigned char *p, size_t n)
 {
 	uint32_t h = 2166136261u;

@@ -810,12 +810,13 @@ static void test_utf8_cut_tail(void **state)
 
 static const char *const path_names[] = {
 	[JSON_PATH_AUTO] = "auto",
+	[JSON_PATH_AVX2] = "avx2",
 	[JSON_PATH_SSE2] = "sse2",
 	[JSON_PATH_SCALAR] = "scalar",
 };
 
 /* The paths compared with the portable one, where there are. */
-static const enum json_path vector_paths[] = {JSON_PATH_SSE2};
+static const enum json_path vector_paths[] = {JSON_PATH_AVX2, JSON_PATH_SSE2};
 
 /* Everything the module says about one input, on the path in force. */
 struct verdict {
@@ -900,22 +901,27 @@ static size_t expect_same_paths(size_t row, const unsigned char *p, size_t n)
  * value that names no path is refused. */
 static void test_paths_switch(void **state)
 {
-	bool sse2 = false;
+	bool sse2 = false, avx2 = false;
 	size_t k;
 
 	(void)state;
 #ifdef __SSE2__
 	sse2 = true;
+#ifdef __GNUC__
+	avx2 = __builtin_cpu_supports("avx2");
+#endif
 #endif
 	assert_int_equal(json_force_path(JSON_PATH_SCALAR), 0);
 	assert_int_equal(json_force_path(JSON_PATH_SSE2), sse2 ? 0 : -ENOTSUP);
+	assert_int_equal(json_force_path(JSON_PATH_AVX2), avx2 ? 0 : -ENOTSUP);
 	assert_int_equal(
 		json_force_path((enum json_path)(JSON_PATH_SCALAR + 1)),
 		-EINVAL);
 	assert_int_equal(json_force_path(JSON_PATH_AUTO), 0);
 	print_message("paths compared with scalar:");
 	for (k = 0; k < ARRAY_SIZE(vector_paths); k++)
-		if (vector_paths[k] == JSON_PATH_SSE2 && sse2)
+		if ((vector_paths[k] == JSON_PATH_AVX2 && avx2) ||
+		    (vector_paths[k] == JSON_PATH_SSE2 && sse2))
 			print_message(" %s", path_names[vector_paths[k]]);
 	print_message("\n");
 }
@@ -945,10 +951,12 @@ static void test_paths_text(void **state)
 		"\x80\xdf\xbf\xc2\x80",
 	};
 	static unsigned char buf[70000];
-	/* the last two are past where per-lane counts must be summed up */
-	static const size_t sizes[] = {0,   1,	  15,	16,   17,  31,
-				       32,  33,	  47,	48,   100, 255,
-				       256, 1100, 4097, 70000};
+	/* past where per-lane counts must be summed up: 4080 bytes (255
+	 * blocks of 16) and 8160 (255 blocks of 32) */
+	static const size_t sizes[] = {0,    1,	   15,	 16,   17,   31,   32,
+				       33,   47,   48,	 63,   64,   65,   95,
+				       96,   97,   100,	 255,  256,  1100, 4097,
+				       8159, 8160, 8161, 8192, 70000};
 	size_t u, k;
 
 	(void)state;
@@ -964,8 +972,9 @@ static void test_paths_text(void **state)
 	}
 }
 
-/* Sequences, valid and not, at every offset across two block boundaries
- * of an ASCII text, and cut off by the end of the input. */
+/* Sequences, valid and not, at every offset across the boundaries of
+ * blocks of 16 and of 32 bytes in an ASCII text, and cut off by the end of
+ * the input. */
 static void test_paths_boundaries(void **state)
 {
 	static const struct {
@@ -1001,13 +1010,13 @@ static void test_paths_boundaries(void **state)
 		{"\xe2\xe2\x82\xac", 0},
 		{"\xe2\x82\xe2\x82\xac", 0},
 	};
-	unsigned char buf[64];
+	unsigned char buf[112];
 	size_t i, pos, len, n, prefix, row;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(probes); i++) {
 		len = strlen(probes[i].s);
-		for (pos = 0; pos + len <= 48; pos++) {
+		for (pos = 0; pos + len <= 100; pos++) {
 			row = i * 1000 + pos;
 			memset(buf, 'x', sizeof(buf));
 			memcpy(buf + pos, probes[i].s, len);
@@ -1255,7 +1264,7 @@ static void test_events_oom(void **state)
 }
 
 /* A test again with the portable or the SSE2 path forced (without, it
- * runs on the fastest). */
+ * runs on the fastest, AVX2 where the CPU has it). */
 #define SCALAR(f)                                             \
 	{                                                     \
 #f " (scalar)", f, scalar_on, path_auto, NULL \

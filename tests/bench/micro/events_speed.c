@@ -7,7 +7,7 @@
  * ANSI-coloured text, random bytes and ASCII log lines. Each figure is the
  * median of 5 runs, in GB/s of input, with its ratio to memcpy.
  *
- *   events_speed [sse2|scalar]
+ *   events_speed [avx2|sse2|scalar]
  *
  * times the path named, or the fastest this CPU runs when none is.
  *
@@ -142,6 +142,7 @@ static double speed(enum what w)
 static int path_arg(const char *name)
 {
 	static const char *const names[] = {
+		[JSON_PATH_AVX2] = "avx2",
 		[JSON_PATH_SSE2] = "sse2",
 		[JSON_PATH_SCALAR] = "scalar",
 	};
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc > 2 || (argc == 2 && (path = path_arg(argv[1])) < 0)) {
-		fprintf(stderr, "usage: events_speed [sse2|scalar]\n");
+		fprintf(stderr, "usage: events_speed [avx2|sse2|scalar]\n");
 		return 2;
 	}
 	if (json_force_path((enum json_path)path) < 0) {
