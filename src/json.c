@@ -8,9 +8,13 @@
  *
  * Every byte a child writes goes through the UTF-8 check and the escape
  * count or rendering here, so they look at sixteen bytes at a time with
- * SSE2 (every x86-64) and have a portable path, a table-driven automaton,
- * that gives the same results (tests force it with json_force_scalar).
+ * SSE2 (every x86-64), and the UTF-8 check and the count, which bound the
+ * CPU the daemon spends on output nobody reads, at thirty-two with AVX2
+ * where the CPU has it (chosen at run time: the build assumes only SSE2).
+ * A portable path, a table-driven automaton, gives the same results; tests
+ * force each path with json_force_path.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +23,10 @@
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__SSE2__) && defined(__GNUC__)
+#define JSON_AVX2 /* built with target("avx2") functions */
+#include <immintrin.h>
 #endif
 
 #include "spawnfs/json.h"
@@ -143,15 +151,45 @@ void jbuf_base64(struct jbuf *b, const void *p, size_t n)
 }
 
 /*
- * Which path the byte scanners below take. The SSE2 one (every x86-64)
- * looks at sixteen bytes at a time; the portable one walks byte by byte
- * and must give the same results, so tests can ask for it.
+ * Which path the byte scanners below take: the AVX2 one (thirty-two bytes
+ * at a time, where the CPU has it), the SSE2 one (sixteen, every x86-64)
+ * or the portable one, byte by byte. All must give the same results, so
+ * tests can ask for each (forced; JSON_PATH_AUTO when none is). best, the
+ * fastest there is, is found at the first call.
  */
-static bool scalar_only;
+static enum json_path forced, best;
 
-void json_force_scalar(bool on)
+/* The fastest path this build has and this CPU runs. */
+static enum json_path best_path(void)
 {
-	scalar_only = on;
+	if (best == JSON_PATH_AUTO) {
+		best = JSON_PATH_SCALAR;
+#ifdef __SSE2__
+		best = JSON_PATH_SSE2;
+#endif
+#ifdef JSON_AVX2
+		if (__builtin_cpu_supports("avx2"))
+			best = JSON_PATH_AVX2;
+#endif
+	}
+	return best;
+}
+
+static enum json_path path_now(void)
+{
+	return forced != JSON_PATH_AUTO ? forced : best_path();
+}
+
+int json_force_path(enum json_path path)
+{
+	if ((unsigned)path > JSON_PATH_SCALAR)
+		return -EINVAL;
+	/* SSE2 is there whenever any vector path is */
+	if ((path == JSON_PATH_AVX2 && best_path() != JSON_PATH_AVX2) ||
+	    (path == JSON_PATH_SSE2 && best_path() == JSON_PATH_SCALAR))
+		return -ENOTSUP;
+	forced = path;
+	return 0;
 }
 
 /* Tables with one row per byte value, built by the preprocessor. */
@@ -519,14 +557,13 @@ static size_t utf8_seq_start(const unsigned char *p, size_t i)
 
 /*
  * A sequence boundary b <= n such that p[0..b) is valid UTF-8, found
- * sixteen bytes at a time: the caller finishes from b byte by byte (the
- * last bytes, or the block where something is wrong).
+ * sixteen bytes at a time from i (0, or where blocks before were found
+ * valid but for a sequence left open): the caller finishes from b byte by
+ * byte (the last bytes, or the block where something is wrong).
  */
-static size_t utf8_valid_blocks(const unsigned char *p, size_t n)
+static size_t utf8_valid_blocks(const unsigned char *p, size_t i, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i + 16 <= n; i += 16)
+	for (; i + 16 <= n; i += 16)
 		if (utf8_bad_at(p, i, load16(p + i)))
 			break;
 	return utf8_seq_start(p, i);
@@ -535,7 +572,7 @@ static size_t utf8_valid_blocks(const unsigned char *p, size_t n)
 static size_t utf8_prefix_sse2(const unsigned char *p, size_t n,
 			       size_t *partial)
 {
-	size_t i = utf8_valid_blocks(p, n);
+	size_t i = utf8_valid_blocks(p, 0, n);
 
 	return i + utf8_prefix_walk(p + i, n - i, partial);
 }
@@ -628,16 +665,19 @@ static size_t json_valid_len_sse2(const unsigned char *p, size_t n)
 }
 
 /*
- * Whether p[0..n) is valid UTF-8 and, if so, its output length without
- * quotes in *len: json_valid_len_sse2 and utf8_valid_blocks in one pass,
- * for output that is counted and not rendered.
+ * Whether p[0..n) is valid UTF-8 and, if so, the output length of p[i..n)
+ * in *len: json_valid_len_sse2 and utf8_valid_blocks in one pass, for
+ * output that is counted and not rendered. i is 0, or where blocks before
+ * were found valid but for a sequence left open.
  */
-static bool json_text_len_sse2(const unsigned char *p, size_t n, size_t *len)
+static bool json_text_len_sse2(const unsigned char *p, size_t i, size_t n,
+			       size_t *len)
 {
-	struct esc_count c = {_mm_setzero_si128(), _mm_setzero_si128(), n, 0};
-	size_t i, j;
+	struct esc_count c = {_mm_setzero_si128(), _mm_setzero_si128(), n - i,
+			      0};
+	size_t j;
 
-	for (i = 0; i + 16 <= n; i += 16) {
+	for (; i + 16 <= n; i += 16) {
 		__m128i v = load16(p + i);
 
 		if (utf8_bad_at(p, i, v))
@@ -651,6 +691,227 @@ static bool json_text_len_sse2(const unsigned char *p, size_t n, size_t *len)
 	for (; i < n; i++)
 		*len += json_out[p[i]][7] - 1u;
 	return true;
+}
+
+#ifdef JSON_AVX2
+/*
+ * The UTF-8 check and the escape count again, thirty-two bytes at a time,
+ * for CPUs with AVX2: the same steps as the SSE2 helpers above on twice
+ * the width. The build does not assume AVX2, so only these functions may
+ * use it, and only once best_path found it. What is left after the last
+ * full block goes on with the SSE2 functions.
+ */
+#define AVX2_FN	    static __attribute__((target("avx2")))
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
+AVX2_INLINE __m256i load32(const unsigned char *p)
+{
+	return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+/* utf8_second_bad on thirty-two bytes. */
+AVX2_INLINE __m256i utf8_second_bad32(__m256i v, __m256i p1)
+{
+	__m256i e0 = _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xe0));
+	__m256i ed = _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xed));
+	__m256i f0 = _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xf0));
+	__m256i f4 = _mm256_cmpeq_epi8(p1, _mm256_set1_epi8((char)0xf4));
+	__m256i any, lo, hi;
+
+	any = _mm256_or_si256(_mm256_or_si256(e0, ed), _mm256_or_si256(f0, f4));
+	if (_mm256_testz_si256(any, any))
+		return _mm256_setzero_si256();
+	lo = _mm256_or_si256(
+		_mm256_and_si256(e0, _mm256_set1_epi8((char)0xa0)),
+		_mm256_and_si256(f0, _mm256_set1_epi8((char)0x90)));
+	hi = _mm256_or_si256(_mm256_and_si256(ed, _mm256_set1_epi8(0x5f)),
+			     _mm256_and_si256(f4, _mm256_set1_epi8(0x6f)));
+	hi = _mm256_cmpeq_epi8(_mm256_adds_epu8(v, hi),
+			       _mm256_set1_epi8((char)0xff));
+	return _mm256_or_si256(_mm256_subs_epu8(lo, v), hi);
+}
+
+/* utf8_block_bad on thirty-two bytes. */
+AVX2_INLINE bool utf8_block_bad32(__m256i v, __m256i p1, __m256i p2, __m256i p3)
+{
+	__m256i cont = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)0xc0), v);
+	__m256i want, bad;
+
+	want = _mm256_or_si256(
+		_mm256_subs_epu8(p1, _mm256_set1_epi8((char)0xbf)),
+		_mm256_subs_epu8(p2, _mm256_set1_epi8((char)0xdf)));
+	want = _mm256_or_si256(
+		want, _mm256_subs_epu8(p3, _mm256_set1_epi8((char)0xef)));
+	bad = _mm256_cmpeq_epi8(_mm256_cmpeq_epi8(want, _mm256_setzero_si256()),
+				cont);
+	bad = _mm256_or_si256(
+		bad, _mm256_cmpeq_epi8(
+			     _mm256_and_si256(v, _mm256_set1_epi8((char)0xfe)),
+			     _mm256_set1_epi8((char)0xc0)));
+	bad = _mm256_or_si256(
+		bad, _mm256_subs_epu8(v, _mm256_set1_epi8((char)0xf4)));
+	bad = _mm256_or_si256(bad, utf8_second_bad32(v, p1));
+	return !_mm256_testz_si256(bad, bad);
+}
+
+/* utf8_bad_at on thirty-two bytes, where i is 0 or at least 3. */
+AVX2_INLINE bool utf8_bad_at32(const unsigned char *p, size_t i, __m256i v)
+{
+	__m256i p3, lo;
+
+	if (i == 0) {
+		if (!_mm256_movemask_epi8(v))
+			return false;
+		/* v moved up one to three bytes, zeros coming in: alignr
+		 * shifts within each half, so the high half takes its bytes
+		 * before from lo, which holds zeros and the low half */
+		lo = _mm256_permute2x128_si256(v, v, 0x08);
+		return utf8_block_bad32(v, _mm256_alignr_epi8(v, lo, 15),
+					_mm256_alignr_epi8(v, lo, 14),
+					_mm256_alignr_epi8(v, lo, 13));
+	}
+	p3 = load32(p + i - 3);
+	if (!_mm256_movemask_epi8(_mm256_or_si256(v, p3)))
+		return false;
+	return utf8_block_bad32(v, load32(p + i - 1), load32(p + i - 2), p3);
+}
+
+/* utf8_prefix_sse2, the SSE2 blocks going on from the last full block of
+ * thirty-two or from the first half of a bad one. */
+AVX2_FN size_t utf8_prefix_avx2(const unsigned char *p, size_t n,
+				size_t *partial)
+{
+	size_t i;
+
+	for (i = 0; i + 32 <= n; i += 32)
+		if (utf8_bad_at32(p, i, load32(p + i)))
+			break;
+	i = utf8_valid_blocks(p, i, n);
+	return i + utf8_prefix_walk(p + i, n - i, partial);
+}
+
+/* json_control, json_quote and json_short_control on thirty-two bytes. */
+AVX2_INLINE __m256i json_control32(__m256i v)
+{
+	return _mm256_or_si256(
+		_mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)),
+				  v),
+		_mm256_cmpeq_epi8(v, _mm256_set1_epi8(0x7f)));
+}
+
+AVX2_INLINE __m256i json_quote32(__m256i v)
+{
+	return _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')),
+			       _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')));
+}
+
+AVX2_INLINE __m256i json_short_control32(__m256i v)
+{
+	__m256i t = _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+
+	t = _mm256_cmpeq_epi8(_mm256_min_epu8(t, _mm256_set1_epi8(5)), t);
+	return _mm256_andnot_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(11)),
+				   t);
+}
+
+/* The sum of the thirty-two bytes of v. */
+AVX2_INLINE size_t sum32(__m256i v)
+{
+	uint64_t q[4];
+
+	_mm256_storeu_si256((__m256i *)(void *)q,
+			    _mm256_sad_epu8(v, _mm256_setzero_si256()));
+	return (size_t)(q[0] + q[1] + q[2] + q[3]);
+}
+
+/* struct esc_count on thirty-two lanes. */
+struct esc_count32 {
+	__m256i six, two;
+	size_t sum;
+	unsigned blocks;
+};
+
+AVX2_INLINE void esc_count_block32(struct esc_count32 *c, __m256i v)
+{
+	__m256i ctl = json_control32(v), quote = json_quote32(v), sh;
+
+	if (!_mm256_movemask_epi8(_mm256_or_si256(ctl, quote)))
+		return;
+	sh = json_short_control32(v);
+	c->six = _mm256_sub_epi8(c->six, _mm256_andnot_si256(sh, ctl));
+	c->two = _mm256_sub_epi8(c->two, _mm256_or_si256(sh, quote));
+	if (++c->blocks == 255) {
+		c->sum += 5 * sum32(c->six) + sum32(c->two);
+		c->six = c->two = _mm256_setzero_si256();
+		c->blocks = 0;
+	}
+}
+
+AVX2_INLINE size_t esc_count_end32(const struct esc_count32 *c)
+{
+	return c->sum + 5 * sum32(c->six) + sum32(c->two);
+}
+
+/* json_valid_len_sse2 by blocks of thirty-two, the last bytes by it. */
+AVX2_FN size_t json_valid_len_avx2(const unsigned char *p, size_t n)
+{
+	struct esc_count32 c = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+				0, 0};
+	size_t i;
+
+	for (i = 0; i + 32 <= n; i += 32)
+		esc_count_block32(&c, load32(p + i));
+	return i + esc_count_end32(&c) + json_valid_len_sse2(p + i, n - i);
+}
+
+/* json_text_len_sse2 by blocks of thirty-two, the last bytes by it. */
+AVX2_FN bool json_text_len_avx2(const unsigned char *p, size_t n, size_t *len)
+{
+	struct esc_count32 c = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+				0, 0};
+	size_t i, rest;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		__m256i v = load32(p + i);
+
+		if (utf8_bad_at32(p, i, v))
+			return false;
+		esc_count_block32(&c, v);
+	}
+	if (!json_text_len_sse2(p, i, n, &rest))
+		return false;
+	*len = i + esc_count_end32(&c) + rest;
+	return true;
+}
+#endif
+
+/* The scanners that have an AVX2 twin: it where that path is in force,
+ * else the SSE2 one. */
+static size_t utf8_prefix_vec(const unsigned char *p, size_t n, size_t *partial)
+{
+#ifdef JSON_AVX2
+	if (path_now() == JSON_PATH_AVX2)
+		return utf8_prefix_avx2(p, n, partial);
+#endif
+	return utf8_prefix_sse2(p, n, partial);
+}
+
+static size_t json_valid_len_vec(const unsigned char *p, size_t n)
+{
+#ifdef JSON_AVX2
+	if (path_now() == JSON_PATH_AVX2)
+		return json_valid_len_avx2(p, n);
+#endif
+	return json_valid_len_sse2(p, n);
+}
+
+static bool json_text_len_vec(const unsigned char *p, size_t n, size_t *len)
+{
+#ifdef JSON_AVX2
+	if (path_now() == JSON_PATH_AVX2)
+		return json_text_len_avx2(p, n, len);
+#endif
+	return json_text_len_sse2(p, 0, n, len);
 }
 
 /* json_put_bytes for sixteen bytes, each read once (x86 is little-endian:
@@ -745,14 +1006,14 @@ static char *json_put_text_sse2(char *o, const unsigned char *p, size_t n)
 	return json_put_bytes(o, p + i, n - i);
 }
 
-/* Any bytes: valid stretches sixteen at a time, and byte by byte for a
+/* Any bytes: valid stretches a block at a time, and byte by byte for a
  * while after each byte that starts no valid sequence. */
-static char *json_put_sse2(char *o, const unsigned char *p, size_t n)
+static char *json_put_vec(char *o, const unsigned char *p, size_t n)
 {
 	size_t i = 0, j;
 
 	while (i < n) {
-		j = i + utf8_prefix_sse2(p + i, n - i, NULL);
+		j = i + utf8_prefix_vec(p + i, n - i, NULL);
 		o = json_put_valid_sse2(o, p + i, j - i);
 		i = j;
 		if (i < n)
@@ -764,14 +1025,14 @@ static char *json_put_sse2(char *o, const unsigned char *p, size_t n)
 	return o;
 }
 
-/* The length json_put_sse2 gives, the same way. */
-static size_t json_len_sse2(const unsigned char *p, size_t n)
+/* The length json_put_vec gives, the same way. */
+static size_t json_len_vec(const unsigned char *p, size_t n)
 {
 	size_t i = 0, j, len = 0;
 
 	while (i < n) {
-		j = i + utf8_prefix_sse2(p + i, n - i, NULL);
-		len += json_valid_len_sse2(p + i, j - i);
+		j = i + utf8_prefix_vec(p + i, n - i, NULL);
+		len += json_valid_len_vec(p + i, j - i);
 		i = j;
 		if (i < n)
 			len += json_len_walk(p, n, &i,
@@ -786,8 +1047,8 @@ static size_t json_len_sse2(const unsigned char *p, size_t n)
 size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
 {
 #ifdef __SSE2__
-	if (!scalar_only)
-		return utf8_prefix_sse2(p, n, partial);
+	if (path_now() != JSON_PATH_SCALAR)
+		return utf8_prefix_vec(p, n, partial);
 #endif
 	return utf8_prefix_walk(p, n, partial);
 }
@@ -798,8 +1059,8 @@ static char *json_put(char *o, const unsigned char *p, size_t n)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
-		return json_put_sse2(o, p, n);
+	if (path_now() != JSON_PATH_SCALAR)
+		return json_put_vec(o, p, n);
 #endif
 	return json_put_walk(o, p, n, &i, n);
 }
@@ -810,7 +1071,7 @@ static char *json_put_text(char *o, const unsigned char *p, size_t n)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
+	if (path_now() != JSON_PATH_SCALAR)
 		return json_put_text_sse2(o, p, n);
 #endif
 	if (utf8_prefix_walk(p, n, NULL) != n)
@@ -824,8 +1085,8 @@ static size_t json_len(const unsigned char *p, size_t n)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
-		return json_len_sse2(p, n);
+	if (path_now() != JSON_PATH_SCALAR)
+		return json_len_vec(p, n);
 #endif
 	return json_len_walk(p, n, &i, n);
 }
@@ -837,8 +1098,8 @@ static bool text_len(const unsigned char *p, size_t n, size_t *len)
 	size_t i = 0;
 
 #ifdef __SSE2__
-	if (!scalar_only)
-		return json_text_len_sse2(p, n, len);
+	if (path_now() != JSON_PATH_SCALAR)
+		return json_text_len_vec(p, n, len);
 #endif
 	if (utf8_prefix_walk(p, n, NULL) != n)
 		return false;

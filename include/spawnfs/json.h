@@ -1,8 +1,8 @@
 /*
  * json: JSON text (pure): a growable buffer, strings with escapes,
  * UTF-8 validation, base64 and times. The byte scanners look at sixteen
- * bytes at a time with SSE2 and have a portable path that gives the same
- * results.
+ * bytes at a time with SSE2, the hottest ones at thirty-two with AVX2 where
+ * the CPU has it, and have a portable path that gives the same results.
  */
 #ifndef SPAWNFS_JSON_H
 #define SPAWNFS_JSON_H
@@ -73,12 +73,20 @@ bool json_text_len(const void *p, size_t n, size_t *len);
 /* The length json_time gives t. */
 size_t json_time_len(const struct timespec *t);
 
+/* The paths of the byte scanners; all give the same results. */
+enum json_path {
+	JSON_PATH_AUTO,	  /* the fastest the CPU runs: the one at start */
+	JSON_PATH_AVX2,	  /* thirty-two bytes at a time, on CPUs with AVX2 */
+	JSON_PATH_SSE2,	  /* sixteen bytes at a time (every x86-64) */
+	JSON_PATH_SCALAR, /* portable, byte by byte */
+};
+
 /*
- * For tests: on, every function here takes its portable byte-by-byte path
- * instead of the SSE2 one (which exists where __SSE2__ is defined, so on
- * every x86-64); both give the same results. Off at start. Not for use
- * while another thread calls into this module.
+ * For tests and benchmarks: every function here takes the given path from
+ * now on. Returns 0, -ENOTSUP when this build or CPU has no such path, or
+ * -EINVAL for a value that names none (the path in force is then kept).
+ * Not for use while another thread calls into this module.
  */
-void json_force_scalar(bool on);
+int json_force_path(enum json_path path);
 
 #endif

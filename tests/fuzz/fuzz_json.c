@@ -12,11 +12,11 @@
  * single trailing newline, and an output line must fit events_output_max
  * and be as long as events_output_len counts.
  *
- * The string and UTF-8 checks run on both code paths (SSE2 and the
- * portable one, json_force_scalar), which must render the same bytes;
- * and the input, cut into pieces at points drawn from its own bytes as
- * pipe reads would cut it, must have each piece counted exactly as long
- * as it renders.
+ * The string and UTF-8 checks run on every code path the CPU has (AVX2,
+ * SSE2 and the portable one, json_force_path), which must render the same
+ * bytes; and the input, cut into pieces at points drawn from its own
+ * bytes as pipe reads would cut it, must have each piece counted exactly
+ * as long as it renders.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -666,7 +666,12 @@ static void fuzz_jbuf(const uint8_t *data, size_t size)
 	free(s);
 }
 
-/* ---- both paths, and the input in pieces ---- */
+/* ---- every path, and the input in pieces ---- */
+
+/* The paths to run, the portable one first: the others are compared with
+ * it. Those the CPU lacks are refused by json_force_path and skipped. */
+static const enum json_path paths[] = {JSON_PATH_SCALAR, JSON_PATH_AVX2,
+				       JSON_PATH_SSE2};
 
 /* What one path makes of p[0..n). */
 struct rendering {
@@ -692,23 +697,31 @@ static bool same_jbuf(const struct jbuf *a, const struct jbuf *b)
 	return a->len == b->len && !memcmp(a->data, b->data, a->len);
 }
 
-/* The SSE2 path and the portable one agree byte for byte. */
+static void rendering_free(struct rendering *r)
+{
+	jbuf_free(&r->str);
+	jbuf_free(&r->line);
+}
+
+/* Every path the CPU has and the portable one agree byte for byte. */
 static void check_paths(const unsigned char *p, size_t n)
 {
 	struct rendering a, b;
+	size_t k;
 
-	json_force_scalar(false);
-	render_all(&a, p, n);
-	json_force_scalar(true);
+	CHECK(json_force_path(JSON_PATH_SCALAR) == 0);
 	render_all(&b, p, n);
-	json_force_scalar(false);
-	CHECK(same_jbuf(&a.str, &b.str) && same_jbuf(&a.line, &b.line));
-	CHECK(a.prefix == b.prefix && a.partial == b.partial);
-	CHECK(a.cut == b.cut);
-	jbuf_free(&a.str);
-	jbuf_free(&a.line);
-	jbuf_free(&b.str);
-	jbuf_free(&b.line);
+	for (k = 1; k < sizeof(paths) / sizeof(paths[0]); k++) {
+		if (json_force_path(paths[k]) < 0)
+			continue;
+		render_all(&a, p, n);
+		CHECK(same_jbuf(&a.str, &b.str) && same_jbuf(&a.line, &b.line));
+		CHECK(a.prefix == b.prefix && a.partial == b.partial);
+		CHECK(a.cut == b.cut);
+		rendering_free(&a);
+	}
+	CHECK(json_force_path(JSON_PATH_AUTO) == 0);
+	rendering_free(&b);
 }
 
 /* One piece: counted as long as it renders, as a string and as a line. */
@@ -727,7 +740,7 @@ static void check_piece(const unsigned char *p, size_t n, uint64_t seq)
 
 /* The input cut as reads of a pipe might cut it: piece lengths of 1 to
  * 80 bytes, drawn from a hash of the input, so that pieces end anywhere
- * in a sixteen-byte block or a UTF-8 sequence. */
+ * in a block of sixteen or thirty-two bytes or in a UTF-8 sequence. */
 static void check_pieces(const unsigned char *p, size_t n)
 {
 	uint32_t h = 2166136261u;
@@ -746,15 +759,17 @@ static void check_pieces(const unsigned char *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int scalar;
+	size_t k;
 
-	for (scalar = 0; scalar < 2; scalar++) {
-		json_force_scalar(scalar);
+	for (k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+		if (json_force_path(paths[k]) < 0)
+			continue;
 		check_str(data, size);
 		check_utf8(data, size);
 		fuzz_output(data, size);
 		check_pieces(data, size);
 	}
+	CHECK(json_force_path(JSON_PATH_AUTO) == 0);
 	check_paths(data, size);
 	check_base64(data, size);
 	fuzz_jbuf(data, size);

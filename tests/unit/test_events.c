@@ -5,7 +5,9 @@
  * eof, end, error) compared byte for byte, and events_output_max against
  * random buffers.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -804,7 +806,17 @@ static void test_utf8_cut_tail(void **state)
 			cases[i].want);
 }
 
-/* ---- the SSE2 path against the portable one ---- */
+/* ---- the vector paths against the portable one ---- */
+
+static const char *const path_names[] = {
+	[JSON_PATH_AUTO] = "auto",
+	[JSON_PATH_AVX2] = "avx2",
+	[JSON_PATH_SSE2] = "sse2",
+	[JSON_PATH_SCALAR] = "scalar",
+};
+
+/* The paths compared with the portable one, where there are. */
+static const enum json_path vector_paths[] = {JSON_PATH_AVX2, JSON_PATH_SSE2};
 
 /* Everything the module says about one input, on the path in force. */
 struct verdict {
@@ -826,43 +838,92 @@ static void verdict_get(struct verdict *v, const unsigned char *p, size_t n)
 	v->cut = utf8_cut_tail(p, n);
 }
 
-static void same_buf(size_t row, const char *what, const struct jbuf *a,
-		     const struct jbuf *b)
+static void verdict_free(struct verdict *v)
 {
-	if (a->oom || b->oom)
-		fail_msg("row %zu: %s: oom", row, what);
-	if (a->len != b->len || memcmp(a->data, b->data, a->len))
-		fail_msg("row %zu: %s differs:\n sse2   %.*s\n scalar %.*s",
-			 row, what, (int)a->len, a->data, (int)b->len, b->data);
+	jbuf_free(&v->str);
+	jbuf_free(&v->line);
 }
 
-/* Both paths give the same bytes and figures for p[0..n), and each
- * counts exactly what it renders. Returns the prefix it found. */
+static void same_buf(size_t row, const char *path, const char *what,
+		     const struct jbuf *a, const struct jbuf *b)
+{
+	if (a->oom || b->oom)
+		fail_msg("row %zu: %s: %s: oom", row, path, what);
+	if (a->len != b->len || memcmp(a->data, b->data, a->len))
+		fail_msg("row %zu: %s differs:\n %-6s %.*s\n scalar %.*s", row,
+			 what, path, (int)a->len, a->data, (int)b->len,
+			 b->data);
+}
+
+/* Path a (named path) and the portable b agree, and a counts exactly
+ * what it renders. */
+static void same_verdict(size_t row, const char *path, const struct verdict *a,
+			 const struct verdict *b)
+{
+	same_buf(row, path, "json_str", &a->str, &b->str);
+	same_buf(row, path, "events_render_output", &a->line, &b->line);
+	EXPECT_INT(row, a->str_len, b->str_len);
+	EXPECT_INT(row, a->str_len, a->str.len);
+	EXPECT_INT(row, a->line_len, b->line_len);
+	EXPECT_INT(row, a->line_len, a->line.len);
+	EXPECT_INT(row, a->prefix, b->prefix);
+	EXPECT_INT(row, a->partial, b->partial);
+	EXPECT_INT(row, a->cut, b->cut);
+}
+
+/* Every path this build and CPU have gives the same bytes and figures
+ * for p[0..n) as the portable one, and each counts exactly what it
+ * renders. Returns the prefix they found. */
 static size_t expect_same_paths(size_t row, const unsigned char *p, size_t n)
 {
-	struct verdict a, b;
-	size_t prefix;
+	struct verdict ref, v;
+	size_t k, prefix;
 
-	json_force_scalar(false);
-	verdict_get(&a, p, n);
-	json_force_scalar(true);
-	verdict_get(&b, p, n);
-	json_force_scalar(false);
-	same_buf(row, "json_str", &a.str, &b.str);
-	same_buf(row, "events_render_output", &a.line, &b.line);
-	EXPECT_INT(row, a.str_len, b.str_len);
-	EXPECT_INT(row, a.str_len, a.str.len);
-	EXPECT_INT(row, a.line_len, b.line_len);
-	EXPECT_INT(row, a.line_len, a.line.len);
-	EXPECT_INT(row, a.prefix, b.prefix);
-	EXPECT_INT(row, a.partial, b.partial);
-	EXPECT_INT(row, a.cut, b.cut);
-	prefix = a.prefix;
-	jbuf_free(&a.str);
-	jbuf_free(&a.line);
-	jbuf_free(&b.str);
-	jbuf_free(&b.line);
+	assert_int_equal(json_force_path(JSON_PATH_SCALAR), 0);
+	verdict_get(&ref, p, n);
+	EXPECT_INT(row, ref.str_len, ref.str.len);
+	EXPECT_INT(row, ref.line_len, ref.line.len);
+	for (k = 0; k < ARRAY_SIZE(vector_paths); k++) {
+		if (json_force_path(vector_paths[k]) < 0)
+			continue;
+		verdict_get(&v, p, n);
+		same_verdict(row, path_names[vector_paths[k]], &v, &ref);
+		verdict_free(&v);
+	}
+	assert_int_equal(json_force_path(JSON_PATH_AUTO), 0);
+	prefix = ref.prefix;
+	verdict_free(&ref);
 	return prefix;
+}
+
+/* The switch: each path is there exactly when the build and the CPU have
+ * it (so that the comparisons above skip none that could run), and a
+ * value that names no path is refused. */
+static void test_paths_switch(void **state)
+{
+	bool sse2 = false, avx2 = false;
+	size_t k;
+
+	(void)state;
+#ifdef __SSE2__
+	sse2 = true;
+#ifdef __GNUC__
+	avx2 = __builtin_cpu_supports("avx2");
+#endif
+#endif
+	assert_int_equal(json_force_path(JSON_PATH_SCALAR), 0);
+	assert_int_equal(json_force_path(JSON_PATH_SSE2), sse2 ? 0 : -ENOTSUP);
+	assert_int_equal(json_force_path(JSON_PATH_AVX2), avx2 ? 0 : -ENOTSUP);
+	assert_int_equal(
+		json_force_path((enum json_path)(JSON_PATH_SCALAR + 1)),
+		-EINVAL);
+	assert_int_equal(json_force_path(JSON_PATH_AUTO), 0);
+	print_message("paths compared with scalar:");
+	for (k = 0; k < ARRAY_SIZE(vector_paths); k++)
+		if ((vector_paths[k] == JSON_PATH_AVX2 && avx2) ||
+		    (vector_paths[k] == JSON_PATH_SSE2 && sse2))
+			print_message(" %s", path_names[vector_paths[k]]);
+	print_message("\n");
 }
 
 /* Fill p[0..n) with copies of unit, cut wherever n ends. */
@@ -890,10 +951,12 @@ static void test_paths_text(void **state)
 		"\x80\xdf\xbf\xc2\x80",
 	};
 	static unsigned char buf[70000];
-	/* the last two are past where per-lane counts must be summed up */
-	static const size_t sizes[] = {0,   1,	  15,	16,   17,  31,
-				       32,  33,	  47,	48,   100, 255,
-				       256, 1100, 4097, 70000};
+	/* past where per-lane counts must be summed up: 4080 bytes (255
+	 * blocks of 16) and 8160 (255 blocks of 32) */
+	static const size_t sizes[] = {0,    1,	   15,	 16,   17,   31,   32,
+				       33,   47,   48,	 63,   64,   65,   95,
+				       96,   97,   100,	 255,  256,  1100, 4097,
+				       8159, 8160, 8161, 8192, 70000};
 	size_t u, k;
 
 	(void)state;
@@ -909,8 +972,9 @@ static void test_paths_text(void **state)
 	}
 }
 
-/* Sequences, valid and not, at every offset across two block boundaries
- * of an ASCII text, and cut off by the end of the input. */
+/* Sequences, valid and not, at every offset across the boundaries of
+ * blocks of 16 and of 32 bytes in an ASCII text, and cut off by the end of
+ * the input. */
 static void test_paths_boundaries(void **state)
 {
 	static const struct {
@@ -946,13 +1010,13 @@ static void test_paths_boundaries(void **state)
 		{"\xe2\xe2\x82\xac", 0},
 		{"\xe2\x82\xe2\x82\xac", 0},
 	};
-	unsigned char buf[64];
+	unsigned char buf[112];
 	size_t i, pos, len, n, prefix, row;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(probes); i++) {
 		len = strlen(probes[i].s);
-		for (pos = 0; pos + len <= 48; pos++) {
+		for (pos = 0; pos + len <= 100; pos++) {
 			row = i * 1000 + pos;
 			memset(buf, 'x', sizeof(buf));
 			memcpy(buf + pos, probes[i].s, len);
@@ -987,19 +1051,25 @@ static void test_paths_random(void **state)
 	}
 }
 
-/* The switch itself: on, then off again, the results stay the same. */
+/* A test again with another path forced, then the fastest again. */
 static int scalar_on(void **state)
 {
 	(void)state;
-	json_force_scalar(true);
-	return 0;
+	return json_force_path(JSON_PATH_SCALAR);
 }
 
-static int scalar_off(void **state)
+#ifdef __SSE2__
+static int sse2_on(void **state)
 {
 	(void)state;
-	json_force_scalar(false);
-	return 0;
+	return json_force_path(JSON_PATH_SSE2);
+}
+#endif
+
+static int path_auto(void **state)
+{
+	(void)state;
+	return json_force_path(JSON_PATH_AUTO);
 }
 
 /* ---- the other events ---- */
@@ -1193,10 +1263,15 @@ static void test_events_oom(void **state)
 	jbuf_free(&b);
 }
 
-/* A test again with the portable path forced. */
-#define SCALAR(f)                                              \
-	{                                                      \
-#f " (scalar)", f, scalar_on, scalar_off, NULL \
+/* A test again with the portable or the SSE2 path forced (without, it
+ * runs on the fastest, AVX2 where the CPU has it). */
+#define SCALAR(f)                                             \
+	{                                                     \
+#f " (scalar)", f, scalar_on, path_auto, NULL \
+	}
+#define SSE2(f)                                           \
+	{                                                 \
+#f " (sse2)", f, sse2_on, path_auto, NULL \
 	}
 
 int main(void)
@@ -1226,6 +1301,7 @@ int main(void)
 		cmocka_unit_test(test_end_events),
 		cmocka_unit_test(test_error_events),
 		cmocka_unit_test(test_events_oom),
+		cmocka_unit_test(test_paths_switch),
 		cmocka_unit_test(test_paths_text),
 		cmocka_unit_test(test_paths_boundaries),
 		cmocka_unit_test(test_paths_random),
@@ -1238,6 +1314,17 @@ int main(void)
 		SCALAR(test_output_events),
 		SCALAR(test_output_max),
 		SCALAR(test_utf8_cut_tail),
+#ifdef __SSE2__
+		SSE2(test_json_str),
+		SSE2(test_json_str_bytes),
+		SSE2(test_json_str_positions),
+		SSE2(test_output_len),
+		SSE2(test_utf8_prefix),
+		SSE2(test_utf8_split),
+		SSE2(test_output_events),
+		SSE2(test_output_max),
+		SSE2(test_utf8_cut_tail),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
