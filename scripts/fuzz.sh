@@ -24,7 +24,7 @@ cflags=(-std=c11 -D_GNU_SOURCE -DSPAWNFS_VERSION="\"$version\""
 harnesses=(
 	"ctl 200000 ctl.c"
 	"config 4096 config.c $(pkg-config --libs inih)"
-	"json 16384 events.c+json.c"
+	"json 16384 events.c+json.c+jscan.c"
 )
 
 mkdir -p "$out"

@@ -10,7 +10,7 @@
  * it leaves its output log's ring. While nobody has the events log open,
  * output events are not rendered at once: they wait as ranges of the
  * output logs (at most EVFEED_DEFER_MAX) whose JSON length is counted
- * once, in bulk, when they are deferred (json.c's vector scanners); an
+ * once, in bulk, when they are deferred (jscan.c's vector scanners); an
  * event that newer output is sure to push out of the events log before
  * anyone can read it is then skipped by that length, never rendered, and
  * the log's size (evfeed_size) is known without rendering anything. So a

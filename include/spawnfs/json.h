@@ -1,8 +1,7 @@
 /*
  * json: JSON text (pure): a growable buffer, strings with escapes,
- * UTF-8 validation, base64 and times. The byte scanners look at sixteen
- * bytes at a time with SSE2, the hottest ones at thirty-two with AVX2 where
- * the CPU has it, and have a portable path that gives the same results.
+ * base64 and times. The bytes of strings go through jscan (UTF-8
+ * validation and escaping, whose declarations come with this header).
  */
 #ifndef SPAWNFS_JSON_H
 #define SPAWNFS_JSON_H
@@ -11,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "spawnfs/jscan.h"
 
 /*
  * A growable byte buffer; on allocation failure it sets oom and stops
@@ -46,19 +47,6 @@ void json_str(struct jbuf *b, const char *s, size_t n);
  * tv_nsec outside 0..999999999 counts as 0. */
 void json_time(struct jbuf *b, const struct timespec *t);
 
-/*
- * Length of the longest prefix of p[0..n) that is valid UTF-8 and ends on
- * a character boundary. If the rest is the start of a sequence that could
- * still complete (1 to 3 bytes), *partial is set to its length, else 0.
- * partial may be NULL. So the input is entirely valid exactly when the
- * result is n.
- */
-size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial);
-
-/* When p[0..n) ends with the start of a UTF-8 sequence that more bytes
- * could complete, its length (1 to 3); else 0. */
-size_t utf8_cut_tail(const unsigned char *p, size_t n);
-
 /* The length json_str would give s[0..n), quotes included. */
 size_t json_str_len(const char *s, size_t n);
 
@@ -72,21 +60,5 @@ bool json_text_len(const void *p, size_t n, size_t *len);
 
 /* The length json_time gives t. */
 size_t json_time_len(const struct timespec *t);
-
-/* The paths of the byte scanners; all give the same results. */
-enum json_path {
-	JSON_PATH_AUTO,	  /* the fastest the CPU runs: the one at start */
-	JSON_PATH_AVX2,	  /* thirty-two bytes at a time, on CPUs with AVX2 */
-	JSON_PATH_SSE2,	  /* sixteen bytes at a time (every x86-64) */
-	JSON_PATH_SCALAR, /* portable, byte by byte */
-};
-
-/*
- * For tests and benchmarks: every function here takes the given path from
- * now on. Returns 0, -ENOTSUP when this build or CPU has no such path, or
- * -EINVAL for a value that names none (the path in force is then kept).
- * Not for use while another thread calls into this module.
- */
-int json_force_path(enum json_path path);
 
 #endif

@@ -13,7 +13,7 @@
  * and be as long as events_output_len counts.
  *
  * The string and UTF-8 checks run on every code path the CPU has (AVX2,
- * SSE2 and the portable one, json_force_path), which must render the same
+ * SSE2 and the portable one, jscan_force_path), which must render the same
  * bytes; and the input, cut into pieces at points drawn from its own
  * bytes as pipe reads would cut it, must have each piece counted exactly
  * as long as it renders.
@@ -669,9 +669,9 @@ static void fuzz_jbuf(const uint8_t *data, size_t size)
 /* ---- every path, and the input in pieces ---- */
 
 /* The paths to run, the portable one first: the others are compared with
- * it. Those the CPU lacks are refused by json_force_path and skipped. */
-static const enum json_path paths[] = {JSON_PATH_SCALAR, JSON_PATH_AVX2,
-				       JSON_PATH_SSE2};
+ * it. Those the CPU lacks are refused by jscan_force_path and skipped. */
+static const enum jscan_path paths[] = {JSCAN_PATH_SCALAR, JSCAN_PATH_AVX2,
+					JSCAN_PATH_SSE2};
 
 /* What one path makes of p[0..n). */
 struct rendering {
@@ -709,10 +709,10 @@ static void check_paths(const unsigned char *p, size_t n)
 	struct rendering a, b;
 	size_t k;
 
-	CHECK(json_force_path(JSON_PATH_SCALAR) == 0);
+	CHECK(jscan_force_path(JSCAN_PATH_SCALAR) == 0);
 	render_all(&b, p, n);
 	for (k = 1; k < sizeof(paths) / sizeof(paths[0]); k++) {
-		if (json_force_path(paths[k]) < 0)
+		if (jscan_force_path(paths[k]) < 0)
 			continue;
 		render_all(&a, p, n);
 		CHECK(same_jbuf(&a.str, &b.str) && same_jbuf(&a.line, &b.line));
@@ -720,7 +720,7 @@ static void check_paths(const unsigned char *p, size_t n)
 		CHECK(a.cut == b.cut);
 		rendering_free(&a);
 	}
-	CHECK(json_force_path(JSON_PATH_AUTO) == 0);
+	CHECK(jscan_force_path(JSCAN_PATH_AUTO) == 0);
 	rendering_free(&b);
 }
 
@@ -762,14 +762,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t k;
 
 	for (k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
-		if (json_force_path(paths[k]) < 0)
+		if (jscan_force_path(paths[k]) < 0)
 			continue;
 		check_str(data, size);
 		check_utf8(data, size);
 		fuzz_output(data, size);
 		check_pieces(data, size);
 	}
-	CHECK(json_force_path(JSON_PATH_AUTO) == 0);
+	CHECK(jscan_force_path(JSCAN_PATH_AUTO) == 0);
 	check_paths(data, size);
 	check_base64(data, size);
 	fuzz_jbuf(data, size);

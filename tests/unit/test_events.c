@@ -809,14 +809,15 @@ static void test_utf8_cut_tail(void **state)
 /* ---- the vector paths against the portable one ---- */
 
 static const char *const path_names[] = {
-	[JSON_PATH_AUTO] = "auto",
-	[JSON_PATH_AVX2] = "avx2",
-	[JSON_PATH_SSE2] = "sse2",
-	[JSON_PATH_SCALAR] = "scalar",
+	[JSCAN_PATH_AUTO] = "auto",
+	[JSCAN_PATH_AVX2] = "avx2",
+	[JSCAN_PATH_SSE2] = "sse2",
+	[JSCAN_PATH_SCALAR] = "scalar",
 };
 
 /* The paths compared with the portable one, where there are. */
-static const enum json_path vector_paths[] = {JSON_PATH_AVX2, JSON_PATH_SSE2};
+static const enum jscan_path vector_paths[] = {JSCAN_PATH_AVX2,
+					       JSCAN_PATH_SSE2};
 
 /* Everything the module says about one input, on the path in force. */
 struct verdict {
@@ -879,18 +880,18 @@ static size_t expect_same_paths(size_t row, const unsigned char *p, size_t n)
 	struct verdict ref, v;
 	size_t k, prefix;
 
-	assert_int_equal(json_force_path(JSON_PATH_SCALAR), 0);
+	assert_int_equal(jscan_force_path(JSCAN_PATH_SCALAR), 0);
 	verdict_get(&ref, p, n);
 	EXPECT_INT(row, ref.str_len, ref.str.len);
 	EXPECT_INT(row, ref.line_len, ref.line.len);
 	for (k = 0; k < ARRAY_SIZE(vector_paths); k++) {
-		if (json_force_path(vector_paths[k]) < 0)
+		if (jscan_force_path(vector_paths[k]) < 0)
 			continue;
 		verdict_get(&v, p, n);
 		same_verdict(row, path_names[vector_paths[k]], &v, &ref);
 		verdict_free(&v);
 	}
-	assert_int_equal(json_force_path(JSON_PATH_AUTO), 0);
+	assert_int_equal(jscan_force_path(JSCAN_PATH_AUTO), 0);
 	prefix = ref.prefix;
 	verdict_free(&ref);
 	return prefix;
@@ -911,17 +912,19 @@ static void test_paths_switch(void **state)
 	avx2 = __builtin_cpu_supports("avx2");
 #endif
 #endif
-	assert_int_equal(json_force_path(JSON_PATH_SCALAR), 0);
-	assert_int_equal(json_force_path(JSON_PATH_SSE2), sse2 ? 0 : -ENOTSUP);
-	assert_int_equal(json_force_path(JSON_PATH_AVX2), avx2 ? 0 : -ENOTSUP);
+	assert_int_equal(jscan_force_path(JSCAN_PATH_SCALAR), 0);
+	assert_int_equal(jscan_force_path(JSCAN_PATH_SSE2),
+			 sse2 ? 0 : -ENOTSUP);
+	assert_int_equal(jscan_force_path(JSCAN_PATH_AVX2),
+			 avx2 ? 0 : -ENOTSUP);
 	assert_int_equal(
-		json_force_path((enum json_path)(JSON_PATH_SCALAR + 1)),
+		jscan_force_path((enum jscan_path)(JSCAN_PATH_SCALAR + 1)),
 		-EINVAL);
-	assert_int_equal(json_force_path(JSON_PATH_AUTO), 0);
+	assert_int_equal(jscan_force_path(JSCAN_PATH_AUTO), 0);
 	print_message("paths compared with scalar:");
 	for (k = 0; k < ARRAY_SIZE(vector_paths); k++)
-		if ((vector_paths[k] == JSON_PATH_AVX2 && avx2) ||
-		    (vector_paths[k] == JSON_PATH_SSE2 && sse2))
+		if ((vector_paths[k] == JSCAN_PATH_AVX2 && avx2) ||
+		    (vector_paths[k] == JSCAN_PATH_SSE2 && sse2))
 			print_message(" %s", path_names[vector_paths[k]]);
 	print_message("\n");
 }
@@ -1055,21 +1058,21 @@ static void test_paths_random(void **state)
 static int scalar_on(void **state)
 {
 	(void)state;
-	return json_force_path(JSON_PATH_SCALAR);
+	return jscan_force_path(JSCAN_PATH_SCALAR);
 }
 
 #ifdef __SSE2__
 static int sse2_on(void **state)
 {
 	(void)state;
-	return json_force_path(JSON_PATH_SSE2);
+	return jscan_force_path(JSCAN_PATH_SSE2);
 }
 #endif
 
 static int path_auto(void **state)
 {
 	(void)state;
-	return json_force_path(JSON_PATH_AUTO);
+	return jscan_force_path(JSCAN_PATH_AUTO);
 }
 
 /* ---- the other events ---- */

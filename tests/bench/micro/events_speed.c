@@ -142,9 +142,9 @@ static double speed(enum what w)
 static int path_arg(const char *name)
 {
 	static const char *const names[] = {
-		[JSON_PATH_AVX2] = "avx2",
-		[JSON_PATH_SSE2] = "sse2",
-		[JSON_PATH_SCALAR] = "scalar",
+		[JSCAN_PATH_AVX2] = "avx2",
+		[JSCAN_PATH_SSE2] = "sse2",
+		[JSCAN_PATH_SCALAR] = "scalar",
 	};
 	size_t k;
 
@@ -159,14 +159,14 @@ int main(int argc, char **argv)
 	static const char *const mixes[] = {"zeros",  "newlines", "cyrillic",
 					    "cjk",    "emoji",	  "ansi",
 					    "random", "log"};
-	int path = JSON_PATH_AUTO;
+	int path = JSCAN_PATH_AUTO;
 	size_t i;
 
 	if (argc > 2 || (argc == 2 && (path = path_arg(argv[1])) < 0)) {
 		fprintf(stderr, "usage: events_speed [avx2|sse2|scalar]\n");
 		return 2;
 	}
-	if (json_force_path((enum json_path)path) < 0) {
+	if (jscan_force_path((enum jscan_path)path) < 0) {
 		fprintf(stderr, "events_speed: no %s path here\n", argv[1]);
 		return 1;
 	}
