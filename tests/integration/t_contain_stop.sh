@@ -3,7 +3,8 @@
 # with cgroups (group members with cgroup = off); after kill -9 of the
 # daemon its leaders die with it (PR_SET_PDEATHSIG) and a new daemon on
 # the same mount point kills what the old runs left (their leaves), and
-# a clean exit removes the daemon's cgroups.
+# a clean exit removes the daemon's cgroups; a second daemon on a mount
+# point whose cgroup parent a live daemon owns uses a parent of its own.
 . "$(dirname "$0")/lib.sh"
 
 all_dead() {
@@ -98,3 +99,44 @@ ok "a new daemon on the same mount point killed what the old runs left" \
 unmount_fs
 [ ! -e "$parent" ] || fail "$parent is left after a clean exit"
 ok "a clean exit removed $parent"
+
+# A second daemon on a mount point whose parent a live daemon owns: the
+# first, lazily unmounted, lives on while a handle holds it. The second
+# makes spawnfs-<mount>-PID of its own and touches nothing of the first.
+mount_fs
+s=$(slot keep)
+ctl "$s" "exec sleep 300"
+wait_until 5 state_is "$s" running
+keep=$(json "$s/status" .pid)
+exec 7<"$s/stdout" # the first daemon's connection lives while this does
+first=$DAEMON_PID
+fusermount3 -uz "$MNT"
+DAEMON_PID=
+mount_fs
+own=$parent-$DAEMON_PID
+grep -q "another daemon owns" "$DAEMON_LOG" ||
+	fail "the second daemon did not say the parent is taken"
+[ -d "$own" ] || fail "no $own"
+b=$(slot other)
+ctl "$b" "exec sleep 300"
+wait_until 5 state_is "$b" running
+other=$(json "$b/status" .pid)
+grep -qx "$other" "$own"/*/cgroup.procs ||
+	fail "the second daemon's run is not below $own"
+grep -qx "$keep" "$parent"/*/cgroup.procs ||
+	fail "the first daemon's run left its leaf"
+ok "a second daemon on the mount point uses $(basename "$own")"
+unmount_fs || fail "second daemon: exit $?"
+pid_dead "$other" || fail "the second daemon's run outlived it"
+[ ! -e "$own" ] || fail "$own is left after the second daemon's exit"
+pid_dead "$keep" && fail "the second daemon's exit killed the first's run"
+ok "its exit removed its own cgroups and nothing of the first daemon"
+exec 7<&-
+rc=0
+timeout 30 tail --pid="$first" -f /dev/null || fail "the first daemon did not exit"
+wait "$first" || rc=$?
+[ "$rc" = 0 ] || fail "the first daemon exited with $rc"
+check_valgrind "$first" || fail "valgrind report for the first daemon"
+wait_until 5 pid_dead "$keep"
+[ ! -e "$parent" ] || fail "$parent is left after the first daemon's exit"
+ok "the first daemon, released, stopped its run and removed $parent"
