@@ -16,6 +16,7 @@
 
 #include "spawnfs/cgroup.h"
 #include "spawnfs/log.h"
+#include "spawnfs/mountinfo.h"
 
 #define CGROUP_PREFIX	  "spawnfs-"
 #define CGROUP_DAEMON	  "daemon"
@@ -63,24 +64,6 @@ static int copy_out(const char *s, char *out, size_t size)
 	return 0;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unoctal(char *s)
-{
-	char *o = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				      (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-}
-
 int cgroup_mount_parse(const char *mountinfo, char *out, size_t size)
 {
 	char line[CGROUP_PATH_MAX + 512], *f[5], *sep, *fstype, *save;
@@ -100,7 +83,7 @@ int cgroup_mount_parse(const char *mountinfo, char *out, size_t size)
 			f[i] = strtok_r(NULL, " ", &save);
 		if (i < 5 || !f[4])
 			continue;
-		unoctal(f[4]);
+		mountinfo_unescape(f[4]);
 		return copy_out(f[4], out, size);
 	}
 	return -ENOENT;

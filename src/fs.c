@@ -22,6 +22,7 @@
 #include "spawnfs/kind.h"
 #include "spawnfs/log.h"
 #include "spawnfs/metrics.h"
+#include "spawnfs/mountinfo.h"
 #include "spawnfs/proc.h"
 #include "spawnfs/slots.h"
 
@@ -41,6 +42,8 @@ struct fs {
 	struct kind_ctx kc;
 	bool mounted, ended;
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
+	char *mnt_path; /* the mount point, absolute */
+	int mnt_id;	/* our mount's ID in mountinfo, -1 if unknown */
 };
 
 static struct fs *req_fs(fuse_req_t req)
@@ -678,13 +681,30 @@ fail:
 	return NULL;
 }
 
+/* The ID of the mount on top of our mount point, or -errno. */
+static int fs_top_mount(const struct fs *fs)
+{
+	char *text;
+	int id;
+
+	if (!fs->mnt_path || !(text = mountinfo_read()))
+		return -ENOENT;
+	id = mountinfo_top(text, fs->mnt_path);
+	free(text);
+	return id;
+}
+
 int fs_mount(struct fs *fs, const char *mountpoint)
 {
 	int fd;
 
+	/* Before the mount: afterwards the path leads into this very file
+	 * system, which cannot answer until the loop runs. */
+	fs->mnt_path = realpath(mountpoint, NULL);
 	if (fuse_session_mount(fs->se, mountpoint) != 0)
 		return -EIO;
 	fs->mounted = true;
+	fs->mnt_id = fs_top_mount(fs);
 	fd = fuse_session_fd(fs->se);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -696,6 +716,42 @@ int fs_mount(struct fs *fs, const char *mountpoint)
 void fs_shutdown(struct fs *fs)
 {
 	slots_shutdown(fs->sl);
+}
+
+/* Make libfuse forget the mount without its unmount by path: the device
+ * fd becomes a pipe's write end with no reader, which closes the device
+ * (ending our connection) and polls POLLERR, which libfuse takes for "no
+ * longer mounted". Without a pipe libfuse's copy of the path is left. */
+static void fs_forget_mount(struct fs *fs)
+{
+	int p[2], fd = fuse_session_fd(fs->se);
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	close(p[0]);
+	if (dup2(p[1], fd) >= 0)
+		fuse_session_unmount(fs->se);
+	close(p[1]);
+}
+
+/* Unmount by path only while the mount there is ours: after a lazy
+ * unmount, or with another daemon mounted over ours, the path's mount is
+ * someone else's. Ours then just loses its daemon and stays, covered,
+ * until its own unmount. */
+static void fs_unmount(struct fs *fs)
+{
+	int top = fs->mnt_id < 0 ? fs->mnt_id : fs_top_mount(fs);
+
+	if (fs->mnt_id < 0 || top == fs->mnt_id) {
+		fuse_session_unmount(fs->se);
+		return;
+	}
+	if (top >= 0 && !fs->ended)
+		log_warn("%s: another mount covers this one, so it is not "
+			 "unmounted by path; run 'fusermount3 -u %s' once the "
+			 "one above is gone",
+			 fs->mnt_path, fs->mnt_path);
+	fs_forget_mount(fs);
 }
 
 void fs_free(struct fs *fs)
@@ -711,8 +767,9 @@ void fs_free(struct fs *fs)
 	handle_set_free(fs->hs);
 	loop_io_del(fs->io);
 	if (fs->mounted)
-		fuse_session_unmount(fs->se);
-	fuse_session_destroy(fs->se);
+		fs_unmount(fs);
+	fuse_session_destroy(fs->se); /* closes the device: ends ours */
 	free(fs->buf.mem);
+	free(fs->mnt_path);
 	free(fs);
 }
