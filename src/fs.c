@@ -43,7 +43,7 @@ struct fs {
 	bool mounted, ended;
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
 	char *mnt_path; /* the mount point, absolute */
-	int mnt_id;	/* our mount's ID in mountinfo, -1 if unknown */
+	int mnt_id;	/* our mount's ID in mountinfo, -errno if unknown */
 };
 
 static struct fs *req_fs(fuse_req_t req)

@@ -47,17 +47,24 @@ writer() {
 	WRITER=$!
 }
 
+# interrupted_write SLOT CWD OUT: writer's write parks on its start, gets
+# USR1, and the stopped daemon goes on 0.2 s later (well within the grace
+# second), so the start answers; then it stops again.
+interrupted_write() {
+	writer "$1" "$2" "$3"
+	wait_until 10 metric_is spawnfs_parked_requests 1 ||
+		fail "the write did not wait on its start"
+	kill -USR1 "$WRITER"
+	sleep 0.2
+	kill -CONT "$STALL"
+	wait_until 10 pid_dead "$WRITER" || fail "writer still waits"
+	kill -STOP "$STALL"
+	grep -q trapped "$3" || fail "the writer never got USR1: $(cat "$3")"
+}
+
 # 1. The start answers within the grace second: its own result.
 s=$(slot graced)
-writer "$s" "$M2/nowhere1" "$WORK/w1"
-wait_until 10 metric_is spawnfs_parked_requests 1 ||
-	fail "the write did not wait on its start"
-kill -USR1 "$WRITER"
-sleep 0.2
-kill -CONT "$STALL"
-wait_until 10 pid_dead "$WRITER" || fail "writer still waits"
-kill -STOP "$STALL"
-grep -q trapped "$WORK/w1" || fail "the writer never got USR1: $(cat "$WORK/w1")"
+interrupted_write "$s" "$M2/nowhere1" "$WORK/w1"
 grep -q 'No such file or directory' "$WORK/w1" ||
 	fail "write: want the start's ENOENT: $(cat "$WORK/w1")"
 grep -q 'Interrupted' "$WORK/w1" && fail "write got EINTR: $(cat "$WORK/w1")"
@@ -70,15 +77,7 @@ ok "interrupted, the write still fails with its start's own ENOENT"
 # 2. A start that succeeds (by-pid answers once the daemon goes on): the
 # write succeeds and the line after the start runs.
 g=$(slot good)
-writer "$g" "$M2/by-pid" "$WORK/w2"
-wait_until 10 metric_is spawnfs_parked_requests 1 ||
-	fail "the write did not wait on its start"
-kill -USR1 "$WRITER"
-sleep 0.2
-kill -CONT "$STALL"
-wait_until 10 pid_dead "$WRITER" || fail "writer still waits"
-kill -STOP "$STALL"
-grep -q trapped "$WORK/w2" || fail "the writer never got USR1: $(cat "$WORK/w2")"
+interrupted_write "$g" "$M2/by-pid" "$WORK/w2"
 grep -q 'status 0' "$WORK/w2" || fail "write: $(cat "$WORK/w2")"
 [ "$(timeout 10 cat "$g/wait")" = 137 ] ||
 	fail "the kill line after the start did not run: $(cat "$g/status")"
