@@ -51,9 +51,7 @@ void child_unwatch(struct child *c)
 {
 	if (!c)
 		return;
-	loop_io_del(c->io);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
+	loop_io_close(&c->io, &c->pidfd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else

@@ -38,11 +38,7 @@ struct input *input_new(struct loop *loop, input_ready_cb cb, void *arg)
 /* Stop watching the fd and close it. */
 static void input_drop(struct input *in)
 {
-	loop_io_del(in->io);
-	in->io = NULL;
-	if (in->fd >= 0)
-		close(in->fd);
-	in->fd = -1;
+	loop_io_close(&in->io, &in->fd);
 }
 
 void input_free(struct input *in)

@@ -1,7 +1,8 @@
 /*
  * leader: a run's leader process. Between fork and exec it is watched
- * through the CLOEXEC report pipe of spawn (end of file once exec
- * happened, a record of the failed step otherwise); after exec through
+ * through the CLOEXEC report pipe of spawn (a marker, then end of file
+ * once exec happened; a record of the failed step, or nothing at all
+ * when the child died, otherwise); after exec through
  * child, until it is reaped. Owns the spawn_child until the report, the
  * report's watch, and the child watch.
  */
@@ -30,8 +31,6 @@ struct leader {
 	struct child *watch; /* until it is reaped */
 };
 
-static const struct spawn_child leader_none = {0, -1, -1, -1, -1, false};
-
 struct leader *leader_new(struct loop *loop, struct child_set *children,
 			  const char *name, const struct leader_hooks *hooks,
 			  void *arg)
@@ -47,7 +46,7 @@ struct leader *leader_new(struct loop *loop, struct child_set *children,
 	l->name = name;
 	l->hooks = hooks;
 	l->arg = arg;
-	l->ch = leader_none;
+	l->ch = SPAWN_CHILD_NONE;
 	return l;
 }
 
@@ -78,18 +77,17 @@ static void report_readable(void *arg, uint32_t events)
 	rc = spawn_report(&l->ch, &step, &err);
 	if (rc == 0)
 		return;
-	loop_io_del(l->report);
-	l->report = NULL;
+	loop_io_close(&l->report, &l->ch.report);
 	l->pending = false;
 	ch = l->ch;
-	l->ch = leader_none;
+	l->ch = SPAWN_CHILD_NONE;
 	l->hooks->launched(l->arg, &ch, rc > 0, step, err);
 }
 
 int leader_wait(struct leader *l, struct spawn_child *ch)
 {
 	l->ch = *ch;
-	*ch = leader_none;
+	*ch = SPAWN_CHILD_NONE;
 	l->pending = true;
 	l->report =
 		loop_io_add(l->loop, l->ch.report, EPOLLIN, report_readable, l);
@@ -115,10 +113,9 @@ void leader_cancel(struct leader *l)
 		return;
 	kill(l->ch.pid, SIGKILL);
 	spawn_reap(l->ch.pid);
-	loop_io_del(l->report);
-	l->report = NULL;
+	loop_io_close(&l->report, &l->ch.report);
 	spawn_child_close(&l->ch);
-	l->ch = leader_none;
+	l->ch = SPAWN_CHILD_NONE;
 	l->pending = false;
 }
 

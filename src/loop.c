@@ -44,6 +44,7 @@ struct loop_timer {
 
 struct loop {
 	int epfd;
+	struct loop_io *lost; /* left in epoll by a failed delete: kept */
 	int timerfd;
 	int sigfd;
 	sigset_t sigmask;
@@ -111,10 +112,15 @@ static void loop_reap(struct loop *l)
 void loop_free(struct loop *l)
 {
 	struct loop_timer *t;
+	struct loop_io *io;
 
 	if (!l)
 		return;
 	loop_reap(l);
+	while ((io = l->lost)) {
+		l->lost = io->next_dead;
+		free(io);
+	}
 	while ((t = l->timers)) {
 		l->timers = t->next;
 		free(t);
@@ -160,8 +166,15 @@ int loop_io_mod(struct loop_io *io, uint32_t events)
 		return 0;
 	if (events == 0) {
 		if (io->in_epoll &&
-		    epoll_ctl(io->l->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0)
-			return -errno;
+		    epoll_ctl(io->l->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0) {
+			int err = errno;
+
+			if (err != ENOENT)
+				log_error("loop: bug: fd %d closed before its "
+					  "watch was deleted: %s",
+					  io->fd, strerror(err));
+			return -err;
+		}
 		io->in_epoll = false;
 		io->events = 0;
 		return 0;
@@ -176,12 +189,30 @@ int loop_io_mod(struct loop_io *io, uint32_t events)
 
 void loop_io_del(struct loop_io *io)
 {
+	int rc;
+
 	if (!io)
 		return;
-	loop_io_mod(io, 0);
+	rc = loop_io_mod(io, 0);
 	io->dead = true;
+	if (rc < 0 && rc != -ENOENT) {
+		/* Logged as a bug: epoll may still report the file (another
+		 * process holds it), so the record is never freed. */
+		io->next_dead = io->l->lost;
+		io->l->lost = io;
+		return;
+	}
 	io->next_dead = io->l->dead;
 	io->l->dead = io;
+}
+
+void loop_io_close(struct loop_io **io, int *fd)
+{
+	loop_io_del(*io);
+	*io = NULL;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 static void loop_arm(struct loop *l)

@@ -72,11 +72,7 @@ struct pump *pump_new(struct loop *loop, const struct cfg *cfg,
 /* Stop watching a pipe and close it. */
 static void pipe_drop(struct pump_pipe *pp)
 {
-	loop_io_del(pp->io);
-	pp->io = NULL;
-	if (pp->fd >= 0)
-		close(pp->fd);
-	pp->fd = -1;
+	loop_io_close(&pp->io, &pp->fd);
 }
 
 static void timers_del(struct pump *pm)

@@ -30,6 +30,9 @@ struct child_report {
 	int err;
 };
 
+/* The child's last word before exec. */
+static const unsigned char spawn_exec_mark = 'x';
+
 /* The fds of a start, as they are made. */
 struct spawn_fds {
 	int child_in, child_out, child_err; /* become 0, 1, 2 */
@@ -245,6 +248,9 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 		   : (!c->home || chdir(c->home) < 0) && chdir("/") < 0)
 		child_fail(c->report_fd, SPAWN_CWD);
 	environ = c->envp;
+	/* "exec next": end of file without it is a child that died. */
+	if (write(c->report_fd, &spawn_exec_mark, 1) != 1)
+		child_fail(c->report_fd, SPAWN_SETUP);
 	execvp(c->argv[0], c->argv);
 	child_fail(c->report_fd, SPAWN_EXEC);
 }
@@ -383,7 +389,7 @@ int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 {
 	bool join;
 
-	struct spawn_fds f = {-1, -1, -1, -1, {0, -1, -1, -1, -1, false}};
+	struct spawn_fds f = {-1, -1, -1, -1, SPAWN_CHILD_NONE};
 	struct child_plan plan;
 	int rc;
 
@@ -417,29 +423,60 @@ int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 		child_run(&plan);
 	f.parent.joined_late = join;
 	*ch = f.parent;
-	f.parent = (struct spawn_child){0, -1, -1, -1, -1, false};
+	f.parent = SPAWN_CHILD_NONE;
 out:
 	fds_close(&f);
 	ctl_argv_free(plan.envp);
 	return rc;
 }
 
-int spawn_report(struct spawn_child *ch, enum spawn_step *step, int *err)
+/* The report read to its end of file: see spawn_report. */
+static int report_parse(struct spawn_child *ch, enum spawn_step *step, int *err)
 {
-	struct child_report r;
-	ssize_t n = read(ch->report, &r, sizeof(r));
+	struct child_report r = {SPAWN_DIED, ECANCELED};
+	unsigned off = ch->ngot > 0 && ch->got[0] == spawn_exec_mark;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	close_fd(&ch->report);
-	if (n == 0)
+	if (off == 1 && ch->ngot == 1)
 		return 1;
-	if (n != (ssize_t)sizeof(r))
-		r = (struct child_report){SPAWN_SETUP, n < 0 ? errno : EIO};
-	spawn_reap(ch->pid); /* it calls _exit right after the report */
+	if (ch->ngot - off == sizeof(r))
+		memcpy(&r, ch->got + off, sizeof(r));
+	else if (ch->ngot != 0)
+		r = (struct child_report){SPAWN_SETUP, EIO};
+	spawn_reap(ch->pid); /* it died, or calls _exit after the report */
 	*step = (enum spawn_step)r.step;
 	*err = r.err;
 	return -1;
+}
+
+int spawn_report(struct spawn_child *ch, enum spawn_step *step, int *err)
+{
+	unsigned char scratch[1];
+	unsigned char *at;
+	size_t room;
+	ssize_t n;
+
+	for (;;) {
+		room = sizeof(ch->got) - ch->ngot;
+		at = room ? ch->got + ch->ngot : scratch;
+		n = read(ch->report, at, room ? room : sizeof(scratch));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			break;
+		if (!room) { /* more than any report: not ours */
+			ch->ngot = sizeof(ch->got);
+			kill(ch->pid, SIGKILL);
+			break;
+		}
+		ch->ngot += (unsigned)n;
+	}
+	if (n < 0) {
+		kill(ch->pid, SIGKILL);
+		ch->ngot = sizeof(ch->got);
+	}
+	return report_parse(ch, step, err);
 }
 
 void spawn_reap(pid_t pid)
@@ -461,6 +498,8 @@ const char *spawn_step_name(enum spawn_step step)
 		return "oom_score_adj for";
 	case SPAWN_CGROUP:
 		return "cgroup for";
+	case SPAWN_DIED:
+		return "the child died before exec of";
 	default:
 		return "spawn";
 	}

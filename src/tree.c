@@ -343,9 +343,7 @@ void tree_set_free(struct tree_set *ts)
 			free(t);
 	}
 	loop_timer_del(ts->poll);
-	loop_io_del(ts->io);
-	if (ts->ifd >= 0)
-		close(ts->ifd);
+	loop_io_close(&ts->io, &ts->ifd);
 	free(ts);
 }
 

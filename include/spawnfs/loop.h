@@ -31,8 +31,17 @@ struct loop_io *loop_io_add(struct loop *l, int fd, uint32_t events,
  * paused pipe does not wake the loop. 0 or -errno. */
 int loop_io_mod(struct loop_io *io, uint32_t events);
 
-/* Stop watching; no callback runs after this. NULL is a no-op. */
+/* Stop watching; no callback runs after this, even for an event fetched
+ * in the same round. NULL is a no-op. The fd must still be open: a
+ * closed fd cannot be taken out of epoll while another process (a child
+ * between fork and exec) holds the same file, and epoll would go on
+ * reporting it. A failed delete is logged as a bug and the record kept
+ * until loop_free, so that it is never touched freed. */
 void loop_io_del(struct loop_io *io);
+
+/* Delete the watch *io, then close *fd (the order that keeps epoll
+ * clean); both become NULL and -1. Either may already be NULL or -1. */
+void loop_io_close(struct loop_io **io, int *fd);
 
 /* Call cb once after ms milliseconds. NULL with errno ENOMEM. */
 struct loop_timer *loop_timer_add(struct loop *l, uint64_t ms, loop_timer_cb cb,

@@ -57,9 +57,15 @@ struct spawn_child {
 	int in;		  /* to the child's stdin: a pipe, or the pty master */
 	int out;	  /* from its stdout, or the pty master */
 	int err;	  /* from its stderr; -1 on a pty */
-	int report;	  /* the exec report: end of file once exec happened */
+	int report;	  /* the exec report, see spawn_report */
 	bool joined_late; /* joins its cgroup by cgroup.procs: no clone3 */
+	unsigned char got[16]; /* the report's bytes so far */
+	unsigned ngot;
 };
+
+/* A spawn_child with nothing open. */
+#define SPAWN_CHILD_NONE \
+	((struct spawn_child){.in = -1, .out = -1, .err = -1, .report = -1})
 
 /* The step a child failed at, as its report says. */
 enum spawn_step {
@@ -68,7 +74,8 @@ enum spawn_step {
 	SPAWN_USER,
 	SPAWN_EXEC,
 	SPAWN_OOM,
-	SPAWN_CGROUP
+	SPAWN_CGROUP,
+	SPAWN_DIED /* it died (a signal) before it tried exec: ECANCELED */
 };
 
 /* The run's account: run_uid/run_gid where o->run_as, else uid/gid. */
@@ -105,9 +112,13 @@ int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 		struct spawn_child *ch);
 
 /*
- * Read the exec report. 1: exec happened; 0: nothing yet (EAGAIN); -1:
- * the child failed at *step with *err, and was reaped. After 1 or -1
- * the report fd is closed.
+ * Read the exec report, to its end of file. The child writes one byte
+ * just before exec, and a record of the failed step if a step (exec
+ * included) fails. 1: the marker, then end of file: exec happened; 0:
+ * no end of file yet (EAGAIN); -1: the child failed at *step with *err
+ * (SPAWN_DIED with ECANCELED: end of file without the marker, the child
+ * died before exec), and was reaped. The report fd stays open: its
+ * owner deletes its watch, then closes it.
  */
 int spawn_report(struct spawn_child *ch, enum spawn_step *step, int *err);
 

@@ -1,8 +1,10 @@
 /*
  * loop: timers in deadline order and only once, cancelled timers, fd
  * watches on a pipe, a watch removed by an earlier callback of the same
- * round, signals through the signalfd, and loop_quit. Every run is
- * bounded by a safety timer that stops the loop and fails the test.
+ * round, a watch deleted before (and, wrongly, after) its fd is closed
+ * while a child holds the file, signals through the signalfd, and loop_quit.
+ * Every run is bounded by a safety timer that stops the loop and fails the
+ * test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -278,6 +280,83 @@ static void test_io_del_in_same_round(void **state)
 	loop_free(l);
 }
 
+/* A child that holds a copy of fd (as a child between fork and exec
+ * holds the daemon's pipes) until it reads a byte from its stdin pipe;
+ * returns its pid, and the write end that releases it in *release. */
+static pid_t hold_copy(int fd, int *release)
+{
+	int gate[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		(void)fd; /* inherited: held until _exit */
+		close(gate[1]);
+		_exit(read(gate[0], &c, 1) < 0);
+	}
+	close(gate[0]);
+	*release = gate[1];
+	return pid;
+}
+
+static void test_io_close_deletes_before_close(void **state)
+{
+	struct loop *l = loop_new();
+	struct watch w = {.l = l};
+	int fds[2], release, status;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(l);
+	watch_pipe(l, &w, fds);
+	pid = hold_copy(fds[0], &release);
+	/* The writer goes: a hang-up on a file the child still holds. Had
+	 * the fd been closed first, epoll would go on reporting it for a
+	 * freed watch; deleted first, it is never reported. */
+	loop_io_close(&w.io, &w.fd);
+	assert_null(w.io);
+	assert_int_equal(w.fd, -1);
+	close(fds[1]);
+	assert_non_null(loop_timer_add(l, 50, quit_cb, l));
+	run_bounded(l);
+	assert_int_equal(w.calls, 0);
+	put_byte(release, 'x');
+	close(release);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	loop_io_close(&w.io, &w.fd); /* both already gone: a no-op */
+	loop_free(l);
+}
+
+static void test_io_del_after_close_is_kept(void **state)
+{
+	struct loop *l = loop_new();
+	struct watch w = {.l = l};
+	int fds[2], release, status;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(l);
+	watch_pipe(l, &w, fds);
+	pid = hold_copy(fds[0], &release);
+	/* The caller's bug: closed first. The delete fails (EBADF), is
+	 * logged, and the record is kept, so the hang-up epoll still
+	 * reports touches no freed memory (ASan, valgrind) and calls no
+	 * callback. */
+	close(fds[0]);
+	loop_io_del(w.io);
+	close(fds[1]);
+	assert_non_null(loop_timer_add(l, 50, quit_cb, l));
+	run_bounded(l);
+	assert_int_equal(w.calls, 0);
+	put_byte(release, 'x');
+	close(release);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	loop_free(l);
+}
+
 struct sig {
 	struct loop *l;
 	int signo;
@@ -389,6 +468,8 @@ int main(void)
 		cmocka_unit_test(test_io_pipe_readable),
 		cmocka_unit_test(test_io_mod_zero_stops),
 		cmocka_unit_test(test_io_del_in_same_round),
+		cmocka_unit_test(test_io_close_deletes_before_close),
+		cmocka_unit_test(test_io_del_after_close_is_kept),
 		cmocka_unit_test(test_signal_through_callback),
 		cmocka_unit_test(test_quit_ends_run),
 		cmocka_unit_test(test_forked_child_watches_signals),

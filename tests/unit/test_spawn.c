@@ -1,4 +1,5 @@
-/* spawn: the environment a run gets, and the failure statuses. */
+/* spawn: the environment a run gets, the failure statuses, and what an
+ * exec report says. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,8 +7,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spawnfs/ctl.h"
 #include "spawnfs/spawn.h"
@@ -126,6 +130,85 @@ static void test_fail_status(void **state)
 	assert_string_equal(spawn_step_name(SPAWN_EXEC), "exec");
 }
 
+/* A child that writes bytes to the write end of a report pipe, then
+ * exits (or, with die, is killed by SIGKILL first); the parent's view as
+ * a spawn_child with the non-blocking read end. */
+static void report_from(struct spawn_child *ch, const void *bytes, size_t n,
+			bool die)
+{
+	int p[2];
+
+	*ch = SPAWN_CHILD_NONE;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	ch->pid = fork();
+	assert_true(ch->pid >= 0);
+	if (ch->pid == 0) {
+		close(p[0]);
+		if (n && write(p[1], bytes, n) != (ssize_t)n)
+			_exit(2);
+		if (die)
+			raise(SIGKILL);
+		_exit(0);
+	}
+	close(p[1]);
+	ch->report = p[0];
+}
+
+/* spawn_report until it answers, reading blocking (the child is quick). */
+static int report_read(struct spawn_child *ch, enum spawn_step *step, int *err)
+{
+	int rc;
+
+	while ((rc = spawn_report(ch, step, err)) == 0)
+		;
+	assert_true(ch->report >= 0); /* the caller closes it */
+	close(ch->report);
+	return rc;
+}
+
+static void test_report_outcomes(void **state)
+{
+	struct {
+		int step;
+		int err;
+	} rec = {SPAWN_EXEC, ENOENT};
+	unsigned char buf[1 + sizeof(rec)];
+	enum spawn_step step = 0;
+	struct spawn_child ch;
+	int err = 0;
+
+	(void)state;
+	/* The marker, then end of file: exec happened. */
+	report_from(&ch, "x", 1, false);
+	assert_int_equal(report_read(&ch, &step, &err), 1);
+	spawn_reap(ch.pid);
+	/* The marker and a failed exec's record. */
+	buf[0] = 'x';
+	memcpy(buf + 1, &rec, sizeof(rec));
+	report_from(&ch, buf, sizeof(buf), false);
+	assert_int_equal(report_read(&ch, &step, &err), -1);
+	assert_int_equal(step, SPAWN_EXEC);
+	assert_int_equal(err, ENOENT);
+	/* A step before exec failed: the record alone. */
+	rec.step = SPAWN_CWD;
+	rec.err = EACCES;
+	report_from(&ch, &rec, sizeof(rec), false);
+	assert_int_equal(report_read(&ch, &step, &err), -1);
+	assert_int_equal(step, SPAWN_CWD);
+	assert_int_equal(err, EACCES);
+	/* Killed before exec: nothing, then end of file. Not a start. */
+	report_from(&ch, NULL, 0, true);
+	assert_int_equal(report_read(&ch, &step, &err), -1);
+	assert_int_equal(step, SPAWN_DIED);
+	assert_int_equal(err, ECANCELED);
+	assert_int_equal(spawn_fail_status(SPAWN_DIED, ECANCELED), 1);
+	/* A truncated record: EIO, not taken for a start. */
+	report_from(&ch, "x\1\2", 3, false);
+	assert_int_equal(report_read(&ch, &step, &err), -1);
+	assert_int_equal(step, SPAWN_SETUP);
+	assert_int_equal(err, EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_root_path_and_unknown_uid),
 		cmocka_unit_test(test_env_put_replaces_by_name),
 		cmocka_unit_test(test_fail_status),
+		cmocka_unit_test(test_report_outcomes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
