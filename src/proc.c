@@ -8,6 +8,7 @@
  * Owns: the logs, the settings for the next run (spawn_opts), and the
  * run's leader, stdin, tree, timers and outcome.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -703,6 +704,11 @@ static int proc_spawn(struct proc *p, char **argv)
 		ctl_argv_free(argv);
 		return -EBUSY;
 	}
+	/* Taking the rest may have closed the last pipe without a read:
+	 * the old run is over now, and must be counted out before the new
+	 * one is counted in. */
+	proc_run_done(p);
+	assert(!p->counted);
 	ctl_argv_free(p->argv);
 	p->argv = argv;
 	tree_free(p->tree);
