@@ -1,9 +1,14 @@
 /*
- * child: one watch record per live child, in one list for SIGCHLD. Each
- * record holds the pidfd and its loop watch, or -1 where the kernel has
- * none; an exit is reaped with waitid(P_PIDFD) or waitid(P_PID).
+ * child: one record per child the daemon waits for, in one list for
+ * SIGCHLD and a pid hash for the orphans' reaping. A watch record holds
+ * the pidfd and its loop watch, or -1 where the kernel has none; an exit
+ * is reaped with waitid(P_PIDFD) or waitid(P_PID). A kept record only
+ * reserves its pid. Any other child that exits is an orphan handed to
+ * the subreaper, and is reaped at once.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,20 +19,26 @@
 #include "spawnfs/child.h"
 #include "spawnfs/log.h"
 
+#define CHILD_HASH 1024 /* buckets; chains stay short below 10^4 */
+
 struct child {
 	struct child_set *set;
 	pid_t pid;
 	int pidfd; /* -1: reaped on SIGCHLD instead */
 	struct loop_io *io;
-	child_exit_cb exit_cb;
+	child_exit_cb exit_cb; /* NULL: kept, its owner reaps it */
 	child_stop_cb stop_cb;
 	void *arg;
-	struct child *prev, *next;
+	struct child *prev, *next; /* in all */
+	struct child *hnext;	   /* in its hash bucket */
 };
 
 struct child_set {
 	struct loop *loop;
 	struct child *all;
+	struct child *hash[CHILD_HASH];
+	bool blocked; /* an orphan's reaping waits on a kept child */
+	uint64_t orphans;
 };
 
 struct child_set *child_set_new(struct loop *loop)
@@ -47,17 +58,62 @@ void child_set_free(struct child_set *s)
 	free(s);
 }
 
+static struct child **hash_slot(struct child_set *s, pid_t pid)
+{
+	struct child **pp = &s->hash[(unsigned)pid % CHILD_HASH];
+
+	while (*pp && (*pp)->pid != pid)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+/* A new record for pid, linked in; NULL with errno ENOMEM. */
+static struct child *child_add(struct child_set *s, pid_t pid)
+{
+	struct child *c = calloc(1, sizeof(*c)), **pp;
+
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->set = s;
+	c->pid = pid;
+	c->pidfd = -1;
+	c->next = s->all;
+	if (s->all)
+		s->all->prev = c;
+	s->all = c;
+	pp = hash_slot(s, pid);
+	c->hnext = *pp; /* NULL, or an older record of a reused pid */
+	*pp = c;
+	return c;
+}
+
 void child_unwatch(struct child *c)
 {
+	struct child_set *s;
+	struct child **pp;
+
 	if (!c)
 		return;
+	s = c->set;
 	loop_io_close(&c->io, &c->pidfd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		c->set->all = c->next;
+		s->all = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	for (pp = &s->hash[(unsigned)c->pid % CHILD_HASH]; *pp != c;
+	     pp = &(*pp)->hnext)
+		;
+	*pp = c->hnext;
+	/* Orphans that exited behind a kept child are reaped on the next
+	 * round: a SIGCHLD of our own, not a call back from here. */
+	if (!c->exit_cb && s->blocked) {
+		s->blocked = false;
+		kill(getpid(), SIGCHLD);
+	}
 	free(c);
 }
 
@@ -106,16 +162,67 @@ static void child_try_stopped(struct child *c)
 		c->stop_cb(c->arg, false);
 }
 
+/*
+ * Reap the children nobody waits for. waitid(WNOWAIT) shows the oldest
+ * exited child without taking its status: a watched one is reaped by its
+ * watch (its owner gets the status), a kept one stops the walk until its
+ * owner has reaped it, any other is an orphan and goes at once.
+ */
+static void reap_orphans(struct child_set *s)
+{
+	struct child *c;
+	siginfo_t si;
+
+	s->blocked = false;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid == 0)
+			return;
+		c = *hash_slot(s, si.si_pid);
+		if (c && !c->exit_cb) {
+			s->blocked = true;
+			return;
+		}
+		if (c) {
+			if (!child_try_reap(c))
+				return;
+			continue;
+		}
+		if (waitid(P_PID, (id_t)si.si_pid, &si, WEXITED | WNOHANG) < 0)
+			return;
+		s->orphans++;
+	}
+}
+
 void child_set_sigchld(struct child_set *s)
 {
 	struct child *c, *next;
 
 	for (c = s->all; c; c = next) {
 		next = c->next;
+		if (!c->exit_cb)
+			continue;
 		if (c->pidfd < 0 && child_try_reap(c))
 			continue;
 		child_try_stopped(c);
 	}
+	reap_orphans(s);
+}
+
+void child_set_orphans(struct child_set *s)
+{
+	reap_orphans(s);
+}
+
+uint64_t child_set_orphans_reaped(const struct child_set *s)
+{
+	return s->orphans;
+}
+
+struct child *child_keep(struct child_set *s, pid_t pid)
+{
+	return child_add(s, pid);
 }
 
 static void pidfd_readable(void *arg, uint32_t events)
@@ -127,18 +234,14 @@ static void pidfd_readable(void *arg, uint32_t events)
 struct child *child_watch(struct child_set *s, pid_t pid, child_exit_cb exit_cb,
 			  child_stop_cb stop_cb, void *arg)
 {
-	struct child *c = calloc(1, sizeof(*c));
+	struct child *c = child_add(s, pid);
 	int err;
 
-	if (!c) {
-		errno = ENOMEM;
+	if (!c)
 		return NULL;
-	}
-	*c = (struct child){s,	     pid, -1,	NULL,  exit_cb,
-			    stop_cb, arg, NULL, s->all};
-	if (s->all)
-		s->all->prev = c;
-	s->all = c;
+	c->exit_cb = exit_cb;
+	c->stop_cb = stop_cb;
+	c->arg = arg;
 	c->pidfd = pidfd_open(pid, 0);
 	if (c->pidfd < 0 && errno != ENOSYS)
 		goto fail;
@@ -147,7 +250,6 @@ struct child *child_watch(struct child_set *s, pid_t pid, child_exit_cb exit_cb,
 				    c);
 		if (!c->io)
 			goto fail;
-		return c;
 	}
 	return c;
 fail:

@@ -24,6 +24,7 @@ struct leader {
 	bool pending;		/* between leader_wait and the report */
 	struct spawn_child ch;	/* the child's pid and parent's ends */
 	struct loop_io *report; /* the watch on ch.report */
+	struct child *kept;	/* ch.pid, reserved until the report */
 	pid_t pid;
 	bool child;	     /* pid is a child of ours, not reaped yet */
 	bool alive;	     /* and it runs (leader_started) */
@@ -78,6 +79,8 @@ static void report_readable(void *arg, uint32_t events)
 	if (rc == 0)
 		return;
 	loop_io_close(&l->report, &l->ch.report);
+	child_unwatch(l->kept);
+	l->kept = NULL;
 	l->pending = false;
 	ch = l->ch;
 	l->ch = SPAWN_CHILD_NONE;
@@ -89,8 +92,10 @@ int leader_wait(struct leader *l, struct spawn_child *ch)
 	l->ch = *ch;
 	*ch = SPAWN_CHILD_NONE;
 	l->pending = true;
-	l->report =
-		loop_io_add(l->loop, l->ch.report, EPOLLIN, report_readable, l);
+	l->kept = child_keep(l->children, l->ch.pid);
+	if (l->kept)
+		l->report = loop_io_add(l->loop, l->ch.report, EPOLLIN,
+					report_readable, l);
 	if (l->report)
 		return 0;
 	/* A dead child: its report pipe ends at once. */
@@ -114,6 +119,8 @@ void leader_cancel(struct leader *l)
 	kill(l->ch.pid, SIGKILL);
 	spawn_reap(l->ch.pid);
 	loop_io_close(&l->report, &l->ch.report);
+	child_unwatch(l->kept);
+	l->kept = NULL;
 	spawn_child_close(&l->ch);
 	l->ch = SPAWN_CHILD_NONE;
 	l->pending = false;

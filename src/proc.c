@@ -74,6 +74,11 @@ struct proc {
 
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
 
+static void reap_orphans(void *children)
+{
+	child_set_orphans(children);
+}
+
 struct proc_ctx *proc_ctx_new(struct loop *loop, const struct cfg *cfg,
 			      const struct proc_hooks *hooks, void *arg,
 			      const struct rlimit *nofile,
@@ -98,6 +103,7 @@ struct proc_ctx *proc_ctx_new(struct loop *loop, const struct cfg *cfg,
 		errno = ENOMEM;
 		return NULL;
 	}
+	tree_set_reaper(ctx->trees, reap_orphans, ctx->children);
 	return ctx;
 }
 
@@ -829,6 +835,11 @@ uint64_t proc_limit(const struct proc *p, enum proc_limit which)
 uint64_t proc_ctx_processes(const struct proc_ctx *ctx)
 {
 	return tree_set_processes(ctx->trees);
+}
+
+uint64_t proc_ctx_orphans(const struct proc_ctx *ctx)
+{
+	return child_set_orphans_reaped(ctx->children);
 }
 
 uint64_t proc_ctx_cpu_usec(const struct proc_ctx *ctx)

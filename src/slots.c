@@ -412,6 +412,7 @@ void slots_metrics(const struct slots *sl, struct metrics_view *v)
 	}
 	proc_ctx_runs(sl->pctx, &v->runs_started, &v->runs_failed);
 	v->processes = proc_ctx_processes(sl->pctx);
+	v->orphans = proc_ctx_orphans(sl->pctx);
 	v->cpu_usec = proc_ctx_cpu_usec(sl->pctx);
 }
 

@@ -48,7 +48,9 @@ struct tree_set {
 	struct loop_io *io;
 	struct tree *trees;
 	struct loop_timer *poll; /* groups that outlived their leader */
-	uint64_t cpu_done;	 /* usage_usec of the trees emptied */
+	void (*reap)(void *arg); /* reaps exited orphans, while settling */
+	void *reap_arg;
+	uint64_t cpu_done; /* usage_usec of the trees emptied */
 };
 
 static void poll_arm(struct tree_set *ts);
@@ -202,12 +204,12 @@ struct tree_set *tree_set_new(struct loop *loop, struct cgroup_root *cg)
 	ts->loop = loop;
 	ts->cg = cg;
 	ts->ifd = -1;
-	if (!cg) {
-		/* Orphans of a group come back to the daemon, to be reaped. */
-		if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-			log_warn("tree: child subreaper: %s", strerror(errno));
+	/* Orphans of a run come back to the daemon, to be reaped at once
+	 * (with cgroups too: PID 1 may never reap them). */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("tree: child subreaper: %s", strerror(errno));
+	if (!cg)
 		return ts;
-	}
 	ts->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ts->ifd >= 0)
 		ts->io = loop_io_add(loop, ts->ifd, EPOLLIN, on_inotify, ts);
@@ -230,44 +232,12 @@ bool tree_set_has(const struct tree_set *ts, const char *controller)
 	return cgroup_root_has(ts->cg, controller);
 }
 
-/* Whether pid leads a tree whose owner will reap it. */
-static bool is_leader(const struct tree_set *ts, pid_t pid)
-{
-	const struct tree *t;
-
-	for (t = ts->trees; t; t = t->next)
-		if (t->leader && t->pid == pid)
-			return true;
-	return false;
-}
-
-/* Reap the daemon's children that lead no tree: orphans handed to the
- * subreaper. Leaders are left to child.c, whose status they carry. */
-static void reap_orphans(struct tree_set *ts)
-{
-	char path[64], text[4096], *s, *end;
-	long pid;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
-		 (int)getpid());
-	if (cgroup_read(AT_FDCWD, path, text, sizeof(text)) < 0)
-		return;
-	for (s = text;; s = end) {
-		pid = strtol(s, &end, 10);
-		if (end == s)
-			break;
-		if (pid > 0 && !is_leader(ts, (pid_t)pid))
-			waitpid((pid_t)pid, NULL, WNOHANG);
-	}
-}
-
 void tree_set_sigchld(struct tree_set *ts)
 {
 	struct tree *t, *next;
 
 	if (ts->cg)
 		return;
-	reap_orphans(ts);
 	for (t = ts->trees; t; t = next) {
 		next = t->next;
 		tree_look(t);
@@ -305,6 +275,12 @@ static void sleep_ms(long ms)
 		;
 }
 
+void tree_set_reaper(struct tree_set *ts, void (*reap)(void *arg), void *arg)
+{
+	ts->reap = reap;
+	ts->reap_arg = arg;
+}
+
 void tree_set_settle(struct tree_set *ts, unsigned ms)
 {
 	struct tree *t, *next;
@@ -314,8 +290,8 @@ void tree_set_settle(struct tree_set *ts, unsigned ms)
 		if (!t->empty && t->pid > 0)
 			tree_signal(t, SIGKILL);
 	while (ts->trees && waited < ms) {
-		if (!ts->cg)
-			reap_orphans(ts);
+		if (ts->reap)
+			ts->reap(ts->reap_arg);
 		for (t = ts->trees; t; t = next) {
 			next = t->next;
 			tree_look(t);
@@ -325,6 +301,8 @@ void tree_set_settle(struct tree_set *ts, unsigned ms)
 		sleep_ms(5);
 		waited += 5;
 	}
+	if (ts->reap)
+		ts->reap(ts->reap_arg);
 	for (t = ts->trees; t; t = t->next)
 		log_warn("tree %s: still not empty at exit", t->name);
 }

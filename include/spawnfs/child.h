@@ -4,13 +4,16 @@
  * SIGCHLD and waitid (old kernels, valgrind). A pidfd does not wake on a
  * stop, so on every SIGCHLD each live child is also asked whether it was
  * stopped or continued (waitid without WEXITED, which never consumes an
- * exit status). Owns the watch records and the pidfds.
+ * exit status). Children it neither watches nor keeps are orphans that
+ * came to the daemon as their subreaper: it reaps them. Owns the watch
+ * records and the pidfds.
  */
 #ifndef SPAWNFS_CHILD_H
 #define SPAWNFS_CHILD_H
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "spawnfs/loop.h"
@@ -30,9 +33,23 @@ struct child_set *child_set_new(struct loop *loop);
 /* Every watch must be gone. NULL is a no-op. */
 void child_set_free(struct child_set *s);
 
-/* SIGCHLD arrived: reap the children watched without a pidfd, and tell
- * every live child's stops and continues. */
+/* SIGCHLD arrived: reap the children watched without a pidfd, tell
+ * every live child's stops and continues, and reap the orphans (children
+ * neither watched nor kept: the daemon is their subreaper). An exit
+ * status that belongs to a watched or kept child is never taken here. */
 void child_set_sigchld(struct child_set *s);
+
+/* Reap the orphans that have exited now (as child_set_sigchld does). */
+void child_set_orphans(struct child_set *s);
+
+/* Orphans reaped so far. */
+uint64_t child_set_orphans_reaped(const struct child_set *s);
+
+/* Reserve pid, a child whose status its owner takes itself (one between
+ * fork and its exec report): never reaped as an orphan. Free with
+ * child_unwatch, after the owner has reaped it or once it is watched.
+ * NULL with errno ENOMEM. */
+struct child *child_keep(struct child_set *s, pid_t pid);
 
 /* Watch pid (a child of this process) until it is reaped; no callback
  * runs before this returns. NULL with errno on failure. */

@@ -77,6 +77,9 @@ void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
 uint64_t proc_ctx_processes(const struct proc_ctx *ctx);
 uint64_t proc_ctx_cpu_usec(const struct proc_ctx *ctx);
 
+/* Orphans of runs reaped so far (the daemon is their subreaper). */
+uint64_t proc_ctx_orphans(const struct proc_ctx *ctx);
+
 /* SIGCHLD arrived: reap the leaders watched without a pidfd, note which
  * live leaders were stopped or continued, reap orphans (without
  * cgroups). */

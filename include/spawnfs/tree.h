@@ -37,7 +37,8 @@ struct tree_limits {
 typedef void (*tree_empty_cb)(void *arg);
 
 /* Every tree of a daemon, watched from loop; cg (borrowed, outliving
- * the set) or NULL for process groups. NULL with errno. */
+ * the set) or NULL for process groups. Makes the daemon a child
+ * subreaper, in both modes. NULL with errno. */
 struct tree_set *tree_set_new(struct loop *loop, struct cgroup_root *cg);
 
 /* Kill what is left of every tree, wait (bounded) for them to empty,
@@ -51,9 +52,13 @@ bool tree_set_cgroup(const struct tree_set *ts);
 /* Whether controller is enabled for the leaves. */
 bool tree_set_has(const struct tree_set *ts, const char *controller);
 
-/* SIGCHLD: without cgroups, reap the orphans that came to the daemon
- * (never a leader: those are child.c's), and look at the groups. */
+/* SIGCHLD, once the orphans are reaped (child.c): without cgroups, look
+ * whether the groups emptied. */
 void tree_set_sigchld(struct tree_set *ts);
+
+/* What reaps the exited orphans while the set settles at exit (a group
+ * counts its zombies as members). */
+void tree_set_reaper(struct tree_set *ts, void (*reap)(void *arg), void *arg);
 
 /* Processes alive in every tree (a metrics gauge). */
 uint64_t tree_set_processes(const struct tree_set *ts);

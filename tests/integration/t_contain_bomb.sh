@@ -44,6 +44,19 @@ processes_are() {
 none_left() {
 	[ "$(nobody_count)" = 0 ]
 }
+# nobody_all: processes of uid nobody, zombies included: a zombie still
+# counts against RLIMIT_NPROC, so the next bomb could not grow.
+nobody_all() {
+	local n=0 f
+	for f in /proc/[0-9]*/status; do
+		awk '/^Uid:/ { u = ($2 == 65534) } END { exit !u }' "$f" \
+			2>/dev/null && n=$((n + 1))
+	done
+	echo $n
+}
+all_gone() {
+	[ "$(nobody_all)" = 0 ]
+}
 
 [ "$(nobody_count)" = 0 ] || { echo "skip: processes of nobody are running"; exit 77; }
 for mode in auto off; do
@@ -68,4 +81,8 @@ for mode in auto off; do
 	ok "$mode: fork bomb as nobody (peak $peak processes) gone $t ms" \
 		"after its 3 s deadline"
 	unmount_fs || fail "$mode: daemon exit"
+	# The daemon reaped the orphans as their subreaper: no zombie of
+	# nobody waits for PID 1.
+	wait_until 10 all_gone || fail "$mode: $(nobody_all) processes" \
+		"of nobody (zombies included) left after the daemon exit"
 done

@@ -1,4 +1,5 @@
-/* child: exits reaped through pidfd or SIGCHLD, stops and continues. */
+/* child: exits reaped through pidfd or SIGCHLD, stops and continues, and
+ * orphans reaped without taking a watched or kept child's status. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,12 +171,65 @@ static void test_unwatch(void **state)
 	loop_free(l);
 }
 
+/* The status of pid as left for its owner: it must still be there. */
+static int status_left(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WEXITSTATUS(status);
+}
+
+static void test_orphans_reaped_owned_left(void **state)
+{
+	struct loop *l = loop_new();
+	struct child_set *set = child_set_new(l);
+	struct seen s = {.l = l};
+	pid_t orphan, kept, watched;
+	struct child *k, *c;
+	siginfo_t si;
+
+	(void)state;
+	assert_non_null(set);
+	/* Exited, in this order: a kept child (its owner reaps it), an
+	 * orphan (nobody waits for it), a watched child. The kept one is
+	 * the oldest, so the walk stops at it; unkept, the walk goes on. */
+	kept = child_exiting(5, 0);
+	assert_int_equal(waitid(P_PID, (id_t)kept, &si, WEXITED | WNOWAIT), 0);
+	k = child_keep(set, kept);
+	assert_non_null(k);
+	orphan = child_exiting(6, 0);
+	assert_int_equal(waitid(P_PID, (id_t)orphan, &si, WEXITED | WNOWAIT),
+			 0);
+	watched = child_exiting(7, 0);
+	assert_int_equal(waitid(P_PID, (id_t)watched, &si, WEXITED | WNOWAIT),
+			 0);
+	c = child_watch(set, watched, on_exit_cb, on_stop_cb, &s);
+	assert_non_null(c);
+	child_set_orphans(set);
+	assert_int_equal(child_set_orphans_reaped(set), 0);
+	assert_int_equal(s.exits, 0);
+	/* The owner takes its status; then the walk reaps the orphan and
+	 * hands the watched child's status to its watch. */
+	assert_int_equal(status_left(kept), 5);
+	child_unwatch(k);
+	child_set_sigchld(set);
+	assert_int_equal(child_set_orphans_reaped(set), 1);
+	assert_int_equal(s.exits, 1);
+	assert_int_equal(s.status, 7);
+	assert_int_equal(waitpid(orphan, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	child_set_free(set);
+	loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_stop_continue_kill),
 		cmocka_unit_test(test_unwatch),
+		cmocka_unit_test(test_orphans_reaped_owned_left),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
