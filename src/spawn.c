@@ -450,31 +450,26 @@ static int report_parse(struct spawn_child *ch, enum spawn_step *step, int *err)
 
 int spawn_report(struct spawn_child *ch, enum spawn_step *step, int *err)
 {
-	unsigned char scratch[1];
-	unsigned char *at;
-	size_t room;
 	ssize_t n;
 
 	for (;;) {
-		room = sizeof(ch->got) - ch->ngot;
-		at = room ? ch->got + ch->ngot : scratch;
-		n = read(ch->report, at, room ? room : sizeof(scratch));
+		if (ch->ngot == sizeof(ch->got)) {
+			kill(ch->pid, SIGKILL); /* more than any report */
+			break;
+		}
+		n = read(ch->report, ch->got + ch->ngot,
+			 sizeof(ch->got) - ch->ngot);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
+		if (n < 0) {
+			kill(ch->pid, SIGKILL);
+			ch->ngot = sizeof(ch->got);
+		}
 		if (n <= 0)
 			break;
-		if (!room) { /* more than any report: not ours */
-			ch->ngot = sizeof(ch->got);
-			kill(ch->pid, SIGKILL);
-			break;
-		}
 		ch->ngot += (unsigned)n;
-	}
-	if (n < 0) {
-		kill(ch->pid, SIGKILL);
-		ch->ngot = sizeof(ch->got);
 	}
 	return report_parse(ch, step, err);
 }
