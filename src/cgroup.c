@@ -563,11 +563,6 @@ void cgroup_root_close(struct cgroup_root *cg)
 	free(cg);
 }
 
-const char *cgroup_root_path(const struct cgroup_root *cg)
-{
-	return cg->path;
-}
-
 bool cgroup_root_has(const struct cgroup_root *cg, const char *controller)
 {
 	if (!cg)

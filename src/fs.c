@@ -136,7 +136,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	struct handle *h = fi ? handle_by_id(fs->hs, fi->fh) : NULL;
 	enum kind_id k = kind_of_ino(ino);
 	struct stat st;
 	int rc;
@@ -199,13 +199,13 @@ static bool dirent_add(fuse_req_t req, char *buf, size_t size, size_t *pos,
 	return true;
 }
 
-/* Root offsets: 1 ".", 2 "..", 3 + i for kind_root_at(i), then 5 + slot
- * id. */
+/* Root offsets: 1 ".", 2 "..", 3 + i for kind_root_at(i), then base +
+ * slot id, base being 2 + the number of root files. */
 static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 			   size_t size, off_t off)
 {
 	size_t pos = 0, i;
-	uint64_t id;
+	uint64_t id, base;
 	struct proc *p;
 
 	if (off < 1 &&
@@ -222,11 +222,12 @@ static size_t readdir_root(fuse_req_t req, struct fs *fs, char *buf,
 				rf->mode & S_IFMT, (off_t)i + 3))
 			return pos;
 	}
-	id = off > 5 ? (uint64_t)off - 5 : 0;
+	base = (uint64_t)i + 2;
+	id = (uint64_t)off > base ? (uint64_t)off - base : 0;
 	while ((p = slots_next(fs->sl, id, &id)))
 		if (!dirent_add(req, buf, size, &pos, proc_name(p),
 				kind_ino(p, KIND_DIR), S_IFDIR,
-				(off_t)(id + 5)))
+				(off_t)(id + base)))
 			break;
 	return pos;
 }
@@ -522,45 +523,66 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->fh = handle_id(h);
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) < 0)
 		fs_close(fs, h); /* interrupted: no release will come */
 }
 
-static struct handle *fi_handle(const struct fuse_file_info *fi)
+/* The open handle the kernel names by fi->fh; NULL (and EBADF answered)
+ * for an id that is not open, which only a bug could send. */
+static struct handle *fi_handle(fuse_req_t req, const struct fuse_file_info *fi)
 {
-	return (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = handle_by_id(req_fs(req)->hs, fi->fh);
+
+	if (!h)
+		fuse_reply_err(req, EBADF);
+	return h;
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	struct handle *h = fi_handle(req, fi);
+
 	(void)ino;
-	fs_close(req_fs(req), fi_handle(fi));
+	if (!h)
+		return;
+	fs_close(req_fs(req), h);
 	fuse_reply_err(req, 0);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	struct handle *h = fi_handle(req, fi);
+
 	(void)ino;
-	handle_read(fi_handle(fi), req, size, off, fi->flags);
+	if (h)
+		handle_read(h, req, size, off, fi->flags);
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
+	struct handle *h = fi_handle(req, fi);
+
 	(void)ino;
-	handle_write(fi_handle(fi), req, buf, size, off, fi->flags);
+	if (h)
+		handle_write(h, req, buf, size, off, fi->flags);
 }
 
 static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
+	struct handle *h = fi_handle(req, fi);
+
 	(void)ino;
-	handle_poll(fi_handle(fi), req, ph);
+	if (h)
+		handle_poll(h, req, ph);
+	else
+		fuse_pollhandle_destroy(ph);
 }
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)

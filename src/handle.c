@@ -34,6 +34,8 @@ struct handle_park;
 
 struct handle {
 	struct handle_set *set;
+	uint64_t id;		  /* the kernel's fh: never reused */
+	struct handle *hnext;	  /* in its id bucket */
 	struct handle_list *list; /* the slot's; NULL for no slot */
 	struct proc *p;		  /* borrowed: fs holds a reference */
 	enum handle_type type;
@@ -67,7 +69,7 @@ struct handle_park {
 	char *ctl_rest;
 	size_t ctl_rest_len;
 	bool intr;
-	struct loop_timer *grace; /* an interrupted ctl write's deadline */
+	struct loop_timer grace; /* an interrupted ctl write's deadline */
 	struct handle_park *next;
 	struct handle_park *intr_next;
 };
@@ -76,6 +78,9 @@ struct handle_set {
 	struct ctlrun *ctlrun; /* what ctl lines do */
 	struct loop *loop;
 	struct handle *first;
+	struct handle **byid; /* hash of the handles by id */
+	size_t nbuckets;      /* a power of two */
+	uint64_t next_id;
 	struct handle_park *intr;
 	bool stopping;
 	/* for metrics */
@@ -111,16 +116,67 @@ struct handle_set *handle_set_new(struct ctlrun *ctlrun, struct loop *loop)
 {
 	struct handle_set *set = calloc(1, sizeof(*set));
 
-	if (set) {
-		set->ctlrun = ctlrun;
-		set->loop = loop;
+	if (!set)
+		return NULL;
+	set->ctlrun = ctlrun;
+	set->loop = loop;
+	set->next_id = 1;
+	set->nbuckets = 64;
+	set->byid = calloc(set->nbuckets, sizeof(*set->byid));
+	if (!set->byid) {
+		free(set);
+		return NULL;
 	}
 	return set;
 }
 
 void handle_set_free(struct handle_set *set)
 {
+	if (!set)
+		return;
+	free(set->byid);
 	free(set);
+}
+
+static struct handle **id_bucket(const struct handle_set *set, uint64_t id)
+{
+	return &set->byid[id & (set->nbuckets - 1)];
+}
+
+/* Twice the buckets once the handles outnumber them (best effort: on
+ * ENOMEM the chains just get longer). */
+static void id_grow(struct handle_set *set)
+{
+	size_t n = set->nbuckets * 2, i;
+	struct handle **byid = calloc(n, sizeof(*byid)), *h, *next;
+
+	if (!byid)
+		return;
+	for (i = 0; i < set->nbuckets; i++) {
+		for (h = set->byid[i]; h; h = next) {
+			next = h->hnext;
+			h->hnext = byid[h->id & (n - 1)];
+			byid[h->id & (n - 1)] = h;
+		}
+	}
+	free(set->byid);
+	set->byid = byid;
+	set->nbuckets = n;
+}
+
+struct handle *handle_by_id(const struct handle_set *set, uint64_t id)
+{
+	struct handle *h;
+
+	for (h = *id_bucket(set, id); h; h = h->hnext)
+		if (h->id == id)
+			return h;
+	return NULL;
+}
+
+uint64_t handle_id(const struct handle *h)
+{
+	return h->id;
 }
 
 void handle_set_stopping(struct handle_set *set)
@@ -144,7 +200,14 @@ void handle_metrics(const struct handle_set *set, struct metrics_view *v)
 static void handle_link(struct handle *h)
 {
 	struct handle_set *set = h->set;
+	struct handle **b;
 
+	h->id = set->next_id++;
+	if (set->count >= set->nbuckets)
+		id_grow(set);
+	b = id_bucket(set, h->id);
+	h->hnext = *b;
+	*b = h;
 	h->gnext = set->first;
 	if (set->first)
 		set->first->gprev = h;
@@ -162,7 +225,11 @@ static void handle_link(struct handle *h)
 static void handle_unlink(struct handle *h)
 {
 	struct handle_set *set = h->set;
+	struct handle **b;
 
+	for (b = id_bucket(set, h->id); *b != h; b = &(*b)->hnext)
+		;
+	*b = h->hnext;
 	if (h->gprev)
 		h->gprev->gnext = h->gnext;
 	else
@@ -183,7 +250,7 @@ static void handle_unlink(struct handle *h)
 
 static void park_free(struct handle_park *pk)
 {
-	loop_timer_del(pk->grace);
+	loop_timer_stop(&pk->grace);
 	pk->h->set->nparked--;
 	free(pk->data);
 	free(pk->ctl_rest);
@@ -369,6 +436,8 @@ static void handle_interrupted(fuse_req_t req, void *data)
 	set->intr = pk;
 }
 
+static void ctl_grace_expired(void *arg);
+
 /* Put pk (a copy of which the caller filled) at the end of h's FIFO. */
 static void park(struct handle *h, const struct handle_park *tmpl)
 {
@@ -383,6 +452,7 @@ static void park(struct handle *h, const struct handle_park *tmpl)
 	*pk = *tmpl;
 	pk->h = h;
 	pk->intr = false;
+	loop_timer_init(&pk->grace, h->set->loop, ctl_grace_expired, pk);
 	pk->next = pk->intr_next = NULL;
 	for (pp = &h->parked; *pp; pp = &(*pp)->next)
 		;
@@ -461,10 +531,7 @@ static void park_interrupt(struct handle_park *pk)
 
 static void ctl_grace_expired(void *arg)
 {
-	struct handle_park *pk = arg;
-
-	pk->grace = NULL; /* fired: the loop frees it */
-	park_interrupt(pk);
+	park_interrupt(arg);
 }
 
 void handle_answer_interrupts(struct handle_set *set)
@@ -474,13 +541,9 @@ void handle_answer_interrupts(struct handle_set *set)
 	while ((pk = set->intr)) {
 		set->intr = pk->intr_next;
 		if (pk->h->type == HANDLE_CTL) {
-			pk->grace =
-				loop_timer_add(set->loop, HANDLE_CTL_GRACE_MS,
-					       ctl_grace_expired, pk);
-			if (pk->grace) {
-				pk->intr = false; /* answered by its start */
-				continue;
-			}
+			loop_timer_arm(&pk->grace, HANDLE_CTL_GRACE_MS);
+			pk->intr = false; /* answered by its start */
+			continue;
 		}
 		park_interrupt(pk);
 	}

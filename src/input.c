@@ -54,7 +54,7 @@ static void input_writable(void *arg, uint32_t events)
 	struct input *in = arg;
 
 	(void)events;
-	loop_io_mod(in->io, 0);
+	(void)loop_io_mod(in->io, 0); /* a failed delete is logged there */
 	in->cb(in->arg);
 }
 
@@ -87,8 +87,9 @@ ssize_t input_write(struct input *in, const void *buf, size_t n)
 	if (w >= 0)
 		return w;
 	if (errno == EAGAIN) {
-		loop_io_mod(in->io, EPOLLOUT);
-		return -EAGAIN;
+		/* Unwatched, a waiting writer would never be woken: fail it. */
+		w = loop_io_mod(in->io, EPOLLOUT);
+		return w < 0 ? w : -EAGAIN;
 	}
 	if (errno == EINTR)
 		return -EAGAIN;

@@ -1,10 +1,11 @@
 /*
  * loop: a level-triggered epoll loop. It owns the epoll fd, a timerfd
- * armed for the earliest one-shot timer, a signalfd for the signals
- * handed to it, and the watch records. A watch or timer removed during a
- * round is only marked; it is freed once the round's events are handled,
- * so an event already fetched for it is skipped instead of touching
- * freed memory.
+ * armed for the earliest timer, a signalfd for the signals handed to it,
+ * and the watch records. A watch removed during a round is only marked;
+ * it is freed once the round's events are handled, so an event already
+ * fetched for it is skipped instead of touching freed memory. Timers
+ * live in their owners and are the nodes of a pairing heap: arming one
+ * never allocates, and a fired or stopped timer is simply not armed.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,14 +35,6 @@ struct loop_io {
 	struct loop_io *next_dead;
 };
 
-struct loop_timer {
-	struct loop *l;
-	uint64_t deadline;
-	loop_timer_cb cb;
-	void *arg;
-	struct loop_timer *next;
-};
-
 struct loop {
 	int epfd;
 	struct loop_io *lost; /* left in epoll by a failed delete: kept */
@@ -50,7 +43,8 @@ struct loop {
 	sigset_t sigmask;
 	loop_signal_cb sig_cb[LOOP_NSIG];
 	void *sig_arg[LOOP_NSIG];
-	struct loop_timer *timers; /* sorted by deadline */
+	struct loop_timer *timers; /* the pairing heap's root: the earliest */
+	uint64_t timer_seq;
 	struct loop_io *dead;
 	bool quit;
 };
@@ -111,7 +105,6 @@ static void loop_reap(struct loop *l)
 
 void loop_free(struct loop *l)
 {
-	struct loop_timer *t;
 	struct loop_io *io;
 
 	if (!l)
@@ -121,10 +114,7 @@ void loop_free(struct loop *l)
 		l->lost = io->next_dead;
 		free(io);
 	}
-	while ((t = l->timers)) {
-		l->timers = t->next;
-		free(t);
-	}
+	l->timers = NULL; /* stopped by their owners, or forgotten */
 	if (l->sigfd >= 0) {
 		close(l->sigfd);
 		sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
@@ -215,6 +205,85 @@ void loop_io_close(struct loop_io **io, int *fd)
 	*fd = -1;
 }
 
+/* ---- timers: a pairing heap whose nodes are the timers themselves ---- */
+
+static bool timer_before(const struct loop_timer *a, const struct loop_timer *b)
+{
+	return a->deadline < b->deadline ||
+	       (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+/* Two heaps (each a lone root, or NULL) as one; its root. */
+static struct loop_timer *heap_meld(struct loop_timer *a, struct loop_timer *b)
+{
+	struct loop_timer *tmp;
+
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	if (timer_before(b, a)) {
+		tmp = a;
+		a = b;
+		b = tmp;
+	}
+	b->prev = a;
+	b->next = a->child;
+	if (a->child)
+		a->child->prev = b;
+	a->child = b;
+	a->next = a->prev = NULL;
+	return a;
+}
+
+/* A list of sibling heaps as one heap (two passes: pairs left to right,
+ * then the pairs melded right to left). */
+static struct loop_timer *heap_merge_pairs(struct loop_timer *first)
+{
+	struct loop_timer *a, *b, *pairs = NULL, *root = NULL, *next;
+
+	while (first) {
+		a = first;
+		b = a->next;
+		first = b ? b->next : NULL;
+		a->next = a->prev = NULL;
+		if (b) {
+			b->next = b->prev = NULL;
+			a = heap_meld(a, b);
+		}
+		a->next = pairs;
+		pairs = a;
+	}
+	while (pairs) {
+		next = pairs->next;
+		pairs->next = NULL;
+		root = heap_meld(root, pairs);
+		pairs = next;
+	}
+	return root;
+}
+
+/* Take t, an armed timer, out of its loop's heap. */
+static void heap_remove(struct loop_timer *t)
+{
+	struct loop *l = t->l;
+	struct loop_timer *sub = heap_merge_pairs(t->child);
+
+	if (t == l->timers) {
+		l->timers = sub;
+	} else {
+		if (t->prev->child == t)
+			t->prev->child = t->next;
+		else
+			t->prev->next = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		l->timers = heap_meld(l->timers, sub);
+	}
+	t->child = t->next = t->prev = NULL;
+	t->armed = false;
+}
+
 static void loop_arm(struct loop *l)
 {
 	struct itimerspec its;
@@ -232,40 +301,45 @@ static void loop_arm(struct loop *l)
 		log_error("loop: timerfd_settime: %s", strerror(errno));
 }
 
-struct loop_timer *loop_timer_add(struct loop *l, uint64_t ms, loop_timer_cb cb,
-				  void *arg)
+void loop_timer_init(struct loop_timer *t, struct loop *l, loop_timer_cb cb,
+		     void *arg)
 {
-	struct loop_timer *t = calloc(1, sizeof(*t)), **pp;
-
-	if (!t)
-		return NULL;
+	memset(t, 0, sizeof(*t));
 	t->l = l;
-	t->deadline = loop_now_ms() + ms;
 	t->cb = cb;
 	t->arg = arg;
-	pp = &l->timers;
-	while (*pp && (*pp)->deadline <= t->deadline)
-		pp = &(*pp)->next;
-	t->next = *pp;
-	*pp = t;
-	if (l->timers == t)
-		loop_arm(l);
-	return t;
 }
 
-void loop_timer_del(struct loop_timer *t)
+void loop_timer_arm(struct loop_timer *t, uint64_t ms)
 {
-	struct loop_timer **pp;
+	struct loop *l = t->l;
+	struct loop_timer *first = l->timers;
 
-	if (!t)
+	if (t->armed)
+		heap_remove(t);
+	t->deadline = loop_now_ms() + ms;
+	t->seq = l->timer_seq++;
+	t->armed = true;
+	l->timers = heap_meld(l->timers, t);
+	if (l->timers != first)
+		loop_arm(l);
+}
+
+void loop_timer_stop(struct loop_timer *t)
+{
+	bool first;
+
+	if (!t->armed)
 		return;
-	for (pp = &t->l->timers; *pp; pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			free(t);
-			return;
-		}
-	}
+	first = t == t->l->timers;
+	heap_remove(t);
+	if (first)
+		loop_arm(t->l);
+}
+
+bool loop_timer_armed(const struct loop_timer *t)
+{
+	return t->armed;
 }
 
 static void loop_fire_timers(struct loop *l)
@@ -277,9 +351,8 @@ static void loop_fire_timers(struct loop *l)
 	    errno != EAGAIN)
 		log_error("loop: timerfd read: %s", strerror(errno));
 	while ((t = l->timers) && t->deadline <= now) {
-		l->timers = t->next;
-		t->cb(t->arg);
-		free(t);
+		heap_remove(t);
+		t->cb(t->arg); /* it may arm t again, or free it */
 	}
 	loop_arm(l);
 }

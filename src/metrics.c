@@ -61,6 +61,8 @@ static const struct scalar scalars[] = {
 	       interrupts),
 	SCALAR("spawnfs_processes", "gauge",
 	       "Processes alive in the runs' trees.", processes),
+	SCALAR("spawnfs_events_lost_total", "counter",
+	       "Events dropped for want of memory.", events_lost),
 	SCALAR("spawnfs_orphans_reaped_total", "counter",
 	       "Orphans of runs reaped by the daemon as their subreaper.",
 	       orphans),

@@ -57,7 +57,7 @@ struct proc {
 	struct leader *leader; /* its start, then its leader until reaped */
 	struct pump *pump;     /* the run's output pipes */
 	struct input *in;      /* its stdin */
-	struct loop_timer *kill_timer, *life_timer;
+	struct loop_timer kill_timer, life_timer; /* stop's KILL, timeout */
 	struct tree *tree;	   /* the run's process tree, until the next */
 	uint64_t runs;		   /* runs started: names the next tree */
 	struct tree_limits limits; /* for the next run */
@@ -135,6 +135,8 @@ static void stdin_ready(void *arg);
 static void run_launched(void *arg, struct spawn_child *ch, bool ok,
 			 enum spawn_step step, int err);
 static void proc_reaped(void *arg, const siginfo_t *si);
+static void kill_expired(void *arg);
+static void life_expired(void *arg);
 
 static const struct pump_hooks pump_hooks = {
 	.output = pump_output,
@@ -161,6 +163,8 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->gid = gid;
 	p->data = data;
 	outcome_init(&p->out);
+	loop_timer_init(&p->kill_timer, ctx->loop, kill_expired, p);
+	loop_timer_init(&p->life_timer, ctx->loop, life_expired, p);
 	p->name = strdup(name);
 	p->opts.env = calloc(1, sizeof(char *));
 	if (!p->name || !p->opts.env)
@@ -201,6 +205,8 @@ void proc_unref(struct proc *p)
 
 	if (!p || --p->refs > 0)
 		return;
+	loop_timer_stop(&p->kill_timer);
+	loop_timer_stop(&p->life_timer);
 	for (i = 0; i < PROC_NLOGS; i++)
 		stream_free(p->logs[i]);
 	ctl_argv_free(p->opts.env);
@@ -320,6 +326,11 @@ void proc_events_sync(struct proc *p)
 	evfeed_sync(p->feed);
 }
 
+uint64_t proc_events_lost(const struct proc *p)
+{
+	return evfeed_lost(p->feed);
+}
+
 uint64_t proc_log_bytes(struct proc *p, enum proc_log log)
 {
 	if (log == PROC_EVENTS)
@@ -343,10 +354,8 @@ static void proc_run_done(struct proc *p)
 	}
 	if (tree_populated(p->tree))
 		return;
-	loop_timer_del(p->kill_timer);
-	p->kill_timer = NULL;
-	loop_timer_del(p->life_timer);
-	p->life_timer = NULL;
+	loop_timer_stop(&p->kill_timer);
+	loop_timer_stop(&p->life_timer);
 	if (!p->counted)
 		return;
 	p->counted = false;
@@ -452,7 +461,6 @@ static void kill_expired(void *arg)
 {
 	struct proc *p = arg;
 
-	p->kill_timer = NULL;
 	if (proc_busy(p))
 		proc_signal(p, SIGKILL);
 }
@@ -462,17 +470,21 @@ int proc_stop(struct proc *p, long grace_ms)
 	int rc;
 
 	/* A frozen or stopped tree would sit out the grace period. */
-	tree_freeze(p->tree, false);
+	rc = tree_freeze(p->tree, false);
+	if (rc < 0 && rc != -ESRCH && rc != -EOPNOTSUPP)
+		log_warn("proc %s: thaw: %s", p->name, strerror(-rc));
 	rc = proc_signal(p, SIGTERM);
-	if (rc < 0)
+	/* TERM reached nobody, but the tree lives (a leader that has not
+	 * joined its leaf yet): the KILL still follows. */
+	if (rc < 0 && !tree_populated(p->tree))
 		return rc;
-	tree_signal(p->tree, SIGCONT);
+	rc = tree_signal(p->tree, SIGCONT);
+	if (rc < 0 && rc != -ESRCH)
+		log_warn("proc %s: SIGCONT: %s", p->name, strerror(-rc));
 	if (grace_ms < 0)
 		grace_ms = p->ctx->cfg->kill_grace_ms;
-	loop_timer_del(p->kill_timer);
-	p->kill_timer = loop_timer_add(p->ctx->loop, (uint64_t)grace_ms,
-				       kill_expired, p);
-	return p->kill_timer ? 0 : -ENOMEM;
+	loop_timer_arm(&p->kill_timer, (uint64_t)grace_ms);
+	return 0;
 }
 
 bool proc_running(const struct proc *p)
@@ -548,7 +560,6 @@ static void life_expired(void *arg)
 {
 	struct proc *p = arg;
 
-	p->life_timer = NULL;
 	log_info("proc %s: timeout, stopping", p->name);
 	proc_stop(p, -1);
 }
@@ -612,16 +623,8 @@ static void run_started(struct proc *p, pid_t pid)
 		stream_finish(p->logs[PROC_STDERR]);
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_start(p->feed, &now, pid, p->argv);
-	if (p->timeout_ms > 0) {
-		p->life_timer = loop_timer_add(
-			p->ctx->loop, (uint64_t)p->timeout_ms, life_expired, p);
-		/* A limit that cannot be kept is applied at once. */
-		if (!p->life_timer) {
-			log_error("proc %s: timeout timer: out of memory",
-				  p->name);
-			proc_stop(p, -1);
-		}
-	}
+	if (p->timeout_ms > 0)
+		loop_timer_arm(&p->life_timer, (uint64_t)p->timeout_ms);
 	proc_update(p);
 	log_debug("proc %s: started pid %d", p->name, (int)pid);
 }

@@ -37,12 +37,15 @@ struct pump {
 	const struct pump_hooks *hooks;
 	void *arg;
 	struct pump_pipe pipes[PUMP_NPIPES];
-	struct loop_timer *drain_timer, *stall_timer;
+	struct loop_timer drain_timer, stall_timer;
 	bool exited;   /* the leader was reaped: the drain has begun */
 	bool stopping; /* the daemon stops: drop what nobody reads */
 };
 
 static const char *const pipe_names[PUMP_NPIPES] = {"stdout", "stderr"};
+
+static void drain_expired(void *arg);
+static void stall_expired(void *arg);
 
 struct pump *pump_new(struct loop *loop, const struct cfg *cfg,
 		      struct stream *const *logs, struct evfeed *feed,
@@ -66,6 +69,8 @@ struct pump *pump_new(struct loop *loop, const struct cfg *cfg,
 		pm->logs[i] = logs[i];
 	for (i = 0; i < PUMP_NPIPES; i++)
 		pm->pipes[i] = (struct pump_pipe){pm, i, -1, NULL, UINT64_MAX};
+	loop_timer_init(&pm->drain_timer, loop, drain_expired, pm);
+	loop_timer_init(&pm->stall_timer, loop, stall_expired, pm);
 	return pm;
 }
 
@@ -77,10 +82,8 @@ static void pipe_drop(struct pump_pipe *pp)
 
 static void timers_del(struct pump *pm)
 {
-	loop_timer_del(pm->drain_timer);
-	pm->drain_timer = NULL;
-	loop_timer_del(pm->stall_timer);
-	pm->stall_timer = NULL;
+	loop_timer_stop(&pm->drain_timer);
+	loop_timer_stop(&pm->stall_timer);
 }
 
 void pump_free(struct pump *pm)
@@ -198,7 +201,6 @@ static void stall_expired(void *arg)
 	uint64_t now = loop_now_ms();
 	unsigned n = 0, i;
 
-	pm->stall_timer = NULL;
 	for (i = 0; i <= PUMP_NPIPES; i++)
 		n += stream_stall(pm->logs[i], now, pm->cfg->stall_timeout_ms);
 	if (n)
@@ -229,13 +231,8 @@ void pump_update(struct pump *pm)
 				  strerror(errno));
 	}
 	/* stall_timeout: look again once a waited-for reader could stall. */
-	if (waits_for_reader && stall_ms && !pm->stall_timer) {
-		pm->stall_timer =
-			loop_timer_add(pm->loop, stall_ms, stall_expired, pm);
-		if (!pm->stall_timer)
-			log_error("proc %s: stall timer: out of memory",
-				  pm->name);
-	}
+	if (waits_for_reader && stall_ms && !loop_timer_armed(&pm->stall_timer))
+		loop_timer_arm(&pm->stall_timer, stall_ms);
 }
 
 /* Events are made of the bytes a read of budget would overwrite: the
@@ -357,7 +354,6 @@ static void drain_expired(void *arg)
 {
 	struct pump *pm = arg;
 
-	pm->drain_timer = NULL;
 	drain_now(pm);
 	pump_update(pm);
 	settled(pm);
@@ -366,22 +362,15 @@ static void drain_expired(void *arg)
 void pump_exited(struct pump *pm)
 {
 	pm->exited = true;
-	if (!pump_open(pm) || pm->drain_timer)
+	if (!pump_open(pm) || loop_timer_armed(&pm->drain_timer))
 		return;
-	pm->drain_timer = loop_timer_add(pm->loop, pm->cfg->drain_timeout_ms,
-					 drain_expired, pm);
-	if (!pm->drain_timer) {
-		/* Without the timer a grandchild could hold the log open
-		 * forever: take what the pipes hold now instead. */
-		log_error("proc %s: drain timer: out of memory", pm->name);
-		drain_now(pm);
-	}
+	loop_timer_arm(&pm->drain_timer, pm->cfg->drain_timeout_ms);
 }
 
 void pump_stopping(struct pump *pm)
 {
 	pm->stopping = true;
-	if (pm->exited && !pm->drain_timer && pump_open(pm))
+	if (pm->exited && !loop_timer_armed(&pm->drain_timer) && pump_open(pm))
 		drain_now(pm);
 }
 
@@ -389,8 +378,7 @@ int pump_take_rest(struct pump *pm)
 {
 	unsigned i;
 
-	loop_timer_del(pm->drain_timer);
-	pm->drain_timer = NULL;
+	loop_timer_stop(&pm->drain_timer);
 	drain_now(pm);
 	pump_update(pm);
 	for (i = 0; i < PUMP_NPIPES; i++)

@@ -28,7 +28,7 @@ struct slot {
 	struct slots *sl;
 	struct proc *p;
 	struct handle_list handles;
-	struct loop_timer *reap_timer; /* reap_after or reap_new_after */
+	struct loop_timer reap_timer; /* reap_after or reap_new_after */
 };
 
 struct slots {
@@ -46,13 +46,19 @@ struct slots {
 	bool lingering;			 /* stopping, every run over */
 	bool ended;			 /* the session ended */
 	bool stopped;			 /* the stopped hook has fired */
-	struct loop_timer *stop_timer;	 /* the bound of a stop's phase */
-	struct loop_timer *trim_timer;	 /* give freed heap back, once */
+	struct loop_timer stop_timer;	 /* runs not over in time: forced */
+	struct loop_timer linger_timer;	 /* files still open: stop anyway */
+	struct loop_timer trim_timer;	 /* give freed heap back, once */
 	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed: metrics */
+	uint64_t lost_gone;		 /* their events lost, likewise */
 };
 
 static void shutdown_done(struct slots *sl);
 static void shutdown_drained(struct slots *sl);
+static void reap_expired(void *arg);
+static void trim_expired(void *arg);
+static void linger_expired(void *arg);
+static void stop_forced(void *arg);
 
 struct proc *slots_by_name(const struct slots *sl, const char *name)
 {
@@ -125,6 +131,7 @@ static struct proc *slot_new(struct slots *sl, const char *name, uid_t uid,
 
 	if (s) {
 		s->sl = sl;
+		loop_timer_init(&s->reap_timer, sl->loop, reap_expired, s);
 		p = proc_new(sl->pctx, name, sl->next_id, uid, gid, s);
 	}
 	if (!p || tab_add(sl->tab, sl->next_id, proc_name(p), p) < 0) {
@@ -185,9 +192,7 @@ struct proc *slots_clone(struct slots *sl, uid_t uid, gid_t gid, int *err)
 
 static void trim_expired(void *arg)
 {
-	struct slots *sl = arg;
-
-	sl->trim_timer = NULL;
+	(void)arg;
 	malloc_trim(0);
 }
 
@@ -198,7 +203,7 @@ static void slot_put(struct slot *s)
 {
 	if (!proc_removed(s->p) || s->handles.count || proc_busy(s->p))
 		return;
-	loop_timer_del(s->reap_timer);
+	loop_timer_stop(&s->reap_timer);
 	free(s);
 }
 
@@ -207,18 +212,17 @@ static void slot_drop(struct slots *sl, struct proc *p)
 	struct slot *s = proc_data(p);
 	int i;
 
-	loop_timer_del(s->reap_timer);
-	s->reap_timer = NULL;
+	loop_timer_stop(&s->reap_timer);
 	for (i = 0; i < PROC_NLOGS; i++)
 		sl->bytes_gone[i] += proc_log_bytes(p, (enum proc_log)i);
+	sl->lost_gone += proc_events_lost(p);
 	tab_del(sl->tab, proc_id(p));
 	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
 	proc_remove(p); /* only slots_free meets a running slot here */
 	slot_put(s);
 	proc_unref(p);
-	if (!sl->trim_timer && !sl->stopped)
-		sl->trim_timer = loop_timer_add(sl->loop, SLOTS_TRIM_DELAY_MS,
-						trim_expired, sl);
+	if (!loop_timer_armed(&sl->trim_timer) && !sl->stopped)
+		loop_timer_arm(&sl->trim_timer, SLOTS_TRIM_DELAY_MS);
 }
 
 int slots_remove(struct slots *sl, const char *name)
@@ -261,7 +265,6 @@ static void reap_expired(void *arg)
 	struct slot *s = arg;
 	bool litter = slot_litter(s);
 
-	s->reap_timer = NULL;
 	if (!litter && !slot_reapable(s))
 		return;
 	log_info("slot %s: removed after %s", proc_name(s->p),
@@ -275,7 +278,7 @@ static void reap_arm(struct slot *s)
 {
 	unsigned ms;
 
-	if (s->reap_timer)
+	if (loop_timer_armed(&s->reap_timer))
 		return;
 	if (slot_reapable(s))
 		ms = s->sl->cfg->reap_after_ms;
@@ -283,17 +286,13 @@ static void reap_arm(struct slot *s)
 		ms = s->sl->cfg->reap_new_ms;
 	else
 		return;
-	s->reap_timer = loop_timer_add(s->sl->loop, ms, reap_expired, s);
-	if (!s->reap_timer)
-		log_warn("slot %s: reap timer: %s", proc_name(s->p),
-			 strerror(errno));
+	loop_timer_arm(&s->reap_timer, ms);
 }
 
 /* A run started or a handle opened: an armed reap no longer applies. */
 static void reap_cancel(struct slot *s)
 {
-	loop_timer_del(s->reap_timer);
-	s->reap_timer = NULL;
+	loop_timer_stop(&s->reap_timer);
 }
 
 /* ---- handles ---- */
@@ -403,12 +402,14 @@ void slots_metrics(const struct slots *sl, struct metrics_view *v)
 
 	for (i = 0; i < PROC_NLOGS; i++)
 		v->bytes[i] = sl->bytes_gone[i];
+	v->events_lost = sl->lost_gone;
 	while ((p = tab_next(sl->tab, id, &id))) {
 		if (proc_state_index(p) < METRICS_SLOTS_MAX)
 			v->slots[proc_state_index(p)]++;
 		v->paused += proc_running(p) && proc_paused(p);
 		for (i = 0; i < PROC_NLOGS; i++)
 			v->bytes[i] += proc_log_bytes(p, (enum proc_log)i);
+		v->events_lost += proc_events_lost(p);
 	}
 	proc_ctx_runs(sl->pctx, &v->runs_started, &v->runs_failed);
 	v->processes = proc_ctx_processes(sl->pctx);
@@ -424,8 +425,8 @@ static void shutdown_done(struct slots *sl)
 	if (sl->stopped)
 		return;
 	sl->stopped = true;
-	loop_timer_del(sl->stop_timer);
-	sl->stop_timer = NULL;
+	loop_timer_stop(&sl->stop_timer);
+	loop_timer_stop(&sl->linger_timer);
 	if (sl->stopped_cb)
 		sl->stopped_cb(sl->arg);
 }
@@ -434,7 +435,6 @@ static void linger_expired(void *arg)
 {
 	struct slots *sl = arg;
 
-	sl->stop_timer = NULL;
 	log_info("stopping: %llu file(s) still open after shutdown_timeout",
 		 (unsigned long long)handle_count(sl->hs));
 	shutdown_done(sl);
@@ -450,8 +450,7 @@ static void shutdown_drained(struct slots *sl)
 	if (sl->lingering)
 		return;
 	sl->lingering = true;
-	loop_timer_del(sl->stop_timer);
-	sl->stop_timer = NULL;
+	loop_timer_stop(&sl->stop_timer);
 	while ((p = tab_next(sl->tab, id, &id)))
 		proc_close(p);
 	if (sl->ended || handle_count(sl->hs) == 0) {
@@ -460,10 +459,7 @@ static void shutdown_drained(struct slots *sl)
 	}
 	log_info("stopping: waiting for %llu open file(s) to close",
 		 (unsigned long long)handle_count(sl->hs));
-	sl->stop_timer = loop_timer_add(sl->loop, sl->cfg->shutdown_timeout_ms,
-					linger_expired, sl);
-	if (!sl->stop_timer)
-		shutdown_done(sl);
+	loop_timer_arm(&sl->linger_timer, sl->cfg->shutdown_timeout_ms);
 }
 
 /* Runs that did not end or drain in time: KILL, reap and cut them. */
@@ -473,7 +469,6 @@ static void stop_forced(void *arg)
 	struct proc *p;
 	uint64_t id = 0;
 
-	sl->stop_timer = NULL;
 	log_warn("stopping: runs still going, killing them");
 	while ((p = tab_next(sl->tab, id, &id)))
 		if (proc_busy(p))
@@ -499,14 +494,7 @@ void slots_shutdown(struct slots *sl)
 	}
 	ms = (uint64_t)sl->cfg->kill_grace_ms + sl->cfg->drain_timeout_ms +
 	     SLOTS_STOP_SLACK_MS;
-	sl->stop_timer = loop_timer_add(sl->loop, ms, stop_forced, sl);
-	if (!sl->stop_timer)
-		stop_forced(sl);
-}
-
-bool slots_stopping(const struct slots *sl)
-{
-	return sl->stopping;
+	loop_timer_arm(&sl->stop_timer, ms);
 }
 
 bool slots_session_ended(struct slots *sl)
@@ -537,6 +525,9 @@ struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
 	sl->arg = arg;
 	sl->next_id = 1;
 	sl->next_clone = 1;
+	loop_timer_init(&sl->stop_timer, loop, stop_forced, sl);
+	loop_timer_init(&sl->linger_timer, loop, linger_expired, sl);
+	loop_timer_init(&sl->trim_timer, loop, trim_expired, sl);
 	sl->phooks = (struct proc_hooks){
 		.output = hook_output,
 		.ended = hook_ended,
@@ -562,10 +553,9 @@ void slots_quiet(struct slots *sl)
 	if (!sl)
 		return;
 	sl->stopped = true;
-	loop_timer_del(sl->stop_timer);
-	sl->stop_timer = NULL;
-	loop_timer_del(sl->trim_timer);
-	sl->trim_timer = NULL;
+	loop_timer_stop(&sl->stop_timer);
+	loop_timer_stop(&sl->linger_timer);
+	loop_timer_stop(&sl->trim_timer);
 }
 
 void slots_free(struct slots *sl)

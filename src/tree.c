@@ -47,7 +47,7 @@ struct tree_set {
 	int ifd; /* inotify on the leaves' cgroup.events */
 	struct loop_io *io;
 	struct tree *trees;
-	struct loop_timer *poll; /* groups that outlived their leader */
+	struct loop_timer poll;	 /* groups that outlived their leader */
 	void (*reap)(void *arg); /* reaps exited orphans, while settling */
 	void *reap_arg;
 	uint64_t cpu_done; /* usage_usec of the trees emptied */
@@ -170,7 +170,6 @@ static void poll_expired(void *arg)
 {
 	struct tree_set *ts = arg;
 
-	ts->poll = NULL;
 	tree_set_sigchld(ts);
 }
 
@@ -179,15 +178,11 @@ static void poll_arm(struct tree_set *ts)
 {
 	struct tree *t;
 
-	if (ts->poll || ts->cg)
+	if (loop_timer_armed(&ts->poll) || ts->cg)
 		return;
 	for (t = ts->trees; t; t = t->next) {
 		if (!t->leader && t->pid > 0 && !t->empty) {
-			ts->poll = loop_timer_add(ts->loop, TREE_POLL_MS,
-						  poll_expired, ts);
-			if (!ts->poll)
-				log_warn("tree: poll timer: %s",
-					 strerror(errno));
+			loop_timer_arm(&ts->poll, TREE_POLL_MS);
 			return;
 		}
 	}
@@ -202,6 +197,7 @@ struct tree_set *tree_set_new(struct loop *loop, struct cgroup_root *cg)
 	if (!ts)
 		return NULL;
 	ts->loop = loop;
+	loop_timer_init(&ts->poll, loop, poll_expired, ts);
 	ts->cg = cg;
 	ts->ifd = -1;
 	/* Orphans of a run come back to the daemon, to be reaped at once
@@ -320,7 +316,7 @@ void tree_set_free(struct tree_set *ts)
 		if (t->dropped)
 			free(t);
 	}
-	loop_timer_del(ts->poll);
+	loop_timer_stop(&ts->poll);
 	loop_io_close(&ts->io, &ts->ifd);
 	free(ts);
 }

@@ -73,9 +73,6 @@ struct cgroup_root *cgroup_root_open(const char *setting,
  * (when empty). NULL is a no-op. */
 void cgroup_root_close(struct cgroup_root *cg);
 
-/* The parent's path below the cgroup2 mount (for status and logs). */
-const char *cgroup_root_path(const struct cgroup_root *cg);
-
 /* Whether controller is enabled for the leaves (it was already, or the
  * daemon could enable it in the parent's cgroup.subtree_control). */
 bool cgroup_root_has(const struct cgroup_root *cg, const char *controller);

@@ -77,6 +77,13 @@ struct handle *handle_new(struct handle_set *set, struct handle_list *list,
  * Its slot reference is the caller's to drop. */
 void handle_free(struct handle *h);
 
+/* The handle's id: what the kernel keeps as the open file's fh (never
+ * a pointer, never reused in a set's life). */
+uint64_t handle_id(const struct handle *h);
+
+/* The open handle with id, or NULL. O(1). */
+struct handle *handle_by_id(const struct handle_set *set, uint64_t id);
+
 /* The first handle of set, to close them all at the end; NULL if none. */
 struct handle *handle_first(const struct handle_set *set);
 

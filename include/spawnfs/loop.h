@@ -1,20 +1,33 @@
 /*
- * loop: the one event loop. epoll over fds, one-shot timers on a single
- * timerfd, signals through a signalfd, and frees deferred to the end of a
- * round so a callback may remove sources that are pending in that round.
+ * loop: the one event loop. epoll over fds, one-shot timers embedded in
+ * their owners (a heap on a single timerfd), signals through a signalfd,
+ * and watch frees deferred to the end of a round so a callback may
+ * remove sources that are pending in that round.
  */
 #ifndef SPAWNFS_LOOP_H
 #define SPAWNFS_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct loop;
 struct loop_io;
-struct loop_timer;
 
 typedef void (*loop_io_cb)(void *arg, uint32_t events);
 typedef void (*loop_timer_cb)(void *arg);
 typedef void (*loop_signal_cb)(void *arg, int signo);
+
+/* A one-shot, re-armable timer that lives in its owner (the fields are
+ * the loop's: a node of its pairing heap). */
+struct loop_timer {
+	struct loop *l;
+	uint64_t deadline; /* CLOCK_MONOTONIC, ms */
+	uint64_t seq;	   /* arm order, for equal deadlines */
+	loop_timer_cb cb;
+	void *arg;
+	bool armed;
+	struct loop_timer *child, *next, *prev;
+};
 
 /* NULL with errno on failure. */
 struct loop *loop_new(void);
@@ -43,13 +56,22 @@ void loop_io_del(struct loop_io *io);
  * clean); both become NULL and -1. Either may already be NULL or -1. */
 void loop_io_close(struct loop_io **io, int *fd);
 
-/* Call cb once after ms milliseconds. NULL with errno ENOMEM. */
-struct loop_timer *loop_timer_add(struct loop *l, uint64_t ms, loop_timer_cb cb,
-				  void *arg);
+/* Arm t to call cb(arg) once, ms milliseconds from now; arming an
+ * armed timer moves its deadline. Timers with the same deadline fire in
+ * the order they were armed. Never fails, never allocates. */
+void loop_timer_arm(struct loop_timer *t, uint64_t ms);
 
-/* Cancel a timer that has not fired; NULL is a no-op. A timer is freed
- * by the loop after it fires: do not delete it from its own callback. */
-void loop_timer_del(struct loop_timer *t);
+/* Disarm t; a timer that is not armed (never armed, fired, stopped) is
+ * left alone. A callback may stop or arm any timer, itself included. */
+void loop_timer_stop(struct loop_timer *t);
+
+/* Whether t is armed (waiting to fire). */
+bool loop_timer_armed(const struct loop_timer *t);
+
+/* Make t, embedded in its owner, a disarmed timer of l calling cb(arg).
+ * The owner stops it before it frees it. */
+void loop_timer_init(struct loop_timer *t, struct loop *l, loop_timer_cb cb,
+		     void *arg);
 
 /* Deliver signo through cb instead of its handler. 0 or -errno. */
 int loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);

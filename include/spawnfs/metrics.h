@@ -23,6 +23,7 @@ struct metrics_view {
 	uint64_t interrupts;   /* interrupted requests answered */
 	uint64_t processes;    /* alive in the runs' trees */
 	uint64_t orphans;      /* orphans reaped as subreaper */
+	uint64_t events_lost;  /* events dropped for want of memory */
 	uint64_t cpu_usec;     /* cpu time of every run so far */
 	uint64_t ctl_errors[METRICS_ERRNO_MAX]; /* by errno */
 	uint64_t rss_bytes;  /* the daemon's resident memory */

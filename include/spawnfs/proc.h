@@ -253,6 +253,9 @@ void proc_status(struct proc *p, struct jbuf *b);
  * rendered included. */
 uint64_t proc_log_bytes(struct proc *p, enum proc_log log);
 
+/* Events of p dropped for want of memory so far. */
+uint64_t proc_events_lost(const struct proc *p);
+
 /* Make the output events that wait to be rendered (while nobody has the
  * events log open) part of the events log: before the log is opened or
  * its size is shown. */

@@ -85,7 +85,6 @@ void slots_metrics(const struct slots *sl, struct metrics_view *v);
 
 /* Start a clean stop (fs_shutdown's contract). */
 void slots_shutdown(struct slots *sl);
-bool slots_stopping(const struct slots *sl);
 /* The session ended: nobody can read any more. True if that completed a
  * stop (nothing more to tell main). */
 bool slots_session_ended(struct slots *sl);

@@ -60,12 +60,13 @@ static void on_timeout(void *arg)
 /* Run until a callback quits, 5 s at most. */
 static void run(struct seen *s)
 {
-	struct loop_timer *t = loop_timer_add(s->l, 5000, on_timeout, s);
+	struct loop_timer t;
 
-	assert_non_null(t);
+	loop_timer_init(&t, s->l, on_timeout, s);
+	loop_timer_arm(&t, 5000);
 	loop_run(s->l);
 	assert_false(s->timed_out);
-	loop_timer_del(t);
+	loop_timer_stop(&t);
 }
 
 static pid_t child_exiting(int code, unsigned delay_ms)

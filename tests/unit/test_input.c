@@ -44,13 +44,13 @@ static void on_timeout(void *arg)
 /* Run until a callback quits, or ms have passed. */
 static void run_for(struct seen *s, uint64_t ms)
 {
-	struct loop_timer *t = loop_timer_add(s->l, ms, on_timeout, s);
+	struct loop_timer t;
 
-	assert_non_null(t);
+	loop_timer_init(&t, s->l, on_timeout, s);
+	loop_timer_arm(&t, ms);
 	s->timed_out = false;
 	assert_int_equal(loop_run(s->l), 0);
-	if (!s->timed_out)
-		loop_timer_del(t);
+	loop_timer_stop(&t);
 }
 
 /* A pipe whose write end is non-blocking and one page big. */

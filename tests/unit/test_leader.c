@@ -83,12 +83,13 @@ static void on_timeout(void *arg)
 /* Run until a hook quits, 5 s at most. */
 static void run(struct seen *s)
 {
-	struct loop_timer *t = loop_timer_add(s->l, 5000, on_timeout, s);
+	struct loop_timer t;
 
-	assert_non_null(t);
+	loop_timer_init(&t, s->l, on_timeout, s);
+	loop_timer_arm(&t, 5000);
 	assert_int_equal(loop_run(s->l), 0);
 	assert_false(s->timed_out);
-	loop_timer_del(t);
+	loop_timer_stop(&t);
 }
 
 /* Fork argv as spawn does for a run, stdin /dev/null. */
@@ -177,6 +178,7 @@ static void test_cancel(void **state)
 	struct seen s = {.l = loop_new()};
 	struct child_set *set = child_set_new(s.l);
 	struct spawn_child ch;
+	struct loop_timer quiet;
 	pid_t pid;
 
 	(void)state;
@@ -190,7 +192,8 @@ static void test_cancel(void **state)
 	assert_false(unreaped(pid)); /* killed and reaped */
 	leader_cancel(s.leader);     /* nothing pending: nothing */
 	/* No hook runs later either. */
-	assert_non_null(loop_timer_add(s.l, 100, on_timeout, &s));
+	loop_timer_init(&quiet, s.l, on_timeout, &s);
+	loop_timer_arm(&quiet, 100);
 	assert_int_equal(loop_run(s.l), 0);
 	assert_int_equal(s.launched, 0);
 	/* A killed start still reports (the wait ends from the loop). */

@@ -1,5 +1,6 @@
 /*
- * loop: timers in deadline order and only once, cancelled timers, fd
+ * loop: timers in deadline order and only once, stopped, re-armed and
+ * many timers in the heap, fd
  * watches on a pipe, a watch removed by an earlier callback of the same
  * round, a watch deleted before (and, wrongly, after) its fd is closed
  * while a child holds the file, signals through the signalfd, and loop_quit.
@@ -27,7 +28,7 @@
 /* A timer that ends a run that would otherwise never stop. */
 struct safety {
 	struct loop *l;
-	struct loop_timer *t;
+	struct loop_timer t;
 	bool fired;
 };
 
@@ -36,27 +37,20 @@ static void safety_cb(void *arg)
 	struct safety *s = arg;
 
 	s->fired = true;
-	s->t = NULL; /* freed by the loop once this returns */
 	loop_quit(s->l);
-}
-
-static void safety_arm(struct safety *s, struct loop *l)
-{
-	s->l = l;
-	s->fired = false;
-	s->t = loop_timer_add(l, SAFETY_MS, safety_cb, s);
-	assert_non_null(s->t);
 }
 
 /* Run l until something quits it; fail if only the safety timer did. */
 static void run_bounded(struct loop *l)
 {
-	struct safety s;
+	struct safety s = {.l = l};
 
-	safety_arm(&s, l);
+	loop_timer_init(&s.t, l, safety_cb, &s);
+	loop_timer_arm(&s.t, SAFETY_MS);
 	assert_int_equal(loop_run(l), 0);
 	assert_false(s.fired);
-	loop_timer_del(s.t);
+	loop_timer_stop(&s.t);
+	assert_false(loop_timer_armed(&s.t));
 }
 
 static void quit_cb(void *arg)
@@ -64,54 +58,77 @@ static void quit_cb(void *arg)
 	loop_quit(arg);
 }
 
+/* A timer that quits l after ms, embedded in the caller's frame. */
+static void quit_after(struct loop_timer *t, struct loop *l, uint64_t ms)
+{
+	loop_timer_init(t, l, quit_cb, l);
+	loop_timer_arm(t, ms);
+}
+
 /* Timers record their id, in firing order, here. */
 struct fired {
-	int ids[16];
+	int ids[64];
 	int n;
 };
 
 struct mark {
 	struct fired *f;
 	int id;
+	struct loop_timer t;
 };
 
 static void mark_cb(void *arg)
 {
 	struct mark *m = arg;
 
-	assert_true(m->f->n < 16);
+	assert_true(m->f->n < 64);
 	m->f->ids[m->f->n++] = m->id;
+}
+
+static void mark_init(struct mark *m, struct loop *l, struct fired *f, int id)
+{
+	m->f = f;
+	m->id = id;
+	loop_timer_init(&m->t, l, mark_cb, m);
 }
 
 static void test_timers_in_deadline_order_once(void **state)
 {
 	struct loop *l = loop_new();
 	struct fired f = {.n = 0};
-	struct mark m[4] = {{&f, 30}, {&f, 10}, {&f, 20}, {&f, 21}};
+	struct mark m[4];
+	int ids[4] = {30, 10, 20, 21};
 	uint64_t ms[4] = {30, 10, 20, 20};
+	struct loop_timer q;
 	int i;
 
 	(void)state;
 	assert_non_null(l);
-	for (i = 0; i < 4; i++)
-		assert_non_null(loop_timer_add(l, ms[i], mark_cb, &m[i]));
-	assert_non_null(loop_timer_add(l, 80, quit_cb, l));
+	for (i = 0; i < 4; i++) {
+		mark_init(&m[i], l, &f, ids[i]);
+		loop_timer_arm(&m[i].t, ms[i]);
+		assert_true(loop_timer_armed(&m[i].t));
+	}
+	quit_after(&q, l, 80);
 	run_bounded(l);
-	/* Equal deadlines keep the order they were added in. */
+	/* Equal deadlines keep the order they were armed in. */
 	assert_int_equal(f.n, 4);
 	assert_int_equal(f.ids[0], 10);
 	assert_int_equal(f.ids[1], 20);
 	assert_int_equal(f.ids[2], 21);
 	assert_int_equal(f.ids[3], 30);
+	for (i = 0; i < 4; i++)
+		assert_false(loop_timer_armed(&m[i].t));
 	/* A second run fires none of them again. */
-	assert_non_null(loop_timer_add(l, 50, quit_cb, l));
+	quit_after(&q, l, 50);
 	run_bounded(l);
 	assert_int_equal(f.n, 4);
 	loop_free(l);
 }
 
-/* A timer that cancels another one, not yet due. */
+/* A timer that stops another one, not yet due. */
 struct canceller {
+	struct loop_timer t;
 	struct loop_timer *victim;
 };
 
@@ -119,33 +136,124 @@ static void cancel_cb(void *arg)
 {
 	struct canceller *c = arg;
 
-	loop_timer_del(c->victim);
-	c->victim = NULL;
+	loop_timer_stop(c->victim);
 }
 
-static void test_timer_del_cancels(void **state)
+static void test_timer_stop_cancels(void **state)
 {
 	struct loop *l = loop_new();
 	struct fired f = {.n = 0};
-	struct mark m[3] = {{&f, 1}, {&f, 2}, {&f, 3}};
+	struct mark m[3];
 	struct canceller c;
-	struct loop_timer *t1;
+	struct loop_timer q;
+	int i;
 
 	(void)state;
 	assert_non_null(l);
-	t1 = loop_timer_add(l, 10, mark_cb, &m[0]);
-	assert_non_null(t1);
-	assert_non_null(loop_timer_add(l, 20, mark_cb, &m[1]));
-	c.victim = loop_timer_add(l, 40, mark_cb, &m[2]);
-	assert_non_null(c.victim);
-	assert_non_null(loop_timer_add(l, 15, cancel_cb, &c));
-	assert_non_null(loop_timer_add(l, 80, quit_cb, l));
-	loop_timer_del(t1); /* the earliest: the timerfd is re-armed later */
-	loop_timer_del(NULL);
+	for (i = 0; i < 3; i++)
+		mark_init(&m[i], l, &f, i + 1);
+	loop_timer_arm(&m[0].t, 10);
+	loop_timer_arm(&m[1].t, 20);
+	loop_timer_arm(&m[2].t, 40);
+	c.victim = &m[2].t;
+	loop_timer_init(&c.t, l, cancel_cb, &c);
+	loop_timer_arm(&c.t, 15);
+	quit_after(&q, l, 80);
+	loop_timer_stop(&m[0].t); /* the earliest: the timerfd is re-armed */
+	loop_timer_stop(&m[0].t); /* not armed: nothing */
 	run_bounded(l);
-	assert_null(c.victim);
+	assert_false(loop_timer_armed(&m[2].t));
 	assert_int_equal(f.n, 1);
 	assert_int_equal(f.ids[0], 2);
+	loop_free(l);
+}
+
+/* A timer that arms itself again, n times. */
+struct again {
+	struct loop_timer t;
+	int left;
+	int fired;
+};
+
+static void again_cb(void *arg)
+{
+	struct again *a = arg;
+
+	a->fired++;
+	if (--a->left > 0)
+		loop_timer_arm(&a->t, 1);
+}
+
+static void test_timer_rearm(void **state)
+{
+	struct loop *l = loop_new();
+	struct fired f = {.n = 0};
+	struct again a = {.left = 3};
+	struct mark m;
+	struct loop_timer q;
+
+	(void)state;
+	assert_non_null(l);
+	/* Armed again before it fires: its deadline moves, it fires once. */
+	mark_init(&m, l, &f, 7);
+	loop_timer_arm(&m.t, 5);
+	loop_timer_arm(&m.t, 30);
+	/* Armed from its own callback. */
+	loop_timer_init(&a.t, l, again_cb, &a);
+	loop_timer_arm(&a.t, 1);
+	quit_after(&q, l, 20);
+	run_bounded(l);
+	assert_int_equal(f.n, 0); /* moved past the quit */
+	assert_int_equal(a.fired, 3);
+	quit_after(&q, l, 40);
+	run_bounded(l);
+	assert_int_equal(f.n, 1);
+	loop_free(l);
+}
+
+/* A pseudo-random sequence, the same in every run. */
+static unsigned next_rand(unsigned *x)
+{
+	*x = *x * 1103515245u + 12345u;
+	return (*x >> 16) & 0x7fff;
+}
+
+static void test_timer_heap_many(void **state)
+{
+	struct loop *l = loop_new();
+	struct fired f = {.n = 0};
+	struct mark m[64];
+	struct loop_timer q;
+	unsigned x = 42;
+	int i, armed = 0, last;
+
+	(void)state;
+	assert_non_null(l);
+	/* Arm 64 with deadlines in a shuffled order, stop a third of them
+	 * and move some: the rest fire in deadline order, each once. */
+	for (i = 0; i < 64; i++) {
+		mark_init(&m[i], l, &f, i);
+		loop_timer_arm(&m[i].t, 1 + next_rand(&x) % 40);
+	}
+	for (i = 0; i < 64; i += 3)
+		loop_timer_stop(&m[i].t);
+	for (i = 1; i < 64; i += 5)
+		if (i % 3)
+			loop_timer_arm(&m[i].t, 1 + next_rand(&x) % 40);
+	for (i = 0; i < 64; i++)
+		armed += loop_timer_armed(&m[i].t);
+	quit_after(&q, l, 100);
+	run_bounded(l);
+	assert_int_equal(f.n, armed);
+	last = -1;
+	for (i = 0; i < f.n; i++) {
+		struct mark *t = &m[f.ids[i]];
+
+		assert_true(f.ids[i] % 3 != 0);
+		assert_false(loop_timer_armed(&t->t));
+		assert_true(last < 0 || m[last].t.deadline <= t->t.deadline);
+		last = f.ids[i];
+	}
 	loop_free(l);
 }
 
@@ -223,6 +331,7 @@ static void test_io_pipe_readable(void **state)
 static void test_io_mod_zero_stops(void **state)
 {
 	struct loop *l = loop_new();
+	struct loop_timer q;
 	struct watch w = {.l = l, .pause = true};
 	int fds[2];
 
@@ -232,11 +341,11 @@ static void test_io_mod_zero_stops(void **state)
 	/* The byte is never read: level-triggered, only the pause stops the
 	 * callbacks; closing the writer (a hang-up) must not wake it either. */
 	put_byte(fds[1], 'x');
-	assert_non_null(loop_timer_add(l, 50, quit_cb, l));
+	quit_after(&q, l, 50);
 	run_bounded(l);
 	assert_int_equal(w.calls, 1);
 	close(fds[1]);
-	assert_non_null(loop_timer_add(l, 50, quit_cb, l));
+	quit_after(&q, l, 50);
 	run_bounded(l);
 	assert_int_equal(w.calls, 1);
 	/* Watched again, the fd calls back again. */
@@ -305,6 +414,7 @@ static pid_t hold_copy(int fd, int *release)
 static void test_io_close_deletes_before_close(void **state)
 {
 	struct loop *l = loop_new();
+	struct loop_timer q;
 	struct watch w = {.l = l};
 	int fds[2], release, status;
 	pid_t pid;
@@ -320,7 +430,7 @@ static void test_io_close_deletes_before_close(void **state)
 	assert_null(w.io);
 	assert_int_equal(w.fd, -1);
 	close(fds[1]);
-	assert_non_null(loop_timer_add(l, 50, quit_cb, l));
+	quit_after(&q, l, 50);
 	run_bounded(l);
 	assert_int_equal(w.calls, 0);
 	put_byte(release, 'x');
@@ -333,6 +443,7 @@ static void test_io_close_deletes_before_close(void **state)
 static void test_io_del_after_close_is_kept(void **state)
 {
 	struct loop *l = loop_new();
+	struct loop_timer q;
 	struct watch w = {.l = l};
 	int fds[2], release, status;
 	pid_t pid;
@@ -348,7 +459,7 @@ static void test_io_del_after_close_is_kept(void **state)
 	close(fds[0]);
 	loop_io_del(w.io);
 	close(fds[1]);
-	assert_non_null(loop_timer_add(l, 50, quit_cb, l));
+	quit_after(&q, l, 50);
 	run_bounded(l);
 	assert_int_equal(w.calls, 0);
 	put_byte(release, 'x');
@@ -383,6 +494,7 @@ static void test_signal_through_callback(void **state)
 {
 	struct loop *l = loop_new();
 	struct sig one = {.l = l}, two = {.l = l, .quit = true};
+	struct loop_timer k;
 	int usr2 = SIGUSR2;
 
 	(void)state;
@@ -393,7 +505,8 @@ static void test_signal_through_callback(void **state)
 	/* Raised before the run: pending, not lost, and not fatal. */
 	assert_int_equal(raise(SIGUSR1), 0);
 	/* Sent during the run, from a timer callback. */
-	assert_non_null(loop_timer_add(l, 20, kill_self_cb, &usr2));
+	loop_timer_init(&k, l, kill_self_cb, &usr2);
+	loop_timer_arm(&k, 20);
 	run_bounded(l);
 	assert_int_equal(one.calls, 1);
 	assert_int_equal(one.signo, SIGUSR1);
@@ -409,6 +522,7 @@ static int forked_child_sees_signal(bool forked)
 {
 	struct loop *l = loop_new();
 	struct sig one = {.l = l, .quit = true};
+	struct loop_timer k, q;
 	int usr1 = SIGUSR1, st;
 	pid_t pid;
 
@@ -417,10 +531,11 @@ static int forked_child_sees_signal(bool forked)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if ((forked && loop_forked(l) < 0) ||
-		    !loop_timer_add(l, 20, kill_self_cb, &usr1) ||
-		    !loop_timer_add(l, 1000, quit_cb, l))
+		if (forked && loop_forked(l) < 0)
 			_exit(2);
+		loop_timer_init(&k, l, kill_self_cb, &usr1);
+		loop_timer_arm(&k, 20);
+		quit_after(&q, l, 1000);
 		loop_run(l);
 		_exit(one.calls == 1 ? 0 : 1);
 	}
@@ -442,20 +557,20 @@ static void test_quit_ends_run(void **state)
 {
 	struct loop *l = loop_new();
 	struct fired f = {.n = 0};
-	struct mark late = {&f, 1};
-	struct loop_timer *t;
+	struct mark late;
+	struct loop_timer q;
 	uint64_t t0;
 
 	(void)state;
 	assert_non_null(l);
-	t = loop_timer_add(l, 2000, mark_cb, &late);
-	assert_non_null(t);
-	assert_non_null(loop_timer_add(l, 10, quit_cb, l));
+	mark_init(&late, l, &f, 1);
+	loop_timer_arm(&late.t, 2000);
+	quit_after(&q, l, 10);
 	t0 = loop_now_ms();
 	run_bounded(l);
 	assert_true(loop_now_ms() - t0 < 2000);
 	assert_int_equal(f.n, 0);
-	loop_timer_del(t);
+	loop_timer_stop(&late.t);
 	loop_free(l);
 	loop_free(NULL);
 }
@@ -464,7 +579,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timers_in_deadline_order_once),
-		cmocka_unit_test(test_timer_del_cancels),
+		cmocka_unit_test(test_timer_stop_cancels),
+		cmocka_unit_test(test_timer_rearm),
+		cmocka_unit_test(test_timer_heap_many),
 		cmocka_unit_test(test_io_pipe_readable),
 		cmocka_unit_test(test_io_mod_zero_stops),
 		cmocka_unit_test(test_io_del_in_same_round),
