@@ -1,11 +1,7 @@
 /* cgroup: the pure parts: mountinfo, /proc/self/cgroup, the parent's
  * name (systemd-style escaping, hashing), cgroup.events, cpu.stat and
  * controller lists. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <limits.h>

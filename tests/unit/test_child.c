@@ -1,10 +1,6 @@
 /* child: exits reaped through pidfd or SIGCHLD, stops and continues, and
  * orphans reaped without taking a watched or kept child's status. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -3,11 +3,7 @@
  * every command with good and bad arguments, the line iterator and the
  * signal table, plus random bytes through the parser for the sanitizers.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,25 +13,7 @@
 
 #include "spawnfs/ctl.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MAXW	      6
-#define LEN(s)	      (sizeof(s) - 1) /* string literal length, NULs kept */
-
-/* Integer and string checks that name the table row on failure. */
-#define EXPECT_INT(row, got, want)                                       \
-	do {                                                             \
-		long long g_ = (long long)(got), w_ = (long long)(want); \
-		if (g_ != w_)                                            \
-			fail_msg("row %zu: %s is %lld, want %lld",       \
-				 (size_t)(row), #got, g_, w_);           \
-	} while (0)
-#define EXPECT_STR(row, got, want)                                             \
-	do {                                                                   \
-		const char *g_ = (got), *w_ = (want);                          \
-		if (!g_ || strcmp(g_, w_) != 0)                                \
-			fail_msg("row %zu: %s is \"%s\", want \"%s\"",         \
-				 (size_t)(row), #got, g_ ? g_ : "(null)", w_); \
-	} while (0)
+#define MAXW 6
 
 /* ---- ctl_split ---- */
 

@@ -5,30 +5,15 @@
  * eof, end, error) compared byte for byte, and events_output_max against
  * random buffers.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "spawnfs/events.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define LEN(s)	      (sizeof(s) - 1) /* string literal length, NULs kept */
-
-#define EXPECT_INT(row, got, want)                                       \
-	do {                                                             \
-		long long g_ = (long long)(got), w_ = (long long)(want); \
-		if (g_ != w_)                                            \
-			fail_msg("row %zu: %s is %lld, want %lld",       \
-				 (size_t)(row), #got, g_, w_);           \
-	} while (0)
 
 /* The buffer holds exactly want (and is NUL-terminated after it). */
 static void expect_buf(size_t row, const struct jbuf *b, const char *want)

@@ -1,9 +1,5 @@
 /* evfeed: numbering, deferral, exact counting, waiting lines, UTF-8. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <stdlib.h>
 #include <string.h>

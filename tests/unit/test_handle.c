@@ -2,11 +2,7 @@
  * handle: open files named by ids (the kernel's fh) with O(1) lookup:
  * unique, never reused, found after the table grows, gone once freed.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include "spawnfs/handle.h"
 #include "spawnfs/loop.h"

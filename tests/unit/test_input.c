@@ -4,11 +4,7 @@
  * of input on a pipe (closed) and on a terminal (^D typed), and a free
  * that closes without the callback. Loop runs are bounded by a timer.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <fcntl.h>

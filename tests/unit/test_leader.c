@@ -5,11 +5,7 @@
  * is killed and reaped without any hook. Loop runs are bounded by a
  * timer.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <signal.h>

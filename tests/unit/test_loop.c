@@ -7,11 +7,7 @@
  * Every run is bounded by a safety timer that stops the loop and fails the
  * test.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <fcntl.h>

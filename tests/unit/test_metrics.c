@@ -1,10 +1,6 @@
 /* metrics: the exposition format: HELP and TYPE before each family's
  * samples, counters named _total, one line per label value, errno names. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,11 +4,7 @@
  * only a prefix of another, nothing mounted, lines cut short, and the
  * read of this process's own mountinfo.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <stdlib.h>

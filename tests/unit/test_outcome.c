@@ -4,11 +4,7 @@
  * the step), bounded and printable errors, the status index with
  * stopped and frozen, the state names, and the status view's fields.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <signal.h>

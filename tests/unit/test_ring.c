@@ -1,9 +1,5 @@
 /* ring: absolute offsets, wrap-around, eviction and peeks. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <string.h>

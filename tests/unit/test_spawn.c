@@ -1,10 +1,6 @@
 /* spawn: the environment a run gets, the failure statuses, and what an
  * exec report says. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <fcntl.h>

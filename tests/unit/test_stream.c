@@ -1,9 +1,5 @@
 /* stream: reads, the first-read shift, and the back-pressure decision. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <string.h>

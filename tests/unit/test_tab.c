@@ -1,9 +1,5 @@
 /* tab: lookups by id and name, removal, ordered iteration, growth. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <stdio.h>
