@@ -29,8 +29,6 @@ struct evfeed {
 	struct stream *outs[EVFEED_NOUT];
 	const char *names[EVFEED_NOUT];
 	size_t chunk;
-	evfeed_changed_cb changed;
-	void *arg;
 	uint64_t seq;		      /* of the last event */
 	uint64_t ev_off[EVFEED_NOUT]; /* first byte in no event yet */
 	struct jbuf pending;	      /* lines waiting for room, in order */
@@ -45,8 +43,7 @@ struct evfeed {
 };
 
 struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
-			  const char *const *names, size_t chunk, bool off,
-			  evfeed_changed_cb changed, void *arg)
+			  const char *const *names, size_t chunk, bool off)
 {
 	struct evfeed *f = calloc(1, sizeof(*f));
 	unsigned i;
@@ -61,8 +58,6 @@ struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
 		f->names[i] = names[i];
 	}
 	f->chunk = chunk < EVFEED_CHUNK_MIN ? EVFEED_CHUNK_MIN : chunk;
-	f->changed = changed;
-	f->arg = arg;
 	f->off = off;
 	jbuf_init(&f->pending);
 	return f;
@@ -136,8 +131,6 @@ static void pending_move(struct evfeed *f)
 		f->pending_finish = false;
 		stream_finish(f->events);
 	}
-	if ((n > 0 || stream_finished(f->events)) && f->changed)
-		f->changed(f->arg);
 }
 
 void evfeed_flush(struct evfeed *f, const struct timespec *t)
@@ -359,8 +352,6 @@ void evfeed_finish(struct evfeed *f)
 		return;
 	}
 	stream_finish(f->events);
-	if (f->changed)
-		f->changed(f->arg);
 }
 
 void evfeed_reopen(struct evfeed *f)

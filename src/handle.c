@@ -44,7 +44,8 @@ struct handle {
 	struct handle_park *parked; /* FIFO in arrival order */
 	struct fuse_pollhandle *ph;
 	uint64_t next_off; /* where a sequential reader reads next */
-	bool draining;	   /* in handle_drain: a hook may call it again */
+	bool ready;	   /* on its set's ready list */
+	struct handle *rprev, *rnext;
 	int failed; /* ctl: the errno of the first failed write, 0 if none */
 	char *text;
 	size_t len;
@@ -82,6 +83,7 @@ struct handle_set {
 	size_t nbuckets;      /* a power of two */
 	uint64_t next_id;
 	struct handle_park *intr;
+	struct handle *ready, *ready_last; /* woken, to answer after dispatch */
 	bool stopping;
 	/* for metrics */
 	uint64_t count, nparked, interrupts;
@@ -103,6 +105,9 @@ static bool wait_answer(struct handle *h, struct handle_park *pk);
 static bool wait_ready(const struct handle *h);
 static bool stdin_answer(struct handle *h, struct handle_park *pk);
 static bool ctl_resume(struct handle *h, struct handle_park *pk);
+static void handle_run_ready(void *arg);
+static void ready_del(struct handle *h);
+static void wake_reader(void *h);
 
 static const struct handle_ops type_ops[HANDLE_NTYPES] = {
 	[HANDLE_TEXT] = {.pollin = true},
@@ -120,6 +125,7 @@ struct handle_set *handle_set_new(struct ctlrun *ctlrun, struct loop *loop)
 		return NULL;
 	set->ctlrun = ctlrun;
 	set->loop = loop;
+	loop_after(loop, handle_run_ready, set);
 	set->next_id = 1;
 	set->nbuckets = 64;
 	set->byid = calloc(set->nbuckets, sizeof(*set->byid));
@@ -134,6 +140,7 @@ void handle_set_free(struct handle_set *set)
 {
 	if (!set)
 		return;
+	loop_after(set->loop, NULL, NULL);
 	free(set->byid);
 	free(set);
 }
@@ -274,6 +281,7 @@ void handle_free(struct handle *h)
 	if (!h)
 		return;
 	handle_flush(h, EINTR);
+	ready_del(h);
 	handle_unlink(h);
 	stream_reader_free(h->rd);
 	if (h->ph)
@@ -297,7 +305,8 @@ struct handle *handle_new(struct handle_set *set, struct handle_list *list,
 	h->tag = tag;
 	handle_link(h);
 	if (type == HANDLE_LOG) {
-		h->rd = stream_reader_new(proc_log(p, log), h, loop_now_ms());
+		h->rd = stream_reader_new(proc_log(p, log), wake_reader, h,
+					  loop_now_ms());
 		if (!h->rd) {
 			handle_free(h);
 			errno = ENOMEM;
@@ -477,17 +486,32 @@ static void handle_drain(struct handle *h)
 	const struct handle_ops *ops = &type_ops[h->type];
 	struct handle_park *pk;
 
-	/* Answering may close stdin, whose hook wakes this very handle. */
-	if (h->draining || !ops->answer)
+	if (!ops->answer)
 		return;
-	h->draining = true;
 	while ((pk = h->parked) && !pk->intr) {
 		if (!ops->answer(h, pk))
 			break;
 		h->parked = pk->next;
 		park_free(pk);
 	}
-	h->draining = false;
+}
+
+static void ready_del(struct handle *h)
+{
+	struct handle_set *set = h->set;
+
+	if (!h->ready)
+		return;
+	if (h->rprev)
+		h->rprev->rnext = h->rnext;
+	else
+		set->ready = h->rnext;
+	if (h->rnext)
+		h->rnext->rprev = h->rprev;
+	else
+		set->ready_last = h->rprev;
+	h->rprev = h->rnext = NULL;
+	h->ready = false;
 }
 
 static bool handle_ready(const struct handle *h)
@@ -499,11 +523,40 @@ static bool handle_ready(const struct handle *h)
 
 void handle_wake(struct handle *h)
 {
-	handle_drain(h);
-	if (h->ph && handle_ready(h)) {
-		fuse_lowlevel_notify_poll(h->ph);
-		fuse_pollhandle_destroy(h->ph);
-		h->ph = NULL;
+	struct handle_set *set = h->set;
+
+	if (h->ready)
+		return;
+	h->ready = true;
+	h->rnext = NULL;
+	h->rprev = set->ready_last;
+	if (set->ready_last)
+		set->ready_last->rnext = h;
+	else
+		set->ready = h;
+	set->ready_last = h;
+}
+
+static void wake_reader(void *h)
+{
+	handle_wake(h);
+}
+
+/* Answer what the woken handles can answer, in the order they were
+ * woken; answering may wake more (a closed stdin), which join the list. */
+static void handle_run_ready(void *arg)
+{
+	struct handle_set *set = arg;
+	struct handle *h;
+
+	while ((h = set->ready)) {
+		ready_del(h);
+		handle_drain(h);
+		if (h->ph && handle_ready(h)) {
+			fuse_lowlevel_notify_poll(h->ph);
+			fuse_pollhandle_destroy(h->ph);
+			h->ph = NULL;
+		}
 	}
 }
 

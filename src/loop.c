@@ -46,6 +46,8 @@ struct loop {
 	struct loop_timer *timers; /* the pairing heap's root: the earliest */
 	uint64_t timer_seq;
 	struct loop_io *dead;
+	void (*after)(void *arg); /* after each dispatch */
+	void *after_arg;
 	bool quit;
 };
 
@@ -413,6 +415,12 @@ static void loop_fire_signals(struct loop *l)
 	}
 }
 
+void loop_after(struct loop *l, void (*cb)(void *arg), void *arg)
+{
+	l->after = cb;
+	l->after_arg = arg;
+}
+
 void loop_quit(struct loop *l)
 {
 	l->quit = true;
@@ -451,8 +459,11 @@ int loop_run(struct loop *l)
 				continue;
 			return -errno;
 		}
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			loop_dispatch(l, &evs[i]);
+			if (l->after)
+				l->after(l->after_arg);
+		}
 	}
 	loop_reap(l);
 	return 0;

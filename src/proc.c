@@ -128,8 +128,6 @@ void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
 	*failed = ctx->runs_failed;
 }
 
-static void feed_changed(void *arg);
-static void pump_output(void *arg, unsigned log);
 static void pump_settled(void *arg);
 static void stdin_ready(void *arg);
 static void run_launched(void *arg, struct spawn_child *ch, bool ok,
@@ -139,7 +137,6 @@ static void kill_expired(void *arg);
 static void life_expired(void *arg);
 
 static const struct pump_hooks pump_hooks = {
-	.output = pump_output,
 	.settled = pump_settled,
 };
 
@@ -176,8 +173,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	}
 	stream_set_lines(p->logs[PROC_EVENTS]);
 	p->feed = evfeed_new(p->logs[PROC_EVENTS], p->logs, log_names,
-			     ctx->cfg->buffer_size / 16, ctx->cfg->events_off,
-			     feed_changed, p);
+			     ctx->cfg->buffer_size / 16, ctx->cfg->events_off);
 	if (!p->feed)
 		goto fail;
 	p->pump = pump_new(ctx->loop, ctx->cfg, p->logs, p->feed, p->name,
@@ -281,8 +277,6 @@ static void proc_end_logs(struct proc *p)
 			continue;
 		}
 		stream_finish(p->logs[i]);
-		if (p->ctx->hooks->output)
-			p->ctx->hooks->output(p->ctx->arg, p, (enum proc_log)i);
 	}
 	if (p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
@@ -310,15 +304,6 @@ bool proc_closed(const struct proc *p)
 void proc_set_error(struct proc *p, const char *line, size_t len, int err)
 {
 	outcome_set_error(&p->out, line, len, err);
-}
-
-/* The events log grew or ended: wake its readers. */
-static void feed_changed(void *arg)
-{
-	struct proc *p = arg;
-
-	if (p->ctx->hooks->output)
-		p->ctx->hooks->output(p->ctx->arg, p, PROC_EVENTS);
 }
 
 void proc_events_sync(struct proc *p)
@@ -375,14 +360,6 @@ void proc_update(struct proc *p)
 		evfeed_flush(p->feed, &now);
 	}
 	pump_update(p->pump);
-}
-
-static void pump_output(void *arg, unsigned log)
-{
-	struct proc *p = arg;
-
-	if (p->ctx->hooks->output)
-		p->ctx->hooks->output(p->ctx->arg, p, (enum proc_log)log);
 }
 
 static void pump_settled(void *arg)

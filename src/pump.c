@@ -142,8 +142,6 @@ static void pipe_close(struct pump_pipe *pp)
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_output(pm->feed, pp->log, &now, true);
 	stream_finish(pm->logs[pp->log]);
-	if (pm->hooks->output)
-		pm->hooks->output(pm->arg, pp->log);
 	if (!pump_open(pm))
 		timers_del(pm);
 }
@@ -309,16 +307,12 @@ static void pipe_readable(void *arg, uint32_t events)
 	struct pump_pipe *pp = arg;
 	struct pump *pm = pp->pm;
 	bool full = true;
-	size_t got = 0;
 	int i;
 
 	/* A full pipe: the child writes on while we read, so take a few
 	 * reads per wake-up and let readers have it all at once. */
 	for (i = 0; i < PUMP_READS_PER_WAKE && full && pp->fd >= 0; i++)
-		got += pipe_read_once(pp, &full,
-				      events & (EPOLLHUP | EPOLLERR));
-	if (pm->hooks->output && got > 0)
-		pm->hooks->output(pm->arg, pp->log);
+		pipe_read_once(pp, &full, events & (EPOLLHUP | EPOLLERR));
 	settled(pm);
 }
 

@@ -330,16 +330,6 @@ void slots_release(struct slots *sl, struct proc *p)
 
 /* ---- what proc tells ---- */
 
-static void hook_output(void *arg, struct proc *p, enum proc_log log)
-{
-	struct stream_reader *r;
-
-	(void)arg;
-	for (r = stream_first_reader(proc_log(p, log)); r;
-	     r = stream_next_reader(r))
-		handle_wake(stream_reader_data(r));
-}
-
 static void hook_ended(void *arg, struct proc *p)
 {
 	struct slot *s = proc_data(p);
@@ -529,7 +519,6 @@ struct slots *slots_new(struct loop *loop, const struct cfg *cfg,
 	loop_timer_init(&sl->linger_timer, loop, linger_expired, sl);
 	loop_timer_init(&sl->trim_timer, loop, trim_expired, sl);
 	sl->phooks = (struct proc_hooks){
-		.output = hook_output,
 		.ended = hook_ended,
 		.stdin_ready = hook_stdin,
 		.idle = hook_idle,

@@ -31,6 +31,7 @@ struct stream {
 struct stream_reader {
 	struct stream *s;
 	struct stream_reader *prev, *next;
+	stream_wake_cb wake;
 	void *data;
 	uint64_t pos;
 	uint64_t shift;
@@ -129,10 +130,21 @@ const struct timespec *stream_mtime(const struct stream *s)
 	return &s->mtime;
 }
 
+/* What a reader may wait for happened: tell every reader's owner. */
+static void wake_readers(struct stream *s)
+{
+	struct stream_reader *r;
+
+	for (r = s->readers; r; r = r->next)
+		if (r->wake)
+			r->wake(r->data);
+}
+
 void stream_finish(struct stream *s)
 {
 	s->finished = true;
 	s->paused = false;
+	wake_readers(s);
 }
 
 void stream_reopen(struct stream *s)
@@ -151,6 +163,7 @@ void stream_commit(struct stream *s, size_t n, const struct timespec *now)
 		return;
 	ring_commit(s->ring, n);
 	s->mtime = *now;
+	wake_readers(s);
 }
 
 void stream_set_lines(struct stream *s)
@@ -214,6 +227,7 @@ int stream_append(struct stream *s, const void *p, size_t n,
 		if (nl != UINT64_MAX)
 			ring_drop_to(s->ring, nl + 1);
 	}
+	wake_readers(s);
 	return 0;
 }
 
@@ -307,14 +321,15 @@ void stream_clear_paused(struct stream *s)
 	s->paused = false;
 }
 
-struct stream_reader *stream_reader_new(struct stream *s, void *data,
-					uint64_t now_ms)
+struct stream_reader *stream_reader_new(struct stream *s, stream_wake_cb wake,
+					void *data, uint64_t now_ms)
 {
 	struct stream_reader *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
 	r->s = s;
+	r->wake = wake;
 	r->data = data;
 	r->pos = stream_tail(s);
 	r->last_ms = now_ms;
@@ -347,21 +362,6 @@ void stream_reader_free(struct stream_reader *r)
 	if (r->stalled)
 		r->s->nstalled--;
 	free(r);
-}
-
-void *stream_reader_data(const struct stream_reader *r)
-{
-	return r->data;
-}
-
-struct stream_reader *stream_first_reader(const struct stream *s)
-{
-	return s->readers;
-}
-
-struct stream_reader *stream_next_reader(const struct stream_reader *r)
-{
-	return r->next;
 }
 
 /* Map a handle offset to an absolute one, applying the first-read shift. */

@@ -36,9 +36,6 @@
 
 struct evfeed;
 
-/* Called when the events log grew or ended (wake its readers). */
-typedef void (*evfeed_changed_cb)(void *arg);
-
 /*
  * A feed into events from outs[0..EVFEED_NOUT) (named names[i] in the
  * events); all borrowed and outliving it. Output events carry at most
@@ -46,8 +43,7 @@ typedef void (*evfeed_changed_cb)(void *arg);
  * NULL with errno ENOMEM.
  */
 struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
-			  const char *const *names, size_t chunk, bool off,
-			  evfeed_changed_cb changed, void *arg);
+			  const char *const *names, size_t chunk, bool off);
 
 /* The events log's size with the waiting output events in it, rendered
  * or not (its st_size), without rendering them. */

@@ -115,8 +115,10 @@ void handle_write(struct handle *h, fuse_req_t req, const char *buf,
 /* Answer a poll: keep ph (takes ownership) to notify on readiness. */
 void handle_poll(struct handle *h, fuse_req_t req, struct fuse_pollhandle *ph);
 
-/* Something h waits for may have happened: answer what can be answered
- * in order, and notify a poll that became ready. */
+/* Something h waits for may have happened: h joins its set's ready list,
+ * and once the loop's dispatch returns (loop_after) what can be answered
+ * is answered in order and a poll that became ready is notified. Never
+ * answers from within the caller, so a hook may wake any handle. */
 void handle_wake(struct handle *h);
 
 /* handle_wake every handle of list of type. */

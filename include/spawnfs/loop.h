@@ -81,6 +81,11 @@ int loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
  * from this process, with the same mask. 0 or -errno. */
 int loop_forked(struct loop *l);
 
+/* Call cb(arg) after each dispatched event (fd, timer or signal), outside
+ * every callback: where work noted during a dispatch is done. One per
+ * loop; cb NULL removes it. */
+void loop_after(struct loop *l, void (*cb)(void *arg), void *arg);
+
 /* Run until loop_quit. 0 or -errno from epoll. */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l);

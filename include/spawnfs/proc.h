@@ -33,8 +33,6 @@ struct proc;
 
 /* What a slot tells its owner; each may be NULL. */
 struct proc_hooks {
-	/* New bytes in log, or its end. */
-	void (*output)(void *arg, struct proc *p, enum proc_log log);
 	/* The run was reaped: wait has its answer. */
 	void (*ended)(void *arg, struct proc *p);
 	/* stdin became writable, or was closed. */

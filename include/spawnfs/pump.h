@@ -24,8 +24,6 @@ struct pump;
 
 /* What the pump tells its owner. */
 struct pump_hooks {
-	/* New bytes in log (0 stdout, 1 stderr), or its end. */
-	void (*output)(void *arg, unsigned log);
 	/* A pump callback is done (reads, a close, a timer): look again at
 	 * what the run's state depends on. */
 	void (*settled)(void *arg);

@@ -97,20 +97,20 @@ void stream_clear_paused(struct stream *s);
  */
 unsigned stream_stall(struct stream *s, uint64_t now_ms, uint64_t stall_ms);
 
+/* A reader may now be answered: called with the reader's data, from
+ * within the change (commit, append, finish). It must not call back into
+ * s: it only notes the reader (a ready list drained after the dispatch). */
+typedef void (*stream_wake_cb)(void *data);
+
 /* A new open handle on s, positioned at the oldest retained byte so that
- * nothing it may still read is overwritten. data is the caller's; now_ms
- * starts its stall clock. NULL with errno ENOMEM. */
-struct stream_reader *stream_reader_new(struct stream *s, void *data,
-					uint64_t now_ms);
+ * nothing it may still read is overwritten. wake (NULL: none) is called
+ * with data whenever bytes arrive or the log finishes; now_ms starts its
+ * stall clock. NULL with errno ENOMEM. */
+struct stream_reader *stream_reader_new(struct stream *s, stream_wake_cb wake,
+					void *data, uint64_t now_ms);
 
 /* Close the handle; NULL is a no-op. */
 void stream_reader_free(struct stream_reader *r);
-
-void *stream_reader_data(const struct stream_reader *r);
-
-/* Iterate over the open readers of s (NULL at the end). */
-struct stream_reader *stream_first_reader(const struct stream *s);
-struct stream_reader *stream_next_reader(const struct stream_reader *r);
 
 /*
  * Read up to size bytes at the handle's offset off. The first read of a

@@ -57,7 +57,7 @@ static size_t budget1(struct stream *s)
 static void test_read_window_and_end(void **state)
 {
 	struct stream *s = stream_new(100);
-	struct stream_reader *r = stream_reader_new(s, NULL, 0);
+	struct stream_reader *r = stream_reader_new(s, NULL, NULL, 0);
 
 	(void)state;
 	fill(s, 60);
@@ -80,11 +80,11 @@ static void test_below_window_is_eio_but_first_read_shifts(void **state)
 
 	(void)state;
 	fill(s, 250); /* retains 150..250 */
-	a = stream_reader_new(s, NULL, 0);
+	a = stream_reader_new(s, NULL, NULL, 0);
 	assert_int_equal(rd(a, 0, 30, 150), 30);  /* first read at 0: shift */
 	assert_int_equal(rd(a, 30, 30, 180), 30); /* offsets stay shifted */
 	assert_int_equal(rd(a, 100, 30, 250), -EAGAIN);
-	b = stream_reader_new(s, NULL, 0);
+	b = stream_reader_new(s, NULL, NULL, 0);
 	assert_int_equal(rd(b, 10, 5, 10), -EIO); /* not 0: no shift */
 	assert_int_equal(rd(b, 0, 5, 0), -EIO);	  /* no longer the first */
 	stream_reader_free(a);
@@ -106,7 +106,7 @@ static void test_budget_no_reader(void **state)
 	assert_int_equal(budget1(s), 0);
 	assert_true(stream_paused(s));
 	/* A reader that read 40 bytes and left frees 40 bytes of room. */
-	r = stream_reader_new(s, NULL, 0);
+	r = stream_reader_new(s, NULL, NULL, 0);
 	assert_int_equal(rd(r, 0, 40, 0), 40);
 	stream_reader_free(r);
 	assert_int_equal(budget1(s), 40);
@@ -121,8 +121,8 @@ static void test_budget_slowest_reader(void **state)
 	struct stream_reader *slow, *fast;
 
 	(void)state;
-	slow = stream_reader_new(s, NULL, 0);
-	fast = stream_reader_new(s, NULL, 0);
+	slow = stream_reader_new(s, NULL, NULL, 0);
+	fast = stream_reader_new(s, NULL, NULL, 0);
 	fill(s, 80);
 	assert_int_equal(rd(fast, 0, 80, 0), 80);
 	assert_int_equal(budget1(s), 20);
@@ -146,7 +146,8 @@ static void test_budget_reader_waiting_at_end(void **state)
 
 	(void)state;
 	fill(s, 100);
-	r = stream_reader_new(s, NULL, 0); /* opened: needs from the tail */
+	r = stream_reader_new(s, NULL, NULL,
+			      0); /* opened: needs from the tail */
 	assert_int_equal(budget1(s), 0);
 	assert_int_equal(rd(r, 100, 10, 100), -EAGAIN);
 	assert_int_equal(budget1(s), 100);
@@ -166,7 +167,7 @@ static void test_budget_many_readers_never_lose(void **state)
 
 	(void)state;
 	for (i = 0; i < 5; i++)
-		r[i] = stream_reader_new(s, NULL, 0);
+		r[i] = stream_reader_new(s, NULL, NULL, 0);
 	for (step = 0; step < 2000; step++) {
 		b = budget1(s);
 		fill(s, b > 7 ? 7 : b);
@@ -194,7 +195,7 @@ static void test_budget_across_logs(void **state)
 	/* Nobody reads: only the pipe's own log holds it. */
 	assert_int_equal(stream_pipe_budget(f, 2), 100);
 	/* Events is open and unread: (1000 - 100) / 6 pipe bytes. */
-	r = stream_reader_new(ev, NULL, 0);
+	r = stream_reader_new(ev, NULL, NULL, 0);
 	assert_int_equal(stream_pipe_budget(f, 2), 150);
 	fill(ev, 1000);
 	stream_clear_paused(own);
@@ -216,8 +217,8 @@ static void test_budget_across_logs(void **state)
 static void test_stalled_reader_stops_holding(void **state)
 {
 	struct stream *s = stream_new(100);
-	struct stream_reader *idle = stream_reader_new(s, NULL, 0);
-	struct stream_reader *busy = stream_reader_new(s, NULL, 0);
+	struct stream_reader *idle = stream_reader_new(s, NULL, NULL, 0);
+	struct stream_reader *busy = stream_reader_new(s, NULL, NULL, 0);
 	struct iovec iov[2];
 	size_t n;
 	int cnt;
@@ -261,7 +262,7 @@ static void test_lines_evict_whole_lines(void **state)
 	assert_int_equal(stream_append(s, "dd\n", 3, &t0), 0);
 	assert_int_equal(stream_tail(s), 6); /* only the '\n' at 5 went */
 	/* A reader inside a line keeps what it needs. */
-	r = stream_reader_new(s, NULL, 0);
+	r = stream_reader_new(s, NULL, NULL, 0);
 	assert_int_equal(stream_read(r, 0, 2, 0, iov, &cnt, &n), 0);
 	assert_int_equal(n, 2); /* at 8, inside "bbbbb" */
 	assert_int_equal(stream_room(s), 3);
@@ -297,7 +298,7 @@ static void test_room_matches_recount(void **state)
 		i = (seed >> 8) % N;
 		op = (int)((seed >> 16) % 10);
 		if (!rd[i]) {
-			rd[i] = stream_reader_new(s, NULL, now);
+			rd[i] = stream_reader_new(s, NULL, NULL, now);
 			pos[i] = stream_tail(s);
 			stalled[i] = false;
 		} else if (op == 0) {
