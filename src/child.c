@@ -17,9 +17,8 @@
 #include <unistd.h>
 
 #include "spawnfs/child.h"
+#include "spawnfs/idmap.h"
 #include "spawnfs/log.h"
-
-#define CHILD_HASH 1024 /* buckets; chains stay short below 10^4 */
 
 struct child {
 	struct child_set *set;
@@ -30,14 +29,14 @@ struct child {
 	child_stop_cb stop_cb;
 	void *arg;
 	struct child *prev, *next; /* in all */
-	struct child *hnext;	   /* in its hash bucket */
+	struct idmap_node bypid;
 };
 
 struct child_set {
 	struct loop *loop;
 	struct child *all;
-	struct child *hash[CHILD_HASH];
-	bool blocked; /* an orphan's reaping waits on a kept child */
+	struct idmap pids; /* every child waited for, by pid */
+	bool blocked;	   /* an orphan's reaping waits on a kept child */
 	uint64_t orphans;
 };
 
@@ -45,7 +44,8 @@ struct child_set *child_set_new(struct loop *loop)
 {
 	struct child_set *s = calloc(1, sizeof(*s));
 
-	if (!s) {
+	if (!s || idmap_init(&s->pids) < 0) {
+		free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -55,22 +55,23 @@ struct child_set *child_set_new(struct loop *loop)
 
 void child_set_free(struct child_set *s)
 {
+	if (!s)
+		return;
+	idmap_fini(&s->pids);
 	free(s);
 }
 
-static struct child **hash_slot(struct child_set *s, pid_t pid)
+static struct child *child_by_pid(const struct child_set *s, pid_t pid)
 {
-	struct child **pp = &s->hash[(unsigned)pid % CHILD_HASH];
+	struct idmap_node *n = idmap_get(&s->pids, (uint64_t)pid);
 
-	while (*pp && (*pp)->pid != pid)
-		pp = &(*pp)->hnext;
-	return pp;
+	return n ? container_of(n, struct child, bypid) : NULL;
 }
 
 /* A new record for pid, linked in; NULL with errno ENOMEM. */
 static struct child *child_add(struct child_set *s, pid_t pid)
 {
-	struct child *c = calloc(1, sizeof(*c)), **pp;
+	struct child *c = calloc(1, sizeof(*c));
 
 	if (!c) {
 		errno = ENOMEM;
@@ -83,16 +84,13 @@ static struct child *child_add(struct child_set *s, pid_t pid)
 	if (s->all)
 		s->all->prev = c;
 	s->all = c;
-	pp = hash_slot(s, pid);
-	c->hnext = *pp; /* NULL, or an older record of a reused pid */
-	*pp = c;
+	idmap_add(&s->pids, &c->bypid, (uint64_t)pid);
 	return c;
 }
 
 void child_unwatch(struct child *c)
 {
 	struct child_set *s;
-	struct child **pp;
 
 	if (!c)
 		return;
@@ -104,10 +102,7 @@ void child_unwatch(struct child *c)
 		s->all = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	for (pp = &s->hash[(unsigned)c->pid % CHILD_HASH]; *pp != c;
-	     pp = &(*pp)->hnext)
-		;
-	*pp = c->hnext;
+	idmap_del(&s->pids, &c->bypid);
 	/* Orphans that exited behind a kept child are reaped on the next
 	 * round: a SIGCHLD of our own, not a call back from here. */
 	if (!c->exit_cb && s->blocked) {
@@ -179,7 +174,7 @@ static void reap_orphans(struct child_set *s)
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
 		    si.si_pid == 0)
 			return;
-		c = *hash_slot(s, si.si_pid);
+		c = child_by_pid(s, si.si_pid);
 		if (c && !c->exit_cb) {
 			s->blocked = true;
 			return;

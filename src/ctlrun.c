@@ -249,9 +249,10 @@ int ctlrun_line(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 {
 	int rc = ctl_run(c, p, l, uid);
 
-	if (rc == 0 || rc == -EINPROGRESS || l->cmd == CTL_START ||
-	    l->cmd == CTL_EXEC)
-		proc_touch(p);
+	if ((rc == 0 || rc == -EINPROGRESS || l->cmd == CTL_START ||
+	     l->cmd == CTL_EXEC) &&
+	    c->touched)
+		c->touched(c->arg, p);
 	/* A start that failed in the child has already described itself. */
 	if (rc < 0 && !((l->cmd == CTL_START || l->cmd == CTL_EXEC) &&
 			rc != -EBUSY && rc != -ENOMEM))

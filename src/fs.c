@@ -432,6 +432,13 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	fuse_reply_err(req, EPERM);
 }
 
+/* ctlrun applied a line to p (its owner's record is slots'). */
+static void slot_touched(void *arg, struct proc *p)
+{
+	(void)arg;
+	slots_touch(p);
+}
+
 static void fs_close(struct fs *fs, struct handle *h)
 {
 	struct proc *p = handle_proc(h);
@@ -477,12 +484,13 @@ static int open_check(const struct fs *fs, enum kind_id k, int flags)
 static struct handle *fs_handle_new(struct fs *fs, struct proc *p,
 				    enum kind_id k)
 {
-	struct handle_list *list = p ? slots_hold(p) : NULL;
 	struct handle *h;
 
+	if (p)
+		slots_hold(p);
 	if (p && k == KIND_EVENTS)
 		proc_events_sync(p); /* the reader starts after them */
-	h = handle_new(fs->hs, list, p, kind_ops(k)->type, k, kind_ops(k)->log);
+	h = handle_new(fs->hs, p, kind_ops(k)->type, k, kind_ops(k)->log);
 	if (!h) {
 		slots_release(fs->sl, p);
 		return NULL;
@@ -506,7 +514,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	rc = open_check(fs, k, fi->flags);
-	if (rc == 0 && p && slots_handles(p)->count >= fs->cfg->max_handles)
+	if (rc == 0 && p &&
+	    handle_slot_count(fs->hs, proc_id(p)) >= fs->cfg->max_handles)
 		rc = -EMFILE;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -679,6 +688,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->arg = arg;
 	clock_gettime(CLOCK_REALTIME, &fs->kc.born);
 	fs->ctlrun.shell = cfg->shell;
+	fs->ctlrun.touched = slot_touched;
 	fs->hs = handle_set_new(&fs->ctlrun, loop);
 	if (!fs->hs)
 		goto fail;

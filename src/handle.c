@@ -22,6 +22,7 @@
 #include "spawnfs/ctl.h"
 #include "spawnfs/ctlrun.h"
 #include "spawnfs/handle.h"
+#include "spawnfs/idmap.h"
 #include "spawnfs/loop.h"
 
 /* How long an interrupted ctl write still waits for its start's result. */
@@ -34,10 +35,9 @@ struct handle_park;
 
 struct handle {
 	struct handle_set *set;
-	uint64_t id;		  /* the kernel's fh: never reused */
-	struct handle *hnext;	  /* in its id bucket */
-	struct handle_list *list; /* the slot's; NULL for no slot */
-	struct proc *p;		  /* borrowed: fs holds a reference */
+	struct idmap_node byid;	    /* id: the kernel's fh, never reused */
+	struct handle_group *group; /* the slot's handles; NULL: no slot */
+	struct proc *p;		    /* borrowed: fs holds a reference */
 	enum handle_type type;
 	unsigned tag;
 	struct stream_reader *rd;
@@ -79,8 +79,8 @@ struct handle_set {
 	struct ctlrun *ctlrun; /* what ctl lines do */
 	struct loop *loop;
 	struct handle *first;
-	struct handle **byid; /* hash of the handles by id */
-	size_t nbuckets;      /* a power of two */
+	struct idmap byid;   /* every handle, by id */
+	struct idmap groups; /* the handles of each slot, by slot id */
 	uint64_t next_id;
 	struct handle_park *intr;
 	struct handle *ready, *ready_last; /* woken, to answer after dispatch */
@@ -117,22 +117,29 @@ static const struct handle_ops type_ops[HANDLE_NTYPES] = {
 	[HANDLE_CTL] = {ctl_resume, NULL, true, POLLOUT | POLLWRNORM},
 };
 
+/* The open handles of one slot, made with its first and freed with its
+ * last. */
+struct handle_group {
+	struct idmap_node node; /* the slot id */
+	struct handle *first;
+	unsigned count;
+};
+
 struct handle_set *handle_set_new(struct ctlrun *ctlrun, struct loop *loop)
 {
 	struct handle_set *set = calloc(1, sizeof(*set));
 
 	if (!set)
 		return NULL;
+	if (idmap_init(&set->byid) < 0 || idmap_init(&set->groups) < 0) {
+		idmap_fini(&set->byid);
+		free(set);
+		return NULL;
+	}
 	set->ctlrun = ctlrun;
 	set->loop = loop;
 	loop_after(loop, handle_run_ready, set);
 	set->next_id = 1;
-	set->nbuckets = 64;
-	set->byid = calloc(set->nbuckets, sizeof(*set->byid));
-	if (!set->byid) {
-		free(set);
-		return NULL;
-	}
 	return set;
 }
 
@@ -141,49 +148,36 @@ void handle_set_free(struct handle_set *set)
 	if (!set)
 		return;
 	loop_after(set->loop, NULL, NULL);
-	free(set->byid);
+	idmap_fini(&set->byid);
+	idmap_fini(&set->groups);
 	free(set);
-}
-
-static struct handle **id_bucket(const struct handle_set *set, uint64_t id)
-{
-	return &set->byid[id & (set->nbuckets - 1)];
-}
-
-/* Twice the buckets once the handles outnumber them (best effort: on
- * ENOMEM the chains just get longer). */
-static void id_grow(struct handle_set *set)
-{
-	size_t n = set->nbuckets * 2, i;
-	struct handle **byid = calloc(n, sizeof(*byid)), *h, *next;
-
-	if (!byid)
-		return;
-	for (i = 0; i < set->nbuckets; i++) {
-		for (h = set->byid[i]; h; h = next) {
-			next = h->hnext;
-			h->hnext = byid[h->id & (n - 1)];
-			byid[h->id & (n - 1)] = h;
-		}
-	}
-	free(set->byid);
-	set->byid = byid;
-	set->nbuckets = n;
 }
 
 struct handle *handle_by_id(const struct handle_set *set, uint64_t id)
 {
-	struct handle *h;
+	struct idmap_node *n = idmap_get(&set->byid, id);
 
-	for (h = *id_bucket(set, id); h; h = h->hnext)
-		if (h->id == id)
-			return h;
-	return NULL;
+	return n ? container_of(n, struct handle, byid) : NULL;
+}
+
+static struct handle_group *group_of(const struct handle_set *set,
+				     uint64_t slot)
+{
+	struct idmap_node *n = idmap_get(&set->groups, slot);
+
+	return n ? container_of(n, struct handle_group, node) : NULL;
+}
+
+unsigned handle_slot_count(const struct handle_set *set, uint64_t slot)
+{
+	const struct handle_group *g = group_of(set, slot);
+
+	return g ? g->count : 0;
 }
 
 uint64_t handle_id(const struct handle *h)
 {
-	return h->id;
+	return h->byid.id;
 }
 
 void handle_set_stopping(struct handle_set *set)
@@ -204,39 +198,43 @@ void handle_metrics(const struct handle_set *set, struct metrics_view *v)
 	memcpy(v->ctl_errors, set->ctl_errors, sizeof(v->ctl_errors));
 }
 
-static void handle_link(struct handle *h)
+/* Link h into its set and, with p, its slot's group (made for the
+ * slot's first handle). 0 or -ENOMEM. */
+static int handle_link(struct handle *h)
 {
 	struct handle_set *set = h->set;
-	struct handle **b;
+	struct handle_group *g = NULL;
 
-	h->id = set->next_id++;
-	if (set->count >= set->nbuckets)
-		id_grow(set);
-	b = id_bucket(set, h->id);
-	h->hnext = *b;
-	*b = h;
+	if (h->p) {
+		g = group_of(set, proc_id(h->p));
+		if (!g) {
+			g = calloc(1, sizeof(*g));
+			if (!g)
+				return -ENOMEM;
+			idmap_add(&set->groups, &g->node, proc_id(h->p));
+		}
+		g->count++;
+		h->next = g->first;
+		if (h->next)
+			h->next->prev = h;
+		g->first = h;
+	}
+	h->group = g;
+	idmap_add(&set->byid, &h->byid, set->next_id++);
 	h->gnext = set->first;
 	if (set->first)
 		set->first->gprev = h;
 	set->first = h;
 	set->count++;
-	if (!h->list)
-		return;
-	h->list->count++;
-	h->next = h->list->first;
-	if (h->next)
-		h->next->prev = h;
-	h->list->first = h;
+	return 0;
 }
 
 static void handle_unlink(struct handle *h)
 {
 	struct handle_set *set = h->set;
-	struct handle **b;
+	struct handle_group *g = h->group;
 
-	for (b = id_bucket(set, h->id); *b != h; b = &(*b)->hnext)
-		;
-	*b = h->hnext;
+	idmap_del(&set->byid, &h->byid);
 	if (h->gprev)
 		h->gprev->gnext = h->gnext;
 	else
@@ -244,15 +242,18 @@ static void handle_unlink(struct handle *h)
 	if (h->gnext)
 		h->gnext->gprev = h->gprev;
 	set->count--;
-	if (!h->list)
+	if (!g)
 		return;
-	h->list->count--;
 	if (h->prev)
 		h->prev->next = h->next;
 	else
-		h->list->first = h->next;
+		g->first = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
+	if (--g->count == 0) {
+		idmap_del(&set->groups, &g->node);
+		free(g);
+	}
 }
 
 static void park_free(struct handle_park *pk)
@@ -290,8 +291,8 @@ void handle_free(struct handle *h)
 	free(h);
 }
 
-struct handle *handle_new(struct handle_set *set, struct handle_list *list,
-			  struct proc *p, enum handle_type type, unsigned tag,
+struct handle *handle_new(struct handle_set *set, struct proc *p,
+			  enum handle_type type, unsigned tag,
 			  enum proc_log log)
 {
 	struct handle *h = calloc(1, sizeof(*h));
@@ -299,11 +300,14 @@ struct handle *handle_new(struct handle_set *set, struct handle_list *list,
 	if (!h)
 		return NULL;
 	h->set = set;
-	h->list = p ? list : NULL;
 	h->p = p;
 	h->type = type;
 	h->tag = tag;
-	handle_link(h);
+	if (handle_link(h) < 0) {
+		free(h);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (type == HANDLE_LOG) {
 		h->rd = stream_reader_new(proc_log(p, log), wake_reader, h,
 					  loop_now_ms());
@@ -324,16 +328,15 @@ struct handle *handle_first(const struct handle_set *set)
 struct handle *handle_find(const struct handle_set *set, uint64_t id,
 			   unsigned tag)
 {
-	struct handle *h, *any = NULL;
+	const struct handle_group *g = group_of(set, id);
+	struct handle *h;
 
-	for (h = set->first; h; h = h->gnext) {
-		if (!h->p || proc_id(h->p) != id)
-			continue;
+	if (!g)
+		return NULL;
+	for (h = g->first; h; h = h->next)
 		if (h->tag == tag)
 			return h;
-		any = h;
-	}
-	return any;
+	return g->first;
 }
 
 struct proc *handle_proc(const struct handle *h)
@@ -560,11 +563,13 @@ static void handle_run_ready(void *arg)
 	}
 }
 
-void handle_wake_type(struct handle_list *list, enum handle_type type)
+void handle_wake_slot(struct handle_set *set, uint64_t slot,
+		      enum handle_type type)
 {
+	const struct handle_group *g = group_of(set, slot);
 	struct handle *h;
 
-	for (h = list->first; h; h = h->next)
+	for (h = g ? g->first : NULL; h; h = h->next)
 		if (h->type == type)
 			handle_wake(h);
 }

@@ -67,9 +67,7 @@ struct proc {
 	bool closed;	     /* every log ended: removed, or the daemon stops */
 	struct evfeed *feed; /* what feeds the events log */
 	int start_rc;
-	void *data;   /* the owner's */
-	bool cloned;  /* made by reading clone */
-	bool touched; /* a ctl line was applied (or a start tried) */
+	void *data; /* the owner's */
 };
 
 static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
@@ -852,31 +850,11 @@ char *const *proc_argv(const struct proc *p)
 	return p->argv;
 }
 
-void proc_touch(struct proc *p)
-{
-	p->touched = true;
-}
-
 unsigned proc_state_index(const struct proc *p)
 {
 	return outcome_index(
 		&p->out, tree_frozen(p->tree) && tree_populated(p->tree),
 		leader_alive(p->leader) && leader_stopped(p->leader));
-}
-
-bool proc_touched(const struct proc *p)
-{
-	return p->touched;
-}
-
-void proc_set_cloned(struct proc *p)
-{
-	p->cloned = true;
-}
-
-bool proc_cloned(const struct proc *p)
-{
-	return p->cloned;
 }
 
 bool proc_paused(const struct proc *p)

@@ -27,7 +27,8 @@
 struct slot {
 	struct slots *sl;
 	struct proc *p;
-	struct handle_list handles;
+	bool cloned;  /* made by reading clone */
+	bool touched; /* a ctl line was applied (or a start tried) */
 	struct loop_timer reap_timer; /* reap_after or reap_new_after */
 };
 
@@ -185,7 +186,7 @@ struct proc *slots_clone(struct slots *sl, uid_t uid, gid_t gid, int *err)
 	p = slots_create(sl, name, uid, gid, err);
 	if (!p)
 		return NULL;
-	proc_set_cloned(p);
+	((struct slot *)proc_data(p))->cloned = true;
 	reap_arm(proc_data(p));
 	return p;
 }
@@ -196,12 +197,18 @@ static void trim_expired(void *arg)
 	malloc_trim(0);
 }
 
+/* How many handles are open on s. */
+static unsigned slot_handles(const struct slot *s)
+{
+	return handle_slot_count(s->sl->hs, proc_id(s->p));
+}
+
 /* Free s once its slot has left the table, its last handle is closed
  * and its run is over (a killed tree empties asynchronously): the
  * slot's proc then has no run left to call hooks with it. */
 static void slot_put(struct slot *s)
 {
-	if (!proc_removed(s->p) || s->handles.count || proc_busy(s->p))
+	if (!proc_removed(s->p) || slot_handles(s) || proc_busy(s->p))
 		return;
 	loop_timer_stop(&s->reap_timer);
 	free(s);
@@ -245,8 +252,7 @@ static bool slot_reapable(const struct slot *s)
 	const struct proc *p = s->p;
 
 	return s->sl->cfg->reap_after_ms && !proc_removed(p) &&
-	       !proc_running(p) && proc_wait_status(p) >= 0 &&
-	       !s->handles.count;
+	       !proc_running(p) && proc_wait_status(p) >= 0 && !slot_handles(s);
 }
 
 /* Whether reap_new_after may remove s: made by reading clone (a
@@ -256,8 +262,8 @@ static bool slot_litter(const struct slot *s)
 {
 	const struct proc *p = s->p;
 
-	return s->sl->cfg->reap_new_ms && proc_cloned(p) && !proc_touched(p) &&
-	       !proc_removed(p) && !proc_running(p) && !s->handles.count;
+	return s->sl->cfg->reap_new_ms && s->cloned && !s->touched &&
+	       !proc_removed(p) && !proc_running(p) && !slot_handles(s);
 }
 
 static void reap_expired(void *arg)
@@ -297,20 +303,15 @@ static void reap_cancel(struct slot *s)
 
 /* ---- handles ---- */
 
-struct handle_list *slots_hold(struct proc *p)
+void slots_touch(struct proc *p)
 {
-	struct slot *s = proc_data(p);
-
-	proc_ref(p);
-	reap_cancel(s);
-	return &s->handles;
+	((struct slot *)proc_data(p))->touched = true;
 }
 
-const struct handle_list *slots_handles(const struct proc *p)
+void slots_hold(struct proc *p)
 {
-	const struct slot *s = proc_data(p);
-
-	return &s->handles;
+	proc_ref(p);
+	reap_cancel(proc_data(p));
 }
 
 void slots_release(struct slots *sl, struct proc *p)
@@ -332,29 +333,26 @@ void slots_release(struct slots *sl, struct proc *p)
 
 static void hook_ended(void *arg, struct proc *p)
 {
-	struct slot *s = proc_data(p);
+	struct slots *sl = arg;
 
-	(void)arg;
-	handle_wake_type(&s->handles, HANDLE_WAIT);
-	reap_arm(s);
+	handle_wake_slot(sl->hs, proc_id(p), HANDLE_WAIT);
+	reap_arm(proc_data(p));
 }
 
 static void hook_started(void *arg, struct proc *p)
 {
-	struct slot *s = proc_data(p);
+	struct slots *sl = arg;
 
-	(void)arg;
 	if (proc_start_result(p) == 0)
-		reap_cancel(s);
-	handle_wake_type(&s->handles, HANDLE_CTL);
+		reap_cancel(proc_data(p));
+	handle_wake_slot(sl->hs, proc_id(p), HANDLE_CTL);
 }
 
 static void hook_stdin(void *arg, struct proc *p)
 {
-	struct slot *s = proc_data(p);
+	struct slots *sl = arg;
 
-	(void)arg;
-	handle_wake_type(&s->handles, HANDLE_STDIN);
+	handle_wake_slot(sl->hs, proc_id(p), HANDLE_STDIN);
 }
 
 static void hook_done(void *arg, struct proc *p)

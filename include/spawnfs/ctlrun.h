@@ -15,6 +15,9 @@
 /* What every slot's ctl shares. */
 struct ctlrun {
 	char *shell; /* for "start CMDLINE": shell -c CMDLINE (borrowed) */
+	/* A line was applied to p, or a start tried (NULL: not told). */
+	void (*touched)(void *arg, struct proc *p);
+	void *arg;
 };
 
 /*

@@ -39,12 +39,6 @@ enum handle_type {
 	HANDLE_NTYPES,
 };
 
-/* The handles of one slot, kept by its owner (slots' record). */
-struct handle_list {
-	struct handle *first;
-	unsigned count;
-};
-
 /* An empty set; ctl writes apply their lines through ctlrun; loop holds
  * the deadline of interrupted ctl writes (both borrowed, outliving it).
  * NULL with errno ENOMEM. */
@@ -64,14 +58,17 @@ void handle_metrics(const struct handle_set *set, struct metrics_view *v);
 
 /*
  * A new handle of type on p (borrowed: the caller holds a reference for
- * the handle's life; NULL for a file of no slot), linked into set and
- * into list (NULL with p NULL). tag is the owner's, for handle_tag. A
- * HANDLE_LOG reads log of p from its end of the window. NULL with errno
- * ENOMEM.
+ * the handle's life; NULL for a file of no slot), linked into set and,
+ * with p, into the set's handles of p's slot. tag is the owner's, for
+ * handle_tag. A HANDLE_LOG reads log of p from its end of the window.
+ * NULL with errno ENOMEM.
  */
-struct handle *handle_new(struct handle_set *set, struct handle_list *list,
-			  struct proc *p, enum handle_type type, unsigned tag,
+struct handle *handle_new(struct handle_set *set, struct proc *p,
+			  enum handle_type type, unsigned tag,
 			  enum proc_log log);
+
+/* How many handles are open on slot (its id). O(1). */
+unsigned handle_slot_count(const struct handle_set *set, uint64_t slot);
 
 /* Answer every parked request of h with EINTR, unlink it and free it.
  * Its slot reference is the caller's to drop. */
@@ -88,7 +85,7 @@ struct handle *handle_by_id(const struct handle_set *set, uint64_t id);
 struct handle *handle_first(const struct handle_set *set);
 
 /* An open handle on slot id, with tag where there is one, else any of
- * the slot's handles; NULL if none. */
+ * the slot's handles; NULL if none. O(handles of the slot). */
 struct handle *handle_find(const struct handle_set *set, uint64_t id,
 			   unsigned tag);
 
@@ -121,8 +118,9 @@ void handle_poll(struct handle *h, fuse_req_t req, struct fuse_pollhandle *ph);
  * answers from within the caller, so a hook may wake any handle. */
 void handle_wake(struct handle *h);
 
-/* handle_wake every handle of list of type. */
-void handle_wake_type(struct handle_list *list, enum handle_type type);
+/* handle_wake every handle of type open on slot (its id). */
+void handle_wake_slot(struct handle_set *set, uint64_t slot,
+		      enum handle_type type);
 
 /* Answer the interrupted parked requests with EINTR (a ctl write waiting
  * on its start gets a grace period first): from the loop, after each

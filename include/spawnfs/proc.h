@@ -119,13 +119,6 @@ bool proc_running(const struct proc *p);
  * (the tree, by freeze; before stopped); outcome_state_name names them. */
 unsigned proc_state_index(const struct proc *p);
 
-/* A ctl line was applied to the slot, or a start was tried. */
-bool proc_touched(const struct proc *p);
-
-/* The owner made the slot through clone (kept for it). */
-void proc_set_cloned(struct proc *p);
-bool proc_cloned(const struct proc *p);
-
 /* Whether a pipe of the run waits for readers to make room. */
 bool proc_paused(const struct proc *p);
 
@@ -189,9 +182,6 @@ void proc_set_timeout(struct proc *p, long ms);
  * read-back; NULL before any start. */
 const char *proc_start_line(const struct proc *p);
 char *const *proc_argv(const struct proc *p);
-
-/* A ctl line was applied to p (or a start tried): not clone litter. */
-void proc_touch(struct proc *p);
 
 /*
  * Start argv (taken over) as the next run; line (taken over) is the

@@ -1,7 +1,7 @@
 /*
  * slots: the slots of a mount and what happens to them outside FUSE. It
  * owns the slot table (names, ids, the clone counter), the record kept
- * per slot (its open handles, its reap timer), the rules for making a
+ * per slot (its reap timer and whether clone made it), the rules for making a
  * slot (names, limits, owner) and removing one (rmdir, reap_after,
  * reap_new_after), the proc hooks that wake the handles waiting on a
  * slot, the counts metrics shows, and the phases of a clean stop: TERM
@@ -71,11 +71,11 @@ struct proc *slots_clone(struct slots *sl, uid_t uid, gid_t gid, int *err);
  * with it). 0, -ENOENT or -EBUSY. */
 int slots_remove(struct slots *sl, const char *name);
 
-/* A handle is opening on p: p is referenced for it (no reap meanwhile).
- * Returns the list its handle goes into. */
-struct handle_list *slots_hold(struct proc *p);
-/* The handles open on p. */
-const struct handle_list *slots_handles(const struct proc *p);
+/* A handle is opening on p: p is referenced for it (no reap meanwhile). */
+void slots_hold(struct proc *p);
+
+/* A ctl line was applied to p, or a start tried: p is no clone litter. */
+void slots_touch(struct proc *p);
 /* A handle's reference to p goes (it closed or never opened); p may be
  * NULL (a file of the root). */
 void slots_release(struct slots *sl, struct proc *p);
