@@ -26,11 +26,10 @@ struct ev_defer {
 
 struct evfeed {
 	struct stream *events;
-	struct stream *outs[EVFEED_NOUT];
-	const char *names[EVFEED_NOUT];
+	struct stream *outs[LOGS_NPIPES];
 	size_t chunk;
 	uint64_t seq;		      /* of the last event */
-	uint64_t ev_off[EVFEED_NOUT]; /* first byte in no event yet */
+	uint64_t ev_off[LOGS_NPIPES]; /* first byte in no event yet */
 	struct jbuf pending;	      /* lines waiting for room, in order */
 	bool pending_finish;	      /* end the log once they are in */
 	struct ev_defer *defer;	      /* a ring of EVFEED_DEFER_MAX */
@@ -43,7 +42,7 @@ struct evfeed {
 };
 
 struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
-			  const char *const *names, size_t chunk, bool off)
+			  size_t chunk, bool off)
 {
 	struct evfeed *f = calloc(1, sizeof(*f));
 	unsigned i;
@@ -53,9 +52,8 @@ struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
 		return NULL;
 	}
 	f->events = events;
-	for (i = 0; i < EVFEED_NOUT; i++) {
+	for (i = 0; i < LOGS_NPIPES; i++) {
 		f->outs[i] = outs[i];
-		f->names[i] = names[i];
 	}
 	f->chunk = chunk < EVFEED_CHUNK_MIN ? EVFEED_CHUNK_MIN : chunk;
 	f->off = off;
@@ -205,11 +203,10 @@ static size_t digits(uint64_t n)
 
 /* The length of the output line for p[0..len) of log at t, but for the
  * digits of its number. */
-static size_t output_json(const struct evfeed *f, unsigned log,
-			  const struct timespec *t, const unsigned char *p,
-			  size_t len)
+static size_t output_json(unsigned log, const struct timespec *t,
+			  const unsigned char *p, size_t len)
 {
-	return events_output_len(0, t, f->names[log], p, len) - 1;
+	return events_output_len(0, t, logs_name(log), p, len) - 1;
 }
 
 /* The output event for bytes [off, off + len) of a log: rendered, or only
@@ -239,12 +236,13 @@ static void output_emit(struct evfeed *f, unsigned log, uint64_t off,
 			return;
 		}
 		if (!json)
-			json = output_json(f, log, t, data, len);
+			json = output_json(log, t, data, len);
 		++f->seq;
 		stream_skip(f->events, json + digits(f->seq), t);
 	} else {
 		jbuf_init(&b);
-		events_render_output(&b, ++f->seq, t, f->names[log], data, len);
+		events_render_output(&b, ++f->seq, t, logs_name(log), data,
+				     len);
 		line_append(f, &b);
 	}
 	free(tmp);
@@ -390,7 +388,7 @@ static void output_event(struct evfeed *f, unsigned log, uint64_t off,
 		defer_pop(f, len); /* this event's bytes come after it */
 	/* Each byte is classified once, here; rendering it waits. */
 	data = out_span(f, log, off, len, &tmp);
-	json = data ? output_json(f, log, t, data, len) : 0;
+	json = data ? output_json(log, t, data, len) : 0;
 	free(tmp);
 	f->defer[(f->defer_first + f->ndefer) % EVFEED_DEFER_MAX] =
 		(struct ev_defer){off, *t, len, json, log};
@@ -441,7 +439,7 @@ static size_t defer_count(const struct evfeed *f, const struct ev_defer *d)
 {
 	unsigned char *tmp;
 	const unsigned char *data = out_span(f, d->log, d->off, d->len, &tmp);
-	size_t json = data ? output_json(f, d->log, &d->t, data, d->len) : 0;
+	size_t json = data ? output_json(d->log, &d->t, data, d->len) : 0;
 
 	free(tmp);
 	return json;

@@ -292,8 +292,7 @@ void handle_free(struct handle *h)
 }
 
 struct handle *handle_new(struct handle_set *set, struct proc *p,
-			  enum handle_type type, unsigned tag,
-			  enum proc_log log)
+			  enum handle_type type, unsigned tag, enum logs_id log)
 {
 	struct handle *h = calloc(1, sizeof(*h));
 

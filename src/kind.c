@@ -12,10 +12,10 @@
 #include "spawnfs/kind.h"
 #include "spawnfs/metrics.h"
 
-static void log_attr(struct proc *p, enum proc_log log, struct stat *st);
-static void status_attr(struct proc *p, enum proc_log log, struct stat *st);
-static void wait_attr(struct proc *p, enum proc_log log, struct stat *st);
-static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st);
+static void log_attr(struct proc *p, enum logs_id log, struct stat *st);
+static void status_attr(struct proc *p, enum logs_id log, struct stat *st);
+static void wait_attr(struct proc *p, enum logs_id log, struct stat *st);
+static void pidlink_attr(struct proc *p, enum logs_id log, struct stat *st);
 static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 		    struct proc *p, struct jbuf *b);
 static int status_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
@@ -34,13 +34,13 @@ static const struct kind_ops kinds[KIND_N] = {
 	[KIND_STDIN] = {"stdin", S_IFREG | 0200, .type = HANDLE_STDIN,
 			.access = O_WRONLY, .truncate = true},
 	[KIND_STDOUT] = {"stdout", S_IFREG | 0400, .type = HANDLE_LOG,
-			 .log = PROC_STDOUT, .access = O_RDONLY,
+			 .log = LOGS_STDOUT, .access = O_RDONLY,
 			 .attr = log_attr},
 	[KIND_STDERR] = {"stderr", S_IFREG | 0400, .type = HANDLE_LOG,
-			 .log = PROC_STDERR, .access = O_RDONLY,
+			 .log = LOGS_STDERR, .access = O_RDONLY,
 			 .attr = log_attr},
 	[KIND_EVENTS] = {"events", S_IFREG | 0400, .type = HANDLE_LOG,
-			 .log = PROC_EVENTS, .access = O_RDONLY,
+			 .log = LOGS_EVENTS, .access = O_RDONLY,
 			 .attr = log_attr},
 	[KIND_STATUS] = {"status", S_IFREG | 0400, .type = HANDLE_TEXT,
 			 .access = O_RDONLY, .sized_at_open = true,
@@ -122,7 +122,7 @@ bool kind_pidlink_live(const struct proc *p)
 	return proc_pid(p) > 0;
 }
 
-static void log_attr(struct proc *p, enum proc_log log, struct stat *st)
+static void log_attr(struct proc *p, enum logs_id log, struct stat *st)
 {
 	struct stream *s = proc_log(p, log);
 
@@ -132,7 +132,7 @@ static void log_attr(struct proc *p, enum proc_log log, struct stat *st)
 }
 
 /* Length of the text a status file holds now. */
-static void status_attr(struct proc *p, enum proc_log log, struct stat *st)
+static void status_attr(struct proc *p, enum logs_id log, struct stat *st)
 {
 	struct jbuf b;
 
@@ -143,7 +143,7 @@ static void status_attr(struct proc *p, enum proc_log log, struct stat *st)
 	jbuf_free(&b);
 }
 
-static void wait_attr(struct proc *p, enum proc_log log, struct stat *st)
+static void wait_attr(struct proc *p, enum logs_id log, struct stat *st)
 {
 	char tmp[16];
 	int status = proc_wait_status(p);
@@ -153,7 +153,7 @@ static void wait_attr(struct proc *p, enum proc_log log, struct stat *st)
 		status < 0 ? 0 : snprintf(tmp, sizeof(tmp), "%d\n", status);
 }
 
-static void pidlink_attr(struct proc *p, enum proc_log log, struct stat *st)
+static void pidlink_attr(struct proc *p, enum logs_id log, struct stat *st)
 {
 	(void)log;
 	st->st_size = (off_t)(strlen(proc_name(p)) + 3);

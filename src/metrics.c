@@ -80,7 +80,6 @@ void metrics_render(struct jbuf *b, const struct metrics_view *v)
 	static const char *const states[METRICS_NSTATES] = {
 		"new",	  "running", "exited", "killed",
 		"failed", "stopped", "frozen"};
-	static const char *const streams[] = {"stdout", "stderr", "events"};
 	char labels[64];
 	const char *name;
 	size_t i;
@@ -92,8 +91,9 @@ void metrics_render(struct jbuf *b, const struct metrics_view *v)
 	}
 	family(b, "spawnfs_captured_bytes_total", "counter",
 	       "Bytes written to the output logs, by log.");
-	for (i = 0; i < 3; i++) {
-		snprintf(labels, sizeof(labels), "{stream=\"%s\"}", streams[i]);
+	for (i = 0; i < LOGS_N; i++) {
+		snprintf(labels, sizeof(labels), "{stream=\"%s\"}",
+			 logs_name((unsigned)i));
 		value(b, "spawnfs_captured_bytes_total", labels, v->bytes[i]);
 	}
 	family(b, "spawnfs_ctl_errors_total", "counter",

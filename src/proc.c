@@ -61,7 +61,7 @@ struct proc {
 	struct tree *tree;	   /* the run's process tree, until the next */
 	uint64_t runs;		   /* runs started: names the next tree */
 	struct tree_limits limits; /* for the next run */
-	struct stream *logs[PROC_NLOGS];
+	struct stream *logs[LOGS_N];
 	bool removed, counted;
 	bool end_fed;	     /* the run's end event is in */
 	bool closed;	     /* every log ended: removed, or the daemon stops */
@@ -69,8 +69,6 @@ struct proc {
 	int start_rc;
 	void *data; /* the owner's */
 };
-
-static const char *const log_names[PROC_NLOGS] = {"stdout", "stderr", "events"};
 
 static void reap_orphans(void *children)
 {
@@ -164,13 +162,13 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->opts.env = calloc(1, sizeof(char *));
 	if (!p->name || !p->opts.env)
 		goto fail;
-	for (i = 0; i < PROC_NLOGS; i++) {
+	for (i = 0; i < LOGS_N; i++) {
 		p->logs[i] = stream_new(ctx->cfg->buffer_size);
 		if (!p->logs[i])
 			goto fail;
 	}
-	stream_set_lines(p->logs[PROC_EVENTS]);
-	p->feed = evfeed_new(p->logs[PROC_EVENTS], p->logs, log_names,
+	stream_set_lines(p->logs[LOGS_EVENTS]);
+	p->feed = evfeed_new(p->logs[LOGS_EVENTS], p->logs,
 			     ctx->cfg->buffer_size / 16, ctx->cfg->events_off);
 	if (!p->feed)
 		goto fail;
@@ -201,7 +199,7 @@ void proc_unref(struct proc *p)
 		return;
 	loop_timer_stop(&p->kill_timer);
 	loop_timer_stop(&p->life_timer);
-	for (i = 0; i < PROC_NLOGS; i++)
+	for (i = 0; i < LOGS_N; i++)
 		stream_free(p->logs[i]);
 	ctl_argv_free(p->opts.env);
 	ctl_argv_free(p->argv);
@@ -238,7 +236,7 @@ gid_t proc_gid(const struct proc *p)
 	return p->gid;
 }
 
-struct stream *proc_log(const struct proc *p, enum proc_log log)
+struct stream *proc_log(const struct proc *p, enum logs_id log)
 {
 	return p->logs[log];
 }
@@ -269,8 +267,8 @@ static void proc_end_logs(struct proc *p)
 {
 	int i;
 
-	for (i = 0; i < PROC_NLOGS; i++) {
-		if (i == PROC_EVENTS) {
+	for (i = 0; i < LOGS_N; i++) {
+		if (i == LOGS_EVENTS) {
 			evfeed_finish(p->feed);
 			continue;
 		}
@@ -314,9 +312,9 @@ uint64_t proc_events_lost(const struct proc *p)
 	return evfeed_lost(p->feed);
 }
 
-uint64_t proc_log_bytes(struct proc *p, enum proc_log log)
+uint64_t proc_log_bytes(struct proc *p, enum logs_id log)
 {
-	if (log == PROC_EVENTS)
+	if (log == LOGS_EVENTS)
 		return evfeed_size(p->feed);
 	return stream_head(p->logs[log]);
 }
@@ -590,12 +588,12 @@ static void run_started(struct proc *p, pid_t pid)
 	leader_started(p->leader);
 	clock_gettime(CLOCK_REALTIME, &now);
 	outcome_started(&p->out, &now);
-	for (i = 0; i < PROC_NPIPES; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		stream_reopen(p->logs[i]);
 	evfeed_reopen(p->feed);
 	/* A terminal has one output: nothing feeds stderr in this run. */
 	if (p->opts.pty)
-		stream_finish(p->logs[PROC_STDERR]);
+		stream_finish(p->logs[LOGS_STDERR]);
 	clock_gettime(CLOCK_REALTIME, &now);
 	evfeed_start(p->feed, &now, pid, p->argv);
 	if (p->timeout_ms > 0)
@@ -753,8 +751,8 @@ int proc_resize(struct proc *p, unsigned cols, unsigned rows)
 		return -ENOTTY;
 	p->opts.cols = cols;
 	p->opts.rows = rows;
-	if (leader_alive(p->leader) && pump_fd(p->pump, PROC_STDOUT) >= 0 &&
-	    ioctl(pump_fd(p->pump, PROC_STDOUT), TIOCSWINSZ, &ws) < 0)
+	if (leader_alive(p->leader) && pump_fd(p->pump, LOGS_STDOUT) >= 0 &&
+	    ioctl(pump_fd(p->pump, LOGS_STDOUT), TIOCSWINSZ, &ws) < 0)
 		return -errno;
 	return 0;
 }
@@ -864,21 +862,21 @@ bool proc_paused(const struct proc *p)
 
 void proc_status(struct proc *p, struct jbuf *b)
 {
-	struct status_log logs[PROC_NLOGS];
+	struct status_log logs[LOGS_N];
 	struct status_view v;
 	int i;
 
 	memset(&v, 0, sizeof(v));
 	pump_view(p->pump, logs);
-	for (i = 0; i < PROC_NLOGS; i++)
-		logs[i].name = log_names[i];
+	for (i = 0; i < LOGS_N; i++)
+		logs[i].name = logs_name(i);
 	/* The events log's size counts the waiting output events, which
 	 * are not rendered for it. */
-	logs[PROC_EVENTS].bytes = evfeed_size(p->feed);
-	logs[PROC_EVENTS].retained =
-		logs[PROC_EVENTS].bytes - stream_tail(p->logs[PROC_EVENTS]);
-	if (logs[PROC_EVENTS].retained > stream_cap(p->logs[PROC_EVENTS]))
-		logs[PROC_EVENTS].retained = stream_cap(p->logs[PROC_EVENTS]);
+	logs[LOGS_EVENTS].bytes = evfeed_size(p->feed);
+	logs[LOGS_EVENTS].retained =
+		logs[LOGS_EVENTS].bytes - stream_tail(p->logs[LOGS_EVENTS]);
+	if (logs[LOGS_EVENTS].retained > stream_cap(p->logs[LOGS_EVENTS]))
+		logs[LOGS_EVENTS].retained = stream_cap(p->logs[LOGS_EVENTS]);
 	v.name = p->name;
 	v.state = outcome_state_name(proc_state_index(p));
 	v.pid = proc_pid(p);
@@ -895,7 +893,7 @@ void proc_status(struct proc *p, struct jbuf *b)
 	outcome_view(&p->out, &v);
 	tree_view(p->tree, &v);
 	v.logs = logs;
-	v.nlogs = PROC_NLOGS;
+	v.nlogs = LOGS_N;
 	events_render_status(b, &v);
 }
 

@@ -16,7 +16,6 @@
 #include "spawnfs/pump.h"
 
 #define PUMP_READS_PER_WAKE 4 /* pipe reads per readiness */
-#define PUMP_EVENTS	    2 /* the events log in logs[] */
 
 struct pump;
 
@@ -31,18 +30,16 @@ struct pump_pipe {
 struct pump {
 	struct loop *loop;
 	const struct cfg *cfg;
-	struct stream *logs[PUMP_NPIPES + 1];
+	struct stream *logs[LOGS_N];
 	struct evfeed *feed;
 	const char *name;
 	const struct pump_hooks *hooks;
 	void *arg;
-	struct pump_pipe pipes[PUMP_NPIPES];
+	struct pump_pipe pipes[LOGS_NPIPES];
 	struct loop_timer drain_timer, stall_timer;
 	bool exited;   /* the leader was reaped: the drain has begun */
 	bool stopping; /* the daemon stops: drop what nobody reads */
 };
-
-static const char *const pipe_names[PUMP_NPIPES] = {"stdout", "stderr"};
 
 static void drain_expired(void *arg);
 static void stall_expired(void *arg);
@@ -65,9 +62,9 @@ struct pump *pump_new(struct loop *loop, const struct cfg *cfg,
 			    .name = name,
 			    .hooks = hooks,
 			    .arg = arg};
-	for (i = 0; i <= PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_N; i++)
 		pm->logs[i] = logs[i];
-	for (i = 0; i < PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		pm->pipes[i] = (struct pump_pipe){pm, i, -1, NULL, UINT64_MAX};
 	loop_timer_init(&pm->drain_timer, loop, drain_expired, pm);
 	loop_timer_init(&pm->stall_timer, loop, stall_expired, pm);
@@ -92,7 +89,7 @@ void pump_free(struct pump *pm)
 
 	if (!pm)
 		return;
-	for (i = 0; i < PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		pipe_drop(&pm->pipes[i]);
 	timers_del(pm);
 	free(pm);
@@ -105,7 +102,7 @@ bool pump_open(const struct pump *pm)
 
 bool pump_fed(const struct pump *pm, unsigned log)
 {
-	return log < PUMP_NPIPES && pm->pipes[log].fd >= 0;
+	return log < LOGS_NPIPES && pm->pipes[log].fd >= 0;
 }
 
 void pump_view(const struct pump *pm, struct status_log *logs)
@@ -114,20 +111,20 @@ void pump_view(const struct pump *pm, struct status_log *logs)
 	bool fed;
 	unsigned i;
 
-	for (i = 0; i < PUMP_NPIPES + 1; i++) {
+	for (i = 0; i < LOGS_N; i++) {
 		s = pm->logs[i];
 		logs[i].bytes = stream_head(s);
 		logs[i].retained = stream_head(s) - stream_tail(s);
 		logs[i].readers = stream_nreaders(s);
 		/* Paused only while a pipe still feeds the log. */
-		fed = i < PUMP_NPIPES ? pump_fed(pm, i) : pump_open(pm);
+		fed = i < LOGS_NPIPES ? pump_fed(pm, i) : pump_open(pm);
 		logs[i].paused = fed && stream_paused(s);
 	}
 }
 
 int pump_fd(const struct pump *pm, unsigned log)
 {
-	return log < PUMP_NPIPES ? pm->pipes[log].fd : -1;
+	return log < LOGS_NPIPES ? pm->pipes[log].fd : -1;
 }
 
 /* The pipe's end: its log ends once a UTF-8 tail cut by it is out. */
@@ -150,7 +147,7 @@ void pump_close(struct pump *pm)
 {
 	unsigned i;
 
-	for (i = 0; i < PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		pipe_close(&pm->pipes[i]);
 }
 
@@ -162,7 +159,7 @@ static size_t pipe_budget(const struct pump_pipe *pp)
 	struct pump *pm = pp->pm;
 	struct stream_feed feeds[2] = {
 		{pm->logs[pp->log], 1, 0},
-		{pm->logs[PUMP_EVENTS], evfeed_per_byte(), evfeed_extra()},
+		{pm->logs[LOGS_EVENTS], evfeed_per_byte(), evfeed_extra()},
 	};
 	size_t budget;
 
@@ -179,10 +176,10 @@ bool pump_paused(const struct pump *pm)
 {
 	unsigned i;
 
-	for (i = 0; i < PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		if (pm->pipes[i].fd >= 0 &&
 		    (stream_paused(pm->logs[i]) ||
-		     stream_paused(pm->logs[PUMP_EVENTS])))
+		     stream_paused(pm->logs[LOGS_EVENTS])))
 			return true;
 	return false;
 }
@@ -199,7 +196,7 @@ static void stall_expired(void *arg)
 	uint64_t now = loop_now_ms();
 	unsigned n = 0, i;
 
-	for (i = 0; i <= PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_N; i++)
 		n += stream_stall(pm->logs[i], now, pm->cfg->stall_timeout_ms);
 	if (n)
 		log_info("proc %s: %u reader(s) stalled, no longer waited for",
@@ -214,15 +211,15 @@ void pump_update(struct pump *pm)
 	struct pump_pipe *pp;
 	size_t budget;
 
-	for (i = 0; i <= PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_N; i++)
 		stream_clear_paused(pm->logs[i]);
-	for (i = 0; i < PUMP_NPIPES; i++) {
+	for (i = 0; i < LOGS_NPIPES; i++) {
 		pp = &pm->pipes[i];
 		if (pp->fd < 0)
 			continue;
 		budget = pipe_budget(pp);
 		if (budget == 0 && (stream_holds(pm->logs[i]) ||
-				    stream_holds(pm->logs[PUMP_EVENTS])))
+				    stream_holds(pm->logs[LOGS_EVENTS])))
 			waits_for_reader = true;
 		if (loop_io_mod(pp->io, budget ? EPOLLIN : 0) < 0)
 			log_error("proc %s: epoll: %s", pm->name,
@@ -275,7 +272,7 @@ static size_t pipe_read_once(struct pump_pipe *pp, bool *full, bool hup)
 	cnt = stream_reserve(s, budget, iov);
 	if (cnt < 0) {
 		log_error("proc %s: %s buffer: %s", pm->name,
-			  pipe_names[pp->log], strerror(-cnt));
+			  logs_name(pp->log), strerror(-cnt));
 		pipe_close(pp);
 		return 0;
 	}
@@ -295,7 +292,7 @@ static size_t pipe_read_once(struct pump_pipe *pp, bool *full, bool hup)
 	if (n == 0 || errno == EIO) {
 		pipe_close(pp); /* EIO: a pty master whose slave closed */
 	} else if (errno != EAGAIN && errno != EINTR) {
-		log_error("proc %s: read %s: %s", pm->name, pipe_names[pp->log],
+		log_error("proc %s: read %s: %s", pm->name, logs_name(pp->log),
 			  strerror(errno));
 		pipe_close(pp);
 	}
@@ -320,7 +317,7 @@ static void pipe_readable(void *arg, uint32_t events)
 static bool pipe_read_by_anyone(const struct pump_pipe *pp)
 {
 	return stream_nreaders(pp->pm->logs[pp->log]) ||
-	       stream_nreaders(pp->pm->logs[PUMP_EVENTS]);
+	       stream_nreaders(pp->pm->logs[LOGS_EVENTS]);
 }
 
 /* drain_timeout after the exit: take only what the pipe holds now; when
@@ -331,7 +328,7 @@ static void drain_now(struct pump *pm)
 	unsigned i;
 	int avail;
 
-	for (i = 0; i < PUMP_NPIPES; i++) {
+	for (i = 0; i < LOGS_NPIPES; i++) {
 		pp = &pm->pipes[i];
 		if (pp->fd < 0)
 			continue;
@@ -375,7 +372,7 @@ int pump_take_rest(struct pump *pm)
 	loop_timer_stop(&pm->drain_timer);
 	drain_now(pm);
 	pump_update(pm);
-	for (i = 0; i < PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		if (pm->pipes[i].fd >= 0)
 			pipe_readable(&pm->pipes[i], EPOLLIN);
 	return pump_open(pm) ? -EBUSY : 0;
@@ -383,11 +380,11 @@ int pump_take_rest(struct pump *pm)
 
 int pump_attach(struct pump *pm, int *out, int *err)
 {
-	int *ends[PUMP_NPIPES] = {out, err}, rc = 0;
+	int *ends[LOGS_NPIPES] = {out, err}, rc = 0;
 	struct pump_pipe *pp;
 	unsigned i;
 
-	for (i = 0; i < PUMP_NPIPES; i++) {
+	for (i = 0; i < LOGS_NPIPES; i++) {
 		pp = &pm->pipes[i];
 		pp->drain_left = UINT64_MAX;
 		evfeed_out_reset(pm->feed, i);
@@ -401,14 +398,14 @@ int pump_attach(struct pump *pm, int *out, int *err)
 		pp->fd = *ends[i];
 	}
 	if (rc < 0) {
-		for (i = 0; i < PUMP_NPIPES; i++) {
+		for (i = 0; i < LOGS_NPIPES; i++) {
 			loop_io_del(pm->pipes[i].io);
 			pm->pipes[i].io = NULL;
 			pm->pipes[i].fd = -1;
 		}
 		return rc;
 	}
-	for (i = 0; i < PUMP_NPIPES; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		*ends[i] = -1;
 	pm->exited = pm->stopping = false;
 	return 0;

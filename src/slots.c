@@ -44,14 +44,14 @@ struct slots {
 	struct tab *tab;
 	uint64_t next_id, next_clone;
 	bool stopping;
-	bool lingering;			 /* stopping, every run over */
-	bool ended;			 /* the session ended */
-	bool stopped;			 /* the stopped hook has fired */
-	struct loop_timer stop_timer;	 /* runs not over in time: forced */
-	struct loop_timer linger_timer;	 /* files still open: stop anyway */
-	struct loop_timer trim_timer;	 /* give freed heap back, once */
-	uint64_t bytes_gone[PROC_NLOGS]; /* of the slots removed: metrics */
-	uint64_t lost_gone;		 /* their events lost, likewise */
+	bool lingering;			/* stopping, every run over */
+	bool ended;			/* the session ended */
+	bool stopped;			/* the stopped hook has fired */
+	struct loop_timer stop_timer;	/* runs not over in time: forced */
+	struct loop_timer linger_timer; /* files still open: stop anyway */
+	struct loop_timer trim_timer;	/* give freed heap back, once */
+	uint64_t bytes_gone[LOGS_N];	/* of the slots removed: metrics */
+	uint64_t lost_gone;		/* their events lost, likewise */
 };
 
 static void shutdown_done(struct slots *sl);
@@ -220,8 +220,8 @@ static void slot_drop(struct slots *sl, struct proc *p)
 	int i;
 
 	loop_timer_stop(&s->reap_timer);
-	for (i = 0; i < PROC_NLOGS; i++)
-		sl->bytes_gone[i] += proc_log_bytes(p, (enum proc_log)i);
+	for (i = 0; i < LOGS_N; i++)
+		sl->bytes_gone[i] += proc_log_bytes(p, (enum logs_id)i);
 	sl->lost_gone += proc_events_lost(p);
 	tab_del(sl->tab, proc_id(p));
 	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
@@ -388,15 +388,15 @@ void slots_metrics(const struct slots *sl, struct metrics_view *v)
 	uint64_t id = 0;
 	int i;
 
-	for (i = 0; i < PROC_NLOGS; i++)
+	for (i = 0; i < LOGS_N; i++)
 		v->bytes[i] = sl->bytes_gone[i];
 	v->events_lost = sl->lost_gone;
 	while ((p = tab_next(sl->tab, id, &id))) {
 		if (proc_state_index(p) < METRICS_SLOTS_MAX)
 			v->slots[proc_state_index(p)]++;
 		v->paused += proc_running(p) && proc_paused(p);
-		for (i = 0; i < PROC_NLOGS; i++)
-			v->bytes[i] += proc_log_bytes(p, (enum proc_log)i);
+		for (i = 0; i < LOGS_N; i++)
+			v->bytes[i] += proc_log_bytes(p, (enum logs_id)i);
 		v->events_lost += proc_events_lost(p);
 	}
 	proc_ctx_runs(sl->pctx, &v->runs_started, &v->runs_failed);

@@ -25,25 +25,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "spawnfs/logs.h"
 #include <time.h>
 
 #include "spawnfs/events.h"
 #include "spawnfs/stream.h"
 
-#define EVFEED_NOUT	 2    /* output logs: stdout, stderr */
 #define EVFEED_RESERVE	 4096 /* events log room kept for non-output */
 #define EVFEED_DEFER_MAX 64   /* output events waiting to be rendered */
 
 struct evfeed;
 
 /*
- * A feed into events from outs[0..EVFEED_NOUT) (named names[i] in the
+ * A feed into events from outs[0..LOGS_NPIPES) (named logs_name(i) in the
  * events); all borrowed and outliving it. Output events carry at most
  * chunk bytes. off ([stream] events = off): no event is made at all.
  * NULL with errno ENOMEM.
  */
 struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
-			  const char *const *names, size_t chunk, bool off);
+			  size_t chunk, bool off);
 
 /* The events log's size with the waiting output events in it, rendered
  * or not (its st_size), without rendering them. */

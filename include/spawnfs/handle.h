@@ -65,7 +65,7 @@ void handle_metrics(const struct handle_set *set, struct metrics_view *v);
  */
 struct handle *handle_new(struct handle_set *set, struct proc *p,
 			  enum handle_type type, unsigned tag,
-			  enum proc_log log);
+			  enum logs_id log);
 
 /* How many handles are open on slot (its id). O(1). */
 unsigned handle_slot_count(const struct handle_set *set, uint64_t slot);

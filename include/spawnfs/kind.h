@@ -60,13 +60,13 @@ struct kind_ops {
 	const char *name; /* in a slot's directory; NULL: not there */
 	mode_t mode;
 	enum handle_type type; /* how an open handle reads, writes, polls */
-	enum proc_log log;     /* HANDLE_LOG: the log it reads */
+	enum logs_id log;      /* HANDLE_LOG: the log it reads */
 	int access;	       /* the O_ACCMODE open allows; -1: any */
 	bool truncate;	       /* O_TRUNC (a size 0 setattr) is allowed */
 	bool creates;	       /* opening it makes a slot: not read-only */
 	bool sized_at_open;    /* an open handle's size is its text's */
 	/* getattr: the size (and times) beyond what every file has */
-	void (*attr)(struct proc *p, enum proc_log log, struct stat *st);
+	void (*attr)(struct proc *p, enum logs_id log, struct stat *st);
 	/* the text an open handle reads, rendered at open for uid:gid; 0
 	 * or -errno */
 	int (*text)(const struct kind_ctx *c, uid_t uid, gid_t gid,

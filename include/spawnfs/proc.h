@@ -21,13 +21,9 @@
 #include "spawnfs/config.h"
 #include "spawnfs/ctl.h"
 #include "spawnfs/events.h"
+#include "spawnfs/logs.h"
 #include "spawnfs/loop.h"
 #include "spawnfs/stream.h"
-
-/* The logs of a slot; the first PROC_NPIPES are fed by a pipe each (or
- * stdout by the pty), events by both. */
-enum proc_log { PROC_STDOUT, PROC_STDERR, PROC_EVENTS, PROC_NLOGS };
-#define PROC_NPIPES 2
 
 struct proc;
 
@@ -96,7 +92,7 @@ const char *proc_name(const struct proc *p);
 uint64_t proc_id(const struct proc *p);
 uid_t proc_uid(const struct proc *p);
 gid_t proc_gid(const struct proc *p);
-struct stream *proc_log(const struct proc *p, enum proc_log log);
+struct stream *proc_log(const struct proc *p, enum logs_id log);
 /* The data given to proc_new. */
 void *proc_data(const struct proc *p);
 
@@ -239,7 +235,7 @@ void proc_status(struct proc *p, struct jbuf *b);
 
 /* Bytes log has taken so far (its st_size), output events not yet
  * rendered included. */
-uint64_t proc_log_bytes(struct proc *p, enum proc_log log);
+uint64_t proc_log_bytes(struct proc *p, enum logs_id log);
 
 /* Events of p dropped for want of memory so far. */
 uint64_t proc_events_lost(const struct proc *p);

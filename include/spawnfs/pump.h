@@ -18,8 +18,6 @@
 #include "spawnfs/loop.h"
 #include "spawnfs/stream.h"
 
-#define PUMP_NPIPES 2 /* stdout, stderr; the events log is the third */
-
 struct pump;
 
 /* What the pump tells its owner. */

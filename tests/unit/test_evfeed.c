@@ -7,10 +7,9 @@
 #include "spawnfs/evfeed.h"
 
 static const struct timespec t0 = {1700000000, 0};
-static const char *const names[EVFEED_NOUT] = {"stdout", "stderr"};
 
 struct fixture {
-	struct stream *events, *outs[EVFEED_NOUT];
+	struct stream *events, *outs[LOGS_NPIPES];
 	struct evfeed *f;
 	unsigned changed;
 };
@@ -29,11 +28,11 @@ static void fx_init3(struct fixture *x, size_t cap, size_t evcap, bool off)
 	x->events = stream_new(evcap);
 	assert_non_null(x->events);
 	stream_set_lines(x->events);
-	for (i = 0; i < EVFEED_NOUT; i++) {
+	for (i = 0; i < LOGS_NPIPES; i++) {
 		x->outs[i] = stream_new(cap);
 		assert_non_null(x->outs[i]);
 	}
-	x->f = evfeed_new(x->events, x->outs, names, cap / 16, off);
+	x->f = evfeed_new(x->events, x->outs, cap / 16, off);
 	assert_non_null(x->f);
 }
 
@@ -53,7 +52,7 @@ static void fx_free(struct fixture *x)
 
 	evfeed_free(x->f);
 	stream_free(x->events);
-	for (i = 0; i < EVFEED_NOUT; i++)
+	for (i = 0; i < LOGS_NPIPES; i++)
 		stream_free(x->outs[i]);
 }
 

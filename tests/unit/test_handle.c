@@ -23,7 +23,7 @@ static void test_ids_found_and_never_reused(void **state)
 	(void)state;
 	assert_non_null(set);
 	for (i = 0; i < N; i++) {
-		h[i] = handle_new(set, NULL, HANDLE_TEXT, 0, PROC_STDOUT);
+		h[i] = handle_new(set, NULL, HANDLE_TEXT, 0, LOGS_STDOUT);
 		assert_non_null(h[i]);
 		id[i] = handle_id(h[i]);
 		assert_true(id[i] > last); /* fresh, never 0 */
@@ -40,7 +40,7 @@ static void test_ids_found_and_never_reused(void **state)
 	assert_null(handle_by_id(set, last + 1));
 	/* New handles never take a freed id. */
 	for (i = 0; i < N; i += 2) {
-		h[i] = handle_new(set, NULL, HANDLE_TEXT, 0, PROC_STDOUT);
+		h[i] = handle_new(set, NULL, HANDLE_TEXT, 0, LOGS_STDOUT);
 		assert_non_null(h[i]);
 		assert_true(handle_id(h[i]) > last);
 		last = handle_id(h[i]);
@@ -72,9 +72,9 @@ static void test_slot_groups(void **state)
 	assert_non_null(b);
 	/* The handles of a slot are counted and found by slot id; a log
 	 * handle reads its slot's log. */
-	ha1 = handle_new(set, a, HANDLE_TEXT, 7, PROC_STDOUT);
-	ha2 = handle_new(set, a, HANDLE_LOG, 3, PROC_STDOUT);
-	hb = handle_new(set, b, HANDLE_WAIT, 5, PROC_STDOUT);
+	ha1 = handle_new(set, a, HANDLE_TEXT, 7, LOGS_STDOUT);
+	ha2 = handle_new(set, a, HANDLE_LOG, 3, LOGS_STDOUT);
+	hb = handle_new(set, b, HANDLE_WAIT, 5, LOGS_STDOUT);
 	assert_non_null(ha1);
 	assert_non_null(ha2);
 	assert_non_null(hb);
