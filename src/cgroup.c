@@ -67,7 +67,6 @@ static int copy_out(const char *s, char *out, size_t size)
 int cgroup_mount_parse(const char *mountinfo, char *out, size_t size)
 {
 	char line[CGROUP_PATH_MAX + 512], *f[5], *sep, *fstype, *save;
-	int i;
 
 	while (next_line(&mountinfo, line, sizeof(line))) {
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE ... */
@@ -78,13 +77,8 @@ int cgroup_mount_parse(const char *mountinfo, char *out, size_t size)
 		fstype = strtok_r(sep + 3, " ", &save);
 		if (!fstype || strcmp(fstype, "cgroup2") != 0)
 			continue;
-		f[0] = strtok_r(line, " ", &save);
-		for (i = 1; i < 5 && f[i - 1]; i++)
-			f[i] = strtok_r(NULL, " ", &save);
-		if (i < 5 || !f[4])
-			continue;
-		mountinfo_unescape(f[4]);
-		return copy_out(f[4], out, size);
+		if (mountinfo_fields(line, f))
+			return copy_out(f[4], out, size);
 	}
 	return -ENOENT;
 }

@@ -233,15 +233,15 @@ static void ctl_error(struct proc *p, const struct ctl_line *l,
 		      const char *text, size_t len, int err)
 {
 	const char *ctrl = ctl_controller(l);
-	char what[256];
+	char after[64];
 
 	if (err != EOPNOTSUPP || !ctrl) {
-		proc_set_error(p, text, len, err);
+		proc_set_error(p, "", text, len, "", err);
 		return;
 	}
-	snprintf(what, sizeof(what), "%.*s (no %s controller for the runs)",
-		 (int)(len > 64 ? 64 : len), text, ctrl);
-	proc_set_error(p, what, strlen(what), err);
+	snprintf(after, sizeof(after), " (no %s controller for the runs)",
+		 ctrl);
+	proc_set_error(p, "", text, len, after, err);
 }
 
 int ctlrun_line(struct ctlrun *c, struct proc *p, const struct ctl_line *l,

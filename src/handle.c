@@ -28,9 +28,6 @@
 /* How long an interrupted ctl write still waits for its start's result. */
 #define HANDLE_CTL_GRACE_MS 1000
 
-/* The longest command name status.error quotes. */
-#define HANDLE_WORD_MAX 64
-
 struct handle_park;
 
 struct handle {
@@ -672,18 +669,14 @@ static void ctl_count(struct handle_set *set, int rc)
 static void ctl_parse_error(struct proc *p, const char *line, size_t len,
 			    int err)
 {
-	char msg[HANDLE_WORD_MAX + 32];
 	const char *w;
 	size_t n;
-	int k;
 
 	if (err != EINVAL || ctl_command_known(line, len, &w, &n) || n == 0) {
-		proc_set_error(p, line, len, err);
+		proc_set_error(p, "", line, len, "", err);
 		return;
 	}
-	k = snprintf(msg, sizeof(msg), "unknown command \"%.*s\"",
-		     (int)(n < HANDLE_WORD_MAX ? n : HANDLE_WORD_MAX), w);
-	proc_set_error(p, msg, (size_t)k, err);
+	proc_set_error(p, "unknown command \"", w, n, "\"", err);
 }
 
 /* Run the lines of a ctl write in order; *used is how far it got (past

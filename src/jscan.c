@@ -29,7 +29,10 @@
  * at a time, where the CPU has it), the SSE2 one (sixteen, every x86-64)
  * or the portable one, byte by byte. All must give the same results, so
  * tests can ask for each (forced; JSCAN_PATH_AUTO when none is). best, the
- * fastest there is, is found at the first call.
+ * fastest there is, is found at the first call. These two are the only
+ * mutable globals outside main.c and log.c, on purpose: what the CPU can
+ * do is a fact of the process, not of any object a caller could pass, and
+ * forcing a path is for the tests and fuzzers alone.
  */
 static enum jscan_path forced, best;
 

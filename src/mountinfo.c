@@ -30,25 +30,32 @@ void mountinfo_unescape(char *s)
 	*o = '\0';
 }
 
-/* From one line "ID PARENT MAJ:MIN ROOT POINT ...": its ID and parent,
- * and whether POINT is path. */
-static bool line_at(const char *line, size_t len, const char *path, int *id,
-		    int *parent)
+bool mountinfo_fields(char *line, char *f[5])
 {
-	char buf[8192], *save, *f[5];
+	char *save;
 	int i;
 
-	if (len >= sizeof(buf))
-		return false;
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	f[0] = strtok_r(buf, " ", &save);
+	f[0] = strtok_r(line, " ", &save);
 	for (i = 1; i < 5 && f[i - 1]; i++)
 		f[i] = strtok_r(NULL, " ", &save);
 	if (i < 5 || !f[4])
 		return false;
 	mountinfo_unescape(f[4]);
-	if (strcmp(f[4], path) != 0)
+	return true;
+}
+
+/* From one line "ID PARENT MAJ:MIN ROOT POINT ...": its ID and parent,
+ * and whether POINT is path. */
+static bool line_at(const char *line, size_t len, const char *path, int *id,
+		    int *parent)
+{
+	char buf[8192], *f[5];
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (!mountinfo_fields(buf, f) || strcmp(f[4], path) != 0)
 		return false;
 	*id = atoi(f[0]);
 	*parent = atoi(f[1]);

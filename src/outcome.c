@@ -59,23 +59,30 @@ void outcome_failed(struct outcome *o, int status)
 	o->signo = 0;
 }
 
-void outcome_set_error(struct outcome *o, const char *line, size_t len, int err)
+void outcome_set_error_in(struct outcome *o, const char *before,
+			  const char *line, size_t len, const char *after,
+			  int err)
 {
 	char *msg = malloc(OUTCOME_ERROR_MAX);
-	size_t i;
+	size_t i, at = strlen(before);
 
 	if (!msg)
 		return;
-	if (len > 200)
-		len = 200;
+	if (len > OUTCOME_QUOTE_MAX)
+		len = OUTCOME_QUOTE_MAX;
+	snprintf(msg, OUTCOME_ERROR_MAX, "%s%.*s%s: %s", before, (int)len, line,
+		 after, strerror(err));
 	/* Keep the message printable whatever the line held. */
-	snprintf(msg, OUTCOME_ERROR_MAX, "%.*s: %s", (int)len, line,
-		 strerror(err));
-	for (i = 0; i < len && msg[i]; i++)
+	for (i = at; i < at + len && msg[i]; i++)
 		if ((unsigned char)msg[i] < 0x20)
 			msg[i] = '?';
 	free(o->error);
 	o->error = msg;
+}
+
+void outcome_set_error(struct outcome *o, const char *line, size_t len, int err)
+{
+	outcome_set_error_in(o, "", line, len, "", err);
 }
 
 void outcome_spawn_failed(struct outcome *o, enum spawn_step step, int err,

@@ -297,9 +297,10 @@ bool proc_closed(const struct proc *p)
 	return p->closed;
 }
 
-void proc_set_error(struct proc *p, const char *line, size_t len, int err)
+void proc_set_error(struct proc *p, const char *before, const char *line,
+		    size_t len, const char *after, int err)
 {
-	outcome_set_error(&p->out, line, len, err);
+	outcome_set_error_in(&p->out, before, line, len, after, err);
 }
 
 void proc_events_sync(struct proc *p)
@@ -698,7 +699,7 @@ static int proc_spawn(struct proc *p, char **argv)
 			   tree_emptied, p);
 	if (!p->tree) {
 		rc = -errno;
-		proc_set_error(p, "cgroup", 6, -rc);
+		proc_set_error(p, "", "cgroup", 6, "", -rc);
 		goto fail;
 	}
 	spawn_user_lookup(&p->opts, p->uid, p->gid, &user);

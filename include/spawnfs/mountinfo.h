@@ -9,6 +9,8 @@
 #ifndef SPAWNFS_MOUNTINFO_H
 #define SPAWNFS_MOUNTINFO_H
 
+#include <stdbool.h>
+
 /* The mount ID of the topmost mount whose mount point is path (absolute,
  * as mountinfo shows it once its \ooo escapes are undone) in a mountinfo
  * text: the one that no other mount at path is mounted on. -ENOENT when
@@ -18,6 +20,11 @@ int mountinfo_top(const char *text, const char *path);
 /* Undo mountinfo's \ooo escapes (of space, tab, newline, backslash) in
  * place. */
 void mountinfo_unescape(char *s);
+
+/* Split a mountinfo line ("ID PARENT MAJ:MIN ROOT POINT ...") in place:
+ * f[0..4] get its first five fields, POINT unescaped. false when the
+ * line has fewer. */
+bool mountinfo_fields(char *line, char *f[5]);
 
 /* /proc/self/mountinfo, NUL-terminated, to free(); NULL with errno. */
 char *mountinfo_read(void);

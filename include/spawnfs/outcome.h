@@ -31,6 +31,7 @@ enum outcome_state {
 #define OUTCOME_FROZEN	  6
 #define OUTCOME_NSTATES	  7
 #define OUTCOME_ERROR_MAX 512
+#define OUTCOME_QUOTE_MAX 200 /* bytes of a line quoted in an error */
 
 struct outcome {
 	enum outcome_state state;
@@ -65,8 +66,15 @@ void outcome_failed(struct outcome *o, int status);
 void outcome_spawn_failed(struct outcome *o, enum spawn_step step, int err,
 			  const char *argv0, const char *cwd);
 
-/* Record line (at most 200 bytes of it, control bytes shown as '?') and
- * err as the error; nothing when out of memory. */
+/* Record "BEFORE LINE AFTER: strerror(err)" as the error: the one
+ * formatter of status.error. Of line, at most OUTCOME_QUOTE_MAX bytes are
+ * quoted, control bytes shown as '?'; before and after are the caller's
+ * own text. Nothing when out of memory. */
+void outcome_set_error_in(struct outcome *o, const char *before,
+			  const char *line, size_t len, const char *after,
+			  int err);
+
+/* outcome_set_error_in with nothing before or after line. */
 void outcome_set_error(struct outcome *o, const char *line, size_t len,
 		       int err);
 

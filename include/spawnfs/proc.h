@@ -220,8 +220,10 @@ int proc_eof(struct proc *p);
  * without a pty. */
 int proc_resize(struct proc *p, unsigned cols, unsigned rows);
 
-/* Record a failed ctl line (text, bounded) and its errno for status. */
-void proc_set_error(struct proc *p, const char *line, size_t len, int err);
+/* Record a failed ctl line and its errno for status.error, as
+ * outcome_set_error_in does: "BEFORE LINE AFTER: strerror(err)". */
+void proc_set_error(struct proc *p, const char *before, const char *line,
+		    size_t len, const char *after, int err);
 
 /* Write to the child's stdin: bytes written (> 0), -EAGAIN when the pipe
  * is full (the hook fires when it drains), -EPIPE when not connected. */
