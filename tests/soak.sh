@@ -124,13 +124,7 @@ failed=$(metric spawnfs_runs_failed_total)
 orphans=$(metric spawnfs_orphans_reaped_total)
 rss=$(daemon_rss_kb)
 fds=$(daemon_fds)
-t0=$(now_ms)
-kill -TERM "$DAEMON_PID"
-wait_until 10 eval '! kill -0 "$DAEMON_PID" 2>/dev/null' ||
-	fail "the daemon did not exit"
-dt=$(($(now_ms) - t0))
-grep -q 'runs still going' "$DAEMON_LOG" && fail "the stop forced runs"
-unmount_fs || fail "daemon exit status $? (a sanitizer report or a leak)"
+stop_clean
 grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$DAEMON_LOG" &&
 	fail "a sanitizer report"
 esc=$(systemd-escape --path "$MNT")
@@ -139,5 +133,5 @@ left=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "spawnfs-$esc*" | head -3)
 [ -z "$(daemon_pids)" ] || fail "daemon processes left: $(daemon_pids)"
 echo "soak: $rounds rounds, $started runs started, $failed starts failed," \
 	"$orphans orphans reaped, $(cat "$WORK/faults") faults;" \
-	"daemon at the end: ${rss} KiB RSS, $fds fds; SIGTERM exit in $dt ms"
+	"daemon at the end: ${rss} KiB RSS, $fds fds; SIGTERM exit in $STOP_DT ms"
 ok "soak of $SOAK_SECS s: no crash, report, leak, hang or leftover"

@@ -458,3 +458,50 @@ life_trap_fds() {
 	# shellcheck disable=SC2064,SC2154
 	trap "life_rc=\$?; exec$closes; life_status \$life_rc || cleanup; cleanup" EXIT
 }
+
+# --- a second, stopped tree (t_ctl_interrupt, t_race_report)
+
+# stall_up: mount a second tree on $M2 ($WORK/m2) whose daemon ($STALL)
+# is then stopped: a child whose cwd is in it hangs in chdir, after fork
+# and before exec, until that daemon goes on. Makes $M2/d first (a slot
+# directory to chdir into). The trap takes it down before the cleanup.
+stall_up() {
+	M2=$WORK/m2
+	mkdir "$M2"
+	"$SPAWNFS" -f -c "$CONF" "$M2" 2>"$WORK/m2.log" &
+	STALL=$!
+	wait_until 10 test -e "$M2/clone" || fail "second tree not mounted"
+	mkdir "$M2/d"
+	kill -STOP "$STALL"
+	trap 'r=$?; set +e; stall_down; (exit $r); cleanup' EXIT
+}
+
+# stall_down: the stopped second daemon goes first: cleanup's kill -9 of
+# the test's jobs would leave its mount dead.
+stall_down() {
+	[ -n "${STALL:-}" ] || return 0
+	kill -CONT "$STALL" 2>/dev/null
+	kill -TERM "$STALL" 2>/dev/null
+	timeout 10 tail --pid="$STALL" -f /dev/null
+	grep -q " $M2 fuse" /proc/self/mounts && fusermount3 -u "$M2" 2>/dev/null
+	STALL=
+}
+
+# --- a clean stop (t_race_shells, t_life_restart_full, tests/soak.sh)
+
+# stop_clean: SIGTERM the daemon, which has nothing left to run: it must
+# exit within a second (scaled under valgrind), with no run to force
+# ("runs still going") and status 0 (no sanitizer or valgrind report, no
+# leak). STOP_DT: how long it took, in ms.
+stop_clean() {
+	local t0
+	t0=$(now_ms)
+	kill -TERM "$DAEMON_PID"
+	wait_until 10 eval '! kill -0 "$DAEMON_PID" 2>/dev/null' ||
+		fail "the daemon did not exit"
+	STOP_DT=$(($(now_ms) - t0))
+	grep -q 'runs still going' "$DAEMON_LOG" &&
+		fail "the stop forced runs that were over"
+	[ "$STOP_DT" -lt "$(slow_ms 1000)" ] || fail "SIGTERM took $STOP_DT ms"
+	unmount_fs || fail "daemon exit status $? (a leak or a report)"
+}

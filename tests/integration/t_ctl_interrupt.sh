@@ -4,19 +4,6 @@
 # into EINTR, nor drop the lines after the start in the same write. A start that hangs still
 # frees an interrupted writer, one grace second later, and goes on.
 . "$(dirname "$0")/lib.sh"
-M2=$WORK/m2
-STALL=
-# The stopped second daemon goes first: cleanup's kill -9 of the test's
-# jobs would leave its mount dead.
-stall_down() {
-	[ -n "$STALL" ] || return 0
-	kill -CONT "$STALL" 2>/dev/null
-	kill -TERM "$STALL" 2>/dev/null
-	timeout 10 tail --pid="$STALL" -f /dev/null
-	is_mounted "$M2" && fusermount3 -u "$M2" 2>/dev/null
-	STALL=
-}
-trap 'r=$?; set +e; stall_down; (exit $r); cleanup' EXIT
 mount_fs
 
 metric() {
@@ -28,11 +15,7 @@ metric_is() {
 
 # A second tree whose daemon is stopped: a start whose cwd is in it hangs
 # in the child's chdir, before exec, until that daemon goes on.
-mkdir "$M2"
-"$SPAWNFS" -f -c "$CONF" "$M2" 2>"$WORK/m2.log" &
-STALL=$!
-wait_until 10 test -e "$M2/clone" || fail "second tree not mounted"
-kill -STOP "$STALL"
+stall_up
 
 # writer SLOT CWD OUT: in the background, a perl that handles USR1 writes
 # "cwd CWD", "exec sleep 30" and "kill" in one write(2) (a shell's printf

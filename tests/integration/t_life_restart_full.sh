@@ -20,13 +20,5 @@ ctl "$s" "exec true"
 ok "a restart over a full, unread log"
 
 rmdir "$s"
-t0=$(now_ms)
-kill -TERM "$DAEMON_PID"
-wait_until 10 eval '! kill -0 "$DAEMON_PID" 2>/dev/null' ||
-	fail "the daemon did not exit"
-dt=$(($(now_ms) - t0))
-grep -q 'runs still going' "$DAEMON_LOG" &&
-	fail "the stop forced a run that was over"
-[ "$dt" -lt "$(slow_ms 1000)" ] || fail "SIGTERM took $dt ms"
-unmount_fs || fail "daemon exit status $? (a leak or a report)"
-ok "then SIGTERM: exit in $dt ms, nothing forced, nothing leaked"
+stop_clean
+ok "then SIGTERM: exit in $STOP_DT ms, nothing forced, nothing leaked"

@@ -5,27 +5,11 @@
 # for a freed watch: a use-after-free, or a busy loop), and a child that
 # dies before exec is a failed start, not a run that was killed.
 . "$(dirname "$0")/lib.sh"
-M2=$WORK/m2
-STALL=
-stall_down() {
-	[ -n "$STALL" ] || return 0
-	kill -CONT "$STALL" 2>/dev/null
-	kill -TERM "$STALL" 2>/dev/null
-	timeout 10 tail --pid="$STALL" -f /dev/null
-	is_mounted "$M2" && fusermount3 -u "$M2" 2>/dev/null
-	STALL=
-}
-trap 'r=$?; set +e; stall_down; (exit $r); cleanup' EXIT
 mount_fs
 
 # A second tree whose daemon is stopped: a child whose cwd is in it
 # hangs in chdir, after fork and before exec.
-mkdir "$M2"
-"$SPAWNFS" -f -c "$CONF" "$M2" 2>"$WORK/m2.log" &
-STALL=$!
-wait_until 10 test -e "$M2/clone" || fail "second tree not mounted"
-mkdir "$M2/d"
-kill -STOP "$STALL"
+stall_up
 
 # held SLOT OUT: in the background, start "exec true" in SLOT with its
 # cwd on the stopped tree; OUT gets the write's outcome.

@@ -29,13 +29,5 @@ wait_until 20 metric_is spawnfs_processes 0 ||
 ok "every slot removed, no process left"
 
 # The stop: nothing runs, so nothing to wait for.
-t0=$(now_ms)
-kill -TERM "$DAEMON_PID"
-wait_until 10 eval '! kill -0 "$DAEMON_PID" 2>/dev/null' ||
-	fail "the daemon did not exit"
-dt=$(($(now_ms) - t0))
-grep -q 'runs still going' "$DAEMON_LOG" &&
-	fail "the stop forced runs that were over"
-[ "$dt" -lt "$(slow_ms 1000)" ] || fail "SIGTERM took $dt ms"
-unmount_fs || fail "daemon exit status $? (a leak or a report)"
-ok "SIGTERM after the race: exit in $dt ms, nothing forced, nothing leaked"
+stop_clean
+ok "SIGTERM after the race: exit in $STOP_DT ms, nothing forced, nothing leaked"
