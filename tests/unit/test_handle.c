@@ -57,7 +57,8 @@ int __wrap_fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
 	struct reply *r = reply_new(req, 0);
 
 	assert_true(size <= sizeof(r->data));
-	memcpy(r->data, buf, size);
+	if (size)
+		memcpy(r->data, buf, size);
 	r->len = size;
 	return 0;
 }
