@@ -122,117 +122,229 @@ static int ctl_user(struct spawn_opts *o, const char *name, uid_t writer)
 	return 0;
 }
 
-/* Settings lines change the next run only. */
-static int ctl_setting(struct proc *p, const struct ctl_line *l, uid_t writer)
+/* ---- one row per command: apply, needs-idle, controller, read-back ---- */
+
+static int set_cwd(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		   uid_t uid)
 {
 	struct spawn_opts *o = proc_opts(p);
-	char *copy;
-	int rc;
+	char *copy = strdup(l->arg);
 
-	if (proc_tree_busy(p))
-		return -EBUSY;
-	switch (l->cmd) {
-	case CTL_CWD:
-		copy = strdup(l->arg);
-		if (!copy)
-			return -ENOMEM;
-		free(o->cwd);
-		o->cwd = copy;
-		return 0;
-	case CTL_ENV:
-	case CTL_UNSET:
-		rc = env_limit(o, l->arg);
-		return rc ?: spawn_env_put(&o->env, &o->nenv, l->arg);
-	case CTL_USER:
-		return ctl_user(o, l->arg, writer);
-	case CTL_ENV_CLEAR:
-		return env_clear(o);
-	case CTL_STDIN:
-		o->stdin_pipe = l->num == 1;
-		return 0;
-	case CTL_TIMEOUT:
-		proc_set_timeout(p, l->ms);
-		return 0;
-	case CTL_PTY:
-		o->pty = l->num == 1;
-		if (o->pty) {
-			o->cols = l->cols;
-			o->rows = l->rows;
-		}
-		return 0;
-	case CTL_MEMORY:
-		return proc_set_limit(p, PROC_LIMIT_MEMORY, l->value);
-	case CTL_CPUS:
-		return proc_set_limit(p, PROC_LIMIT_CPU, l->value);
-	case CTL_PIDS:
-		return proc_set_limit(p, PROC_LIMIT_PIDS, l->value);
-	default:
-		return -EOPNOTSUPP;
+	(void)c;
+	(void)uid;
+	if (!copy)
+		return -ENOMEM;
+	free(o->cwd);
+	o->cwd = copy;
+	return 0;
+}
+
+static int set_env(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		   uid_t uid)
+{
+	struct spawn_opts *o = proc_opts(p);
+	int rc = env_limit(o, l->arg);
+
+	(void)c;
+	(void)uid;
+	return rc ?: spawn_env_put(&o->env, &o->nenv, l->arg);
+}
+
+static int set_env_clear(struct ctlrun *c, struct proc *p,
+			 const struct ctl_line *l, uid_t uid)
+{
+	(void)c;
+	(void)l;
+	(void)uid;
+	return env_clear(proc_opts(p));
+}
+
+static int set_user(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		    uid_t uid)
+{
+	(void)c;
+	return ctl_user(proc_opts(p), l->arg, uid);
+}
+
+static int set_stdin(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		     uid_t uid)
+{
+	(void)c;
+	(void)uid;
+	proc_opts(p)->stdin_pipe = l->num == 1;
+	return 0;
+}
+
+static int set_pty(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		   uid_t uid)
+{
+	struct spawn_opts *o = proc_opts(p);
+
+	(void)c;
+	(void)uid;
+	o->pty = l->num == 1;
+	if (o->pty) {
+		o->cols = l->cols;
+		o->rows = l->rows;
 	}
+	return 0;
+}
+
+static int set_timeout(struct ctlrun *c, struct proc *p,
+		       const struct ctl_line *l, uid_t uid)
+{
+	(void)c;
+	(void)uid;
+	proc_set_timeout(p, l->ms);
+	return 0;
+}
+
+/* The limit a limit line sets. */
+static enum proc_limit limit_of(enum ctl_cmd cmd)
+{
+	return cmd == CTL_MEMORY ? PROC_LIMIT_MEMORY
+	       : cmd == CTL_CPUS ? PROC_LIMIT_CPU
+				 : PROC_LIMIT_PIDS;
+}
+
+static int set_limit(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		     uid_t uid)
+{
+	(void)c;
+	(void)uid;
+	return proc_set_limit(p, limit_of(l->cmd), l->value);
+}
+
+static int do_start(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		    uid_t uid)
+{
+	(void)uid;
+	return ctl_start(c, p, l);
+}
+
+static int do_signal(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		     uid_t uid)
+{
+	(void)c;
+	(void)uid;
+	return proc_signal(p, l->cmd == CTL_KILL ? SIGKILL : l->num);
+}
+
+static int do_stop(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		   uid_t uid)
+{
+	(void)c;
+	(void)uid;
+	return proc_stop(p, l->ms);
+}
+
+static int do_eof(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		  uid_t uid)
+{
+	(void)c;
+	(void)l;
+	(void)uid;
+	return proc_eof(p);
+}
+
+static int do_resize(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		     uid_t uid)
+{
+	(void)c;
+	(void)uid;
+	return proc_resize(p, l->cols, l->rows);
+}
+
+static int do_freeze(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		     uid_t uid)
+{
+	(void)c;
+	(void)uid;
+	return proc_freeze(p, l->cmd == CTL_FREEZE);
+}
+
+static void text_user(struct proc *p, struct jbuf *b);
+static void text_cwd(struct proc *p, struct jbuf *b);
+static void text_env(struct proc *p, struct jbuf *b);
+static void text_stdin(struct proc *p, struct jbuf *b);
+static void text_pty(struct proc *p, struct jbuf *b);
+static void text_timeout(struct proc *p, struct jbuf *b);
+static void text_memory(struct proc *p, struct jbuf *b);
+static void text_cpus(struct proc *p, struct jbuf *b);
+static void text_pids(struct proc *p, struct jbuf *b);
+static void text_start(struct proc *p, struct jbuf *b);
+
+/*
+ * What each command does. apply runs it (0 or -errno); idle: a setting
+ * for the next run, refused with EBUSY while something of a run lives;
+ * controller: the one the line needs, named in status.error when it is
+ * missing; text: its read-back, NULL for actions and for the commands
+ * another row reads back (env covers unset and "env -", start covers
+ * exec).
+ */
+struct ctl_row {
+	int (*apply)(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
+		     uid_t uid);
+	bool idle;
+	const char *controller;
+	void (*text)(struct proc *p, struct jbuf *b);
+};
+
+static const struct ctl_row rows[] = {
+	[CTL_START] = {do_start, false, NULL, text_start},
+	[CTL_EXEC] = {do_start, false, NULL, NULL},
+	[CTL_CWD] = {set_cwd, true, NULL, text_cwd},
+	[CTL_ENV] = {set_env, true, NULL, text_env},
+	[CTL_UNSET] = {set_env, true, NULL, NULL},
+	[CTL_STDIN] = {set_stdin, true, NULL, text_stdin},
+	[CTL_PTY] = {set_pty, true, NULL, text_pty},
+	[CTL_TIMEOUT] = {set_timeout, true, NULL, text_timeout},
+	[CTL_USER] = {set_user, true, NULL, text_user},
+	[CTL_SIGNAL] = {do_signal, false, NULL, NULL},
+	[CTL_STOP] = {do_stop, false, NULL, NULL},
+	[CTL_KILL] = {do_signal, false, NULL, NULL},
+	[CTL_EOF] = {do_eof, false, NULL, NULL},
+	[CTL_RESIZE] = {do_resize, false, NULL, NULL},
+	[CTL_ENV_CLEAR] = {set_env_clear, true, NULL, NULL},
+	[CTL_FREEZE] = {do_freeze, false, "cgroup2", NULL},
+	[CTL_THAW] = {do_freeze, false, "cgroup2", NULL},
+	[CTL_MEMORY] = {set_limit, true, "memory", text_memory},
+	[CTL_CPUS] = {set_limit, true, "cpu", text_cpus},
+	[CTL_PIDS] = {set_limit, true, "pids", text_pids},
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+/* The read-back's order: the user first, the other settings, the
+ * limits, then the start, which must come last. */
+static const enum ctl_cmd text_order[] = {
+	CTL_USER,    CTL_CWD,	 CTL_ENV,  CTL_STDIN, CTL_PTY,
+	CTL_TIMEOUT, CTL_MEMORY, CTL_CPUS, CTL_PIDS,  CTL_START,
+};
+
+static const struct ctl_row *row_of(enum ctl_cmd cmd)
+{
+	return (unsigned)cmd < NROWS && rows[cmd].apply ? &rows[cmd] : NULL;
 }
 
 static int ctl_run(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 		   uid_t uid)
 {
-	if (proc_starting(p))
-		return -EBUSY;
-	switch (l->cmd) {
-	case CTL_START:
-	case CTL_EXEC:
-		return ctl_start(c, p, l);
-	case CTL_SIGNAL:
-		return proc_signal(p, l->num);
-	case CTL_KILL:
-		return proc_signal(p, SIGKILL);
-	case CTL_STOP:
-		return proc_stop(p, l->ms);
-	case CTL_EOF:
-		return proc_eof(p);
-	case CTL_RESIZE:
-		return proc_resize(p, l->cols, l->rows);
-	case CTL_FREEZE:
-	case CTL_THAW:
-		return proc_freeze(p, l->cmd == CTL_FREEZE);
-	case CTL_MEMORY:
-	case CTL_CPUS:
-	case CTL_PIDS:
-	case CTL_CWD:
-	case CTL_ENV:
-	case CTL_UNSET:
-	case CTL_STDIN:
-	case CTL_TIMEOUT:
-	case CTL_PTY:
-	case CTL_USER:
-	case CTL_ENV_CLEAR:
-		return ctl_setting(p, l, uid);
-	default:
-		return -EOPNOTSUPP;
-	}
-}
+	const struct ctl_row *row = row_of(l->cmd);
 
-/* The controller a limit line needs, NULL for other lines. */
-static const char *ctl_controller(const struct ctl_line *l)
-{
-	switch (l->cmd) {
-	case CTL_MEMORY:
-		return "memory";
-	case CTL_CPUS:
-		return "cpu";
-	case CTL_PIDS:
-		return "pids";
-	case CTL_FREEZE:
-	case CTL_THAW:
-		return "cgroup2";
-	default:
-		return NULL;
-	}
+	if (!row)
+		return -EOPNOTSUPP;
+	if (proc_starting(p) || (row->idle && proc_tree_busy(p)))
+		return -EBUSY;
+	return row->apply(c, p, l, uid);
 }
 
 /* status.error for a failed line; a missing controller is named. */
 static void ctl_error(struct proc *p, const struct ctl_line *l,
 		      const char *text, size_t len, int err)
 {
-	const char *ctrl = ctl_controller(l);
+	const struct ctl_row *row = row_of(l->cmd);
+	const char *ctrl = row ? row->controller : NULL;
 	char after[64];
 
 	if (err != EOPNOTSUPP || !ctrl) {
@@ -244,8 +356,10 @@ static void ctl_error(struct proc *p, const struct ctl_line *l,
 	proc_set_error(p, "", text, len, after, err);
 }
 
-int ctlrun_line(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		uid_t uid, const char *text, size_t len)
+/* Apply one parsed line (text, len as written, for status.error). */
+static int ctlrun_line(struct ctlrun *c, struct proc *p,
+		       const struct ctl_line *l, uid_t uid, const char *text,
+		       size_t len)
 {
 	int rc = ctl_run(c, p, l, uid);
 
@@ -257,6 +371,148 @@ int ctlrun_line(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 	if (rc < 0 && !((l->cmd == CTL_START || l->cmd == CTL_EXEC) &&
 			rc != -EBUSY && rc != -ENOMEM))
 		ctl_error(p, l, text, len, -rc);
+	return rc;
+}
+
+/* ---- sessions: the writes of one open ctl file ---- */
+
+struct ctl_session {
+	int failed; /* the errno of the first failed write, 0 if none */
+	uid_t uid;  /* the writer of the write kept */
+	char *rest; /* the lines after a start that is awaited */
+	size_t rest_len;
+};
+
+struct ctl_session *ctlrun_session_new(void)
+{
+	struct ctl_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		errno = ENOMEM;
+	return s;
+}
+
+void ctlrun_session_cancel(struct ctl_session *s)
+{
+	free(s->rest);
+	s->rest = NULL;
+	s->rest_len = 0;
+}
+
+void ctlrun_session_free(struct ctl_session *s)
+{
+	if (!s)
+		return;
+	ctlrun_session_cancel(s);
+	free(s);
+}
+
+void ctlrun_metrics(const struct ctlrun *c, struct metrics_view *v)
+{
+	memcpy(v->ctl_errors, c->errors, sizeof(v->ctl_errors));
+}
+
+/* A failed line, for metrics. */
+static void count(struct ctlrun *c, int rc)
+{
+	if (rc < 0 && rc != -EINPROGRESS && -rc < METRICS_ERRNO_MAX)
+		c->errors[-rc]++;
+}
+
+/* status.error for a line that does not parse; an unknown command is
+ * named, so a typo shows at once. */
+static void parse_error(struct proc *p, const char *line, size_t len, int err)
+{
+	const char *w;
+	size_t n;
+
+	if (err != EINVAL || ctl_command_known(line, len, &w, &n) || n == 0) {
+		proc_set_error(p, "", line, len, "", err);
+		return;
+	}
+	proc_set_error(p, "unknown command \"", w, n, "\"", err);
+}
+
+/* Run the lines of buf in order; *used is how far it got (past a start
+ * whose exec is awaited: -EINPROGRESS). */
+static int apply(struct ctlrun *c, struct proc *p, uid_t uid, const char *buf,
+		 size_t size, size_t *used)
+{
+	struct ctl_line l;
+	const char *line;
+	size_t pos = 0, len;
+	int rc = 0;
+
+	*used = 0;
+	if (c->stopping)
+		return -ESHUTDOWN;
+	if (proc_removed(p))
+		return -ENOENT;
+	while (rc == 0 && ctl_next_line(buf, size, &pos, &line, &len)) {
+		rc = ctl_parse_line(line, len, &l);
+		if (rc < 0) {
+			parse_error(p, line, len, -rc);
+			break;
+		}
+		rc = ctlrun_line(c, p, &l, uid, line, len);
+		ctl_line_free(&l);
+	}
+	*used = pos;
+	count(c, rc);
+	return rc;
+}
+
+/* The write's outcome through s: a failure stops s; an awaited start
+ * keeps the rest of buf in s (ENOMEM when it cannot). */
+static int settle(struct ctl_session *s, int rc, uid_t uid, const char *buf,
+		  size_t size, size_t used)
+{
+	char *rest;
+
+	if (rc == -EINPROGRESS) {
+		rest = malloc((size - used) ? (size - used) : 1);
+		if (!rest)
+			return -ENOMEM;
+		memcpy(rest, buf + used, size - used);
+		ctlrun_session_cancel(s);
+		s->rest = rest;
+		s->rest_len = size - used;
+		s->uid = uid;
+		return rc;
+	}
+	if (rc < 0 && !s->failed)
+		s->failed = -rc;
+	return rc;
+}
+
+int ctlrun_write(struct ctlrun *c, struct ctl_session *s, struct proc *p,
+		 uid_t uid, const char *buf, size_t size)
+{
+	size_t used;
+	int rc;
+
+	if (s->failed)
+		return -s->failed;
+	rc = apply(c, p, uid, buf, size, &used);
+	return settle(s, rc, uid, buf, size, used);
+}
+
+int ctlrun_resume(struct ctlrun *c, struct ctl_session *s, struct proc *p)
+{
+	char *rest = s->rest;
+	size_t used = 0, len = s->rest_len;
+	int rc;
+
+	if (proc_starting(p))
+		return -EINPROGRESS;
+	rc = proc_start_result(p);
+	count(c, rc);
+	s->rest = NULL;
+	s->rest_len = 0;
+	if (rc == 0 && rest)
+		rc = apply(c, p, s->uid, rest, len, &used);
+	rc = settle(s, rc, s->uid, rest ? rest : "", len, used);
+	free(rest);
 	return rc;
 }
 
@@ -289,41 +545,85 @@ static void ctl_setting_line(struct jbuf *b, const char *cmd, const char *arg)
 	jbuf_puts(b, "\n");
 }
 
-static void ctl_limits_text(struct proc *p, struct jbuf *b)
-{
-	uint64_t v;
-
-	if ((v = proc_limit(p, PROC_LIMIT_MEMORY)))
-		jbuf_printf(b, "memory %" PRIu64 "\n", v);
-	if ((v = proc_limit(p, PROC_LIMIT_CPU)))
-		jbuf_printf(b, "cpus %" PRIu64 ".%03" PRIu64 "\n", v / 1000,
-			    v % 1000);
-	if ((v = proc_limit(p, PROC_LIMIT_PIDS)))
-		jbuf_printf(b, "pids %" PRIu64 "\n", v);
-}
-
-void ctlrun_text(struct proc *p, struct jbuf *b)
+static void text_user(struct proc *p, struct jbuf *b)
 {
 	const struct spawn_opts *o = proc_opts(p);
-	const char *line = proc_start_line(p);
-	char *const *argv = proc_argv(p);
-	long ms = proc_timeout(p);
-	size_t i;
 
 	if (o->run_as && o->run_name)
 		ctl_setting_line(b, "user", o->run_name);
+}
+
+static void text_cwd(struct proc *p, struct jbuf *b)
+{
+	const struct spawn_opts *o = proc_opts(p);
+
 	if (o->cwd)
 		ctl_setting_line(b, "cwd", o->cwd);
+}
+
+static void text_env(struct proc *p, struct jbuf *b)
+{
+	const struct spawn_opts *o = proc_opts(p);
+	size_t i;
+
 	for (i = 0; i < o->nenv; i++)
 		ctl_setting_line(b, strchr(o->env[i], '=') ? "env" : "unset",
 				 o->env[i]);
-	if (o->stdin_pipe)
+}
+
+static void text_stdin(struct proc *p, struct jbuf *b)
+{
+	if (proc_opts(p)->stdin_pipe)
 		jbuf_puts(b, "stdin pipe\n");
+}
+
+static void text_pty(struct proc *p, struct jbuf *b)
+{
+	const struct spawn_opts *o = proc_opts(p);
+
 	if (o->pty)
 		jbuf_printf(b, "pty %ux%u\n", o->cols, o->rows);
+}
+
+static void text_timeout(struct proc *p, struct jbuf *b)
+{
+	long ms = proc_timeout(p);
+
 	if (ms > 0)
 		jbuf_printf(b, "timeout %ld.%03ld\n", ms / 1000, ms % 1000);
-	ctl_limits_text(p, b);
+}
+
+static void text_memory(struct proc *p, struct jbuf *b)
+{
+	uint64_t v = proc_limit(p, PROC_LIMIT_MEMORY);
+
+	if (v)
+		jbuf_printf(b, "memory %" PRIu64 "\n", v);
+}
+
+static void text_cpus(struct proc *p, struct jbuf *b)
+{
+	uint64_t v = proc_limit(p, PROC_LIMIT_CPU);
+
+	if (v)
+		jbuf_printf(b, "cpus %" PRIu64 ".%03" PRIu64 "\n", v / 1000,
+			    v % 1000);
+}
+
+static void text_pids(struct proc *p, struct jbuf *b)
+{
+	uint64_t v = proc_limit(p, PROC_LIMIT_PIDS);
+
+	if (v)
+		jbuf_printf(b, "pids %" PRIu64 "\n", v);
+}
+
+static void text_start(struct proc *p, struct jbuf *b)
+{
+	const char *line = proc_start_line(p);
+	char *const *argv = proc_argv(p);
+	size_t i;
+
 	if (line) {
 		jbuf_printf(b, "start %s\n", line);
 	} else if (argv) {
@@ -334,4 +634,12 @@ void ctlrun_text(struct proc *p, struct jbuf *b)
 		}
 		jbuf_puts(b, "\n");
 	}
+}
+
+void ctlrun_text(struct proc *p, struct jbuf *b)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(text_order) / sizeof(text_order[0]); i++)
+		rows[text_order[i]].text(p, b);
 }

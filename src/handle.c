@@ -43,7 +43,7 @@ struct handle {
 	uint64_t next_off; /* where a sequential reader reads next */
 	bool ready;	   /* on its set's ready list */
 	struct handle *rprev, *rnext;
-	int failed; /* ctl: the errno of the first failed write, 0 if none */
+	struct ctl_session *ctl; /* a ctl file's writes and fail-stop */
 	char *text;
 	size_t len;
 	struct handle *prev, *next;   /* the slot's handles */
@@ -62,10 +62,8 @@ struct handle_park {
 	char *data;
 	size_t len;
 	/* a ctl write waiting on a start: the size to answer once it is
-	 * done, and its lines after the start (a copy) */
+	 * done (its session keeps the lines after the start) */
 	size_t ctl_size;
-	char *ctl_rest;
-	size_t ctl_rest_len;
 	bool intr;
 	struct loop_timer grace; /* an interrupted ctl write's deadline */
 	struct handle_park *next;
@@ -81,10 +79,8 @@ struct handle_set {
 	uint64_t next_id;
 	struct handle_park *intr;
 	struct handle *ready, *ready_last; /* woken, to answer after dispatch */
-	bool stopping;
 	/* for metrics */
 	uint64_t count, nparked, interrupts;
-	uint64_t ctl_errors[METRICS_ERRNO_MAX];
 };
 
 /* What each type does: answer a request now (true) or leave it waiting
@@ -179,7 +175,8 @@ uint64_t handle_id(const struct handle *h)
 
 void handle_set_stopping(struct handle_set *set)
 {
-	set->stopping = true;
+	if (set->ctlrun)
+		set->ctlrun->stopping = true;
 }
 
 uint64_t handle_count(const struct handle_set *set)
@@ -192,7 +189,8 @@ void handle_metrics(const struct handle_set *set, struct metrics_view *v)
 	v->handles = set->count;
 	v->parked = set->nparked;
 	v->interrupts = set->interrupts;
-	memcpy(v->ctl_errors, set->ctl_errors, sizeof(v->ctl_errors));
+	if (set->ctlrun)
+		ctlrun_metrics(set->ctlrun, v);
 }
 
 /* Link h into its set and, with p, its slot's group (made for the
@@ -258,7 +256,6 @@ static void park_free(struct handle_park *pk)
 	loop_timer_stop(&pk->grace);
 	pk->h->set->nparked--;
 	free(pk->data);
-	free(pk->ctl_rest);
 	free(pk);
 }
 
@@ -282,6 +279,7 @@ void handle_free(struct handle *h)
 	ready_del(h);
 	handle_unlink(h);
 	stream_reader_free(h->rd);
+	ctlrun_session_free(h->ctl);
 	if (h->ph)
 		fuse_pollhandle_destroy(h->ph);
 	free(h->text);
@@ -304,14 +302,15 @@ struct handle *handle_new(struct handle_set *set, struct proc *p,
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (type == HANDLE_LOG) {
+	if (type == HANDLE_LOG)
 		h->rd = stream_reader_new(proc_log(p, log), wake_reader, h,
 					  loop_now_ms());
-		if (!h->rd) {
-			handle_free(h);
-			errno = ENOMEM;
-			return NULL;
-		}
+	if (type == HANDLE_CTL)
+		h->ctl = ctlrun_session_new();
+	if ((type == HANDLE_LOG && !h->rd) || (type == HANDLE_CTL && !h->ctl)) {
+		handle_free(h);
+		errno = ENOMEM;
+		return NULL;
 	}
 	return h;
 }
@@ -453,7 +452,6 @@ static void park(struct handle *h, const struct handle_park *tmpl)
 
 	if (!pk) {
 		free(tmpl->data);
-		free(tmpl->ctl_rest);
 		fuse_reply_err(tmpl->req, ENOMEM);
 		return;
 	}
@@ -578,6 +576,9 @@ static void park_interrupt(struct handle_park *pk)
 	for (pp = &pk->h->parked; *pp != pk; pp = &(*pp)->next)
 		;
 	*pp = pk->next;
+	/* An interrupted ctl write's later lines do not run. */
+	if (pk->h->type == HANDLE_CTL)
+		ctlrun_session_cancel(pk->h->ctl);
 	fuse_reply_err(pk->req, EINTR);
 	pk->h->set->interrupts++;
 	park_free(pk);
@@ -657,79 +658,14 @@ void handle_read(struct handle *h, fuse_req_t req, size_t size, off_t off,
 	handle_request(h, &pk, off, flags);
 }
 
-/* A ctl line's failure, for metrics. */
-static void ctl_count(struct handle_set *set, int rc)
-{
-	if (rc < 0 && rc != -EINPROGRESS && -rc < METRICS_ERRNO_MAX)
-		set->ctl_errors[-rc]++;
-}
-
-/* status.error for a line that does not parse; an unknown command is
- * named, so a typo shows at once. */
-static void ctl_parse_error(struct proc *p, const char *line, size_t len,
-			    int err)
-{
-	const char *w;
-	size_t n;
-
-	if (err != EINVAL || ctl_command_known(line, len, &w, &n) || n == 0) {
-		proc_set_error(p, "", line, len, "", err);
-		return;
-	}
-	proc_set_error(p, "unknown command \"", w, n, "\"", err);
-}
-
-/* Run the lines of a ctl write in order; *used is how far it got (past
- * a start whose exec is awaited: -EINPROGRESS). */
-static int ctl_apply(struct handle *h, fuse_req_t req, const char *buf,
-		     size_t size, size_t *used)
-{
-	uid_t uid = fuse_req_ctx(req)->uid;
-	struct ctl_line l;
-	const char *line;
-	size_t pos = 0, len;
-	int rc = 0;
-
-	if (h->set->stopping)
-		return -ESHUTDOWN;
-	if (proc_removed(h->p))
-		return -ENOENT;
-	while (rc == 0 && ctl_next_line(buf, size, &pos, &line, &len)) {
-		rc = ctl_parse_line(line, len, &l);
-		if (rc < 0) {
-			ctl_parse_error(h->p, line, len, -rc);
-			break;
-		}
-		rc = ctlrun_line(h->set->ctlrun, h->p, &l, uid, line, len);
-		ctl_line_free(&l);
-	}
-	*used = pos;
-	ctl_count(h->set, rc);
-	return rc;
-}
-
 /* A ctl write parked on a start: once the start has its answer, run the
- * rest of its lines and answer the write. */
+ * rest of its lines (the session keeps them) and answer the write. */
 static bool ctl_resume(struct handle *h, struct handle_park *pk)
 {
-	size_t used = 0;
-	int rc;
+	int rc = ctlrun_resume(h->set->ctlrun, h->ctl, h->p);
 
-	if (proc_starting(h->p))
+	if (rc == -EINPROGRESS)
 		return false;
-	rc = proc_start_result(h->p);
-	ctl_count(h->set, rc);
-	if (rc == 0)
-		rc = ctl_apply(h, pk->req, pk->ctl_rest, pk->ctl_rest_len,
-			       &used);
-	if (rc == -EINPROGRESS) {
-		memmove(pk->ctl_rest, pk->ctl_rest + used,
-			pk->ctl_rest_len - used);
-		pk->ctl_rest_len -= used;
-		return false;
-	}
-	if (rc < 0 && !h->failed)
-		h->failed = -rc;
 	if (rc < 0)
 		fuse_reply_err(pk->req, -rc);
 	else
@@ -741,30 +677,15 @@ static void ctl_write(struct handle *h, fuse_req_t req, const char *buf,
 		      size_t size)
 {
 	struct handle_park pk = {.h = h, .req = req, .ctl_size = size};
-	size_t used;
-	int rc;
+	int rc = ctlrun_write(h->set->ctlrun, h->ctl, h->p,
+			      fuse_req_ctx(req)->uid, buf, size);
 
-	/* Fail-stop: after a failed line nothing more runs through this
-	 * handle (a shell writes each line of a script on its own). */
-	if (h->failed) {
-		fuse_reply_err(req, h->failed);
-		return;
-	}
-	rc = ctl_apply(h, req, buf, size, &used);
-	if (rc < 0 && rc != -EINPROGRESS)
-		h->failed = -rc;
-	if (rc == -EINPROGRESS) {
-		pk.ctl_rest_len = size - used;
-		pk.ctl_rest = bytes_dup(buf + used, pk.ctl_rest_len);
-		if (pk.ctl_rest)
-			park(h, &pk);
-		else
-			fuse_reply_err(req, ENOMEM);
-	} else if (rc < 0) {
+	if (rc == -EINPROGRESS)
+		park(h, &pk);
+	else if (rc < 0)
 		fuse_reply_err(req, -rc);
-	} else {
+	else
 		fuse_reply_write(req, size);
-	}
 }
 
 void handle_write(struct handle *h, fuse_req_t req, const char *buf,
