@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "spawnfs/loop.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define LEN(s)	      (sizeof(s) - 1) /* string literal length, NULs kept */
 
@@ -32,5 +34,21 @@
 			fail_msg("row %zu: %s is \"%s\", want \"%s\"",         \
 				 (size_t)(row), #got, g_ ? g_ : "(null)", w_); \
 	} while (0)
+
+static inline void test_quit_cb(void *arg)
+{
+	loop_quit(arg);
+}
+
+/* Run l for ms: a timer quits it (what was woken is answered after
+ * each dispatch, so this also lets the ready list run). */
+static inline void test_run_for(struct loop *l, uint64_t ms)
+{
+	struct loop_timer t;
+
+	loop_timer_init(&t, l, test_quit_cb, l);
+	loop_timer_arm(&t, ms);
+	assert_int_equal(loop_run(l), 0);
+}
 
 #endif

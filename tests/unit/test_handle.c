@@ -185,21 +185,6 @@ static void test_slot_groups(void **state)
 	loop_free(l);
 }
 
-static void quit_cb(void *arg)
-{
-	loop_quit(arg);
-}
-
-/* One round of the loop: what was woken is answered after it. */
-static void one_round(struct loop *l)
-{
-	struct loop_timer t;
-
-	loop_timer_init(&t, l, quit_cb, l);
-	loop_timer_arm(&t, 1);
-	assert_int_equal(loop_run(l), 0);
-}
-
 static void log_put(struct proc *p, const char *text)
 {
 	struct stream *s = proc_log(p, LOGS_STDOUT);
@@ -240,7 +225,7 @@ static void test_parked_reads_fifo_and_interrupts(void **state)
 	log_put(p, "abcdefgh");
 	assert_int_equal(nreplies, 0);
 	/* ...but once the dispatch is over, in order. */
-	one_round(l);
+	test_run_for(l, 1);
 	assert_int_equal(nreplies, 2);
 	assert_ptr_equal(replies[0].req, REQ(1));
 	assert_int_equal(replies[0].len, 4);
@@ -266,7 +251,7 @@ static void test_parked_reads_fifo_and_interrupts(void **state)
 	assert_int_equal(v.parked, 1);
 	/* The end of the log answers the other with end of file. */
 	stream_finish(proc_log(p, LOGS_STDOUT));
-	one_round(l);
+	test_run_for(l, 1);
 	assert_int_equal(nreplies, 5);
 	assert_ptr_equal(replies[4].req, REQ(5));
 	assert_int_equal(replies[4].err, 0);

@@ -25,20 +25,6 @@
 #define CAP   (64 * 1024)
 #define TOTAL (512 * 1024)
 
-static void quit_cb(void *arg)
-{
-	loop_quit(arg);
-}
-
-static void run_for(struct loop *l, uint64_t ms)
-{
-	struct loop_timer t;
-
-	loop_timer_init(&t, l, quit_cb, l);
-	loop_timer_arm(&t, ms);
-	assert_int_equal(loop_run(l), 0);
-}
-
 /* A child writing TOTAL bytes (byte i is i % 251) into fd, then exit. */
 static pid_t writer(int fd)
 {
@@ -100,11 +86,11 @@ static void test_backpressure_then_every_byte(void **state)
 	t0 = loop_now_ms();
 	while (stream_head(logs[LOGS_STDOUT]) < CAP) {
 		assert_true(loop_now_ms() - t0 < 10000);
-		run_for(l, 5);
+		test_run_for(l, 5);
 	}
 	assert_int_equal(stream_head(logs[LOGS_STDOUT]), CAP);
 	assert_true(pump_paused(pm));
-	run_for(l, 100);
+	test_run_for(l, 100);
 	assert_int_equal(stream_head(logs[LOGS_STDOUT]), CAP); /* flat */
 	assert_int_equal(waitpid(pid, &st, WNOHANG), 0);       /* it waits */
 	/* A reader takes what is there, and the writer goes on. */
@@ -129,12 +115,12 @@ static void test_backpressure_then_every_byte(void **state)
 			pump_update(pm);
 			continue;
 		}
-		run_for(l, 5);
+		test_run_for(l, 5);
 	}
 	assert_int_equal(got, TOTAL);
 	while (pump_open(pm)) { /* end of file closes the pipe */
 		assert_true(loop_now_ms() - t0 < 10000);
-		run_for(l, 5);
+		test_run_for(l, 5);
 	}
 	assert_true(stream_finished(logs[LOGS_STDOUT]));
 	assert_false(pump_paused(pm));

@@ -19,21 +19,6 @@
 #include "spawnfs/proc.h"
 #include "spawnfs/slots.h"
 
-static void quit_cb(void *arg)
-{
-	loop_quit(arg);
-}
-
-/* Run the loop for ms. */
-static void run_for(struct loop *l, uint64_t ms)
-{
-	struct loop_timer t;
-
-	loop_timer_init(&t, l, quit_cb, l);
-	loop_timer_arm(&t, ms);
-	assert_int_equal(loop_run(l), 0);
-}
-
 struct fixture {
 	struct loop *l;
 	struct cfg cfg;
@@ -101,7 +86,7 @@ static void test_reap_new_after(void **state)
 	slots_hold(held);
 	h = handle_new(x.hs, held, HANDLE_TEXT, 0, LOGS_STDOUT);
 	assert_non_null(h);
-	run_for(x.l, 150);
+	test_run_for(x.l, 150);
 	assert_false(present(&x, id_litter));
 	assert_true(present(&x, id_touched));
 	assert_true(present(&x, id_held));
@@ -110,7 +95,7 @@ static void test_reap_new_after(void **state)
 	handle_free(h);
 	slots_release(x.sl, held);
 	assert_true(present(&x, id_held));
-	run_for(x.l, 150);
+	test_run_for(x.l, 150);
 	assert_false(present(&x, id_held));
 	assert_true(present(&x, id_touched));
 	fx_free(&x);
@@ -133,7 +118,7 @@ static void test_reap_after_an_ended_run(void **state)
 	argv[0] = strdup("/nonexistent/program");
 	assert_non_null(argv[0]);
 	assert_int_equal(proc_start(p, argv, NULL), -EINPROGRESS);
-	run_for(x.l, 1000); /* the report, then 50 ms */
+	test_run_for(x.l, 1000); /* the report, then 50 ms */
 	assert_false(present(&x, id));
 	fx_free(&x);
 }
