@@ -70,7 +70,7 @@ void evfeed_free(struct evfeed *f)
 	free(f);
 }
 
-size_t evfeed_per_byte(void)
+static size_t evfeed_per_byte(void)
 {
 	/* A byte takes at most 6 bytes of events (a \u00XX escape) plus its
 	 * share of the framing of an event of at least EVFEED_CHUNK_MIN
@@ -78,7 +78,7 @@ size_t evfeed_per_byte(void)
 	return 7;
 }
 
-size_t evfeed_extra(void)
+static size_t evfeed_extra(void)
 {
 	/* A carried UTF-8 sequence, and the reserve for other events. */
 	return events_output_max(0) + 6 * 4 + EVFEED_RESERVE;
@@ -514,4 +514,29 @@ size_t evfeed_before_read(struct evfeed *f, unsigned log, size_t max,
 			defer_split(f, d, cut, extra);
 	}
 	return max;
+}
+
+size_t evfeed_pipe_budget(struct evfeed *f, unsigned log, uint64_t cap,
+			  bool hup, evfeed_avail_cb avail, void *arg,
+			  const struct timespec *t)
+{
+	struct stream_feed feeds[2] = {
+		{f->outs[log], 1, 0},
+		{f->events, evfeed_per_byte(), evfeed_extra()},
+	};
+	size_t budget = stream_pipe_budget(feeds, 2);
+	long held;
+
+	/* Lines waiting for room go first, to keep their order. */
+	if (f->pending.len)
+		budget = 0;
+	if (budget > cap)
+		budget = (size_t)cap;
+	if (!avail || budget == 0 || !evfeed_at_stake(f, log, budget))
+		return budget;
+	held = avail(arg);
+	if (held == 0)
+		return hup ? budget : 0;
+	return evfeed_before_read(f, log, budget, held > 0 ? (size_t)held : 0,
+				  t);
 }

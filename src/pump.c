@@ -151,25 +151,11 @@ void pump_close(struct pump *pm)
 		pipe_close(&pm->pipes[i]);
 }
 
-/* How much the pipe may read now: its own log and the events log, each
- * as far as it holds the pipe (stream_pipe_budget), the events log for
- * as many bytes as the read can make of events. */
+/* How much the pipe may read now, for its epoll interest. */
 static size_t pipe_budget(const struct pump_pipe *pp)
 {
-	struct pump *pm = pp->pm;
-	struct stream_feed feeds[2] = {
-		{pm->logs[pp->log], 1, 0},
-		{pm->logs[LOGS_EVENTS], evfeed_per_byte(), evfeed_extra()},
-	};
-	size_t budget;
-
-	budget = stream_pipe_budget(feeds, 2);
-	/* Events waiting for room go first, to keep their order. */
-	if (evfeed_waiting(pm->feed))
-		budget = 0;
-	if (budget > pp->drain_left)
-		budget = (size_t)pp->drain_left;
-	return budget;
+	return evfeed_pipe_budget(pp->pm->feed, pp->log, pp->drain_left, false,
+				  NULL, NULL, NULL);
 }
 
 bool pump_paused(const struct pump *pm)
@@ -230,27 +216,15 @@ void pump_update(struct pump *pm)
 		loop_timer_arm(&pm->stall_timer, stall_ms);
 }
 
-/* Events are made of the bytes a read of budget would overwrite: the
- * read must be as long as assumed, so the pipe is asked what it holds.
- * An empty pipe that still has writers is not read at all (0): a read
- * then would only make those events for nothing, rendered in full since
- * no newer bytes could push them out. hup: the writers are gone, so
- * nothing can arrive and the read tells end of file. */
-static size_t budget_for_events(struct pump_pipe *pp, size_t budget, bool hup)
+/* What the pipe holds now (the events need the read's true size). */
+static long pipe_avail(void *arg)
 {
-	struct pump *pm = pp->pm;
-	struct timespec now;
+	const struct pump_pipe *pp = arg;
 	int avail;
 
-	if (budget == 0 || !evfeed_at_stake(pm->feed, pp->log, budget))
-		return budget;
 	if (ioctl(pp->fd, FIONREAD, &avail) < 0 || avail < 0)
-		avail = 0; /* unknown */
-	else if (avail == 0)
-		return hup ? budget : 0;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return evfeed_before_read(pm->feed, pp->log, budget, (size_t)avail,
-				  &now);
+		return -1; /* unknown */
+	return avail;
 }
 
 /* Read once from pp: how many bytes; *full when the read filled what it
@@ -259,7 +233,7 @@ static size_t budget_for_events(struct pump_pipe *pp, size_t budget, bool hup)
 static size_t pipe_read_once(struct pump_pipe *pp, bool *full, bool hup)
 {
 	struct pump *pm = pp->pm;
-	size_t budget = budget_for_events(pp, pipe_budget(pp), hup), asked;
+	size_t budget, asked;
 	struct stream *s = pm->logs[pp->log];
 	struct timespec now;
 	struct iovec iov[2];
@@ -267,6 +241,11 @@ static size_t pipe_read_once(struct pump_pipe *pp, bool *full, bool hup)
 	int cnt;
 
 	*full = false;
+	/* One clock read: the events made before the read and the bytes it
+	 * takes are stamped with it. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	budget = evfeed_pipe_budget(pm->feed, pp->log, pp->drain_left, hup,
+				    pipe_avail, pp, &now);
 	if (budget == 0)
 		return 0;
 	cnt = stream_reserve(s, budget, iov);
@@ -279,7 +258,6 @@ static size_t pipe_read_once(struct pump_pipe *pp, bool *full, bool hup)
 	asked = iov[0].iov_len + (cnt == 2 ? iov[1].iov_len : 0);
 	n = readv(pp->fd, iov, cnt);
 	if (n > 0) {
-		clock_gettime(CLOCK_REALTIME, &now);
 		stream_commit(s, (size_t)n, &now);
 		evfeed_output(pm->feed, pp->log, &now, false);
 		if (pp->drain_left != UINT64_MAX)

@@ -106,9 +106,23 @@ void evfeed_reopen(struct evfeed *f);
 /* Events dropped for want of memory so far. */
 uint64_t evfeed_lost(const struct evfeed *f);
 
-/* The most bytes of events a pipe read of one output byte can make,
- * and the room to keep besides (for stream_pipe_budget's feeds). */
-size_t evfeed_per_byte(void);
-size_t evfeed_extra(void);
+/* How many bytes the pipe holds now, asked only when the read's size
+ * matters to the events (FIONREAD): > 0, 0 empty, < 0 unknown. */
+typedef long (*evfeed_avail_cb)(void *arg);
+
+/*
+ * How many bytes a read from the pipe that feeds outs[log] may take now:
+ * as far as outs[log] and the events log hold the pipe (back-pressure;
+ * the events log counted for the events the bytes make), 0 while lines
+ * wait for room in the events log, at most cap. Without avail that is
+ * all (the pipe's epoll interest). With avail the read is about to
+ * happen at t: when it would overwrite bytes that are in no event yet,
+ * those events are made first and the read is held to what the pipe
+ * holds, or to 0 for an empty pipe whose writers are still there (hup
+ * false: a read would only render those events for nothing).
+ */
+size_t evfeed_pipe_budget(struct evfeed *f, unsigned log, uint64_t cap,
+			  bool hup, evfeed_avail_cb avail, void *arg,
+			  const struct timespec *t);
 
 #endif
