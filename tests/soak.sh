@@ -37,13 +37,6 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 . "$top/tests/integration/race.sh"
 mount_fs
 
-metric() {
-	awk -v k="$1" '$1 == k { print $2 }' "$MNT/metrics"
-}
-metric_is() {
-	[ "$(metric "$1")" = "$2" ]
-}
-
 # descends PID ANCESTOR: PID is ANCESTOR or below it.
 descends() {
 	local p=$1 n=0

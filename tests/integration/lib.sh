@@ -459,6 +459,17 @@ life_trap_fds() {
 	trap "life_rc=\$?; exec$closes; life_status \$life_rc || cleanup; cleanup" EXIT
 }
 
+# --- metrics
+
+# metric NAME: the value of one sample of $MNT/metrics (whole name, labels
+# included); metric_is NAME VALUE: it equals VALUE (for wait_until).
+metric() {
+	awk -v k="$1" '$1 == k { print $2 }' "$MNT/metrics"
+}
+metric_is() {
+	[ "$(metric "$1")" = "$2" ]
+}
+
 # --- a second, stopped tree (t_ctl_interrupt, t_race_report)
 
 # stall_up: mount a second tree on $M2 ($WORK/m2) whose daemon ($STALL)

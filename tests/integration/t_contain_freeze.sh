@@ -10,10 +10,6 @@ usage() {
 	json "$1/status" .cpu.usage_usec
 }
 
-metric() {
-	awk -v k="$1" '$1 == k { print $2 }' "$MNT/metrics"
-}
-
 # limit_refused SLOT LINE CONTROLLER
 limit_refused() {
 	ctl_fails "$1" "Operation not supported" "$2"

@@ -5,9 +5,6 @@
 # that reaping: wait still answers each run's status.
 . "$(dirname "$0")/lib.sh"
 
-metric() {
-	awk -v k="$1" '$1 == k { print $2 }' "$MNT/metrics"
-}
 ppid_of() {
 	stat_field "$1" 4
 }

@@ -6,13 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
-metric() {
-	awk -v k="$1" '$1 == k { print $2 }' "$MNT/metrics"
-}
-metric_is() {
-	[ "$(metric "$1")" = "$2" ]
-}
-
 # A second tree whose daemon is stopped: a start whose cwd is in it hangs
 # in the child's chdir, before exec, until that daemon goes on.
 stall_up

@@ -8,12 +8,6 @@ mount_fs
 command -v promtool >/dev/null || fail "promtool is missing (scripts/deps.sh)"
 
 # metric NAME[{LABELS}]: the value of one sample line.
-metric() {
-	awk -v k="$1" '$1 == k { print $2 }' "$MNT/metrics"
-}
-metric_is() {
-	[ "$(metric "$1")" = "$2" ]
-}
 check() {
 	cat "$MNT/metrics" >"$WORK/metrics.txt" || fail "metrics: read"
 	promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1 ||

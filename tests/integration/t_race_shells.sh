@@ -7,13 +7,6 @@
 . "$(dirname "$0")/race.sh"
 mount_fs
 
-metric() {
-	awk -v k="$1" '$1 == k { print $2 }' "$MNT/metrics"
-}
-metric_is() {
-	[ "$(metric "$1")" = "$2" ]
-}
-
 shells=${RACE_SHELLS:-8}
 secs=${RACE_SECS:-$(wrap_count 10 20)}
 rounds=${RACE_ROUNDS:-$(wrap_count 400 25)}

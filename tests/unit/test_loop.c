@@ -407,12 +407,22 @@ static pid_t hold_copy(int fd, int *release)
 	return pid;
 }
 
+/* Let the child of hold_copy go, and reap it. */
+static void let_go(pid_t pid, int release)
+{
+	int status;
+
+	put_byte(release, 'x');
+	close(release);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
 static void test_io_close_deletes_before_close(void **state)
 {
 	struct loop *l = loop_new();
 	struct loop_timer q;
 	struct watch w = {.l = l};
-	int fds[2], release, status;
+	int fds[2], release;
 	pid_t pid;
 
 	(void)state;
@@ -429,9 +439,7 @@ static void test_io_close_deletes_before_close(void **state)
 	quit_after(&q, l, 50);
 	run_bounded(l);
 	assert_int_equal(w.calls, 0);
-	put_byte(release, 'x');
-	close(release);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	let_go(pid, release);
 	loop_io_close(&w.io, &w.fd); /* both already gone: a no-op */
 	loop_free(l);
 }
@@ -441,7 +449,7 @@ static void test_io_del_after_close_is_kept(void **state)
 	struct loop *l = loop_new();
 	struct loop_timer q;
 	struct watch w = {.l = l};
-	int fds[2], release, status;
+	int fds[2], release;
 	pid_t pid;
 
 	(void)state;
@@ -458,9 +466,7 @@ static void test_io_del_after_close_is_kept(void **state)
 	quit_after(&q, l, 50);
 	run_bounded(l);
 	assert_int_equal(w.calls, 0);
-	put_byte(release, 'x');
-	close(release);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	let_go(pid, release);
 	loop_free(l);
 }
 
