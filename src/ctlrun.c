@@ -1,7 +1,8 @@
 /*
  * ctlrun: what a ctl line does to a slot (the parser, ctl.c, stays
- * pure). Settings lines edit the next run's settings (EBUSY while a run
- * is going), action lines go to proc; the read-back renders the lines
+ * pure). Settings lines edit the next run's settings, a value kept in
+ * slots' record (EBUSY while a run is going), action lines go to proc,
+ * which copies the settings at a start; the read-back renders the lines
  * that recreate the slot. Keeps the per-slot limits of the env lines.
  */
 #include <errno.h>
@@ -14,48 +15,46 @@
 #include <unistd.h>
 
 #include "spawnfs/ctlrun.h"
+#include "spawnfs/settings.h"
 #include "spawnfs/spawn.h"
 
 #define CTLRUN_ENV_MAX	 1024	      /* env lines kept per slot */
 #define CTLRUN_ENV_BYTES (256 * 1024) /* and their bytes together */
 
-static char **argv_dup(char *const *argv, size_t argc)
+/* What a line works on: the slot, its next run's settings, the writer. */
+struct target {
+	struct ctlrun *c;
+	struct proc *p;
+	struct run_settings *s;
+	uid_t uid;
+};
+
+/* start or exec: run it; unless the slot is busy, it is the start the
+ * read-back shows. */
+static int do_start(const struct target *t, const struct ctl_line *l)
 {
-	char **copy = calloc(argc + 1, sizeof(char *));
-	size_t i;
+	char *sh[] = {t->c->shell, "-c", l->arg, NULL};
+	char *const *argv = l->cmd == CTL_START ? sh : l->argv;
+	char **copy = settings_argv_dup(argv, settings_argc(argv));
+	char *line = l->cmd == CTL_START ? strdup(l->arg) : NULL;
+	int rc;
 
-	if (!copy)
-		return NULL;
-	for (i = 0; i < argc; i++) {
-		copy[i] = strdup(argv[i]);
-		if (!copy[i]) {
-			ctl_argv_free(copy);
-			return NULL;
-		}
-	}
-	return copy;
-}
-
-static int ctl_start(struct ctlrun *c, struct proc *p, const struct ctl_line *l)
-{
-	char *sh[] = {c->shell, "-c", l->arg};
-	char **argv, *line = NULL;
-
-	if (l->cmd == CTL_START) {
-		argv = argv_dup(sh, 3);
-		line = strdup(l->arg);
-		if (!line) {
-			ctl_argv_free(argv);
-			return -ENOMEM;
-		}
-	} else {
-		argv = argv_dup(l->argv, l->argc);
-	}
-	if (!argv) {
+	if (!copy || (l->cmd == CTL_START && !line)) {
+		ctl_argv_free(copy);
 		free(line);
 		return -ENOMEM;
 	}
-	return proc_start(p, argv, line);
+	rc = proc_start(t->p, t->s, copy);
+	if (rc == -EBUSY) {
+		ctl_argv_free(copy);
+		free(line);
+		return rc;
+	}
+	ctl_argv_free(t->s->argv);
+	free(t->s->line);
+	t->s->argv = copy;
+	t->s->line = line;
+	return rc;
 }
 
 /* The slot's env lines together: at most CTLRUN_ENV_MAX variables and
@@ -75,19 +74,6 @@ static int env_limit(const struct spawn_opts *o, const char *e)
 	if ((!replaces && o->nenv >= CTLRUN_ENV_MAX) ||
 	    total > CTLRUN_ENV_BYTES)
 		return -E2BIG;
-	return 0;
-}
-
-/* "env -": the slot's env and unset lines go. */
-static int env_clear(struct spawn_opts *o)
-{
-	char **empty = calloc(1, sizeof(char *));
-
-	if (!empty)
-		return -ENOMEM;
-	ctl_argv_free(o->env);
-	o->env = empty;
-	o->nenv = 0;
 	return 0;
 }
 
@@ -124,64 +110,55 @@ static int ctl_user(struct spawn_opts *o, const char *name, uid_t writer)
 
 /* ---- one row per command: apply, needs-idle, controller, read-back ---- */
 
-static int set_cwd(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		   uid_t uid)
+static int set_cwd(const struct target *t, const struct ctl_line *l)
 {
-	struct spawn_opts *o = proc_opts(p);
 	char *copy = strdup(l->arg);
 
-	(void)c;
-	(void)uid;
 	if (!copy)
 		return -ENOMEM;
-	free(o->cwd);
-	o->cwd = copy;
+	free(t->s->opts.cwd);
+	t->s->opts.cwd = copy;
 	return 0;
 }
 
-static int set_env(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		   uid_t uid)
+static int set_env(const struct target *t, const struct ctl_line *l)
 {
-	struct spawn_opts *o = proc_opts(p);
+	struct spawn_opts *o = &t->s->opts;
 	int rc = env_limit(o, l->arg);
 
-	(void)c;
-	(void)uid;
 	return rc ?: spawn_env_put(&o->env, &o->nenv, l->arg);
 }
 
-static int set_env_clear(struct ctlrun *c, struct proc *p,
-			 const struct ctl_line *l, uid_t uid)
+/* "env -": the slot's env and unset lines go. */
+static int set_env_clear(const struct target *t, const struct ctl_line *l)
 {
-	(void)c;
+	struct spawn_opts *o = &t->s->opts;
+	char **empty = calloc(1, sizeof(char *));
+
 	(void)l;
-	(void)uid;
-	return env_clear(proc_opts(p));
-}
-
-static int set_user(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		    uid_t uid)
-{
-	(void)c;
-	return ctl_user(proc_opts(p), l->arg, uid);
-}
-
-static int set_stdin(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		     uid_t uid)
-{
-	(void)c;
-	(void)uid;
-	proc_opts(p)->stdin_pipe = l->num == 1;
+	if (!empty)
+		return -ENOMEM;
+	ctl_argv_free(o->env);
+	o->env = empty;
+	o->nenv = 0;
 	return 0;
 }
 
-static int set_pty(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		   uid_t uid)
+static int set_user(const struct target *t, const struct ctl_line *l)
 {
-	struct spawn_opts *o = proc_opts(p);
+	return ctl_user(&t->s->opts, l->arg, t->uid);
+}
 
-	(void)c;
-	(void)uid;
+static int set_stdin(const struct target *t, const struct ctl_line *l)
+{
+	t->s->opts.stdin_pipe = l->num == 1;
+	return 0;
+}
+
+static int set_pty(const struct target *t, const struct ctl_line *l)
+{
+	struct spawn_opts *o = &t->s->opts;
+
 	o->pty = l->num == 1;
 	if (o->pty) {
 		o->cols = l->cols;
@@ -190,104 +167,86 @@ static int set_pty(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
 	return 0;
 }
 
-static int set_timeout(struct ctlrun *c, struct proc *p,
-		       const struct ctl_line *l, uid_t uid)
+static int set_timeout(const struct target *t, const struct ctl_line *l)
 {
-	(void)c;
-	(void)uid;
-	proc_set_timeout(p, l->ms);
+	t->s->timeout_ms = l->ms;
 	return 0;
 }
 
-/* The limit a limit line sets. */
-static enum proc_limit limit_of(enum ctl_cmd cmd)
+static int set_limit(const struct target *t, const struct ctl_line *l)
 {
-	return cmd == CTL_MEMORY ? PROC_LIMIT_MEMORY
-	       : cmd == CTL_CPUS ? PROC_LIMIT_CPU
-				 : PROC_LIMIT_PIDS;
+	struct tree_limits *lim = &t->s->limits;
+
+	if (l->cmd == CTL_MEMORY)
+		lim->memory = l->value;
+	else if (l->cmd == CTL_CPUS)
+		lim->cpu_permille = (unsigned)l->value;
+	else
+		lim->pids = l->value;
+	return 0;
 }
 
-static int set_limit(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		     uid_t uid)
+static int do_signal(const struct target *t, const struct ctl_line *l)
 {
-	(void)c;
-	(void)uid;
-	return proc_set_limit(p, limit_of(l->cmd), l->value);
+	return proc_signal(t->p, l->cmd == CTL_KILL ? SIGKILL : l->num);
 }
 
-static int do_start(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		    uid_t uid)
+static int do_stop(const struct target *t, const struct ctl_line *l)
 {
-	(void)uid;
-	return ctl_start(c, p, l);
+	return proc_stop(t->p, l->ms);
 }
 
-static int do_signal(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		     uid_t uid)
+static int do_eof(const struct target *t, const struct ctl_line *l)
 {
-	(void)c;
-	(void)uid;
-	return proc_signal(p, l->cmd == CTL_KILL ? SIGKILL : l->num);
-}
-
-static int do_stop(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		   uid_t uid)
-{
-	(void)c;
-	(void)uid;
-	return proc_stop(p, l->ms);
-}
-
-static int do_eof(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		  uid_t uid)
-{
-	(void)c;
 	(void)l;
-	(void)uid;
-	return proc_eof(p);
+	return proc_eof(t->p);
 }
 
-static int do_resize(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		     uid_t uid)
+/* The terminal's size: the running child's and the next run's. */
+static int do_resize(const struct target *t, const struct ctl_line *l)
 {
-	(void)c;
-	(void)uid;
-	return proc_resize(p, l->cols, l->rows);
+	struct spawn_opts *o = &t->s->opts;
+	int rc;
+
+	if (!o->pty)
+		return -ENOTTY;
+	rc = proc_resize(t->p, l->cols, l->rows);
+	if (rc == 0) {
+		o->cols = l->cols;
+		o->rows = l->rows;
+	}
+	return rc;
 }
 
-static int do_freeze(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		     uid_t uid)
+static int do_freeze(const struct target *t, const struct ctl_line *l)
 {
-	(void)c;
-	(void)uid;
-	return proc_freeze(p, l->cmd == CTL_FREEZE);
+	return proc_freeze(t->p, l->cmd == CTL_FREEZE);
 }
 
-static void text_user(struct proc *p, struct jbuf *b);
-static void text_cwd(struct proc *p, struct jbuf *b);
-static void text_env(struct proc *p, struct jbuf *b);
-static void text_stdin(struct proc *p, struct jbuf *b);
-static void text_pty(struct proc *p, struct jbuf *b);
-static void text_timeout(struct proc *p, struct jbuf *b);
-static void text_memory(struct proc *p, struct jbuf *b);
-static void text_cpus(struct proc *p, struct jbuf *b);
-static void text_pids(struct proc *p, struct jbuf *b);
-static void text_start(struct proc *p, struct jbuf *b);
+static void text_user(const struct run_settings *s, struct jbuf *b);
+static void text_cwd(const struct run_settings *s, struct jbuf *b);
+static void text_env(const struct run_settings *s, struct jbuf *b);
+static void text_stdin(const struct run_settings *s, struct jbuf *b);
+static void text_pty(const struct run_settings *s, struct jbuf *b);
+static void text_timeout(const struct run_settings *s, struct jbuf *b);
+static void text_memory(const struct run_settings *s, struct jbuf *b);
+static void text_cpus(const struct run_settings *s, struct jbuf *b);
+static void text_pids(const struct run_settings *s, struct jbuf *b);
+static void text_start(const struct run_settings *s, struct jbuf *b);
 
 /*
  * What each command does. apply runs it (0 or -errno); idle: a setting
  * for the next run, refused with EBUSY while something of a run lives;
- * controller: the one the line needs, named in status.error when it is
- * missing; text: its read-back, NULL for actions and for the commands
- * another row reads back (env covers unset and "env -", start covers
- * exec).
+ * controller: the one the line needs (for a limit: only to set one),
+ * named in status.error when it is missing; text: its read-back, NULL
+ * for actions and for the commands another row reads back (env covers
+ * unset and "env -", start covers exec).
  */
 struct ctl_row {
-	int (*apply)(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		     uid_t uid);
+	int (*apply)(const struct target *t, const struct ctl_line *l);
 	bool idle;
 	const char *controller;
-	void (*text)(struct proc *p, struct jbuf *b);
+	void (*text)(const struct run_settings *s, struct jbuf *b);
 };
 
 static const struct ctl_row rows[] = {
@@ -327,16 +286,26 @@ static const struct ctl_row *row_of(enum ctl_cmd cmd)
 	return (unsigned)cmd < NROWS && rows[cmd].apply ? &rows[cmd] : NULL;
 }
 
-static int ctl_run(struct ctlrun *c, struct proc *p, const struct ctl_line *l,
-		   uid_t uid)
+/* A limit other than none needs its controller; freeze and thaw find
+ * out for themselves. */
+static bool limit_unsupported(const struct target *t, const struct ctl_row *row,
+			      const struct ctl_line *l)
+{
+	return row->controller && row->idle && l->value &&
+	       !proc_has_controller(t->p, row->controller);
+}
+
+static int ctl_run(const struct target *t, const struct ctl_line *l)
 {
 	const struct ctl_row *row = row_of(l->cmd);
 
 	if (!row)
 		return -EOPNOTSUPP;
-	if (proc_starting(p) || (row->idle && proc_tree_busy(p)))
+	if (proc_starting(t->p) || (row->idle && proc_tree_busy(t->p)))
 		return -EBUSY;
-	return row->apply(c, p, l, uid);
+	if (limit_unsupported(t, row, l))
+		return -EOPNOTSUPP;
+	return row->apply(t, l);
 }
 
 /* status.error for a failed line; a missing controller is named. */
@@ -357,20 +326,17 @@ static void ctl_error(struct proc *p, const struct ctl_line *l,
 }
 
 /* Apply one parsed line (text, len as written, for status.error). */
-static int ctlrun_line(struct ctlrun *c, struct proc *p,
-		       const struct ctl_line *l, uid_t uid, const char *text,
-		       size_t len)
+static int ctlrun_line(const struct target *t, const struct ctl_line *l,
+		       const char *text, size_t len)
 {
-	int rc = ctl_run(c, p, l, uid);
+	int rc = ctl_run(t, l);
+	bool start = l->cmd == CTL_START || l->cmd == CTL_EXEC;
 
-	if ((rc == 0 || rc == -EINPROGRESS || l->cmd == CTL_START ||
-	     l->cmd == CTL_EXEC) &&
-	    c->touched)
-		c->touched(c->arg, p);
+	if ((rc == 0 || rc == -EINPROGRESS || start) && t->c->touched)
+		t->c->touched(t->c->arg, t->p);
 	/* A start that failed in the child has already described itself. */
-	if (rc < 0 && !((l->cmd == CTL_START || l->cmd == CTL_EXEC) &&
-			rc != -EBUSY && rc != -ENOMEM))
-		ctl_error(p, l, text, len, -rc);
+	if (rc < 0 && !(start && rc != -EBUSY && rc != -ENOMEM))
+		ctl_error(t->p, l, text, len, -rc);
 	return rc;
 }
 
@@ -438,6 +404,7 @@ static void parse_error(struct proc *p, const char *line, size_t len, int err)
 static int apply(struct ctlrun *c, struct proc *p, uid_t uid, const char *buf,
 		 size_t size, size_t *used)
 {
+	struct target t = {c, p, NULL, uid};
 	struct ctl_line l;
 	const char *line;
 	size_t pos = 0, len;
@@ -448,13 +415,14 @@ static int apply(struct ctlrun *c, struct proc *p, uid_t uid, const char *buf,
 		return -ESHUTDOWN;
 	if (proc_removed(p))
 		return -ENOENT;
+	t.s = c->settings(c->arg, p);
 	while (rc == 0 && ctl_next_line(buf, size, &pos, &line, &len)) {
 		rc = ctl_parse_line(line, len, &l);
 		if (rc < 0) {
 			parse_error(p, line, len, -rc);
 			break;
 		}
-		rc = ctlrun_line(c, p, &l, uid, line, len);
+		rc = ctlrun_line(&t, &l, line, len);
 		ctl_line_free(&l);
 	}
 	*used = pos;
@@ -545,101 +513,88 @@ static void ctl_setting_line(struct jbuf *b, const char *cmd, const char *arg)
 	jbuf_puts(b, "\n");
 }
 
-static void text_user(struct proc *p, struct jbuf *b)
+static void text_user(const struct run_settings *s, struct jbuf *b)
 {
-	const struct spawn_opts *o = proc_opts(p);
-
-	if (o->run_as && o->run_name)
-		ctl_setting_line(b, "user", o->run_name);
+	if (s->opts.run_as && s->opts.run_name)
+		ctl_setting_line(b, "user", s->opts.run_name);
 }
 
-static void text_cwd(struct proc *p, struct jbuf *b)
+static void text_cwd(const struct run_settings *s, struct jbuf *b)
 {
-	const struct spawn_opts *o = proc_opts(p);
-
-	if (o->cwd)
-		ctl_setting_line(b, "cwd", o->cwd);
+	if (s->opts.cwd)
+		ctl_setting_line(b, "cwd", s->opts.cwd);
 }
 
-static void text_env(struct proc *p, struct jbuf *b)
+static void text_env(const struct run_settings *s, struct jbuf *b)
 {
-	const struct spawn_opts *o = proc_opts(p);
 	size_t i;
 
-	for (i = 0; i < o->nenv; i++)
-		ctl_setting_line(b, strchr(o->env[i], '=') ? "env" : "unset",
-				 o->env[i]);
+	for (i = 0; i < s->opts.nenv; i++)
+		ctl_setting_line(b,
+				 strchr(s->opts.env[i], '=') ? "env" : "unset",
+				 s->opts.env[i]);
 }
 
-static void text_stdin(struct proc *p, struct jbuf *b)
+static void text_stdin(const struct run_settings *s, struct jbuf *b)
 {
-	if (proc_opts(p)->stdin_pipe)
+	if (s->opts.stdin_pipe)
 		jbuf_puts(b, "stdin pipe\n");
 }
 
-static void text_pty(struct proc *p, struct jbuf *b)
+static void text_pty(const struct run_settings *s, struct jbuf *b)
 {
-	const struct spawn_opts *o = proc_opts(p);
-
-	if (o->pty)
-		jbuf_printf(b, "pty %ux%u\n", o->cols, o->rows);
+	if (s->opts.pty)
+		jbuf_printf(b, "pty %ux%u\n", s->opts.cols, s->opts.rows);
 }
 
-static void text_timeout(struct proc *p, struct jbuf *b)
+static void text_timeout(const struct run_settings *s, struct jbuf *b)
 {
-	long ms = proc_timeout(p);
+	long ms = s->timeout_ms;
 
 	if (ms > 0)
 		jbuf_printf(b, "timeout %ld.%03ld\n", ms / 1000, ms % 1000);
 }
 
-static void text_memory(struct proc *p, struct jbuf *b)
+static void text_memory(const struct run_settings *s, struct jbuf *b)
 {
-	uint64_t v = proc_limit(p, PROC_LIMIT_MEMORY);
-
-	if (v)
-		jbuf_printf(b, "memory %" PRIu64 "\n", v);
+	if (s->limits.memory)
+		jbuf_printf(b, "memory %" PRIu64 "\n", s->limits.memory);
 }
 
-static void text_cpus(struct proc *p, struct jbuf *b)
+static void text_cpus(const struct run_settings *s, struct jbuf *b)
 {
-	uint64_t v = proc_limit(p, PROC_LIMIT_CPU);
+	unsigned v = s->limits.cpu_permille;
 
 	if (v)
-		jbuf_printf(b, "cpus %" PRIu64 ".%03" PRIu64 "\n", v / 1000,
-			    v % 1000);
+		jbuf_printf(b, "cpus %u.%03u\n", v / 1000, v % 1000);
 }
 
-static void text_pids(struct proc *p, struct jbuf *b)
+static void text_pids(const struct run_settings *s, struct jbuf *b)
 {
-	uint64_t v = proc_limit(p, PROC_LIMIT_PIDS);
-
-	if (v)
-		jbuf_printf(b, "pids %" PRIu64 "\n", v);
+	if (s->limits.pids)
+		jbuf_printf(b, "pids %" PRIu64 "\n", s->limits.pids);
 }
 
-static void text_start(struct proc *p, struct jbuf *b)
+static void text_start(const struct run_settings *s, struct jbuf *b)
 {
-	const char *line = proc_start_line(p);
-	char *const *argv = proc_argv(p);
 	size_t i;
 
-	if (line) {
-		jbuf_printf(b, "start %s\n", line);
-	} else if (argv) {
+	if (s->line) {
+		jbuf_printf(b, "start %s\n", s->line);
+	} else if (s->argv) {
 		jbuf_puts(b, "exec");
-		for (i = 0; argv[i]; i++) {
+		for (i = 0; s->argv[i]; i++) {
 			jbuf_puts(b, " ");
-			ctl_word(b, argv[i]);
+			ctl_word(b, s->argv[i]);
 		}
 		jbuf_puts(b, "\n");
 	}
 }
 
-void ctlrun_text(struct proc *p, struct jbuf *b)
+void ctlrun_text(const struct run_settings *s, struct jbuf *b)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(text_order) / sizeof(text_order[0]); i++)
-		rows[text_order[i]].text(p, b);
+		rows[text_order[i]].text(s, b);
 }

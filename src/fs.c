@@ -439,6 +439,13 @@ static void slot_touched(void *arg, struct proc *p)
 	slots_touch(p);
 }
 
+/* The settings ctlrun edits are in slots' record too. */
+static struct run_settings *slot_settings(void *arg, struct proc *p)
+{
+	(void)arg;
+	return slots_settings(p);
+}
+
 static void fs_close(struct fs *fs, struct handle *h)
 {
 	struct proc *p = handle_proc(h);
@@ -689,6 +696,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	clock_gettime(CLOCK_REALTIME, &fs->kc.born);
 	fs->ctlrun.shell = cfg->shell;
 	fs->ctlrun.touched = slot_touched;
+	fs->ctlrun.settings = slot_settings;
 	fs->hs = handle_set_new(&fs->ctlrun, loop);
 	if (!fs->hs)
 		goto fail;

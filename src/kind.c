@@ -253,7 +253,7 @@ static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 	(void)c;
 	(void)uid;
 	(void)gid;
-	ctlrun_text(p, b);
+	ctlrun_text(slots_settings(p), b);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  * the logs by pump and its events fed by evfeed; it is over only when
  * its leader was reaped AND every output pipe reached end of file or was
  * cut, in either order, and proc_end is the one way to bring it there.
- * Owns: the logs, the settings for the next run (spawn_opts), and the
+ * Owns: the logs, the copy of the settings the run started with, and the
  * run's leader, stdin, tree, timers and outcome.
  */
 #include <assert.h>
@@ -48,19 +48,15 @@ struct proc {
 	uint64_t id;
 	uid_t uid;
 	gid_t gid;
-	struct spawn_opts opts; /* settings for the next run */
-	long timeout_ms;
-	char *start_line; /* the last start's command line; NULL for exec */
 	/* the current or last run */
-	struct outcome out; /* its state and result */
-	char **argv;
-	struct leader *leader; /* its start, then its leader until reaped */
-	struct pump *pump;     /* the run's output pipes */
-	struct input *in;      /* its stdin */
+	struct run_settings run; /* its settings (a copy), argv included */
+	struct outcome out;	 /* its state and result */
+	struct leader *leader;	 /* its start, then its leader until reaped */
+	struct pump *pump;	 /* the run's output pipes */
+	struct input *in;	 /* its stdin */
 	struct loop_timer kill_timer, life_timer; /* stop's KILL, timeout */
-	struct tree *tree;	   /* the run's process tree, until the next */
-	uint64_t runs;		   /* runs started: names the next tree */
-	struct tree_limits limits; /* for the next run */
+	struct tree *tree; /* the run's process tree, until the next */
+	uint64_t runs;	   /* runs started: names the next tree */
 	struct stream *logs[LOGS_N];
 	bool removed, counted;
 	bool end_fed;	     /* the run's end event is in */
@@ -117,11 +113,13 @@ unsigned proc_ctx_busy(const struct proc_ctx *ctx)
 	return ctx->nbusy;
 }
 
-void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
-		   uint64_t *failed)
+void proc_ctx_metrics(const struct proc_ctx *ctx, struct metrics_view *v)
 {
-	*started = ctx->runs_started;
-	*failed = ctx->runs_failed;
+	v->runs_started = ctx->runs_started;
+	v->runs_failed = ctx->runs_failed;
+	v->processes = tree_set_processes(ctx->trees);
+	v->orphans = child_set_orphans_reaped(ctx->children);
+	v->cpu_usec = tree_set_cpu_usec(ctx->trees);
 }
 
 static void pump_settled(void *arg);
@@ -159,8 +157,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	loop_timer_init(&p->kill_timer, ctx->loop, kill_expired, p);
 	loop_timer_init(&p->life_timer, ctx->loop, life_expired, p);
 	p->name = strdup(name);
-	p->opts.env = calloc(1, sizeof(char *));
-	if (!p->name || !p->opts.env)
+	if (!p->name || settings_init(&p->run) < 0)
 		goto fail;
 	for (i = 0; i < LOGS_N; i++) {
 		p->logs[i] = stream_new(ctx->cfg->buffer_size);
@@ -201,11 +198,7 @@ void proc_unref(struct proc *p)
 	loop_timer_stop(&p->life_timer);
 	for (i = 0; i < LOGS_N; i++)
 		stream_free(p->logs[i]);
-	ctl_argv_free(p->opts.env);
-	ctl_argv_free(p->argv);
-	free(p->start_line);
-	free(p->opts.run_name);
-	free(p->opts.cwd);
+	settings_fini(&p->run);
 	outcome_fini(&p->out);
 	leader_free(p->leader);
 	input_free(p->in);
@@ -306,11 +299,6 @@ void proc_set_error(struct proc *p, const char *before, const char *line,
 void proc_events_sync(struct proc *p)
 {
 	evfeed_sync(p->feed);
-}
-
-uint64_t proc_events_lost(const struct proc *p)
-{
-	return evfeed_lost(p->feed);
 }
 
 uint64_t proc_log_bytes(struct proc *p, enum logs_id log)
@@ -550,7 +538,8 @@ static void run_failed(struct proc *p, int status)
 /* The child failed at step before exec (and was reaped). */
 static int run_report(struct proc *p, enum spawn_step step, int err)
 {
-	outcome_spawn_failed(&p->out, step, err, p->argv[0], p->opts.cwd);
+	outcome_spawn_failed(&p->out, step, err, p->run.argv[0],
+			     p->run.opts.cwd);
 	if (p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
 	return -err;
@@ -568,7 +557,7 @@ static int run_watch(struct proc *p, struct spawn_child *ch)
 	if (rc < 0)
 		return rc;
 	if (ch->in >= 0)
-		return input_attach(p->in, &ch->in, p->opts.pty);
+		return input_attach(p->in, &ch->in, p->run.opts.pty);
 	return 0;
 }
 
@@ -593,12 +582,12 @@ static void run_started(struct proc *p, pid_t pid)
 		stream_reopen(p->logs[i]);
 	evfeed_reopen(p->feed);
 	/* A terminal has one output: nothing feeds stderr in this run. */
-	if (p->opts.pty)
+	if (p->run.opts.pty)
 		stream_finish(p->logs[LOGS_STDERR]);
 	clock_gettime(CLOCK_REALTIME, &now);
-	evfeed_start(p->feed, &now, pid, p->argv);
-	if (p->timeout_ms > 0)
-		loop_timer_arm(&p->life_timer, (uint64_t)p->timeout_ms);
+	evfeed_start(p->feed, &now, pid, p->run.argv);
+	if (p->run.timeout_ms > 0)
+		loop_timer_arm(&p->life_timer, (uint64_t)p->run.timeout_ms);
 	proc_update(p);
 	log_debug("proc %s: started pid %d", p->name, (int)pid);
 }
@@ -669,7 +658,9 @@ static int run_wait_report(struct proc *p, struct spawn_child *ch)
 	return -EINPROGRESS;
 }
 
-static int proc_spawn(struct proc *p, char **argv)
+/* Spawn a run with settings run, whose contents p takes over (a shallow
+ * copy) unless -EBUSY. */
+static int proc_spawn(struct proc *p, const struct run_settings *run)
 {
 	struct spawn_ctx sc = {
 		.env = p->ctx->cfg->env,
@@ -684,7 +675,6 @@ static int proc_spawn(struct proc *p, char **argv)
 
 	if (leader_alive(p->leader) || tree_populated(p->tree) ||
 	    (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
-		ctl_argv_free(argv);
 		return -EBUSY;
 	}
 	/* Taking the rest may have closed the last pipe without a read:
@@ -692,18 +682,19 @@ static int proc_spawn(struct proc *p, char **argv)
 	 * one is counted in. */
 	proc_run_done(p);
 	assert(!p->counted);
-	ctl_argv_free(p->argv);
-	p->argv = argv;
+	settings_fini(&p->run);
+	p->run = *run;
 	tree_free(p->tree);
-	p->tree = tree_new(p->ctx->trees, p->id, ++p->runs, &p->limits,
+	p->tree = tree_new(p->ctx->trees, p->id, ++p->runs, &p->run.limits,
 			   tree_emptied, p);
 	if (!p->tree) {
 		rc = -errno;
 		proc_set_error(p, "", "cgroup", 6, "", -rc);
 		goto fail;
 	}
-	spawn_user_lookup(&p->opts, p->uid, p->gid, &user);
-	rc = spawn_start(&sc, &p->opts, &user, argv, tree_fd(p->tree), &ch);
+	spawn_user_lookup(&p->run.opts, p->uid, p->gid, &user);
+	rc = spawn_start(&sc, &p->run.opts, &user, p->run.argv,
+			 tree_fd(p->tree), &ch);
 	if (rc < 0) {
 		tree_free(p->tree);
 		p->tree = NULL;
@@ -722,24 +713,27 @@ fail:
 	return rc;
 }
 
-/* Start argv (taken over) as the next run; line (taken over, NULL for
- * exec) is kept for the read-back unless the slot is busy. */
-int proc_start(struct proc *p, char **argv, char *line)
+int proc_start(struct proc *p, const struct run_settings *s, char *const *argv)
 {
+	struct run_settings run;
 	int rc;
 
-	if (leader_pending(p->leader)) {
-		ctl_argv_free(argv);
-		free(line);
+	if (leader_pending(p->leader))
 		return -EBUSY;
+	rc = settings_copy(&run, s);
+	if (rc < 0)
+		return rc;
+	ctl_argv_free(run.argv);
+	free(run.line);
+	run.line = NULL;
+	run.argv = settings_argv_dup(argv, settings_argc(argv));
+	if (!run.argv) {
+		settings_fini(&run);
+		return -ENOMEM;
 	}
-	rc = proc_spawn(p, argv);
-	if (rc != -EBUSY) {
-		free(p->start_line);
-		p->start_line = line;
-	} else {
-		free(line);
-	}
+	rc = proc_spawn(p, &run);
+	if (rc == -EBUSY)
+		settings_fini(&run);
 	return rc;
 }
 
@@ -748,11 +742,11 @@ int proc_resize(struct proc *p, unsigned cols, unsigned rows)
 	struct winsize ws = {.ws_row = (unsigned short)rows,
 			     .ws_col = (unsigned short)cols};
 
-	if (!p->opts.pty)
-		return -ENOTTY;
-	p->opts.cols = cols;
-	p->opts.rows = rows;
-	if (leader_alive(p->leader) && pump_fd(p->pump, LOGS_STDOUT) >= 0 &&
+	if (!p->run.opts.pty || !leader_alive(p->leader))
+		return 0;
+	p->run.opts.cols = cols;
+	p->run.opts.rows = rows;
+	if (pump_fd(p->pump, LOGS_STDOUT) >= 0 &&
 	    ioctl(pump_fd(p->pump, LOGS_STDOUT), TIOCSWINSZ, &ws) < 0)
 		return -errno;
 	return 0;
@@ -785,80 +779,31 @@ bool proc_tree_busy(const struct proc *p)
 	return proc_running(p) || tree_populated(p->tree);
 }
 
-int proc_set_limit(struct proc *p, enum proc_limit which, uint64_t value)
+bool proc_has_controller(const struct proc *p, const char *name)
 {
-	static const char *const names[] = {"memory", "cpu", "pids"};
-
-	if (value && !tree_set_has(p->ctx->trees, names[which]))
-		return -EOPNOTSUPP;
-	if (which == PROC_LIMIT_MEMORY)
-		p->limits.memory = value;
-	else if (which == PROC_LIMIT_CPU)
-		p->limits.cpu_permille = (unsigned)value;
-	else
-		p->limits.pids = value;
-	return 0;
+	return tree_set_has(p->ctx->trees, name);
 }
 
-uint64_t proc_limit(const struct proc *p, enum proc_limit which)
-{
-	if (which == PROC_LIMIT_MEMORY)
-		return p->limits.memory;
-	if (which == PROC_LIMIT_CPU)
-		return p->limits.cpu_permille;
-	return p->limits.pids;
-}
-
-uint64_t proc_ctx_processes(const struct proc_ctx *ctx)
-{
-	return tree_set_processes(ctx->trees);
-}
-
-uint64_t proc_ctx_orphans(const struct proc_ctx *ctx)
-{
-	return child_set_orphans_reaped(ctx->children);
-}
-
-uint64_t proc_ctx_cpu_usec(const struct proc_ctx *ctx)
-{
-	return tree_set_cpu_usec(ctx->trees);
-}
-
-struct spawn_opts *proc_opts(struct proc *p)
-{
-	return &p->opts;
-}
-
-long proc_timeout(const struct proc *p)
-{
-	return p->timeout_ms;
-}
-
-void proc_set_timeout(struct proc *p, long ms)
-{
-	p->timeout_ms = ms;
-}
-
-const char *proc_start_line(const struct proc *p)
-{
-	return p->start_line;
-}
-
-char *const *proc_argv(const struct proc *p)
-{
-	return p->argv;
-}
-
-unsigned proc_state_index(const struct proc *p)
+/* The index of p's state (outcome_state_name names them): the outcome's,
+ * or frozen (a frozen tree) or stopped (the leader stopped by a signal). */
+static unsigned proc_state_index(const struct proc *p)
 {
 	return outcome_index(
 		&p->out, tree_frozen(p->tree) && tree_populated(p->tree),
 		leader_alive(p->leader) && leader_stopped(p->leader));
 }
 
-bool proc_paused(const struct proc *p)
+void proc_metrics(struct proc *p, struct metrics_view *v)
 {
-	return pump_paused(p->pump);
+	unsigned state = proc_state_index(p);
+	int i;
+
+	if (state < METRICS_SLOTS_MAX)
+		v->slots[state]++;
+	v->paused += proc_running(p) && pump_paused(p->pump);
+	for (i = 0; i < LOGS_N; i++)
+		v->bytes[i] += proc_log_bytes(p, (enum logs_id)i);
+	v->events_lost += evfeed_lost(p->feed);
 }
 
 void proc_status(struct proc *p, struct jbuf *b)
@@ -882,15 +827,15 @@ void proc_status(struct proc *p, struct jbuf *b)
 	v.state = outcome_state_name(proc_state_index(p));
 	v.pid = proc_pid(p);
 	v.pgid = v.pid;
-	v.argv = p->argv;
-	v.cwd = p->opts.cwd;
-	v.pty = p->opts.pty;
-	v.cols = p->opts.cols;
-	v.rows = p->opts.rows;
-	v.stdin_mode = p->opts.pty	    ? "pty"
-		       : p->opts.stdin_pipe ? "pipe"
-					    : "null";
-	v.uid = p->opts.run_as ? p->opts.run_uid : p->uid;
+	v.argv = p->run.argv;
+	v.cwd = p->run.opts.cwd;
+	v.pty = p->run.opts.pty;
+	v.cols = p->run.opts.cols;
+	v.rows = p->run.opts.rows;
+	v.stdin_mode = p->run.opts.pty		? "pty"
+		       : p->run.opts.stdin_pipe ? "pipe"
+						: "null";
+	v.uid = p->run.opts.run_as ? p->run.opts.run_uid : p->uid;
 	outcome_view(&p->out, &v);
 	tree_view(p->tree, &v);
 	v.logs = logs;

@@ -29,6 +29,7 @@ struct slot {
 	struct proc *p;
 	bool cloned;  /* made by reading clone */
 	bool touched; /* a ctl line was applied (or a start tried) */
+	struct run_settings settings; /* the next run's, ctl's to edit */
 	struct loop_timer reap_timer; /* reap_after or reap_new_after */
 };
 
@@ -130,13 +131,15 @@ static struct proc *slot_new(struct slots *sl, const char *name, uid_t uid,
 	struct slot *s = calloc(1, sizeof(*s));
 	struct proc *p = NULL;
 
-	if (s) {
+	if (s && settings_init(&s->settings) == 0) {
 		s->sl = sl;
 		loop_timer_init(&s->reap_timer, sl->loop, reap_expired, s);
 		p = proc_new(sl->pctx, name, sl->next_id, uid, gid, s);
 	}
 	if (!p || tab_add(sl->tab, sl->next_id, proc_name(p), p) < 0) {
 		proc_unref(p);
+		if (s)
+			settings_fini(&s->settings);
 		free(s);
 		*err = ENOMEM;
 		return NULL;
@@ -211,18 +214,21 @@ static void slot_put(struct slot *s)
 	if (!proc_removed(s->p) || slot_handles(s) || proc_busy(s->p))
 		return;
 	loop_timer_stop(&s->reap_timer);
+	settings_fini(&s->settings);
 	free(s);
 }
 
 static void slot_drop(struct slots *sl, struct proc *p)
 {
 	struct slot *s = proc_data(p);
+	struct metrics_view v = {0};
 	int i;
 
 	loop_timer_stop(&s->reap_timer);
+	proc_metrics(p, &v);
 	for (i = 0; i < LOGS_N; i++)
-		sl->bytes_gone[i] += proc_log_bytes(p, (enum logs_id)i);
-	sl->lost_gone += proc_events_lost(p);
+		sl->bytes_gone[i] += v.bytes[i];
+	sl->lost_gone += v.events_lost;
 	tab_del(sl->tab, proc_id(p));
 	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
 	proc_remove(p); /* only slots_free meets a running slot here */
@@ -308,6 +314,11 @@ void slots_touch(struct proc *p)
 	((struct slot *)proc_data(p))->touched = true;
 }
 
+struct run_settings *slots_settings(struct proc *p)
+{
+	return &((struct slot *)proc_data(p))->settings;
+}
+
 void slots_hold(struct proc *p)
 {
 	proc_ref(p);
@@ -391,18 +402,9 @@ void slots_metrics(const struct slots *sl, struct metrics_view *v)
 	for (i = 0; i < LOGS_N; i++)
 		v->bytes[i] = sl->bytes_gone[i];
 	v->events_lost = sl->lost_gone;
-	while ((p = tab_next(sl->tab, id, &id))) {
-		if (proc_state_index(p) < METRICS_SLOTS_MAX)
-			v->slots[proc_state_index(p)]++;
-		v->paused += proc_running(p) && proc_paused(p);
-		for (i = 0; i < LOGS_N; i++)
-			v->bytes[i] += proc_log_bytes(p, (enum logs_id)i);
-		v->events_lost += proc_events_lost(p);
-	}
-	proc_ctx_runs(sl->pctx, &v->runs_started, &v->runs_failed);
-	v->processes = proc_ctx_processes(sl->pctx);
-	v->orphans = proc_ctx_orphans(sl->pctx);
-	v->cpu_usec = proc_ctx_cpu_usec(sl->pctx);
+	while ((p = tab_next(sl->tab, id, &id)))
+		proc_metrics(p, v);
+	proc_ctx_metrics(sl->pctx, v);
 }
 
 /* ---- a clean stop ---- */

@@ -23,6 +23,8 @@ struct ctlrun {
 	char *shell; /* for "start CMDLINE": shell -c CMDLINE (borrowed) */
 	/* A line was applied to p, or a start tried (NULL: not told). */
 	void (*touched)(void *arg, struct proc *p);
+	/* The settings of p's next run, which its lines edit. */
+	struct run_settings *(*settings)(void *arg, struct proc *p);
 	void *arg;
 	bool stopping; /* the daemon stops: every write gets ESHUTDOWN */
 	uint64_t errors[METRICS_ERRNO_MAX]; /* failed lines by errno */
@@ -66,7 +68,8 @@ void ctlrun_metrics(const struct ctlrun *c, struct metrics_view *v);
  * that does not parse, an unknown command), ENOTTY (resize without pty),
  * EOPNOTSUPP (a limit without its controller), or the exec's errno. */
 
-/* The ctl lines that recreate p's settings and its last start into b. */
-void ctlrun_text(struct proc *p, struct jbuf *b);
+/* The ctl lines that recreate the settings s and their last start into
+ * b. */
+void ctlrun_text(const struct run_settings *s, struct jbuf *b);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * proc: a process slot and its runs, as the state machine of DESIGN §11
- * (new, running, stopped, exited, killed, failed). It holds the logs, the
- * settings for the next run and the current or last run, and decides
+ * (new, running, stopped, exited, killed, failed). It holds the logs and
+ * the current or last run (with a copy of the settings it started
+ * with; the next run's are the ctl side's), and decides
  * what happens to them: it starts runs through spawn, has leader await
  * the exec and watch the leader until it is reaped, input feed its
  * stdin, outcome record its state and result, pump read the pipes and
@@ -23,6 +24,8 @@
 #include "spawnfs/events.h"
 #include "spawnfs/logs.h"
 #include "spawnfs/loop.h"
+#include "spawnfs/metrics.h"
+#include "spawnfs/settings.h"
 #include "spawnfs/stream.h"
 
 struct proc;
@@ -62,17 +65,10 @@ void proc_ctx_free(struct proc_ctx *ctx);
 /* Slots with a run not over yet (a child, a start or open pipes). */
 unsigned proc_ctx_busy(const struct proc_ctx *ctx);
 
-/* Runs whose exec succeeded, and starts that failed, so far. */
-void proc_ctx_runs(const struct proc_ctx *ctx, uint64_t *started,
-		   uint64_t *failed);
-
-/* Processes alive in every run's tree, and the cpu time of every run
- * so far in microseconds (0 without cgroups). */
-uint64_t proc_ctx_processes(const struct proc_ctx *ctx);
-uint64_t proc_ctx_cpu_usec(const struct proc_ctx *ctx);
-
-/* Orphans of runs reaped so far (the daemon is their subreaper). */
-uint64_t proc_ctx_orphans(const struct proc_ctx *ctx);
+/* The daemon-wide counts of metrics: runs started and failed, processes
+ * alive in the runs' trees, orphans reaped, cpu time of every run so far
+ * (0 without cgroups); v is otherwise left alone. */
+void proc_ctx_metrics(const struct proc_ctx *ctx, struct metrics_view *v);
 
 /* SIGCHLD arrived: reap the leaders watched without a pidfd, note which
  * live leaders were stopped or continued, reap orphans (without
@@ -106,17 +102,6 @@ bool proc_tree_busy(const struct proc *p);
 
 /* The child is alive (not reaped yet) or being started. */
 bool proc_running(const struct proc *p);
-
-/* The states of status, in the order of proc_state_index. */
-#define PROC_NSTATES 7
-
-/* 0 new, 1 running, 2 exited, 3 killed, 4 failed (the last start failed
- * before exec), 5 stopped (the leader was stopped by a signal), 6 frozen
- * (the tree, by freeze; before stopped); outcome_state_name names them. */
-unsigned proc_state_index(const struct proc *p);
-
-/* Whether a pipe of the run waits for readers to make room. */
-bool proc_paused(const struct proc *p);
 
 /* A start is waiting for its child's exec (see proc_start). */
 bool proc_starting(const struct proc *p);
@@ -166,27 +151,15 @@ bool proc_closed(const struct proc *p);
  * after a failed start 127 (exec ENOENT), 126 (other exec errors) or 1. */
 int proc_wait_status(const struct proc *p);
 
-/* The settings of the next run, owned by p: ctl edits them while the
- * slot is not running (proc_running false). */
-struct spawn_opts *proc_opts(struct proc *p);
-
-/* The run's lifetime limit in ms for the next run (0: none). */
-long proc_timeout(const struct proc *p);
-void proc_set_timeout(struct proc *p, long ms);
-
-/* The last start's command line (NULL after exec) and argv, for the
- * read-back; NULL before any start. */
-const char *proc_start_line(const struct proc *p);
-char *const *proc_argv(const struct proc *p);
-
 /*
- * Start argv (taken over) as the next run; line (taken over) is the
- * start line to read back, NULL for exec. Returns -EBUSY while busy or
- * starting, -errno of a failure before fork, or -EINPROGRESS: the
- * child's exec is awaited from the loop and the started hook gives the
- * answer (proc_start_result).
+ * Start argv (borrowed) as the next run with the settings s (borrowed;
+ * their argv and line are the ctl side's read-back and are not used): p
+ * keeps a copy for the run. Returns -EBUSY while busy or starting,
+ * -errno of a failure before fork, or -EINPROGRESS: the child's exec is
+ * awaited from the loop and the started hook gives the answer
+ * (proc_start_result).
  */
-int proc_start(struct proc *p, char **argv, char *line);
+int proc_start(struct proc *p, const struct run_settings *s, char *const *argv);
 
 /* Send sig to every process of the run's tree (KILL through
  * cgroup.kill), after the leader's exit too. -ESRCH when nothing of it
@@ -201,23 +174,15 @@ int proc_stop(struct proc *p, long grace_ms);
  * -ESRCH when nothing of it lives. */
 int proc_freeze(struct proc *p, bool frozen);
 
-/* Limits of the next run's tree; 0 is none. */
-enum proc_limit {
-	PROC_LIMIT_MEMORY, /* bytes: memory.max */
-	PROC_LIMIT_CPU,	   /* thousandths of a CPU: cpu.max */
-	PROC_LIMIT_PIDS,   /* processes: pids.max */
-};
-
-/* Set one (value 0: none). -EOPNOTSUPP where the controller is not
- * enabled for the leaves. */
-int proc_set_limit(struct proc *p, enum proc_limit which, uint64_t value);
-uint64_t proc_limit(const struct proc *p, enum proc_limit which);
+/* Whether the runs' trees have controller name (cgroup2 itself:
+ * "cgroup2"). */
+bool proc_has_controller(const struct proc *p, const char *name);
 
 /* Close a pipe stdin, or type ^D on a terminal. -ESRCH when not running. */
 int proc_eof(struct proc *p);
 
-/* The terminal's size: the running child's and the next run's. -ENOTTY
- * without a pty. */
+/* Resize the running child's terminal (nothing without a pty or a
+ * child). 0 or -errno of the ioctl. */
 int proc_resize(struct proc *p, unsigned cols, unsigned rows);
 
 /* Record a failed ctl line and its errno for status.error, as
@@ -239,8 +204,10 @@ void proc_status(struct proc *p, struct jbuf *b);
  * rendered included. */
 uint64_t proc_log_bytes(struct proc *p, enum logs_id log);
 
-/* Events of p dropped for want of memory so far. */
-uint64_t proc_events_lost(const struct proc *p);
+/* Add p to the counts of metrics: its state, whether a pipe of its
+ * running child waits for readers, the bytes each log took, its events
+ * lost for want of memory. */
+void proc_metrics(struct proc *p, struct metrics_view *v);
 
 /* Make the output events that wait to be rendered (while nobody has the
  * events log open) part of the events log: before the log is opened or

@@ -1,7 +1,8 @@
 /*
  * slots: the slots of a mount and what happens to them outside FUSE. It
  * owns the slot table (names, ids, the clone counter), the record kept
- * per slot (its reap timer and whether clone made it), the rules for making a
+ * per slot (its reap timer, whether clone made it, its next run's
+ * settings), the rules for making a
  * slot (names, limits, owner) and removing one (rmdir, reap_after,
  * reap_new_after), the proc hooks that wake the handles waiting on a
  * slot, the counts metrics shows, and the phases of a clean stop: TERM
@@ -71,6 +72,10 @@ struct proc *slots_clone(struct slots *sl, uid_t uid, gid_t gid, int *err);
  * with it). 0, -ENOENT or -EBUSY. */
 int slots_remove(struct slots *sl, const char *name);
 
+/* The settings of p's next run, which the ctl lines edit. They live
+ * as long as p's record: until p has left the table and its last
+ * handle is closed. */
+struct run_settings *slots_settings(struct proc *p);
 /* A handle is opening on p: p is referenced for it (no reap meanwhile). */
 void slots_hold(struct proc *p);
 

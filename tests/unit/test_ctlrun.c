@@ -24,9 +24,16 @@ struct fixture {
 	struct proc_ctx *ctx;
 	struct proc *p;
 	struct ctlrun c;
+	struct run_settings set; /* the slot's next run's */
 };
 
 static const struct proc_hooks hooks;
+
+static struct run_settings *settings_of(void *arg, struct proc *p)
+{
+	(void)p;
+	return &((struct fixture *)arg)->set;
+}
 
 static void fx_init(struct fixture *x)
 {
@@ -39,12 +46,16 @@ static void fx_init(struct fixture *x)
 	x->p = proc_new(x->ctx, "a", 1, getuid(), getgid(), NULL);
 	assert_non_null(x->p);
 	x->c.shell = "/bin/sh";
+	x->c.settings = settings_of;
+	x->c.arg = x;
+	assert_int_equal(settings_init(&x->set), 0);
 }
 
 static void fx_free(struct fixture *x)
 {
 	proc_remove(x->p);
 	proc_ctx_free(x->ctx);
+	settings_fini(&x->set);
 	cfg_free(&x->cfg);
 	loop_free(x->l);
 }
@@ -60,7 +71,7 @@ static char *readback(struct fixture *x)
 	struct jbuf b;
 
 	jbuf_init(&b);
-	ctlrun_text(x->p, &b);
+	ctlrun_text(&x->set, &b);
 	jbuf_put(&b, "", 1);
 	return b.data;
 }

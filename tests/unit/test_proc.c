@@ -75,27 +75,11 @@ static const struct proc_hooks hooks = {
 	.started = on_started,
 };
 
-/* A heap copy of a NULL-terminated word list, as ctl makes argv. */
-static char **argv_of(const char *const *words)
-{
-	size_t n = 0, i;
-	char **v;
-
-	while (words[n])
-		n++;
-	v = calloc(n + 1, sizeof(*v));
-	assert_non_null(v);
-	for (i = 0; i < n; i++) {
-		v[i] = strdup(words[i]);
-		assert_non_null(v[i]);
-	}
-	return v;
-}
-
 /* Run sh -c script in a fresh slot until the run is over (5 s at most). */
 static void run_script(struct seen *s, struct cfg *cfg, const char *script)
 {
-	const char *words[] = {"/bin/sh", "-c", script, NULL};
+	char *words[] = {"/bin/sh", "-c", (char *)script, NULL};
+	struct run_settings set;
 	struct proc *p;
 
 	memset(s, 0, sizeof(*s));
@@ -106,7 +90,9 @@ static void run_script(struct seen *s, struct cfg *cfg, const char *script)
 	assert_int_equal(loop_signal(s->l, SIGCHLD, on_sigchld, s), 0);
 	p = proc_new(s->ctx, "t", 1, getuid(), getgid(), NULL);
 	assert_non_null(p);
-	assert_int_equal(proc_start(p, argv_of(words), NULL), -EINPROGRESS);
+	assert_int_equal(settings_init(&set), 0);
+	assert_int_equal(proc_start(p, &set, words), -EINPROGRESS);
+	settings_fini(&set); /* the run has its own copy */
 	loop_timer_init(&s->safety, s->l, on_safety, s);
 	loop_timer_arm(&s->safety, 5000);
 	assert_int_equal(loop_run(s->l), 0);

@@ -103,7 +103,7 @@ static void test_reap_new_after(void **state)
 
 static void test_reap_after_an_ended_run(void **state)
 {
-	char **argv = calloc(2, sizeof(char *));
+	char *argv[] = {"/nonexistent/program", NULL};
 	struct fixture x;
 	struct proc *p;
 	uint64_t id;
@@ -114,10 +114,7 @@ static void test_reap_after_an_ended_run(void **state)
 	p = slots_create(x.sl, "gone", getuid(), getgid(), &err);
 	assert_non_null(p);
 	id = proc_id(p);
-	assert_non_null(argv);
-	argv[0] = strdup("/nonexistent/program");
-	assert_non_null(argv[0]);
-	assert_int_equal(proc_start(p, argv, NULL), -EINPROGRESS);
+	assert_int_equal(proc_start(p, slots_settings(p), argv), -EINPROGRESS);
 	test_run_for(x.l, 1000); /* the report, then 50 ms */
 	assert_false(present(&x, id));
 	fx_free(&x);
