@@ -391,19 +391,16 @@ static bool is_max(const char *s)
 	return strcmp(s, "max") == 0;
 }
 
-static int args_memory(struct ctl_line *l, char **argv, size_t argc)
+/* "N[KMGT]" bytes (binary multiples), from min to max, into *out. */
+static int parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	const char *s = argv[0];
 	uint64_t v = 0, mul = 1;
 
-	(void)argc;
-	if (is_max(s))
-		return 0;
 	if (!is_digit(*s))
 		return -EINVAL;
 	for (; is_digit(*s); s++) {
 		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > CTL_MEMORY_MAX)
+		if (v > max)
 			return -EINVAL;
 	}
 	switch (ascii_upper(*s)) {
@@ -426,10 +423,98 @@ static int args_memory(struct ctl_line *l, char **argv, size_t argc)
 	}
 	if (*s && s[1])
 		return -EINVAL;
-	if (v > CTL_MEMORY_MAX / mul || v * mul < CTL_MEMORY_MIN)
+	if (v > max / mul || v * mul < min)
 		return -EINVAL;
-	l->value = v * mul;
+	*out = v * mul;
 	return 0;
+}
+
+static int args_memory(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	if (is_max(argv[0]))
+		return 0;
+	return parse_bytes(argv[0], CTL_MEMORY_MIN, CTL_MEMORY_MAX, &l->value);
+}
+
+/* "pause" (value 0) or "keep SIZE" (value: the window in bytes). */
+static int args_output(struct ctl_line *l, char **argv, size_t argc)
+{
+	if (argc == 1 && strcmp(argv[0], "pause") == 0)
+		return 0;
+	if (argc != 2 || strcmp(argv[0], "keep") != 0)
+		return -EINVAL;
+	return parse_bytes(argv[1], 1, CTL_MEMORY_MAX, &l->value);
+}
+
+/* "no", "on-failure" or "always": num 0, 1, 2. */
+static int args_restart(struct ctl_line *l, char **argv, size_t argc)
+{
+	static const char *const names[] = {"no", "on-failure", "always"};
+	int i;
+
+	(void)argc;
+	for (i = 0; i < 3; i++)
+		if (strcmp(argv[0], names[i]) == 0) {
+			l->num = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* "DURATION": a decimal number of seconds with an optional unit, ms, s,
+ * m or h ("1.5s", "500ms", "2m"); at least 1 ms, at most a year. */
+static int parse_duration(const char *s, long *ms)
+{
+	static const struct {
+		const char *unit;
+		long mul;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	char num[32];
+	size_t n = strspn(s, "0123456789."), i;
+	long v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (parse_seconds(num, &v) < 0)
+		return -EINVAL;
+	for (i = 0; i < 4 && s[n]; i++)
+		if (strcmp(s + n, units[i].unit) == 0)
+			break;
+	if (i == 4)
+		return -EINVAL;
+	if (s[n]) {
+		/* v is the number in thousandths: scale to the unit. */
+		if (v > (long)(CTL_TIMEOUT_MAX_S * 1000) / units[i].mul)
+			return -EINVAL;
+		v = units[i].mul == 1 ? (v + 999) / 1000
+				      : v * units[i].mul / 1000;
+	}
+	if (v < 1 || (uint64_t)v > CTL_TIMEOUT_MAX_S * 1000)
+		return -EINVAL;
+	*ms = v;
+	return 0;
+}
+
+static int args_duration(struct ctl_line *l, char **argv, size_t argc)
+{
+	(void)argc;
+	return parse_duration(argv[0], &l->ms);
+}
+
+/* "N/DURATION": at most N starts (1 to 10000) within DURATION. */
+static int args_restart_limit(struct ctl_line *l, char **argv, size_t argc)
+{
+	const char *s = argv[0];
+	unsigned n;
+
+	(void)argc;
+	if (parse_uint(&s, 10000, &n) < 0 || n == 0 || *s != '/')
+		return -EINVAL;
+	l->num = (int)n;
+	return parse_duration(s + 1, &l->ms);
 }
 
 static int args_cpus(struct ctl_line *l, char **argv, size_t argc)
@@ -487,6 +572,10 @@ static const struct ctl_verb {
 	{"memory", CTL_MEMORY, 1, 1, false, args_memory},
 	{"cpus", CTL_CPUS, 1, 1, false, args_cpus},
 	{"pids", CTL_PIDS, 1, 1, false, args_pids},
+	{"output", CTL_OUTPUT, 1, 2, false, args_output},
+	{"restart", CTL_RESTART, 1, 1, false, args_restart},
+	{"restart_delay", CTL_RESTART_DELAY, 1, 1, false, args_duration},
+	{"restart_limit", CTL_RESTART_LIMIT, 1, 1, false, args_restart_limit},
 };
 
 static const struct ctl_verb *verb_find(const char *w, size_t n)

@@ -186,9 +186,41 @@ static int set_limit(const struct target *t, const struct ctl_line *l)
 	return 0;
 }
 
+/* output keep SIZE (from buffer_size to keep_max) or pause: now, for
+ * the logs, and for the read-back. */
+static int set_output(const struct target *t, const struct ctl_line *l)
+{
+	int rc;
+
+	if (l->value &&
+	    (l->value < t->c->keep_min || l->value > t->c->keep_max))
+		return -EINVAL;
+	rc = proc_set_output(t->p, (size_t)l->value);
+	if (rc == 0)
+		t->s->keep = (size_t)l->value;
+	return rc;
+}
+
+static int set_restart(const struct target *t, const struct ctl_line *l)
+{
+	struct restart_policy *r = &t->s->restart;
+
+	if (l->cmd == CTL_RESTART)
+		r->mode = (enum restart_mode)l->num;
+	else if (l->cmd == CTL_RESTART_DELAY)
+		r->delay_ms = l->ms;
+	else {
+		r->limit_n = (unsigned)l->num;
+		r->limit_ms = l->ms;
+	}
+	return 0;
+}
+
 static int do_signal(const struct target *t, const struct ctl_line *l)
 {
-	return proc_signal(t->p, l->cmd == CTL_KILL ? SIGKILL : l->num);
+	if (l->cmd == CTL_KILL)
+		return proc_kill(t->p);
+	return proc_signal(t->p, l->num);
 }
 
 static int do_stop(const struct target *t, const struct ctl_line *l)
@@ -233,6 +265,8 @@ static void text_memory(const struct run_settings *s, struct jbuf *b);
 static void text_cpus(const struct run_settings *s, struct jbuf *b);
 static void text_pids(const struct run_settings *s, struct jbuf *b);
 static void text_start(const struct run_settings *s, struct jbuf *b);
+static void text_output(const struct run_settings *s, struct jbuf *b);
+static void text_restart(const struct run_settings *s, struct jbuf *b);
 
 /*
  * What each command does. apply runs it (0 or -errno); idle: a setting
@@ -270,6 +304,10 @@ static const struct ctl_row rows[] = {
 	[CTL_MEMORY] = {set_limit, true, "memory", text_memory},
 	[CTL_CPUS] = {set_limit, true, "cpu", text_cpus},
 	[CTL_PIDS] = {set_limit, true, "pids", text_pids},
+	[CTL_OUTPUT] = {set_output, false, NULL, text_output},
+	[CTL_RESTART] = {set_restart, true, NULL, text_restart},
+	[CTL_RESTART_DELAY] = {set_restart, true, NULL, NULL},
+	[CTL_RESTART_LIMIT] = {set_restart, true, NULL, NULL},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -277,8 +315,8 @@ static const struct ctl_row rows[] = {
 /* The read-back's order: the user first, the other settings, the
  * limits, then the start, which must come last. */
 static const enum ctl_cmd text_order[] = {
-	CTL_USER,    CTL_CWD,	 CTL_ENV,  CTL_STDIN, CTL_PTY,
-	CTL_TIMEOUT, CTL_MEMORY, CTL_CPUS, CTL_PIDS,  CTL_START,
+	CTL_USER,   CTL_CWD,  CTL_ENV,	CTL_STDIN,  CTL_PTY,	 CTL_TIMEOUT,
+	CTL_MEMORY, CTL_CPUS, CTL_PIDS, CTL_OUTPUT, CTL_RESTART, CTL_START,
 };
 
 static const struct ctl_row *row_of(enum ctl_cmd cmd)
@@ -587,6 +625,41 @@ static void text_start(const struct run_settings *s, struct jbuf *b)
 			jbuf_puts(b, " ");
 			ctl_word(b, s->argv[i]);
 		}
+		jbuf_puts(b, "\n");
+	}
+}
+
+static void text_output(const struct run_settings *s, struct jbuf *b)
+{
+	if (s->keep)
+		jbuf_printf(b, "output keep %zu\n", s->keep);
+}
+
+/* A duration as restart_delay and restart_limit read it. */
+static void text_ms(struct jbuf *b, long ms)
+{
+	if (ms % 1000)
+		jbuf_printf(b, "%ldms", ms);
+	else
+		jbuf_printf(b, "%lds", ms / 1000);
+}
+
+/* The three restart lines, when any differs from its default. */
+static void text_restart(const struct run_settings *s, struct jbuf *b)
+{
+	static const char *const modes[] = {"no", "on-failure", "always"};
+	const struct restart_policy *r = &s->restart;
+
+	if (r->mode != RESTART_NO)
+		jbuf_printf(b, "restart %s\n", modes[r->mode]);
+	if (r->delay_ms != RESTART_DELAY_MS) {
+		jbuf_puts(b, "restart_delay ");
+		text_ms(b, r->delay_ms);
+		jbuf_puts(b, "\n");
+	}
+	if (r->limit_n != RESTART_LIMIT_N || r->limit_ms != RESTART_LIMIT_MS) {
+		jbuf_printf(b, "restart_limit %u/", r->limit_n);
+		text_ms(b, r->limit_ms);
 		jbuf_puts(b, "\n");
 	}
 }

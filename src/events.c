@@ -88,6 +88,13 @@ static void status_run(struct jbuf *b, const struct status_view *v)
 	jbuf_puts(b, ",\"signal\":");
 	json_cstr(b, v->signal);
 	json_field_int(b, "status", v->status, false);
+	jbuf_puts(b, ",\"end_reason\":");
+	json_cstr(b, v->end_reason);
+	jbuf_puts(b, ",\"restart\":{\"policy\":");
+	json_cstr(b, v->restart_policy ? v->restart_policy : "no");
+	jbuf_printf(b, ",\"count\":%" PRIu64 ",\"ended\":", v->restarts);
+	json_cstr(b, v->restart_ended);
+	jbuf_puts(b, "}");
 	jbuf_puts(b, ",\"error\":");
 	json_cstr(b, v->error);
 }
@@ -105,9 +112,10 @@ static void status_logs(struct jbuf *b, const struct status_view *v)
 		json_cstr(b, l->name ? l->name : "");
 		jbuf_printf(b,
 			    ":{\"bytes\":%" PRIu64 ",\"retained\":%" PRIu64
-			    ",\"readers\":%u,\"paused\":%s}",
+			    ",\"readers\":%u,\"paused\":%s,\"dropped\":%" PRIu64
+			    "}",
 			    l->bytes, l->retained, l->readers,
-			    l->paused ? "true" : "false");
+			    l->paused ? "true" : "false", l->dropped);
 	}
 	jbuf_puts(b, "}");
 }
@@ -157,7 +165,7 @@ static void event_begin(struct jbuf *b, uint64_t seq, const struct timespec *t,
 }
 
 void events_render_start(struct jbuf *b, uint64_t seq, const struct timespec *t,
-			 pid_t pid, char *const *argv)
+			 pid_t pid, char *const *argv, uint64_t restart)
 {
 	size_t i;
 
@@ -168,7 +176,19 @@ void events_render_start(struct jbuf *b, uint64_t seq, const struct timespec *t,
 			jbuf_puts(b, ",");
 		json_cstr(b, argv[i]);
 	}
-	jbuf_puts(b, "]}\n");
+	jbuf_puts(b, "]");
+	if (restart)
+		jbuf_printf(b, ",\"restart\":%" PRIu64, restart);
+	jbuf_puts(b, "}\n");
+}
+
+void events_render_skip(struct jbuf *b, uint64_t seq, const struct timespec *t,
+			const char *stream, uint64_t from, uint64_t to)
+{
+	event_begin(b, seq, t, "skip");
+	jbuf_puts(b, ",\"stream\":");
+	json_cstr(b, stream);
+	jbuf_printf(b, ",\"from\":%" PRIu64 ",\"to\":%" PRIu64 "}\n", from, to);
 }
 
 void events_render_signal(struct jbuf *b, uint64_t seq,
@@ -190,7 +210,8 @@ void events_render_eof(struct jbuf *b, uint64_t seq, const struct timespec *t)
 }
 
 void events_render_end(struct jbuf *b, uint64_t seq, const struct timespec *t,
-		       int exit_code, const char *signal, int status)
+		       int exit_code, const char *signal, int status,
+		       const char *reason)
 {
 	event_begin(b, seq, t, "end");
 	if (exit_code >= 0)
@@ -202,7 +223,12 @@ void events_render_end(struct jbuf *b, uint64_t seq, const struct timespec *t,
 		json_cstr(b, signal);
 	else
 		jbuf_puts(b, "null");
-	jbuf_printf(b, ",\"status\":%d}\n", status);
+	jbuf_printf(b, ",\"status\":%d", status);
+	if (reason) {
+		jbuf_puts(b, ",\"reason\":");
+		json_cstr(b, reason);
+	}
+	jbuf_puts(b, "}\n");
 }
 
 void events_render_error(struct jbuf *b, uint64_t seq, const struct timespec *t,

@@ -289,13 +289,13 @@ static uint64_t next_seq(struct evfeed *f)
 }
 
 void evfeed_start(struct evfeed *f, const struct timespec *t, pid_t pid,
-		  char *const *argv)
+		  char *const *argv, uint64_t restart)
 {
 	struct jbuf b;
 
 	f->now = *t;
 	jbuf_init(&b);
-	events_render_start(&b, next_seq(f), t, pid, argv);
+	events_render_start(&b, next_seq(f), t, pid, argv, restart);
 	line_append(f, &b);
 }
 
@@ -330,14 +330,26 @@ void evfeed_error(struct evfeed *f, const struct timespec *t, const char *msg)
 	line_append(f, &b);
 }
 
-void evfeed_end(struct evfeed *f, const struct timespec *t, int exit_code,
-		const char *signame, int status)
+void evfeed_skip(struct evfeed *f, const struct timespec *t, unsigned log,
+		 uint64_t from, uint64_t to)
 {
 	struct jbuf b;
 
 	f->now = *t;
 	jbuf_init(&b);
-	events_render_end(&b, next_seq(f), t, exit_code, signame, status);
+	events_render_skip(&b, next_seq(f), t, logs_name(log), from, to);
+	line_append(f, &b);
+}
+
+void evfeed_end(struct evfeed *f, const struct timespec *t, int exit_code,
+		const char *signame, int status, const char *reason)
+{
+	struct jbuf b;
+
+	f->now = *t;
+	jbuf_init(&b);
+	events_render_end(&b, next_seq(f), t, exit_code, signame, status,
+			  reason);
 	f->pending_finish = true; /* once the end line is in */
 	line_append(f, &b);
 }

@@ -697,6 +697,8 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->ctlrun.shell = cfg->shell;
 	fs->ctlrun.touched = slot_touched;
 	fs->ctlrun.settings = slot_settings;
+	fs->ctlrun.keep_min = cfg->buffer_size;
+	fs->ctlrun.keep_max = cfg->keep_max;
 	fs->hs = handle_set_new(&fs->ctlrun, loop);
 	if (!fs->hs)
 		goto fail;

@@ -81,6 +81,7 @@ struct handle_set {
 	struct handle *ready, *ready_last; /* woken, to answer after dispatch */
 	/* for metrics */
 	uint64_t count, nparked, interrupts;
+	uint64_t text_bytes; /* the texts open handles hold */
 };
 
 /* What each type does: answer a request now (true) or leave it waiting
@@ -282,6 +283,7 @@ void handle_free(struct handle *h)
 	ctlrun_session_free(h->ctl);
 	if (h->ph)
 		fuse_pollhandle_destroy(h->ph);
+	h->set->text_bytes -= h->len;
 	free(h->text);
 	free(h);
 }
@@ -346,9 +348,15 @@ unsigned handle_tag(const struct handle *h)
 
 void handle_set_text(struct handle *h, char *text, size_t len)
 {
+	h->set->text_bytes += len - h->len;
 	free(h->text);
 	h->text = text;
 	h->len = len;
+}
+
+uint64_t handle_text_bytes(const struct handle_set *set)
+{
+	return set->text_bytes;
 }
 
 size_t handle_text_len(const struct handle *h)

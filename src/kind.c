@@ -17,13 +17,16 @@ static void status_attr(struct proc *p, enum logs_id log, struct stat *st);
 static void wait_attr(struct proc *p, enum logs_id log, struct stat *st);
 static void pidlink_attr(struct proc *p, enum logs_id log, struct stat *st);
 static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-		    struct proc *p, struct jbuf *b);
+		    struct proc *p, enum logs_id log, struct jbuf *b);
 static int status_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-		       struct proc *p, struct jbuf *b);
+		       struct proc *p, enum logs_id log, struct jbuf *b);
 static int clone_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-		      struct proc *unused, struct jbuf *b);
+		      struct proc *unused, enum logs_id log, struct jbuf *b);
 static int metrics_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-			struct proc *unused, struct jbuf *b);
+			struct proc *unused, enum logs_id log, struct jbuf *b);
+static void now_attr(struct proc *p, enum logs_id log, struct stat *st);
+static int now_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		    struct proc *p, enum logs_id log, struct jbuf *b);
 
 /* Every kind of file; a slot's files are those with a name. clone and
  * metrics have their attributes from root_files. */
@@ -47,6 +50,18 @@ static const struct kind_ops kinds[KIND_N] = {
 			 .attr = status_attr, .text = status_text},
 	[KIND_WAIT] = {"wait", S_IFREG | 0400, .type = HANDLE_WAIT,
 		       .access = O_RDONLY, .attr = wait_attr},
+	[KIND_STDOUT_NOW] = {"stdout.now", S_IFREG | 0400, .type = HANDLE_TEXT,
+			     .log = LOGS_STDOUT, .access = O_RDONLY,
+			     .sized_at_open = true, .attr = now_attr,
+			     .text = now_text},
+	[KIND_STDERR_NOW] = {"stderr.now", S_IFREG | 0400, .type = HANDLE_TEXT,
+			     .log = LOGS_STDERR, .access = O_RDONLY,
+			     .sized_at_open = true, .attr = now_attr,
+			     .text = now_text},
+	[KIND_EVENTS_NOW] = {"events.now", S_IFREG | 0400, .type = HANDLE_TEXT,
+			     .log = LOGS_EVENTS, .access = O_RDONLY,
+			     .sized_at_open = true, .attr = now_attr,
+			     .text = now_text},
 	[KIND_PIDLINK] = {NULL, S_IFLNK | 0777, .attr = pidlink_attr},
 	[KIND_CLONE] = {.type = HANDLE_TEXT,
 			.access = O_RDONLY,
@@ -112,7 +127,7 @@ struct proc *kind_ino_proc(const struct kind_ctx *c, fuse_ino_t ino)
 
 bool kind_in_slot(const struct kind_ctx *c, enum kind_id k)
 {
-	if (k == KIND_EVENTS && c->cfg->events_off)
+	if ((k == KIND_EVENTS || k == KIND_EVENTS_NOW) && c->cfg->events_off)
 		return false; /* [stream] events = off: no events file */
 	return k > KIND_DIR && k < KIND_NSLOT && kinds[k].name;
 }
@@ -151,6 +166,29 @@ static void wait_attr(struct proc *p, enum logs_id log, struct stat *st)
 	(void)log;
 	st->st_size =
 		status < 0 ? 0 : snprintf(tmp, sizeof(tmp), "%d\n", status);
+}
+
+/* A snapshot's size is what its log retains now; its time the log's. */
+static void now_attr(struct proc *p, enum logs_id log, struct stat *st)
+{
+	struct stream *s = proc_log(p, log);
+
+	st->st_size = (off_t)proc_retained(p, log);
+	if (stream_mtime(s)->tv_sec)
+		st->st_mtim = *stream_mtime(s);
+}
+
+/* stdout.now, stderr.now, events.now: the window copied at open, within
+ * what [stream] snapshot_max leaves to every open text. */
+static int now_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
+		    struct proc *p, enum logs_id log, struct jbuf *b)
+{
+	uint64_t used = handle_text_bytes(c->hs);
+	size_t max = c->cfg->snapshot_max;
+
+	(void)uid;
+	(void)gid;
+	return proc_snapshot(p, log, b, used >= max ? 0 : max - (size_t)used);
 }
 
 static void pidlink_attr(struct proc *p, enum logs_id log, struct stat *st)
@@ -221,11 +259,12 @@ static uint64_t rss_bytes(void)
 }
 
 static int metrics_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-			struct proc *unused, struct jbuf *b)
+			struct proc *unused, enum logs_id log, struct jbuf *b)
 {
 	struct metrics_view v;
 
 	(void)uid;
+	(void)log;
 	(void)gid;
 	(void)unused;
 	memset(&v, 0, sizeof(v));
@@ -238,20 +277,22 @@ static int metrics_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 }
 
 static int status_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-		       struct proc *p, struct jbuf *b)
+		       struct proc *p, enum logs_id log, struct jbuf *b)
 {
 	(void)c;
 	(void)uid;
+	(void)log;
 	(void)gid;
 	proc_status(p, b);
 	return 0;
 }
 
 static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-		    struct proc *p, struct jbuf *b)
+		    struct proc *p, enum logs_id log, struct jbuf *b)
 {
 	(void)c;
 	(void)uid;
+	(void)log;
 	(void)gid;
 	ctlrun_text(slots_settings(p), b);
 	return 0;
@@ -259,12 +300,13 @@ static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 
 /* clone: the first free number from the counter on, as a new slot. */
 static int clone_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
-		      struct proc *unused, struct jbuf *b)
+		      struct proc *unused, enum logs_id log, struct jbuf *b)
 {
 	struct proc *p;
 	int err;
 
 	(void)unused;
+	(void)log;
 	if (c->read_only)
 		return -EROFS;
 	p = slots_clone(c->sl, uid, gid, &err);
@@ -281,6 +323,6 @@ int kind_text(const struct kind_ctx *c, enum kind_id k, uid_t uid, gid_t gid,
 
 	if (!kinds[k].text)
 		return 0;
-	rc = kinds[k].text(c, uid, gid, p, b);
+	rc = kinds[k].text(c, uid, gid, p, kinds[k].log, b);
 	return rc == 0 && b->oom ? -ENOMEM : rc;
 }

@@ -96,6 +96,14 @@ void metrics_render(struct jbuf *b, const struct metrics_view *v)
 			 logs_name((unsigned)i));
 		value(b, "spawnfs_captured_bytes_total", labels, v->bytes[i]);
 	}
+	family(b, "spawnfs_dropped_bytes_total", "counter",
+	       "Bytes that left a log's window (output keep, or a stop) before "
+	       "any handle read them, by log.");
+	for (i = 0; i < LOGS_N; i++) {
+		snprintf(labels, sizeof(labels), "{stream=\"%s\"}",
+			 logs_name((unsigned)i));
+		value(b, "spawnfs_dropped_bytes_total", labels, v->dropped[i]);
+	}
 	family(b, "spawnfs_ctl_errors_total", "counter",
 	       "Failed ctl lines, by errno.");
 	for (i = 1; i < METRICS_ERRNO_MAX; i++) {

@@ -31,6 +31,7 @@ void outcome_started(struct outcome *o, const struct timespec *now)
 	o->error = NULL;
 	o->exit_code = o->wstatus = -1;
 	o->signo = 0;
+	o->reason = NULL;
 	o->t_start = *now;
 	memset(&o->t_end, 0, sizeof(o->t_end));
 }
@@ -39,6 +40,8 @@ void outcome_reaped(struct outcome *o, const struct timespec *now, int code,
 		    int status)
 {
 	o->t_end = *now;
+	if (!o->reason)
+		o->reason = code == CLD_EXITED ? "exit" : "signal";
 	if (code == CLD_EXITED) {
 		o->state = OUTCOME_EXITED;
 		o->exit_code = status;
@@ -48,6 +51,12 @@ void outcome_reaped(struct outcome *o, const struct timespec *now, int code,
 		o->signo = status;
 		o->wstatus = 128 + status;
 	}
+}
+
+void outcome_set_reason(struct outcome *o, const char *reason)
+{
+	if (!o->reason && o->state == OUTCOME_RUNNING)
+		o->reason = reason;
 }
 
 /* Shell-style: 127 not found, 126 not executable, 1 for the rest. */
@@ -139,4 +148,5 @@ void outcome_view(const struct outcome *o, struct status_view *v)
 	v->signal = outcome_signal_name(o);
 	v->status = outcome_wait_status(o);
 	v->error = o->error;
+	v->end_reason = v->ended ? o->reason : NULL;
 }

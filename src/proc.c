@@ -57,6 +57,7 @@ struct proc {
 	struct loop_timer kill_timer, life_timer; /* stop's KILL, timeout */
 	struct tree *tree; /* the run's process tree, until the next */
 	uint64_t runs;	   /* runs started: names the next tree */
+	uint64_t restarts; /* runs restarted by the current policy */
 	struct stream *logs[LOGS_N];
 	bool removed, counted;
 	bool end_fed;	     /* the run's end event is in */
@@ -139,6 +140,26 @@ static const struct leader_hooks leader_hooks = {
 	.exited = proc_reaped,
 };
 
+/* A range of an output log left its window unread (output keep). */
+static void log_skipped(struct proc *p, unsigned log, uint64_t from,
+			uint64_t to)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	evfeed_skip(p->feed, &now, log, from, to);
+}
+
+static void stdout_skipped(void *arg, uint64_t from, uint64_t to)
+{
+	log_skipped(arg, LOGS_STDOUT, from, to);
+}
+
+static void stderr_skipped(void *arg, uint64_t from, uint64_t to)
+{
+	log_skipped(arg, LOGS_STDERR, from, to);
+}
+
 struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 		      uid_t uid, gid_t gid, void *data)
 {
@@ -165,6 +186,8 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 			goto fail;
 	}
 	stream_set_lines(p->logs[LOGS_EVENTS]);
+	stream_on_skip(p->logs[LOGS_STDOUT], stdout_skipped, p);
+	stream_on_skip(p->logs[LOGS_STDERR], stderr_skipped, p);
 	p->feed = evfeed_new(p->logs[LOGS_EVENTS], p->logs,
 			     ctx->cfg->buffer_size / 16, ctx->cfg->events_off);
 	if (!p->feed)
@@ -308,6 +331,29 @@ uint64_t proc_log_bytes(struct proc *p, enum logs_id log)
 	return stream_head(p->logs[log]);
 }
 
+uint64_t proc_retained(struct proc *p, enum logs_id log)
+{
+	if (log == LOGS_EVENTS)
+		evfeed_sync(p->feed);
+	return stream_head(p->logs[log]) - stream_tail(p->logs[log]);
+}
+
+int proc_snapshot(struct proc *p, enum logs_id log, struct jbuf *b, size_t max)
+{
+	struct stream *s = p->logs[log];
+	uint64_t n = proc_retained(p, log);
+	struct iovec iov[2];
+	size_t got;
+	int cnt, i;
+
+	if (n > max)
+		return -ENOMEM;
+	cnt = stream_peek(s, stream_tail(s), (size_t)n, iov, &got);
+	for (i = 0; i < cnt; i++)
+		jbuf_put(b, iov[i].iov_base, iov[i].iov_len);
+	return b->oom ? -ENOMEM : 0;
+}
+
 /* The leader is reaped and every pipe at end of file or cut: the run's
  * end event (once). A run is over once nothing of its tree lives too. */
 static void proc_run_done(struct proc *p)
@@ -320,7 +366,8 @@ static void proc_run_done(struct proc *p)
 		p->end_fed = true;
 		clock_gettime(CLOCK_REALTIME, &now);
 		evfeed_end(p->feed, &now, p->out.exit_code,
-			   outcome_signal_name(&p->out), p->out.wstatus);
+			   outcome_signal_name(&p->out), p->out.wstatus,
+			   p->out.reason);
 	}
 	if (tree_populated(p->tree))
 		return;
@@ -427,10 +474,49 @@ static void kill_expired(void *arg)
 		proc_signal(p, SIGKILL);
 }
 
-int proc_stop(struct proc *p, long grace_ms)
+/* While a run is being stopped, a log nobody has open is read on (as
+ * output keep), so that a TERM handler can print and exit. */
+static void keep_unread(struct proc *p, bool on)
+{
+	int i;
+
+	for (i = 0; i < LOGS_N; i++)
+		stream_set_keep_unread(p->logs[i], on);
+	if (on)
+		proc_update(p);
+}
+
+int proc_set_output(struct proc *p, size_t keep)
+{
+	size_t old = stream_keep(p->logs[0]);
+	int i, rc = 0;
+
+	for (i = 0; i < LOGS_N; i++) {
+		rc = stream_set_keep(p->logs[i], keep);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0)
+		while (i-- > 0)
+			stream_set_keep(p->logs[i], old);
+	proc_update(p);
+	return rc;
+}
+
+int proc_kill(struct proc *p)
+{
+	outcome_set_reason(&p->out, "kill");
+	return proc_signal(p, SIGKILL);
+}
+
+/* TERM the tree (thawed, CONT) and KILL it after grace_ms (< 0:
+ * kill_grace); reason is why, for end_reason. */
+static int stop_run(struct proc *p, long grace_ms, const char *reason)
 {
 	int rc;
 
+	outcome_set_reason(&p->out, reason);
+	keep_unread(p, true);
 	/* A frozen or stopped tree would sit out the grace period. */
 	rc = tree_freeze(p->tree, false);
 	if (rc < 0 && rc != -ESRCH && rc != -EOPNOTSUPP)
@@ -447,6 +533,11 @@ int proc_stop(struct proc *p, long grace_ms)
 		grace_ms = p->ctx->cfg->kill_grace_ms;
 	loop_timer_arm(&p->kill_timer, (uint64_t)grace_ms);
 	return 0;
+}
+
+int proc_stop(struct proc *p, long grace_ms)
+{
+	return stop_run(p, grace_ms, "stop");
 }
 
 bool proc_running(const struct proc *p)
@@ -475,7 +566,7 @@ static void end_stop(struct proc *p)
 		return;
 	}
 	if (tree_populated(p->tree)) {
-		proc_stop(p, -1);
+		stop_run(p, -1, "shutdown");
 		return;
 	}
 	/* Over but for unread output. */
@@ -523,7 +614,7 @@ static void life_expired(void *arg)
 	struct proc *p = arg;
 
 	log_info("proc %s: timeout, stopping", p->name);
-	proc_stop(p, -1);
+	stop_run(p, -1, "timeout");
 }
 
 /* A start failed before exec: state failed, and wait answers like a
@@ -581,11 +672,12 @@ static void run_started(struct proc *p, pid_t pid)
 	for (i = 0; i < LOGS_NPIPES; i++)
 		stream_reopen(p->logs[i]);
 	evfeed_reopen(p->feed);
+	keep_unread(p, false);
 	/* A terminal has one output: nothing feeds stderr in this run. */
 	if (p->run.opts.pty)
 		stream_finish(p->logs[LOGS_STDERR]);
 	clock_gettime(CLOCK_REALTIME, &now);
-	evfeed_start(p->feed, &now, pid, p->run.argv);
+	evfeed_start(p->feed, &now, pid, p->run.argv, p->restarts);
 	if (p->run.timeout_ms > 0)
 		loop_timer_arm(&p->life_timer, (uint64_t)p->run.timeout_ms);
 	proc_update(p);
@@ -803,6 +895,8 @@ void proc_metrics(struct proc *p, struct metrics_view *v)
 	v->paused += proc_running(p) && pump_paused(p->pump);
 	for (i = 0; i < LOGS_N; i++)
 		v->bytes[i] += proc_log_bytes(p, (enum logs_id)i);
+	for (i = 0; i < LOGS_N; i++)
+		v->dropped[i] += stream_dropped(p->logs[i]);
 	v->events_lost += evfeed_lost(p->feed);
 }
 
@@ -814,8 +908,10 @@ void proc_status(struct proc *p, struct jbuf *b)
 
 	memset(&v, 0, sizeof(v));
 	pump_view(p->pump, logs);
-	for (i = 0; i < LOGS_N; i++)
+	for (i = 0; i < LOGS_N; i++) {
 		logs[i].name = logs_name(i);
+		logs[i].dropped = stream_dropped(p->logs[i]);
+	}
 	/* The events log's size counts the waiting output events, which
 	 * are not rendered for it. */
 	logs[LOGS_EVENTS].bytes = evfeed_size(p->feed);

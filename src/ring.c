@@ -139,6 +139,43 @@ void ring_skip(struct ring *r, uint64_t n)
 	r->tail = r->head;
 }
 
+int ring_resize(struct ring *r, size_t cap)
+{
+	uint64_t tail = r->head - r->tail > cap ? r->head - cap : r->tail;
+	struct iovec iov[2];
+	unsigned char *buf = NULL;
+	size_t n, at;
+	int cnt, i;
+
+	if (cap == 0)
+		return -EINVAL;
+	if (r->buf) {
+		buf = malloc(cap);
+		if (!buf)
+			return -ENOMEM;
+		cnt = ring_peek(r, tail, (size_t)(r->head - tail), iov, &n);
+		for (i = 0, at = tail % cap; i < cnt; i++) {
+			/* Each span lands at its offset modulo the new cap. */
+			size_t k = iov[i].iov_len, first = cap - at;
+
+			if (k <= first) {
+				memcpy(buf + at, iov[i].iov_base, k);
+			} else {
+				memcpy(buf + at, iov[i].iov_base, first);
+				memcpy(buf,
+				       (unsigned char *)iov[i].iov_base + first,
+				       k - first);
+			}
+			at = (at + k) % cap;
+		}
+		free(r->buf);
+	}
+	r->buf = buf;
+	r->cap = cap;
+	r->tail = tail;
+	return 0;
+}
+
 void ring_drop_to(struct ring *r, uint64_t off)
 {
 	if (off > r->tail && off <= r->head)

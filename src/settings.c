@@ -41,6 +41,8 @@ char **settings_argv_dup(char *const *argv, size_t argc)
 int settings_init(struct run_settings *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->restart = (struct restart_policy){RESTART_NO, RESTART_DELAY_MS,
+					     RESTART_LIMIT_N, RESTART_LIMIT_MS};
 	s->opts.env = calloc(1, sizeof(char *));
 	return s->opts.env ? 0 : -ENOMEM;
 }

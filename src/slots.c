@@ -52,6 +52,7 @@ struct slots {
 	struct loop_timer linger_timer; /* files still open: stop anyway */
 	struct loop_timer trim_timer;	/* give freed heap back, once */
 	uint64_t bytes_gone[LOGS_N];	/* of the slots removed: metrics */
+	uint64_t dropped_gone[LOGS_N];	/* likewise */
 	uint64_t lost_gone;		/* their events lost, likewise */
 };
 
@@ -226,8 +227,10 @@ static void slot_drop(struct slots *sl, struct proc *p)
 
 	loop_timer_stop(&s->reap_timer);
 	proc_metrics(p, &v);
-	for (i = 0; i < LOGS_N; i++)
+	for (i = 0; i < LOGS_N; i++) {
 		sl->bytes_gone[i] += v.bytes[i];
+		sl->dropped_gone[i] += v.dropped[i];
+	}
 	sl->lost_gone += v.events_lost;
 	tab_del(sl->tab, proc_id(p));
 	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
@@ -399,8 +402,10 @@ void slots_metrics(const struct slots *sl, struct metrics_view *v)
 	uint64_t id = 0;
 	int i;
 
-	for (i = 0; i < LOGS_N; i++)
+	for (i = 0; i < LOGS_N; i++) {
 		v->bytes[i] = sl->bytes_gone[i];
+		v->dropped[i] = sl->dropped_gone[i];
+	}
 	v->events_lost = sl->lost_gone;
 	while ((p = tab_next(sl->tab, id, &id)))
 		proc_metrics(p, v);

@@ -3,7 +3,11 @@
  * a cursor with a read position. The back-pressure rule of DESIGN.md §4
  * lives here: a log with open readers may not overwrite a byte its
  * slowest reader still needs, and a pipe may be read only as far as every
- * log holding it has room. Pure: no syscalls, no logging.
+ * log holding it has room. In keep mode (DESIGN §12.4) it never holds a
+ * pipe: the window keeps the newest bytes, a sequential reader left
+ * behind goes on at the window's start, and the ranges that left the
+ * window unread by an open handle are told to the owner. Pure: no
+ * syscalls, no logging.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +29,15 @@ struct stream {
 	struct timespec mtime;
 	bool finished;
 	bool paused;
-	bool lines; /* evict whole lines only */
+	bool lines;	     /* evict whole lines only */
+	size_t base_cap;     /* the window in pause mode */
+	bool keep;	     /* output keep: never hold a pipe */
+	bool keep_unread;    /* act as keep while no handle is open */
+	uint64_t dropped;    /* bytes that left the window nobody had read */
+	uint64_t skip_from;  /* a range left the window unread by an open */
+	uint64_t skip_to;    /* handle, not told yet (from == to: none) */
+	stream_skip_cb skip; /* tells the owner of such a range */
+	void *skip_arg;
 };
 
 struct stream_reader {
@@ -84,6 +96,7 @@ struct stream *stream_new(size_t cap)
 		free(s);
 		return NULL;
 	}
+	s->base_cap = cap;
 	return s;
 }
 
@@ -140,8 +153,59 @@ static void wake_readers(struct stream *s)
 			r->wake(r->data);
 }
 
+/* The lowest position of every open reader, stalled ones too. */
+static uint64_t lowest_pos(const struct stream *s)
+{
+	const struct stream_reader *r;
+	uint64_t min = UINT64_MAX;
+
+	for (r = s->readers; r; r = r->next)
+		if (r->pos < min)
+			min = r->pos;
+	return min;
+}
+
+/* Tell the owner of the range kept for it, if any. */
+static void skip_flush(struct stream *s)
+{
+	uint64_t from = s->skip_from, to = s->skip_to;
+
+	if (from == to)
+		return;
+	s->skip_from = s->skip_to = 0;
+	if (s->skip)
+		s->skip(s->skip_arg, from, to);
+}
+
+/* Bytes [t0, t1) left the window: count what nobody had read and, in
+ * keep mode, note the range an open handle had not read (contiguous
+ * ranges make one). */
+static void evicted(struct stream *s, uint64_t t0, uint64_t t1)
+{
+	uint64_t low, from;
+
+	if (t1 <= t0)
+		return;
+	if (t1 > s->max_read)
+		s->dropped += t1 - (t0 > s->max_read ? t0 : s->max_read);
+	if (!s->keep)
+		return;
+	low = lowest_pos(s);
+	if (low >= t1) {
+		skip_flush(s);
+		return;
+	}
+	from = low > t0 ? low : t0;
+	if (s->skip_from != s->skip_to && from > s->skip_to)
+		skip_flush(s);
+	if (s->skip_from == s->skip_to)
+		s->skip_from = from;
+	s->skip_to = t1;
+}
+
 void stream_finish(struct stream *s)
 {
+	skip_flush(s);
 	s->finished = true;
 	s->paused = false;
 	wake_readers(s);
@@ -159,9 +223,12 @@ int stream_reserve(struct stream *s, size_t max, struct iovec iov[2])
 
 void stream_commit(struct stream *s, size_t n, const struct timespec *now)
 {
+	uint64_t t0 = stream_tail(s);
+
 	if (n == 0)
 		return;
 	ring_commit(s->ring, n);
+	evicted(s, t0, stream_tail(s));
 	s->mtime = *now;
 	wake_readers(s);
 }
@@ -209,7 +276,7 @@ int stream_append(struct stream *s, const void *p, size_t n,
 		  const struct timespec *now)
 {
 	bool aligned = !s->lines || tail_at_line(s, p, n);
-	uint64_t nl;
+	uint64_t nl, t0 = stream_tail(s);
 	int rc;
 
 	if (n == 0)
@@ -227,13 +294,56 @@ int stream_append(struct stream *s, const void *p, size_t n,
 		if (nl != UINT64_MAX)
 			ring_drop_to(s->ring, nl + 1);
 	}
+	evicted(s, t0, stream_tail(s));
 	wake_readers(s);
 	return 0;
 }
 
+/* Keep mode, or a stop's keep for a log nobody has open. */
+static bool keeping(const struct stream *s)
+{
+	return s->keep || (s->keep_unread && s->nreaders == 0);
+}
+
 bool stream_holds(const struct stream *s)
 {
-	return s->nreaders > s->nstalled;
+	return !keeping(s) && s->nreaders > s->nstalled;
+}
+
+int stream_set_keep(struct stream *s, size_t keep)
+{
+	size_t cap = keep ? keep : s->base_cap;
+	uint64_t t0 = stream_tail(s);
+	int rc = cap == stream_cap(s) ? 0 : ring_resize(s->ring, cap);
+
+	if (rc < 0)
+		return rc;
+	if (!keep)
+		skip_flush(s);
+	s->keep = keep != 0;
+	evicted(s, t0, stream_tail(s));
+	return 0;
+}
+
+size_t stream_keep(const struct stream *s)
+{
+	return s->keep ? stream_cap(s) : 0;
+}
+
+void stream_set_keep_unread(struct stream *s, bool on)
+{
+	s->keep_unread = on;
+}
+
+void stream_on_skip(struct stream *s, stream_skip_cb cb, void *arg)
+{
+	s->skip = cb;
+	s->skip_arg = arg;
+}
+
+uint64_t stream_dropped(const struct stream *s)
+{
+	return s->dropped;
 }
 
 /* The read position R of DESIGN.md §4; stalled readers do not count. */
@@ -279,9 +389,12 @@ unsigned stream_stall(struct stream *s, uint64_t now_ms, uint64_t stall_ms)
 
 size_t stream_room(const struct stream *s)
 {
-	uint64_t used = stream_head(s) - stream_read_pos(s);
+	uint64_t used;
 	size_t cap = stream_cap(s);
 
+	if (keeping(s))
+		return cap;
+	used = stream_head(s) - stream_read_pos(s);
 	return used >= cap ? 0 : cap - (size_t)used;
 }
 
@@ -387,6 +500,14 @@ int stream_read(struct stream_reader *r, uint64_t off, size_t size,
 		if (off == 0)
 			r->shift = abs;
 	}
+	/* In keep mode a sequential reader left behind goes on at the
+	 * window's start, after the range it missed is told. */
+	if (abs < stream_tail(s) && s->keep && off + r->shift == r->pos) {
+		r->shift += stream_tail(s) - abs;
+		abs = stream_tail(s);
+	}
+	if (s->keep && r->pos < stream_tail(s) && abs >= stream_tail(s))
+		skip_flush(s); /* a reader moves past what it missed */
 	/* A stalled reader whose bytes are gone stays stalled: it must
 	 * reopen, and holds nothing back meanwhile. */
 	if (abs < stream_tail(s))

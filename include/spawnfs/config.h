@@ -27,9 +27,11 @@ struct cfg {
 	unsigned drain_timeout_ms; /* [stream] drain_timeout, 1000ms */
 	bool events_off;	   /* [stream] events = off (default on) */
 	unsigned stall_timeout_ms; /* [stream] stall_timeout, 0 (off) */
-	unsigned process_mode;	   /* [mount] process_mode, 0700 */
-	enum cfg_level log_level;  /* [log] level, info */
-	char **env;		   /* [env] "NAME=VALUE", NULL-terminated */
+	size_t keep_max;       /* [stream] keep_max, 64M: output keep's most */
+	size_t snapshot_max;   /* [stream] snapshot_max, 256M: .now copies */
+	unsigned process_mode; /* [mount] process_mode, 0700 */
+	enum cfg_level log_level; /* [log] level, info */
+	char **env;		  /* [env] "NAME=VALUE", NULL-terminated */
 	size_t nenv;
 };
 

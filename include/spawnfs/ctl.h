@@ -23,13 +23,17 @@ enum ctl_cmd {
 	CTL_STOP,    /* ms: grace before KILL, -1 for the configured default */
 	CTL_KILL,
 	CTL_EOF,
-	CTL_RESIZE,    /* cols, rows */
-	CTL_ENV_CLEAR, /* "env -": drop the slot's env and unset lines */
-	CTL_FREEZE,    /* freeze the tree */
-	CTL_THAW,      /* thaw it */
-	CTL_MEMORY,    /* value: memory.max in bytes, 0 none */
-	CTL_CPUS,      /* value: cpu.max in thousandths of a CPU, 0 none */
-	CTL_PIDS,      /* value: pids.max, 0 none */
+	CTL_RESIZE,	   /* cols, rows */
+	CTL_ENV_CLEAR,	   /* "env -": drop the slot's env and unset lines */
+	CTL_FREEZE,	   /* freeze the tree */
+	CTL_THAW,	   /* thaw it */
+	CTL_MEMORY,	   /* value: memory.max in bytes, 0 none */
+	CTL_CPUS,	   /* value: cpu.max in thousandths of a CPU, 0 none */
+	CTL_PIDS,	   /* value: pids.max, 0 none */
+	CTL_OUTPUT,	   /* value: keep window in bytes, 0 pause */
+	CTL_RESTART,	   /* num: 0 no, 1 on-failure, 2 always */
+	CTL_RESTART_DELAY, /* ms: the first delay */
+	CTL_RESTART_LIMIT, /* num starts within ms */
 };
 
 /* One parsed line; owns arg and argv. */

@@ -21,6 +21,7 @@
 /* What every slot's ctl shares. */
 struct ctlrun {
 	char *shell; /* for "start CMDLINE": shell -c CMDLINE (borrowed) */
+	size_t keep_min, keep_max; /* output keep's bounds */
 	/* A line was applied to p, or a start tried (NULL: not told). */
 	void (*touched)(void *arg, struct proc *p);
 	/* The settings of p's next run, which its lines edit. */

@@ -18,7 +18,8 @@ struct status_log {
 	uint64_t bytes;	  /* captured in total */
 	uint64_t retained;
 	unsigned readers;
-	bool paused; /* the child waits for readers of this log */
+	bool paused;	  /* the child waits for readers of this log */
+	uint64_t dropped; /* left the window before anyone read them */
 };
 
 /* A snapshot of a slot, filled by the caller; strings are borrowed. */
@@ -36,12 +37,16 @@ struct status_view {
 	uid_t uid;
 	bool started, ended;
 	struct timespec start_time, end_time;
-	int exit_code;	    /* -1: null */
-	const char *signal; /* NULL: null; else "TERM" */
-	int status;	    /* -1: null; else shell style */
-	const char *error;  /* NULL: null */
-	unsigned processes; /* alive in the run's tree */
-	bool has_cpu;	    /* else cpu is null */
+	int exit_code;		    /* -1: null */
+	const char *signal;	    /* NULL: null; else "TERM" */
+	int status;		    /* -1: null; else shell style */
+	const char *error;	    /* NULL: null */
+	const char *end_reason;	    /* NULL: null; exit, signal, timeout, ... */
+	const char *restart_policy; /* no, on-failure, always */
+	uint64_t restarts;	    /* runs restarted by the policy */
+	const char *restart_ended;  /* NULL: null; limit, stop, ... */
+	unsigned processes;	    /* alive in the run's tree */
+	bool has_cpu;		    /* else cpu is null */
 	uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
 	bool has_memory; /* else memory is null */
 	uint64_t memory, memory_peak;
@@ -54,13 +59,14 @@ struct status_view {
 /*
  * Render v as one compact JSON object and a newline into b, keys in this
  * order: name, state, pid, pgid, argv, cwd, pty, stdin, uid, start_time,
- * end_time, exit_code, signal, status, error, processes, cpu
+ * end_time, exit_code, signal, status, end_reason, restart ({"policy",
+ * "count","ended"}), error, processes, cpu
  * ({"usage_usec","user_usec","system_usec"} or null), memory
  * ({"current","peak"} or null), pids ({"current"} or null), logs. pid and pgid
  * are null when 0; exit_code and status when negative; start_time/end_time
  * unless started/ended; pty is null or {"cols":C,"rows":R}; NULL strings are
  * null. logs is an object keyed by each log's name, in order, of
- * {"bytes":N,"retained":N,"readers":N,"paused":B}.
+ * {"bytes":N,"retained":N,"readers":N,"paused":B,"dropped":N}.
  */
 void events_render_status(struct jbuf *b, const struct status_view *v);
 
@@ -82,15 +88,22 @@ size_t events_output_len(uint64_t seq, const struct timespec *t,
 			 const char *type, const void *p, size_t n);
 
 /* The other event lines, each ending with '\n'. */
+/* restart: the how-manieth restart of a policy this run is (0: none,
+ * not written). */
 void events_render_start(struct jbuf *b, uint64_t seq, const struct timespec *t,
-			 pid_t pid, char *const *argv);
+			 pid_t pid, char *const *argv, uint64_t restart);
+/* Bytes [from, to) of stream left the window unread (output keep). */
+void events_render_skip(struct jbuf *b, uint64_t seq, const struct timespec *t,
+			const char *stream, uint64_t from, uint64_t to);
 /* name NULL: the number is written instead. */
 void events_render_signal(struct jbuf *b, uint64_t seq,
 			  const struct timespec *t, int sig, const char *name);
 void events_render_eof(struct jbuf *b, uint64_t seq, const struct timespec *t);
-/* exit_code < 0 and signal NULL are written as null. */
+/* exit_code < 0 and signal NULL are written as null; reason (exit,
+ * signal, timeout, stop, kill, shutdown) NULL is left out. */
 void events_render_end(struct jbuf *b, uint64_t seq, const struct timespec *t,
-		       int exit_code, const char *signal, int status);
+		       int exit_code, const char *signal, int status,
+		       const char *reason);
 void events_render_error(struct jbuf *b, uint64_t seq, const struct timespec *t,
 			 const char *message);
 

@@ -54,14 +54,17 @@ void evfeed_free(struct evfeed *f);
 /* Events that are not output: rendered in order after the output read
  * before them. */
 void evfeed_start(struct evfeed *f, const struct timespec *t, pid_t pid,
-		  char *const *argv);
+		  char *const *argv, uint64_t restart);
+/* Bytes [from, to) of output log left its window unread (output keep). */
+void evfeed_skip(struct evfeed *f, const struct timespec *t, unsigned log,
+		 uint64_t from, uint64_t to);
 void evfeed_signal(struct evfeed *f, const struct timespec *t, int sig,
 		   const char *name);
 void evfeed_eof(struct evfeed *f, const struct timespec *t);
 void evfeed_error(struct evfeed *f, const struct timespec *t, const char *msg);
 /* The run's last line: the events log ends once it is in. */
 void evfeed_end(struct evfeed *f, const struct timespec *t, int exit_code,
-		const char *signame, int status);
+		const char *signame, int status, const char *reason);
 
 /* A new run begins feeding outs[log] at its current head. */
 void evfeed_out_reset(struct evfeed *f, unsigned log);

@@ -98,6 +98,9 @@ void handle_set_text(struct handle *h, char *text, size_t len);
 /* The length of the text rendered at open (0 if none). */
 size_t handle_text_len(const struct handle *h);
 
+/* The bytes of text every open handle of set holds (snapshot_max). */
+uint64_t handle_text_bytes(const struct handle_set *set);
+
 /* Answer a read: text at once; a log or wait read when it would not
  * wait, else EAGAIN with O_NONBLOCK in flags, else parked. */
 void handle_read(struct handle *h, fuse_req_t req, size_t size, off_t off,

@@ -39,6 +39,9 @@ enum kind_id {
 	KIND_EVENTS,
 	KIND_STATUS,
 	KIND_WAIT,
+	KIND_STDOUT_NOW, /* snapshots of the logs' windows */
+	KIND_STDERR_NOW,
+	KIND_EVENTS_NOW,
 	KIND_NSLOT,		   /* the kinds below are no file of a slot */
 	KIND_PIDLINK = KIND_NSLOT, /* by-pid/PID -> ../NAME */
 	KIND_CLONE,		   /* the root's clone */
@@ -60,7 +63,7 @@ struct kind_ops {
 	const char *name; /* in a slot's directory; NULL: not there */
 	mode_t mode;
 	enum handle_type type; /* how an open handle reads, writes, polls */
-	enum logs_id log;      /* HANDLE_LOG: the log it reads */
+	enum logs_id log;      /* the log it reads (a log or a snapshot) */
 	int access;	       /* the O_ACCMODE open allows; -1: any */
 	bool truncate;	       /* O_TRUNC (a size 0 setattr) is allowed */
 	bool creates;	       /* opening it makes a slot: not read-only */
@@ -70,7 +73,7 @@ struct kind_ops {
 	/* the text an open handle reads, rendered at open for uid:gid; 0
 	 * or -errno */
 	int (*text)(const struct kind_ctx *c, uid_t uid, gid_t gid,
-		    struct proc *p, struct jbuf *b);
+		    struct proc *p, enum logs_id log, struct jbuf *b);
 };
 
 /* A name the root holds besides the slots. */

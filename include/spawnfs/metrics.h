@@ -16,17 +16,18 @@
 struct metrics_view {
 	/* by state: new, running, exited, killed, failed, stopped, frozen */
 	uint64_t slots[METRICS_SLOTS_MAX];
-	uint64_t runs_started;	/* runs whose exec succeeded */
-	uint64_t runs_failed;	/* starts that failed (exec, cwd, user) */
-	uint64_t bytes[LOGS_N]; /* captured, by log */
-	uint64_t handles;	/* open files */
-	uint64_t parked;	/* reads and writes waiting */
-	uint64_t paused;	/* runs paused: no reader made room */
-	uint64_t interrupts;	/* interrupted requests answered */
-	uint64_t processes;	/* alive in the runs' trees */
-	uint64_t orphans;	/* orphans reaped as subreaper */
-	uint64_t events_lost;	/* events dropped for want of memory */
-	uint64_t cpu_usec;	/* cpu time of every run so far */
+	uint64_t runs_started;	  /* runs whose exec succeeded */
+	uint64_t runs_failed;	  /* starts that failed (exec, cwd, user) */
+	uint64_t bytes[LOGS_N];	  /* captured, by log */
+	uint64_t dropped[LOGS_N]; /* left the window unread, by log */
+	uint64_t handles;	  /* open files */
+	uint64_t parked;	  /* reads and writes waiting */
+	uint64_t paused;	  /* runs paused: no reader made room */
+	uint64_t interrupts;	  /* interrupted requests answered */
+	uint64_t processes;	  /* alive in the runs' trees */
+	uint64_t orphans;	  /* orphans reaped as subreaper */
+	uint64_t events_lost;	  /* events dropped for want of memory */
+	uint64_t cpu_usec;	  /* cpu time of every run so far */
 	uint64_t ctl_errors[METRICS_ERRNO_MAX]; /* by errno */
 	uint64_t rss_bytes;  /* the daemon's resident memory */
 	uint64_t start_time; /* the daemon's start, Unix seconds */

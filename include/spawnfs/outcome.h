@@ -40,6 +40,10 @@ struct outcome {
 	int wstatus;   /* the shell-style status; -1 when none */
 	struct timespec t_start, t_end;
 	char *error; /* the last error (owned), or NULL */
+	/* Why the run ended: the first of timeout, stop, kill or shutdown
+	 * that was asked of it, else exit or signal at the reap; NULL
+	 * before. A static string. */
+	const char *reason;
 };
 
 /* A run that never started (new). */
@@ -56,6 +60,10 @@ void outcome_started(struct outcome *o, const struct timespec *now);
  * si_status (CLD_EXITED: exited with status, else killed by it). */
 void outcome_reaped(struct outcome *o, const struct timespec *now, int code,
 		    int status);
+
+/* The run is being ended for reason (timeout, stop, kill, shutdown):
+ * the first one given counts. */
+void outcome_set_reason(struct outcome *o, const char *reason);
 
 /* A start failed before exec: failed, wait answers status. */
 void outcome_failed(struct outcome *o, int status);

@@ -170,6 +170,13 @@ int proc_signal(struct proc *p, int sig);
  * kill_grace). -ESRCH when nothing of it lives. */
 int proc_stop(struct proc *p, long grace_ms);
 
+/* The kill line: KILL the tree (end_reason kill). */
+int proc_kill(struct proc *p);
+
+/* output keep SIZE (keep > 0) or output pause (0) for every log of p,
+ * now: 0 or -ENOMEM (nothing changed). */
+int proc_set_output(struct proc *p, size_t keep);
+
 /* Freeze or thaw the tree (cgroup.freeze). -EOPNOTSUPP without cgroups,
  * -ESRCH when nothing of it lives. */
 int proc_freeze(struct proc *p, bool frozen);
@@ -208,6 +215,14 @@ uint64_t proc_log_bytes(struct proc *p, enum logs_id log);
  * running child waits for readers, the bytes each log took, its events
  * lost for want of memory. */
 void proc_metrics(struct proc *p, struct metrics_view *v);
+
+/* The bytes log retains now (its window; the waiting output events are
+ * rendered first for the events log). */
+uint64_t proc_retained(struct proc *p, enum logs_id log);
+
+/* Copy what log retains now into b: 0, or -ENOMEM when it is more than
+ * max bytes or memory runs out. Holds, pauses and resumes nothing. */
+int proc_snapshot(struct proc *p, enum logs_id log, struct jbuf *b, size_t max);
 
 /* Make the output events that wait to be rendered (while nobody has the
  * events log open) part of the events log: before the log is opened or

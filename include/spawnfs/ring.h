@@ -51,6 +51,10 @@ int ring_peek(const struct ring *r, uint64_t off, size_t max,
  * nothing is retained (tail = head). */
 void ring_skip(struct ring *r, uint64_t n);
 
+/* Change the capacity to cap (> 0), keeping the newest bytes that fit
+ * at their offsets. 0, or -ENOMEM with the ring unchanged. */
+int ring_resize(struct ring *r, size_t cap);
+
 /* Forget the bytes below off (tail <= off <= head). */
 void ring_drop_to(struct ring *r, uint64_t off);
 

@@ -11,15 +11,39 @@
 #include "spawnfs/spawn.h"
 #include "spawnfs/tree.h"
 
+/* When a run that ended is started again (DESIGN §12.4). */
+enum restart_mode {
+	RESTART_NO,
+	RESTART_ON_FAILURE, /* after an exit status other than 0, a signal
+			       or a failed start */
+	RESTART_ALWAYS,
+};
+
+struct restart_policy {
+	enum restart_mode mode;
+	long delay_ms;	  /* the first delay, doubled after short runs */
+	unsigned limit_n; /* at most limit_n starts ... */
+	long limit_ms;	  /* ... within limit_ms, the first included */
+};
+
+#define RESTART_DELAY_MS  1000L /* restart_delay's default */
+#define RESTART_LIMIT_N	  5U	/* restart_limit's default: 5/10s */
+#define RESTART_LIMIT_MS  10000L
+#define RESTART_DELAY_MAX 60000L /* the delay doubles up to this */
+#define RESTART_SHORT_MS  10000L /* a run shorter than this doubles it */
+
 struct run_settings {
 	struct spawn_opts opts;
 	long timeout_ms;	   /* the run's lifetime limit; 0: none */
 	struct tree_limits limits; /* of the run's tree */
 	char **argv; /* the last start's, NULL before any; NULL-terminated */
 	char *line;  /* its command line; NULL for exec */
+	size_t keep; /* output keep's window; 0: output pause */
+	struct restart_policy restart;
 };
 
-/* Empty settings (no env line, nothing started). 0 or -ENOMEM. */
+/* Empty settings (no env line, nothing started, output pause, restart
+ * no with the default delay and limit). 0 or -ENOMEM. */
 int settings_init(struct run_settings *s);
 
 /* Free what s holds; s may be zeroed or initialised. */

@@ -64,6 +64,30 @@ int stream_append(struct stream *s, const void *p, size_t n,
 bool stream_holds(const struct stream *s);
 
 /*
+ * output keep SIZE (keep > 0; DESIGN §12.4) or output pause (0): in keep
+ * mode the window is keep bytes and s never holds a pipe; pause mode has
+ * the window s was made with. Shrinking forgets the oldest bytes. 0 or
+ * -ENOMEM (s unchanged).
+ */
+int stream_set_keep(struct stream *s, size_t keep);
+
+/* The keep window, 0 in pause mode. */
+size_t stream_keep(const struct stream *s);
+
+/* While on, s acts as keep as long as no handle is open (a stop lets a
+ * TERM handler write); open handles still hold the pipe. */
+void stream_set_keep_unread(struct stream *s, bool on);
+
+/* A range [from, to) left the window (keep mode) while an open handle
+ * had not read it. Contiguous ranges make one, told when it ends: at
+ * the next eviction nobody misses, a reader's jump, a finish. */
+typedef void (*stream_skip_cb)(void *arg, uint64_t from, uint64_t to);
+void stream_on_skip(struct stream *s, stream_skip_cb cb, void *arg);
+
+/* Bytes that left the window before any handle read them. */
+uint64_t stream_dropped(const struct stream *s);
+
+/*
  * Bytes s can take before a byte its read position R still needs would be
  * overwritten: cap - (head - R), where R is the slowest open reader's
  * position, or with no reader the furthest offset any reader has read.
@@ -118,7 +142,9 @@ void stream_reader_free(struct stream_reader *r);
  * handle's offsets by as much. Returns 0 with *n > 0 and iovecs into the
  * ring (valid until the next write to s), 0 with *n == 0 at end of file,
  * -EAGAIN when the bytes do not exist yet (the caller waits or fails),
- * -EIO when they were already forgotten. now_ms is the read's time.
+ * -EIO when they were already forgotten (in keep mode only for a read
+ * that does not continue the handle's last one: a sequential reader goes
+ * on at the oldest retained byte). now_ms is the read's time.
  */
 int stream_read(struct stream_reader *r, uint64_t off, size_t size,
 		uint64_t now_ms, struct iovec iov[2], int *iovcnt, size_t *n);

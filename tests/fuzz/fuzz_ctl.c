@@ -125,6 +125,19 @@ static void check_parsed(const struct ctl_line *l)
 	case CTL_PIDS:
 		CHECK(l->value <= 4194304);
 		break;
+	case CTL_OUTPUT: /* 0 is pause */
+		CHECK(l->value <= (4ULL << 40) && !l->arg && !l->argv);
+		break;
+	case CTL_RESTART:
+		CHECK(l->num >= 0 && l->num <= 2);
+		break;
+	case CTL_RESTART_DELAY:
+		CHECK(l->ms >= 1 && seconds_ok(l->ms));
+		break;
+	case CTL_RESTART_LIMIT:
+		CHECK(l->num >= 1 && l->num <= 10000);
+		CHECK(l->ms >= 1 && seconds_ok(l->ms));
+		break;
 	default:
 		abort();
 	}

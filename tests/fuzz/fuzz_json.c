@@ -577,7 +577,8 @@ static void fuzz_events(const uint8_t *data, size_t size)
 	int n1 = (int)in_u64(&r, 4), n2 = (int)in_u64(&r, 4);
 
 	in_argv(&r, argv);
-	events_render_start(&b, seq, &t, (pid_t)n1, (char *const *)argv);
+	events_render_start(&b, seq, &t, (pid_t)n1, (char *const *)argv,
+			    (uint64_t)n2);
 	check_line(&b, start);
 	jbuf_free(&b);
 	events_render_signal(&b, seq, &t, n1, in_opt_str(&r));
@@ -586,7 +587,8 @@ static void fuzz_events(const uint8_t *data, size_t size)
 	events_render_eof(&b, seq, &t);
 	check_line(&b, eof);
 	jbuf_free(&b);
-	events_render_end(&b, seq, &t, n1, in_opt_str(&r), n2);
+	events_render_end(&b, seq, &t, n1, in_opt_str(&r), n2,
+			  n2 & 1 ? "stop" : NULL);
 	check_line(&b, end);
 	jbuf_free(&b);
 	events_render_error(&b, seq, &t, in_opt_str(&r));

@@ -509,9 +509,9 @@ static void test_status_full(void **state)
 {
 	static char *const argv[] = {"sh", "-c", "make \"all\"\t\x01", NULL};
 	static const struct status_log logs[] = {
-		{"stdout", 1234, 1000, 2, false},
-		{"stderr", 5, 5, 0, true},
-		{"events", 18446744073709551615u, 262144, 1, false},
+		{"stdout", 1234, 1000, 2, false, 17},
+		{"stderr", 5, 5, 0, true, 0},
+		{"events", 18446744073709551615u, 262144, 1, false, 0},
 	};
 	const struct status_view v = {
 		.name = "build",
@@ -533,6 +533,10 @@ static void test_status_full(void **state)
 		.signal = "TERM",
 		.status = 143,
 		.error = "exec: No such file \"x\"\n",
+		.end_reason = "stop",
+		.restart_policy = "on-failure",
+		.restarts = 3,
+		.restart_ended = "limit",
 		.logs = logs,
 		.nlogs = ARRAY_SIZE(logs),
 	};
@@ -550,23 +554,26 @@ static void test_status_full(void **state)
 		"\"uid\":1000,\"start_time\":\"2026-11-28T03:21:44.123456Z\","
 		"\"end_time\":\"2026-11-28T03:21:50.000005Z\","
 		"\"exit_code\":null,\"signal\":\"TERM\",\"status\":143,"
+		"\"end_reason\":\"stop\",\"restart\":{\"policy\":"
+		"\"on-failure\",\"count\":3,\"ended\":\"limit\"},"
 		"\"error\":\"exec: No such file \\\"x\\\"\\n\","
 		"\"processes\":0,\"cpu\":null,\"memory\":null,\"pids\":null,\"logs\":{"
 		"\"stdout\":{\"bytes\":1234,\"retained\":1000,\"readers\":2,"
-		"\"paused\":false},"
+		"\"paused\":false,\"dropped\":17},"
 		"\"stderr\":{\"bytes\":5,\"retained\":5,\"readers\":0,"
-		"\"paused\":true},"
+		"\"paused\":true,\"dropped\":0},"
 		"\"events\":{\"bytes\":18446744073709551615,"
-		"\"retained\":262144,\"readers\":1,\"paused\":false}}}\n");
+		"\"retained\":262144,\"readers\":1,\"paused\":false,"
+		"\"dropped\":0}}}\n");
 	jbuf_free(&b);
 }
 
 static void test_status_new(void **state)
 {
 	static const struct status_log logs[] = {
-		{"stdout", 0, 0, 0, false},
-		{"stderr", 0, 0, 0, false},
-		{"events", 0, 0, 0, false},
+		{"stdout", 0, 0, 0, false, 0},
+		{"stderr", 0, 0, 0, false, 0},
+		{"events", 0, 0, 0, false, 0},
 	};
 	const struct status_view v = {
 		.name = "7",
@@ -590,14 +597,15 @@ static void test_status_new(void **state)
 		"\"pgid\":null,\"argv\":null,\"cwd\":null,\"pty\":null,"
 		"\"stdin\":\"null\",\"uid\":0,\"start_time\":null,"
 		"\"end_time\":null,\"exit_code\":null,\"signal\":null,"
-		"\"status\":null,\"error\":null,"
+		"\"status\":null,\"end_reason\":null,\"restart\":{"
+		"\"policy\":\"no\",\"count\":0,\"ended\":null},\"error\":null,"
 		"\"processes\":0,\"cpu\":null,\"memory\":null,\"pids\":null,\"logs\":{"
 		"\"stdout\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
-		"\"paused\":false},"
+		"\"paused\":false,\"dropped\":0},"
 		"\"stderr\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
-		"\"paused\":false},"
+		"\"paused\":false,\"dropped\":0},"
 		"\"events\":{\"bytes\":0,\"retained\":0,\"readers\":0,"
-		"\"paused\":false}}}\n");
+		"\"paused\":false,\"dropped\":0}}}\n");
 	jbuf_free(&b);
 }
 
@@ -633,7 +641,8 @@ static void test_status_exited(void **state)
 		"\"stdin\":\"pipe\",\"uid\":4294967294,"
 		"\"start_time\":\"1970-01-01T00:00:00.000000Z\","
 		"\"end_time\":\"1970-01-01T00:00:01.000000Z\","
-		"\"exit_code\":0,\"signal\":null,\"status\":0,"
+		"\"exit_code\":0,\"signal\":null,\"status\":0,\"end_reason\":null,"
+		"\"restart\":{\"policy\":\"no\",\"count\":0,\"ended\":null},"
 		"\"error\":\"bad \\ufffd line\","
 		"\"processes\":0,\"cpu\":null,\"memory\":null,\"pids\":null,\"logs\":{}}\n");
 	jbuf_free(&b);
@@ -1100,10 +1109,38 @@ static void test_start_events(void **state)
 
 		jbuf_init(&b);
 		events_render_start(&b, cases[i].seq, &t, cases[i].pid,
-				    cases[i].argv);
+				    cases[i].argv, 0);
 		expect_buf(i, &b, cases[i].out);
 		jbuf_free(&b);
 	}
+}
+
+/* The lines output keep, restart policies and end reasons add. */
+static void test_keep_restart_events(void **state)
+{
+	const struct timespec t = {1700000000, 500000000};
+	char *argv[] = {"sh", NULL};
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b);
+	events_render_skip(&b, 9, &t, "stderr", 65536, 1048576);
+	jbuf_put(&b, "", 1);
+	assert_non_null(strstr(b.data, "\"type\":\"skip\",\"stream\":"
+				       "\"stderr\",\"from\":65536,\"to\":"
+				       "1048576}\n"));
+	jbuf_free(&b);
+	jbuf_init(&b);
+	events_render_start(&b, 1, &t, 7, argv, 2);
+	jbuf_put(&b, "", 1);
+	assert_non_null(strstr(b.data, "\"argv\":[\"sh\"],\"restart\":2}\n"));
+	jbuf_free(&b);
+	jbuf_init(&b);
+	events_render_end(&b, 1, &t, -1, "TERM", 143, "stop");
+	jbuf_put(&b, "", 1);
+	assert_non_null(
+		strstr(b.data, "\"status\":143,\"reason\":\"stop\"}\n"));
+	jbuf_free(&b);
 }
 
 static void test_signal_events(void **state)
@@ -1193,7 +1230,7 @@ static void test_end_events(void **state)
 
 		jbuf_init(&b);
 		events_render_end(&b, 5, &t, cases[i].exit_code,
-				  cases[i].signal, cases[i].status);
+				  cases[i].signal, cases[i].status, NULL);
 		expect_buf(i, &b, cases[i].out);
 		jbuf_free(&b);
 	}
@@ -1241,10 +1278,11 @@ static void test_events_oom(void **state)
 	jbuf_puts(&b, "ok");
 	jbuf_put(&b, "x", SIZE_MAX);
 	assert_true(b.oom);
-	events_render_start(&b, 1, &t, 1, argv);
+	events_render_start(&b, 1, &t, 1, argv, 3);
+	events_render_skip(&b, 1, &t, "stdout", 1, 2);
 	events_render_signal(&b, 1, &t, 15, "TERM");
 	events_render_eof(&b, 1, &t);
-	events_render_end(&b, 1, &t, 0, NULL, 0);
+	events_render_end(&b, 1, &t, 0, NULL, 0, "exit");
 	events_render_error(&b, 1, &t, "e");
 	assert_int_equal(b.len, 2);
 	assert_string_equal(b.data, "ok");
@@ -1285,6 +1323,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_cut_tail),
 		cmocka_unit_test(test_start_events),
 		cmocka_unit_test(test_signal_events),
+		cmocka_unit_test(test_keep_restart_events),
 		cmocka_unit_test(test_eof_events),
 		cmocka_unit_test(test_end_events),
 		cmocka_unit_test(test_error_events),

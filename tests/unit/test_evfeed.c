@@ -110,11 +110,11 @@ static void test_order_and_end(void **state)
 	/* A reader of events is woken by the log itself as lines land. */
 	r = stream_reader_new(x.events, on_changed, &x, 0);
 	assert_non_null(r);
-	evfeed_start(x.f, &t0, 42, argv);
+	evfeed_start(x.f, &t0, 42, argv, 0);
 	out_write(&x, 0, "hello\n", 6);
 	out_write(&x, 1, "oops\n", 5);
 	evfeed_signal(x.f, &t0, 15, "TERM");
-	evfeed_end(x.f, &t0, -1, "TERM", 143);
+	evfeed_end(x.f, &t0, -1, "TERM", 143, NULL);
 	assert_true(stream_finished(x.events));
 	text = events_text(&x);
 	assert_non_null(strstr(text, "{\"seq\":1,"));
@@ -218,11 +218,11 @@ static void test_off(void **state)
 	(void)state;
 	memset(buf, 'x', sizeof(buf));
 	fx_init3(&x, 16 * 1024, 16 * 1024, true);
-	evfeed_start(x.f, &t, 42, argv);
+	evfeed_start(x.f, &t, 42, argv, 0);
 	for (int i = 0; i < 64; i++)
 		out_write(&x, (unsigned)i % 2, buf, sizeof(buf));
 	assert_false(evfeed_at_stake(x.f, 0, 64 * 1024));
-	evfeed_end(x.f, &t, 0, NULL, 0);
+	evfeed_end(x.f, &t, 0, NULL, 0, NULL);
 	assert_int_equal(evfeed_size(x.f), 0);
 	assert_int_equal(stream_head(x.events), 0);
 	fx_free(&x);
@@ -252,7 +252,7 @@ static void test_waiting_lines(void **state)
 		off += n;
 	evfeed_flush(x.f, &t0);
 	assert_true(evfeed_waiting(x.f) < 4096);
-	evfeed_end(x.f, &t0, 0, NULL, 0);
+	evfeed_end(x.f, &t0, 0, NULL, 0, NULL);
 	while (!stream_finished(x.events)) {
 		while (stream_read(r, off, 65536, 0, iov, &cnt, &n) == 0 &&
 		       n > 0)

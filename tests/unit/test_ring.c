@@ -162,6 +162,51 @@ static void test_find_and_drop(void **state)
 	ring_free(r);
 }
 
+/* Growing keeps every byte at its offset; shrinking keeps the newest;
+ * a ring never written stays unallocated. Every size against a wrapped
+ * ring. */
+static void test_resize(void **state)
+{
+	const char *abc = "abcdefghijklmnopqrstuvwxyz";
+	size_t caps[] = {1, 3, 5, 7, 8, 9, 16, 40}, i;
+	char out[64];
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(caps); i++) {
+		struct ring *r = ring_new(7);
+		size_t keep;
+
+		assert_int_equal(ring_append(r, abc, 26), 0); /* wrapped */
+		assert_int_equal(ring_tail(r), 19);
+		assert_int_equal(ring_resize(r, caps[i]), 0);
+		keep = caps[i] < 7 ? caps[i] : 7;
+		assert_int_equal(ring_head(r), 26);
+		assert_int_equal(ring_tail(r), 26 - keep);
+		assert_int_equal(peek_copy(r, 26 - keep, 64, out), keep);
+		assert_memory_equal(out, abc + 26 - keep, keep);
+		/* It goes on wrapping at its new size. */
+		assert_int_equal(ring_append(r, "123", 3), 0);
+		keep = caps[i] < keep + 3 ? caps[i] : keep + 3;
+		assert_int_equal(ring_tail(r), 29 - keep);
+		assert_int_equal(peek_copy(r, 29 - keep, 64, out), keep);
+		assert_memory_equal(out + keep - (keep < 3 ? keep : 3),
+				    "123" + 3 - (keep < 3 ? keep : 3),
+				    keep < 3 ? keep : 3);
+		ring_free(r);
+	}
+	{
+		struct ring *r = ring_new(4);
+		struct iovec iov[2];
+		size_t n;
+
+		assert_int_equal(ring_resize(r, 1 << 20), 0);
+		assert_int_equal(ring_cap(r), 1 << 20);
+		assert_int_equal(ring_peek(r, 0, 1, iov, &n), 0);
+		assert_int_equal(ring_resize(r, 0), -EINVAL);
+		ring_free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_reserve_commit_in_place),
 		cmocka_unit_test(test_offsets_stay_absolute),
 		cmocka_unit_test(test_find_and_drop),
+		cmocka_unit_test(test_resize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -333,9 +333,145 @@ static void test_room_matches_recount(void **state)
 	stream_free(s);
 }
 
+/* The skip ranges a stream told. */
+struct skips {
+	uint64_t from[8], to[8];
+	unsigned n;
+};
+
+static void on_skip(void *arg, uint64_t from, uint64_t to)
+{
+	struct skips *k = arg;
+
+	assert_true(k->n < 8);
+	k->from[k->n] = from;
+	k->to[k->n++] = to;
+}
+
+/* Keep mode at each boundary: a reader at the window's start, one byte
+ * behind it, far behind it, and a pread below it. */
+static void test_keep_boundaries(void **state)
+{
+	struct stream *s = stream_new(50);
+	struct stream_reader *r = stream_reader_new(s, NULL, NULL, 0);
+	struct skips k = {0};
+
+	(void)state;
+	stream_on_skip(s, on_skip, &k);
+	assert_int_equal(stream_set_keep(s, 100), 0);
+	assert_int_equal(stream_keep(s), 100);
+	assert_int_equal(stream_cap(s), 100);
+	fill(s, 100);
+	assert_int_equal(rd(r, 0, 40, 0), 40);
+	/* It never holds the pipe, however far behind its reader is. */
+	assert_false(stream_holds(s));
+	assert_int_equal(budget1(s), 100);
+	/* At the window's start exactly: nothing missed. */
+	fill(s, 40);
+	assert_int_equal(stream_tail(s), 40);
+	assert_int_equal(rd(r, 40, 10, 40), 10);
+	assert_int_equal(k.n, 0);
+	/* One byte behind: that byte is told, the read goes on after it. */
+	fill(s, 11);
+	assert_int_equal(stream_tail(s), 51);
+	assert_int_equal(k.n, 0); /* told once the range ends */
+	assert_int_equal(rd(r, 50, 10, 51), 10);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.from[0], 50);
+	assert_int_equal(k.to[0], 51);
+	/* The handle's offsets stay continuous. */
+	assert_int_equal(rd(r, 60, 5, 61), 5);
+	/* Far behind: one range however many writes made it. */
+	fill(s, 300);
+	fill(s, 200);
+	assert_int_equal(stream_tail(s), 551);
+	/* A pread below the window is not the next read: EIO. */
+	assert_int_equal(rd(r, 0, 5, 0), -EIO);
+	assert_int_equal(rd(r, 10, 5, 0), -EIO);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(rd(r, 65, 5, 551), 5);
+	assert_int_equal(k.n, 2);
+	assert_int_equal(k.from[1], 66);
+	assert_int_equal(k.to[1], 551);
+	/* Nobody read byte 50 nor [66, 551). */
+	assert_int_equal(stream_dropped(s), 1 + 485);
+	/* A reader that keeps up misses nothing. */
+	assert_int_equal(rd(r, 70, 100, 556), 95);
+	fill(s, 30);
+	assert_int_equal(rd(r, 165, 100, 651), 30);
+	fill(s, 100);
+	assert_int_equal(rd(r, 195, 100, 681), 100);
+	stream_finish(s);
+	assert_int_equal(k.n, 2);
+	assert_int_equal(stream_dropped(s), 1 + 485);
+	/* Back to pause: the window shrinks to the first size and the
+	 * reader holds the pipe again. */
+	stream_reopen(s);
+	assert_int_equal(stream_set_keep(s, 0), 0);
+	assert_int_equal(stream_cap(s), 50);
+	assert_int_equal(stream_tail(s), 731);
+	assert_true(stream_holds(s));
+	assert_int_equal(budget1(s), 50);
+	stream_reader_free(r);
+	stream_free(s);
+}
+
+/* Two readers: the ranges follow the slower; bytes the faster one read
+ * are not dropped. */
+static void test_keep_two_readers(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *a = stream_reader_new(s, NULL, NULL, 0);
+	struct stream_reader *b = stream_reader_new(s, NULL, NULL, 0);
+	struct skips k = {0};
+
+	(void)state;
+	stream_on_skip(s, on_skip, &k);
+	assert_int_equal(stream_set_keep(s, 100), 0);
+	fill(s, 100);
+	assert_int_equal(rd(a, 0, 100, 0), 100);
+	fill(s, 100);
+	assert_int_equal(rd(a, 100, 100, 100), 100);
+	assert_int_equal(stream_dropped(s), 0);
+	assert_int_equal(rd(b, 0, 10, 100), 10); /* opened before, reads late */
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.from[0], 0);
+	assert_int_equal(k.to[0], 100);
+	stream_reader_free(a);
+	stream_reader_free(b);
+	stream_free(s);
+}
+
+/* A stop's keep: a log nobody has open is read on; an open handle still
+ * holds it. */
+static void test_keep_unread(void **state)
+{
+	struct stream *s = stream_new(100);
+	struct stream_reader *r;
+
+	(void)state;
+	fill(s, 100);
+	assert_int_equal(budget1(s), 0);
+	stream_set_keep_unread(s, true);
+	assert_int_equal(budget1(s), 100);
+	fill(s, 50);
+	assert_int_equal(stream_dropped(s), 50);
+	r = stream_reader_new(s, NULL, NULL, 0);
+	assert_true(stream_holds(s));
+	assert_int_equal(budget1(s), 0);
+	assert_int_equal(rd(r, 0, 30, 50), 30);
+	assert_int_equal(budget1(s), 30);
+	stream_reader_free(r);
+	assert_int_equal(budget1(s), 100);
+	stream_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keep_boundaries),
+		cmocka_unit_test(test_keep_two_readers),
+		cmocka_unit_test(test_keep_unread),
 		cmocka_unit_test(test_read_window_and_end),
 		cmocka_unit_test(
 			test_below_window_is_eio_but_first_read_shifts),
