@@ -54,6 +54,12 @@ static const char usage_text[] =
 	"  -h, --help        this help\n"
 	"  -V, --version     the version\n"
 	"\n"
+	"Each slot: ctl, stdin, stdout, stderr, events, status, wait, and the\n"
+	"snapshots stdout.now, stderr.now, events.now (the window at open).\n"
+	"ctl lines for jobs left alone: output keep SIZE (never pause, keep\n"
+	"the last SIZE bytes) or output pause; restart no|on-failure|always,\n"
+	"restart_delay DURATION, restart_limit N/DURATION.\n"
+	"\n"
 	"SIGTERM, SIGINT, SIGHUP or an unmount stop every run; readers get\n"
 	"end of file, and the tree is unmounted once they close (at most\n"
 	"shutdown_timeout later).\n";

@@ -79,7 +79,7 @@ void metrics_render(struct jbuf *b, const struct metrics_view *v)
 {
 	static const char *const states[METRICS_NSTATES] = {
 		"new",	  "running", "exited", "killed",
-		"failed", "stopped", "frozen"};
+		"failed", "stopped", "frozen", "restarting"};
 	char labels[64];
 	const char *name;
 	size_t i;

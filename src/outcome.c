@@ -63,6 +63,7 @@ void outcome_set_reason(struct outcome *o, const char *reason)
 void outcome_failed(struct outcome *o, int status)
 {
 	o->state = OUTCOME_FAILED;
+	o->reason = NULL;
 	o->wstatus = status;
 	o->exit_code = -1;
 	o->signo = 0;
@@ -133,7 +134,7 @@ const char *outcome_state_name(unsigned index)
 {
 	static const char *const names[OUTCOME_NSTATES] = {
 		"new",	  "running", "exited", "killed",
-		"failed", "stopped", "frozen"};
+		"failed", "stopped", "frozen", "restarting"};
 
 	return index < OUTCOME_NSTATES ? names[index] : NULL;
 }

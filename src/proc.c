@@ -10,6 +10,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "spawnfs/outcome.h"
 #include "spawnfs/proc.h"
 #include "spawnfs/pump.h"
+#include "spawnfs/restart.h"
 #include "spawnfs/spawn.h"
 #include "spawnfs/tree.h"
 
@@ -55,9 +57,13 @@ struct proc {
 	struct pump *pump;	 /* the run's output pipes */
 	struct input *in;	 /* its stdin */
 	struct loop_timer kill_timer, life_timer; /* stop's KILL, timeout */
-	struct tree *tree; /* the run's process tree, until the next */
-	uint64_t runs;	   /* runs started: names the next tree */
-	uint64_t restarts; /* runs restarted by the current policy */
+	struct tree *tree;	 /* the run's process tree, until the next */
+	uint64_t runs;		 /* runs started: names the next tree */
+	struct restart_state rs; /* the restart policy's chain */
+	struct loop_timer restart_timer; /* its delay */
+	bool restarting;		 /* between two runs of the policy */
+	bool restart_due;		 /* the delay is over */
+	uint64_t run_ms0;		 /* the run's exec, monotonic */
 	struct stream *logs[LOGS_N];
 	bool removed, counted;
 	bool end_fed;	     /* the run's end event is in */
@@ -130,6 +136,8 @@ static void run_launched(void *arg, struct spawn_child *ch, bool ok,
 static void proc_reaped(void *arg, const siginfo_t *si);
 static void kill_expired(void *arg);
 static void life_expired(void *arg);
+static void restart_expired(void *arg);
+static void restart_try(struct proc *p);
 
 static const struct pump_hooks pump_hooks = {
 	.settled = pump_settled,
@@ -177,6 +185,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	outcome_init(&p->out);
 	loop_timer_init(&p->kill_timer, ctx->loop, kill_expired, p);
 	loop_timer_init(&p->life_timer, ctx->loop, life_expired, p);
+	loop_timer_init(&p->restart_timer, ctx->loop, restart_expired, p);
 	p->name = strdup(name);
 	if (!p->name || settings_init(&p->run) < 0)
 		goto fail;
@@ -219,6 +228,8 @@ void proc_unref(struct proc *p)
 		return;
 	loop_timer_stop(&p->kill_timer);
 	loop_timer_stop(&p->life_timer);
+	loop_timer_stop(&p->restart_timer);
+	restart_fini(&p->rs);
 	for (i = 0; i < LOGS_N; i++)
 		stream_free(p->logs[i]);
 	settings_fini(&p->run);
@@ -274,7 +285,58 @@ bool proc_removed(const struct proc *p)
 
 int proc_wait_status(const struct proc *p)
 {
-	return outcome_wait_status(&p->out);
+	return p->restarting ? -1 : outcome_wait_status(&p->out);
+}
+
+/* The run is over as far as wait can tell: answer it, unless the policy
+ * starts the run again (then wait answers when the slot ends for good).
+ * A stop, kill or shutdown asked of the run ends the policy. */
+static void run_ended(struct proc *p)
+{
+	const char *why = p->out.reason;
+	uint64_t now = loop_now_ms();
+	uint64_t ran = p->out.state == OUTCOME_FAILED ? 0 : now - p->run_ms0;
+	long delay = 0;
+
+	if (why && strcmp(why, "exit") && strcmp(why, "signal") &&
+	    strcmp(why, "timeout"))
+		restart_end(&p->rs, why);
+	else if (!p->closed)
+		delay = restart_next(&p->rs, &p->run.restart,
+				     p->out.wstatus != 0, ran, now);
+	if (delay > 0) {
+		p->restarting = true;
+		loop_timer_arm(&p->restart_timer, (uint64_t)delay);
+		return;
+	}
+	if (p->ctx->hooks->ended)
+		p->ctx->hooks->ended(p->ctx->arg, p);
+}
+
+/* Stop restarting for why (stop, kill, rmdir, shutdown); wait answers
+ * (told: the ended hook fires here). False when not restarting. */
+static bool restart_cancel(struct proc *p, const char *why, bool tell)
+{
+	if (!p->restarting)
+		return false;
+	loop_timer_stop(&p->restart_timer);
+	p->restarting = p->restart_due = false;
+	restart_end(&p->rs, why);
+	if (tell && p->ctx->hooks->ended)
+		p->ctx->hooks->ended(p->ctx->arg, p);
+	return true;
+}
+
+/* The delay is over: what is left of the last run's tree is killed, and
+ * the run starts again once it is gone. */
+static void restart_expired(void *arg)
+{
+	struct proc *p = arg;
+
+	p->restart_due = true;
+	if (tree_populated(p->tree))
+		tree_signal(p->tree, SIGKILL);
+	restart_try(p);
 }
 
 /* Every log ends (the events log once the lines waiting for room are in)
@@ -296,6 +358,7 @@ static void proc_end_logs(struct proc *p)
 
 void proc_remove(struct proc *p)
 {
+	restart_cancel(p, "rmdir", false);
 	proc_end(p, PROC_END_KILL);
 	p->removed = p->closed = true;
 	proc_end_logs(p);
@@ -304,6 +367,7 @@ void proc_remove(struct proc *p)
 
 void proc_close(struct proc *p)
 {
+	restart_cancel(p, "shutdown", false);
 	p->closed = true;
 	proc_end_logs(p);
 }
@@ -398,8 +462,11 @@ static void pump_settled(void *arg)
 {
 	struct proc *p = arg;
 
+	proc_ref(p);
 	proc_update(p);
 	proc_run_done(p);
+	restart_try(p);
+	proc_unref(p);
 }
 
 /* stdin became writable, or was closed. */
@@ -429,11 +496,11 @@ static void proc_reaped(void *arg, const siginfo_t *si)
 	log_debug("proc %s: pid %d ended, status %d", p->name,
 		  (int)leader_pid(p->leader), p->out.wstatus);
 	pump_exited(p->pump);
-	if (p->ctx->hooks->ended)
-		p->ctx->hooks->ended(p->ctx->arg, p);
+	run_ended(p);
 	proc_ref(p);
 	tree_leader_gone(p->tree); /* may end the run */
 	proc_run_done(p);
+	restart_try(p);
 	proc_unref(p);
 }
 
@@ -445,6 +512,7 @@ static void tree_emptied(void *arg)
 	proc_ref(p);
 	proc_update(p);
 	proc_run_done(p);
+	restart_try(p);
 	proc_unref(p);
 }
 
@@ -505,6 +573,12 @@ int proc_set_output(struct proc *p, size_t keep)
 
 int proc_kill(struct proc *p)
 {
+	int rc;
+
+	if (restart_cancel(p, "kill", true)) {
+		rc = tree_signal(p->tree, SIGKILL);
+		return rc == -ESRCH ? 0 : rc;
+	}
 	outcome_set_reason(&p->out, "kill");
 	return proc_signal(p, SIGKILL);
 }
@@ -537,6 +611,8 @@ static int stop_run(struct proc *p, long grace_ms, const char *reason)
 
 int proc_stop(struct proc *p, long grace_ms)
 {
+	if (restart_cancel(p, "stop", true) && !tree_populated(p->tree))
+		return 0;
 	return stop_run(p, grace_ms, "stop");
 }
 
@@ -560,6 +636,7 @@ int proc_start_result(const struct proc *p)
  * nobody reads goes at once. */
 static void end_stop(struct proc *p)
 {
+	restart_cancel(p, "shutdown", true);
 	pump_stopping(p->pump);
 	if (leader_pending(p->leader)) {
 		leader_kill(p->leader); /* its report ends the start */
@@ -622,8 +699,7 @@ static void life_expired(void *arg)
 static void run_failed(struct proc *p, int status)
 {
 	outcome_failed(&p->out, status);
-	if (p->ctx->hooks->ended)
-		p->ctx->hooks->ended(p->ctx->arg, p);
+	run_ended(p);
 }
 
 /* The child failed at step before exec (and was reaped). */
@@ -631,8 +707,7 @@ static int run_report(struct proc *p, enum spawn_step step, int err)
 {
 	outcome_spawn_failed(&p->out, step, err, p->run.argv[0],
 			     p->run.opts.cwd);
-	if (p->ctx->hooks->ended)
-		p->ctx->hooks->ended(p->ctx->arg, p);
+	run_ended(p);
 	return -err;
 }
 
@@ -667,6 +742,7 @@ static void run_started(struct proc *p, pid_t pid)
 	int i;
 
 	leader_started(p->leader);
+	p->run_ms0 = loop_now_ms();
 	clock_gettime(CLOCK_REALTIME, &now);
 	outcome_started(&p->out, &now);
 	for (i = 0; i < LOGS_NPIPES; i++)
@@ -677,7 +753,7 @@ static void run_started(struct proc *p, pid_t pid)
 	if (p->run.opts.pty)
 		stream_finish(p->logs[LOGS_STDERR]);
 	clock_gettime(CLOCK_REALTIME, &now);
-	evfeed_start(p->feed, &now, pid, p->run.argv, p->restarts);
+	evfeed_start(p->feed, &now, pid, p->run.argv, p->rs.count);
 	if (p->run.timeout_ms > 0)
 		loop_timer_arm(&p->life_timer, (uint64_t)p->run.timeout_ms);
 	proc_update(p);
@@ -807,10 +883,11 @@ fail:
 
 int proc_start(struct proc *p, const struct run_settings *s, char *const *argv)
 {
+	struct restart_state old = p->rs;
 	struct run_settings run;
 	int rc;
 
-	if (leader_pending(p->leader))
+	if (leader_pending(p->leader) || p->restarting)
 		return -EBUSY;
 	rc = settings_copy(&run, s);
 	if (rc < 0)
@@ -819,14 +896,50 @@ int proc_start(struct proc *p, const struct run_settings *s, char *const *argv)
 	free(run.line);
 	run.line = NULL;
 	run.argv = settings_argv_dup(argv, settings_argc(argv));
-	if (!run.argv) {
+	/* A start by hand begins a new chain of the policy. */
+	memset(&p->rs, 0, sizeof(p->rs));
+	if (!run.argv ||
+	    restart_begin(&p->rs, &run.restart, loop_now_ms()) < 0) {
+		restart_fini(&p->rs);
+		p->rs = old;
 		settings_fini(&run);
 		return -ENOMEM;
 	}
 	rc = proc_spawn(p, &run);
-	if (rc == -EBUSY)
+	if (rc == -EBUSY) {
+		restart_fini(&p->rs);
+		p->rs = old;
 		settings_fini(&run);
+	} else {
+		restart_fini(&old);
+	}
 	return rc;
+}
+
+/* Start the run again once the delay is over and nothing of the last
+ * one lives; from the loop (the timer, the last run's end). */
+static void restart_try(struct proc *p)
+{
+	struct run_settings run;
+	int rc;
+
+	if (!p->restart_due || leader_alive(p->leader) ||
+	    tree_populated(p->tree))
+		return;
+	if (settings_copy(&run, &p->run) < 0) {
+		loop_timer_arm(&p->restart_timer, 1000); /* try again */
+		return;
+	}
+	p->restarting = p->restart_due = false;
+	restart_started(&p->rs, loop_now_ms());
+	log_info("proc %s: restart %" PRIu64, p->name, p->rs.count);
+	rc = proc_spawn(p, &run);
+	if (rc == -EBUSY) {
+		/* Output of the last run still waits for a reader. */
+		settings_fini(&run);
+		p->restarting = p->restart_due = true;
+		p->rs.count--;
+	}
 }
 
 int proc_resize(struct proc *p, unsigned cols, unsigned rows)
@@ -868,7 +981,7 @@ int proc_freeze(struct proc *p, bool frozen)
 
 bool proc_tree_busy(const struct proc *p)
 {
-	return proc_running(p) || tree_populated(p->tree);
+	return proc_running(p) || tree_populated(p->tree) || p->restarting;
 }
 
 bool proc_has_controller(const struct proc *p, const char *name)
@@ -880,6 +993,8 @@ bool proc_has_controller(const struct proc *p, const char *name)
  * or frozen (a frozen tree) or stopped (the leader stopped by a signal). */
 static unsigned proc_state_index(const struct proc *p)
 {
+	if (p->restarting)
+		return OUTCOME_RESTARTING;
 	return outcome_index(
 		&p->out, tree_frozen(p->tree) && tree_populated(p->tree),
 		leader_alive(p->leader) && leader_stopped(p->leader));
@@ -932,6 +1047,9 @@ void proc_status(struct proc *p, struct jbuf *b)
 		       : p->run.opts.stdin_pipe ? "pipe"
 						: "null";
 	v.uid = p->run.opts.run_as ? p->run.opts.run_uid : p->uid;
+	v.restart_policy = restart_mode_name(p->run.restart.mode);
+	v.restarts = p->rs.count;
+	v.restart_ended = p->rs.ended;
 	outcome_view(&p->out, &v);
 	tree_view(p->tree, &v);
 	v.logs = logs;

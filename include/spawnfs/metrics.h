@@ -9,7 +9,7 @@
 #include "spawnfs/events.h"
 
 #define METRICS_ERRNO_MAX 134 /* ctl errors are counted by errno below it */
-#define METRICS_NSTATES	  7   /* slot states shown (status's names) */
+#define METRICS_NSTATES	  8   /* slot states shown (status's names) */
 #define METRICS_SLOTS_MAX 8   /* room for the states */
 
 /* What the file system counts; main's figures come from the caller. */

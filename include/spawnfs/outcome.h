@@ -27,11 +27,12 @@ enum outcome_state {
 };
 
 /* Status's names: the states, then a stopped leader and a frozen tree. */
-#define OUTCOME_STOPPED	  5
-#define OUTCOME_FROZEN	  6
-#define OUTCOME_NSTATES	  7
-#define OUTCOME_ERROR_MAX 512
-#define OUTCOME_QUOTE_MAX 200 /* bytes of a line quoted in an error */
+#define OUTCOME_STOPPED	   5
+#define OUTCOME_FROZEN	   6
+#define OUTCOME_RESTARTING 7 /* between two runs of a restart policy */
+#define OUTCOME_NSTATES	   8
+#define OUTCOME_ERROR_MAX  512
+#define OUTCOME_QUOTE_MAX  200 /* bytes of a line quoted in an error */
 
 struct outcome {
 	enum outcome_state state;

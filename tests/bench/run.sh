@@ -560,6 +560,72 @@ sec_mix() {
 	note "Mixes: each file is a 64 KiB block of that output repeated (zeros; newlines; Cyrillic, CJK, Japanese and emoji text; ANSI-coloured compiler errors; random bytes; 90-byte log lines; 64-byte lines of text), page-cached, written by \`dd bs=64K\` as the slot's command and read by one reader; the baseline is the same dd into a pipe. CPU per GiB: mounts with \`events\` unread and with \`events = off\` alternate $MIX_CPU_ROUNDS times, $MIX_CPU_RUNS runs of each mix each time (CPU in clock ticks: 10 ms)."
 }
 
+# --- 1d. unattended jobs: output keep and the snapshot files
+
+# keep_cpu LINE BYTES: the daemon's CPU seconds per GiB for RUNS runs of
+# LINE under `output keep 1M` with nobody reading.
+keep_cpu() {
+	local r c0 c1
+	c0=$(dcpu)
+	for ((r = 0; r < RUNS; r++)); do
+		new_slot
+		ctl "$SLOT" 'output keep 1M'
+		ctl "$SLOT" "$1"
+		slot_done "$SLOT" "$2"
+	done
+	c1=$(dcpu)
+	calc "($c1 - $c0) / $TICK / ($RUNS * $2 / 1073741824)"
+}
+
+# now_loop FILE N: microseconds per open-read-close of FILE by `cat`.
+now_loop() {
+	local i t0 t1
+	t0=$(now_us)
+	for ((i = 0; i < $2; i++)); do
+		cat "$1" >/dev/null || broken "cat $1 failed"
+	done
+	t1=$(now_us)
+	calc "($t1 - $t0) / $2"
+}
+
+sec_unattended() {
+	local f line r n=$MIX_BYTES keep=() pause=() q=() k p now=() reg=() qn=()
+	sec_start unattended
+	f=$(mix_file log)
+	line="exec dd if=$f bs=64K status=none"
+	# Alternated on one daemon: a keep job nobody reads, then a pause job
+	# read by one cat, three times.
+	for ((r = 0; r < 3; r++)); do
+		k=$(keep_cpu "$line" "$n")
+		p=$(mix_cpu "$line" "$n")
+		keep+=("$k") pause+=("$p") q+=("$(calc "$k / $p")")
+	done
+	row "unattended: \`output keep 1M\` job nobody reads ($((n / MIB)) MiB of log lines), daemon CPU per GiB" \
+		"$(fmt '%.2f s' "$(median "${keep[@]}")")" \
+		"$(fmt '%.2f s' "$(median "${pause[@]}")") (a \`cat\` reader of a pause job)" \
+		"$(fmt '%.2fx' "$(median "${q[@]}")")" ""
+	# A snapshot of a full window (a paused job's 256 KiB) against a
+	# regular file of the same size in /tmp.
+	new_slot
+	ctl "$SLOT" "$line"
+	wait_for 10 "$SLOT to pause" stdout_paused "$SLOT"
+	head -c 262144 "$f" >"$SEC/regular"
+	for ((r = 0; r < RUNS; r++)); do
+		now+=("$(now_loop "$SLOT/stdout.now" 100)")
+		reg+=("$(now_loop "$SEC/regular" 100)")
+		qn+=("$(calc "${now[-1]} / ${reg[-1]}")")
+	done
+	[ "$(wc -c <"$SLOT/stdout.now")" = 262144 ] ||
+		broken "stdout.now of a full window is not 256 KiB"
+	row "unattended: \`cat stdout.now\` of a full 256 KiB window (open, read, close)" \
+		"$(fmt '%.0f µs' "$(median "${now[@]}")")" \
+		"$(fmt '%.0f µs' "$(median "${reg[@]}")") (\`cat\` of a 256 KiB file in /tmp)" \
+		"$(fmt '%.2fx' "$(median "${qn[@]}")")" ""
+	printf 'kill\n' >"$SLOT/ctl"
+	bench_unmount
+	note "Unattended: the \`log\` mix (90-byte lines) written by \`dd bs=64K\`; CPU in clock ticks (10 ms), $RUNS runs a figure, keep and pause alternated 3 times on one daemon. Snapshot rows: 100 \`cat\` processes a figure, median of $RUNS."
+}
+
 # --- 1c. over the network: the tree exported by diod on loopback
 
 # net_reader SLOT CMD BYTES: start CMD (reading SLOT's stdout) in the
@@ -1288,6 +1354,7 @@ main() {
 	run_section fanout sec_fanout
 	run_section latency sec_latency
 	run_section mix sec_mix
+	run_section unattended sec_unattended
 	for n in $IDLE_SIZES; do
 		run_section "idle $n" sec_idle "$n"
 	done

@@ -61,6 +61,9 @@ grep -Eq '^spawnfs [0-9]+\.[0-9]+' "$WORK/out" ||
 	fail "--version printed: $(cat "$WORK/out")"
 expect_exit 0 "--help" --help
 grep -q MOUNTPOINT "$WORK/out" || fail "--help printed: $(cat "$WORK/out")"
+for w in 'output keep SIZE' stdout.now 'restart no|on-failure|always'; do
+	grep -qF "$w" "$WORK/out" || fail "--help does not name $w"
+done
 [ ! -s "$WORK/err" ] || fail "--help wrote to stderr: $(cat "$WORK/err")"
 ok "--version and --help print and exit 0"
 

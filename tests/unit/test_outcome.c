@@ -128,9 +128,9 @@ static void test_error_bounded_printable(void **state)
 
 static void test_index_and_names(void **state)
 {
-	static const char *const names[] = {"new",    "running", "exited",
-					    "killed", "failed",	 "stopped",
-					    "frozen"};
+	static const char *const names[] = {"new",    "running",   "exited",
+					    "killed", "failed",	   "stopped",
+					    "frozen", "restarting"};
 	struct outcome o;
 	unsigned i;
 
