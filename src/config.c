@@ -1,9 +1,10 @@
 /*
  * config: the daemon's settings. Built-in defaults, then an inih file, then
  * -o key=value overrides, all checked against one table of known keys.
- * Owns the strings in struct cfg (shell and the env array). Makes no logging
- * calls and never exits: every failure comes back as -errno with a message
- * in the caller's buffer naming the file, the line, the key and the value.
+ * Owns the strings in struct cfg (shell, pty_term and the env array). Makes no
+ * logging calls and never exits: every failure comes back as -errno with a
+ * message in the caller's buffer naming the file, the line, the key and the
+ * value.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +35,7 @@ enum cfg_type {
 	CFG_T_LEVEL,  /* log level name */
 	CFG_T_SWITCH, /* on or off, bool (the field is "off") */
 	CFG_T_OOM,    /* -1000..1000 or "kernel", int */
+	CFG_T_TERM,   /* a terminal type name, owned string */
 };
 
 struct cfg_key {
@@ -66,6 +68,8 @@ struct cfg_load {
 static const struct cfg_key cfg_keys[] = {
 	{"process", "shell", CFG_T_PATH, 0, 0, 0,
 	 "an absolute path such as /bin/sh"},
+	{"process", "pty_term", CFG_T_TERM, 0, 0, 0,
+	 "a terminal type such as xterm-256color"},
 	{"process", "cgroup", CFG_T_CGROUP, 0, 0, 0,
 	 "auto, off, or a cgroup path such as /spawnfs.slice"},
 	{"process", "max_processes", CFG_T_COUNT,
@@ -157,9 +161,10 @@ int cfg_defaults(struct cfg *c)
 		.log_level = CFG_LOG_INFO,
 	};
 	c->shell = strdup("/bin/sh");
+	c->pty_term = strdup("xterm-256color");
 	c->cgroup = strdup("auto");
 	c->env = calloc(1, sizeof(*c->env));
-	if (!c->shell || !c->cgroup || !c->env) {
+	if (!c->shell || !c->pty_term || !c->cgroup || !c->env) {
 		cfg_free(c);
 		return -ENOMEM;
 	}
@@ -174,6 +179,8 @@ void cfg_free(struct cfg *c)
 		return;
 	free(c->shell);
 	c->shell = NULL;
+	free(c->pty_term);
+	c->pty_term = NULL;
 	free(c->cgroup);
 	c->cgroup = NULL;
 	for (i = 0; c->env && i < c->nenv; i++)
@@ -190,12 +197,15 @@ static int cfg_copy(struct cfg *dst, const struct cfg *src)
 
 	*dst = *src;
 	dst->shell = NULL;
+	dst->pty_term = NULL;
 	dst->cgroup = NULL;
 	dst->nenv = 0;
 	dst->env = calloc(src->nenv + 1, sizeof(*dst->env));
 	if (!dst->env)
 		goto fail;
 	if (src->shell && !(dst->shell = strdup(src->shell)))
+		goto fail;
+	if (src->pty_term && !(dst->pty_term = strdup(src->pty_term)))
 		goto fail;
 	if (src->cgroup && !(dst->cgroup = strdup(src->cgroup)))
 		goto fail;
@@ -347,6 +357,23 @@ static int set_shell(struct cfg *c, const char *value)
 	return 0;
 }
 
+/* A terminal type: 1 to 64 of [A-Za-z0-9._+-], as terminfo names go. */
+static int set_term(struct cfg *c, const char *value)
+{
+	size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+				 "QRSTUVWXYZ0123456789._+-");
+	char *s;
+
+	if (n == 0 || n > 64 || value[n])
+		return -EINVAL;
+	s = strdup(value);
+	if (!s)
+		return -ENOMEM;
+	free(c->pty_term);
+	c->pty_term = s;
+	return 0;
+}
+
 /* auto, off, or an absolute cgroup path (below the cgroup2 mount). */
 static int set_cgroup(struct cfg *c, const char *value)
 {
@@ -457,6 +484,8 @@ static int key_set(struct cfg *c, const struct cfg_key *k, const char *shown,
 		rc = set_level(c, value);
 	else if (k->type == CFG_T_OOM)
 		rc = set_oom(c, value);
+	else if (k->type == CFG_T_TERM)
+		rc = set_term(c, value);
 	else
 		rc = set_number(c, k, value);
 	if (rc == -ENOMEM)

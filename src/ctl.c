@@ -665,6 +665,10 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_line *out)
 		return -E2BIG;
 	if (len > 0 && memchr(line, '\0', len))
 		return -EINVAL;
+	/* CRLF line ends: refused whatever the command, rather than a
+	 * start that runs "echo hi\r". */
+	if (len > 0 && line[len - 1] == '\r')
+		return -EINVAL;
 	i = command_word(line, len, &word, &wlen);
 	v = verb_find(word, wlen);
 	if (is_start(word, wlen))

@@ -346,7 +346,8 @@ static int ctl_run(const struct target *t, const struct ctl_line *l)
 	return row->apply(t, l);
 }
 
-/* status.error for a failed line; a missing controller is named. */
+/* status.error for a failed line; a missing controller and an unknown
+ * user are named. */
 static void ctl_error(struct proc *p, const struct ctl_line *l,
 		      const char *text, size_t len, int err)
 {
@@ -354,6 +355,11 @@ static void ctl_error(struct proc *p, const struct ctl_line *l,
 	const char *ctrl = row ? row->controller : NULL;
 	char after[64];
 
+	if (l->cmd == CTL_USER && err == EINVAL) {
+		proc_set_error(p, "no such user \"", l->arg, strlen(l->arg),
+			       "\"", err);
+		return;
+	}
 	if (err != EOPNOTSUPP || !ctrl) {
 		proc_set_error(p, "", text, len, "", err);
 		return;
@@ -430,6 +436,13 @@ static void parse_error(struct proc *p, const char *line, size_t len, int err)
 	const char *w;
 	size_t n;
 
+	if (err == EINVAL && len > 0 && line[len - 1] == '\r') {
+		proc_set_error(p, "", line, len - 1,
+			       " ends in a carriage return (\\r): write lines "
+			       "ending in \\n only",
+			       err);
+		return;
+	}
 	if (err != EINVAL || ctl_command_known(line, len, &w, &n) || n == 0) {
 		proc_set_error(p, "", line, len, "", err);
 		return;

@@ -16,6 +16,7 @@ static void log_attr(struct proc *p, enum logs_id log, struct stat *st);
 static void status_attr(struct proc *p, enum logs_id log, struct stat *st);
 static void wait_attr(struct proc *p, enum logs_id log, struct stat *st);
 static void pidlink_attr(struct proc *p, enum logs_id log, struct stat *st);
+static void ctl_attr(struct proc *p, enum logs_id log, struct stat *st);
 static int ctl_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 		    struct proc *p, enum logs_id log, struct jbuf *b);
 static int status_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
@@ -33,7 +34,7 @@ static int now_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 static const struct kind_ops kinds[KIND_N] = {
 	[KIND_DIR] = {NULL, S_IFDIR},
 	[KIND_CTL] = {"ctl", S_IFREG | 0600, .type = HANDLE_CTL, .access = -1,
-		      .truncate = true, .text = ctl_text},
+		      .truncate = true, .attr = ctl_attr, .text = ctl_text},
 	[KIND_STDIN] = {"stdin", S_IFREG | 0200, .type = HANDLE_STDIN,
 			.access = O_WRONLY, .truncate = true},
 	[KIND_STDOUT] = {"stdout", S_IFREG | 0400, .type = HANDLE_LOG,
@@ -158,6 +159,7 @@ static void status_attr(struct proc *p, enum logs_id log, struct stat *st)
 	jbuf_free(&b);
 }
 
+/* wait: its status line; its time, the end of the last run. */
 static void wait_attr(struct proc *p, enum logs_id log, struct stat *st)
 {
 	char tmp[16];
@@ -166,6 +168,20 @@ static void wait_attr(struct proc *p, enum logs_id log, struct stat *st)
 	(void)log;
 	st->st_size =
 		status < 0 ? 0 : snprintf(tmp, sizeof(tmp), "%d\n", status);
+	st->st_mtim = st->st_ctim = *proc_end_time(p);
+}
+
+/* ctl: its read-back's length; its time, the last ctl line applied. */
+static void ctl_attr(struct proc *p, enum logs_id log, struct stat *st)
+{
+	struct jbuf b;
+
+	(void)log;
+	jbuf_init(&b);
+	ctlrun_text(slots_settings(p), &b);
+	st->st_size = (off_t)b.len;
+	jbuf_free(&b);
+	st->st_mtim = st->st_ctim = *slots_ctl_time(p);
 }
 
 /* A snapshot's size is what its log retains now; its time the log's. */
@@ -203,7 +219,10 @@ static void slot_attr(const struct kind_ctx *c, struct proc *p, enum kind_id k,
 	st->st_ino = kind_ino(p, k);
 	st->st_uid = proc_uid(p);
 	st->st_gid = proc_gid(p);
-	st->st_mtim = st->st_ctim = st->st_atim = c->born;
+	/* A slot's times are its last state change's, unless its kind
+	 * says otherwise (logs, wait, ctl). */
+	st->st_atim = c->born;
+	st->st_mtim = st->st_ctim = *proc_state_time(p);
 	if (k == KIND_DIR) {
 		st->st_mode = S_IFDIR | (c->cfg->process_mode & 07777);
 		st->st_nlink = 2;
@@ -213,6 +232,26 @@ static void slot_attr(const struct kind_ctx *c, struct proc *p, enum kind_id k,
 	st->st_nlink = 1;
 	if (kinds[k].attr)
 		kinds[k].attr(p, kinds[k].log, st);
+}
+
+/* The root's times: the last slot made or removed; clone's size is the
+ * name it would give now, metrics' the text it would render. */
+static void root_attr(const struct kind_ctx *c, const struct kind_root *rf,
+		      struct stat *st)
+{
+	const struct timespec *t = slots_changed_time(c->sl);
+	struct jbuf b;
+
+	st->st_atim = c->born;
+	st->st_mtim = st->st_ctim = t->tv_sec ? *t : c->born;
+	if (rf && rf->kind == KIND_CLONE) {
+		st->st_size = slots_clone_name_len(c->sl);
+	} else if (rf && rf->kind == KIND_METRICS) {
+		jbuf_init(&b);
+		metrics_text(c, 0, 0, NULL, LOGS_STDOUT, &b);
+		st->st_size = (off_t)b.len;
+		jbuf_free(&b);
+	}
 }
 
 /* The root is like /tmp: whoever may use the mount may make a slot there,
@@ -232,7 +271,7 @@ int kind_attr(const struct kind_ctx *c, fuse_ino_t ino, struct proc *p,
 		st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 		st->st_uid = getuid();
 		st->st_gid = getgid();
-		st->st_mtim = st->st_ctim = st->st_atim = c->born;
+		root_attr(c, rf, st);
 		return 0;
 	}
 	if (!p)

@@ -64,6 +64,9 @@ struct proc {
 	bool restarting;		 /* between two runs of the policy */
 	bool restart_due;		 /* the delay is over */
 	uint64_t run_ms0;		 /* the run's exec, monotonic */
+	char *home;		 /* the run's user's home, for status.cwd */
+	struct timespec t_state; /* the last state change (or the making) */
+	const char *cwd_in; /* without cwd: where the run started (home, /) */
 	struct stream *logs[LOGS_N];
 	bool removed, counted;
 	bool end_fed;	     /* the run's end event is in */
@@ -183,6 +186,7 @@ struct proc *proc_new(struct proc_ctx *ctx, const char *name, uint64_t id,
 	p->gid = gid;
 	p->data = data;
 	outcome_init(&p->out);
+	clock_gettime(CLOCK_REALTIME, &p->t_state);
 	loop_timer_init(&p->kill_timer, ctx->loop, kill_expired, p);
 	loop_timer_init(&p->life_timer, ctx->loop, life_expired, p);
 	loop_timer_init(&p->restart_timer, ctx->loop, restart_expired, p);
@@ -233,6 +237,7 @@ void proc_unref(struct proc *p)
 	for (i = 0; i < LOGS_N; i++)
 		stream_free(p->logs[i]);
 	settings_fini(&p->run);
+	free(p->home);
 	outcome_fini(&p->out);
 	leader_free(p->leader);
 	input_free(p->in);
@@ -294,6 +299,8 @@ int proc_wait_status(const struct proc *p)
 static void run_ended(struct proc *p)
 {
 	const char *why = p->out.reason;
+
+	clock_gettime(CLOCK_REALTIME, &p->t_state);
 	uint64_t now = loop_now_ms();
 	uint64_t ran = p->out.state == OUTCOME_FAILED ? 0 : now - p->run_ms0;
 	long delay = 0;
@@ -321,6 +328,7 @@ static bool restart_cancel(struct proc *p, const char *why, bool tell)
 		return false;
 	loop_timer_stop(&p->restart_timer);
 	p->restarting = p->restart_due = false;
+	clock_gettime(CLOCK_REALTIME, &p->t_state);
 	restart_end(&p->rs, why);
 	if (tell && p->ctx->hooks->ended)
 		p->ctx->hooks->ended(p->ctx->arg, p);
@@ -745,6 +753,7 @@ static void run_started(struct proc *p, pid_t pid)
 	p->run_ms0 = loop_now_ms();
 	clock_gettime(CLOCK_REALTIME, &now);
 	outcome_started(&p->out, &now);
+	p->t_state = now;
 	for (i = 0; i < LOGS_NPIPES; i++)
 		stream_reopen(p->logs[i]);
 	evfeed_reopen(p->feed);
@@ -783,6 +792,7 @@ static void run_launched(void *arg, struct spawn_child *ch, bool ok,
 			run_abort(p);
 			run_failed(p, 1);
 		} else {
+			p->cwd_in = ch->at_root || !p->home ? "/" : p->home;
 			run_started(p, ch->pid);
 		}
 	} else {
@@ -834,6 +844,7 @@ static int proc_spawn(struct proc *p, const struct run_settings *run)
 		.env = p->ctx->cfg->env,
 		.nenv = p->ctx->cfg->nenv,
 		.pipe_size = p->ctx->cfg->pipe_size,
+		.pty_term = p->ctx->cfg->pty_term,
 		.oom_score_adj = p->ctx->cfg->oom_score_adj,
 		.nofile = p->ctx->nofile,
 	};
@@ -861,6 +872,9 @@ static int proc_spawn(struct proc *p, const struct run_settings *run)
 		goto fail;
 	}
 	spawn_user_lookup(&p->run.opts, p->uid, p->gid, &user);
+	free(p->home);
+	p->home = user.found ? strdup(user.pw.pw_dir) : NULL;
+	p->cwd_in = NULL;
 	rc = spawn_start(&sc, &p->run.opts, &user, p->run.argv,
 			 tree_fd(p->tree), &ch);
 	if (rc < 0) {
@@ -974,9 +988,24 @@ int proc_eof(struct proc *p)
 
 int proc_freeze(struct proc *p, bool frozen)
 {
+	int rc;
+
 	if (!tree_set_cgroup(p->ctx->trees))
 		return -EOPNOTSUPP;
-	return tree_freeze(p->tree, frozen);
+	rc = tree_freeze(p->tree, frozen);
+	if (rc == 0)
+		clock_gettime(CLOCK_REALTIME, &p->t_state);
+	return rc;
+}
+
+const struct timespec *proc_state_time(const struct proc *p)
+{
+	return &p->t_state;
+}
+
+const struct timespec *proc_end_time(const struct proc *p)
+{
+	return p->out.t_end.tv_sec ? &p->out.t_end : &p->t_state;
 }
 
 bool proc_tree_busy(const struct proc *p)
@@ -1039,7 +1068,7 @@ void proc_status(struct proc *p, struct jbuf *b)
 	v.pid = proc_pid(p);
 	v.pgid = v.pid;
 	v.argv = p->run.argv;
-	v.cwd = p->run.opts.cwd;
+	v.cwd = p->run.opts.cwd ? p->run.opts.cwd : p->cwd_in;
 	v.pty = p->run.opts.pty;
 	v.cols = p->run.opts.cols;
 	v.rows = p->run.opts.rows;

@@ -30,6 +30,7 @@ struct slot {
 	bool cloned;  /* made by reading clone */
 	bool touched; /* a ctl line was applied (or a start tried) */
 	struct run_settings settings; /* the next run's, ctl's to edit */
+	struct timespec t_ctl;	      /* the last ctl line applied */
 	struct loop_timer reap_timer; /* reap_after or reap_new_after */
 };
 
@@ -54,6 +55,7 @@ struct slots {
 	uint64_t bytes_gone[LOGS_N];	/* of the slots removed: metrics */
 	uint64_t dropped_gone[LOGS_N];	/* likewise */
 	uint64_t lost_gone;		/* their events lost, likewise */
+	struct timespec t_changed;	/* a slot was made or removed */
 };
 
 static void shutdown_done(struct slots *sl);
@@ -147,6 +149,8 @@ static struct proc *slot_new(struct slots *sl, const char *name, uid_t uid,
 	}
 	s->p = p;
 	sl->next_id++;
+	clock_gettime(CLOCK_REALTIME, &sl->t_changed);
+	s->t_ctl = sl->t_changed;
 	return p;
 }
 
@@ -233,6 +237,7 @@ static void slot_drop(struct slots *sl, struct proc *p)
 	}
 	sl->lost_gone += v.events_lost;
 	tab_del(sl->tab, proc_id(p));
+	clock_gettime(CLOCK_REALTIME, &sl->t_changed);
 	proc_ref(p);	/* for slot_put: proc_remove drops the table's */
 	proc_remove(p); /* only slots_free meets a running slot here */
 	slot_put(s);
@@ -314,7 +319,33 @@ static void reap_cancel(struct slot *s)
 
 void slots_touch(struct proc *p)
 {
-	((struct slot *)proc_data(p))->touched = true;
+	struct slot *s = proc_data(p);
+
+	s->touched = true;
+	clock_gettime(CLOCK_REALTIME, &s->t_ctl);
+}
+
+const struct timespec *slots_ctl_time(struct proc *p)
+{
+	return &((struct slot *)proc_data(p))->t_ctl;
+}
+
+const struct timespec *slots_changed_time(const struct slots *sl)
+{
+	return &sl->t_changed;
+}
+
+unsigned slots_clone_name_len(const struct slots *sl)
+{
+	char name[32];
+	uint64_t n = sl->next_clone;
+	int len;
+
+	do
+		len = snprintf(name, sizeof(name), "%llu",
+			       (unsigned long long)n++);
+	while (tab_by_name(sl->tab, name));
+	return (unsigned)len + 1;
 }
 
 struct run_settings *slots_settings(struct proc *p)

@@ -30,8 +30,10 @@ struct child_report {
 	int err;
 };
 
-/* The child's last word before exec. */
+/* The child's last word before exec: in the directory asked for (cwd,
+ * or the user's home), or in "/" because the home was not there. */
 static const unsigned char spawn_exec_mark = 'x';
+static const unsigned char spawn_exec_mark_root = '/';
 
 /* The fds of a start, as they are made. */
 struct spawn_fds {
@@ -146,6 +148,8 @@ char **spawn_env_build(const struct spawn_ctx *c, const struct spawn_opts *o,
 		rc = rc ?: env_put2(&vec, &n, "LOGNAME", u->pw.pw_name);
 		rc = rc ?: env_put2(&vec, &n, "SHELL", u->pw.pw_shell);
 	}
+	if (o->pty && c->pty_term)
+		rc = rc ?: env_put2(&vec, &n, "TERM", c->pty_term);
 	for (i = 0; i < c->nenv; i++)
 		rc = rc ?: spawn_env_put(&vec, &n, c->env[i]);
 	for (i = 0; i < o->nenv; i++)
@@ -220,6 +224,7 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 {
 	extern char **environ;
 	const struct spawn_user *u = c->user;
+	bool at_root = false;
 	sigset_t none;
 	int i;
 
@@ -245,11 +250,13 @@ static void __attribute__((noreturn)) child_run(const struct child_plan *c)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
 		child_fail(c->report_fd, SPAWN_SETUP);
 	if (c->cwd ? chdir(c->cwd) < 0
-		   : (!c->home || chdir(c->home) < 0) && chdir("/") < 0)
+		   : (!c->home || chdir(c->home) < 0) &&
+			     (at_root = true, chdir("/") < 0))
 		child_fail(c->report_fd, SPAWN_CWD);
 	environ = c->envp;
 	/* "exec next": end of file without it is a child that died. */
-	if (write(c->report_fd, &spawn_exec_mark, 1) != 1)
+	if (write(c->report_fd,
+		  at_root ? &spawn_exec_mark_root : &spawn_exec_mark, 1) != 1)
 		child_fail(c->report_fd, SPAWN_SETUP);
 	execvp(c->argv[0], c->argv);
 	child_fail(c->report_fd, SPAWN_EXEC);
@@ -434,7 +441,10 @@ out:
 static int report_parse(struct spawn_child *ch, enum spawn_step *step, int *err)
 {
 	struct child_report r = {SPAWN_DIED, ECANCELED};
-	unsigned off = ch->ngot > 0 && ch->got[0] == spawn_exec_mark;
+	unsigned off = ch->ngot > 0 && (ch->got[0] == spawn_exec_mark ||
+					ch->got[0] == spawn_exec_mark_root);
+
+	ch->at_root = off && ch->got[0] == spawn_exec_mark_root;
 
 	if (off == 1 && ch->ngot == 1)
 		return 1;

@@ -14,6 +14,7 @@ enum cfg_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 /* A plain value record; every field has a default (cfg_defaults). */
 struct cfg {
 	char *shell;		/* [process] shell, "/bin/sh" */
+	char *pty_term;		/* [process] pty_term, "xterm-256color" */
 	char *cgroup;		/* [process] cgroup: "auto", "off" or a path */
 	unsigned max_processes; /* [process] max_processes, 1024 */
 	unsigned kill_grace_ms; /* [process] kill_grace, 2000ms */

@@ -229,6 +229,11 @@ int proc_snapshot(struct proc *p, enum logs_id log, struct jbuf *b, size_t max);
  * its size is shown. */
 void proc_events_sync(struct proc *p);
 
+/* When p's state last changed (made, started, ended, failed, frozen,
+ * thawed, restarting), and when its last run ended (else the former). */
+const struct timespec *proc_state_time(const struct proc *p);
+const struct timespec *proc_end_time(const struct proc *p);
+
 /* The pid of the running child, 0 when none. */
 pid_t proc_pid(const struct proc *p);
 

@@ -81,6 +81,12 @@ void slots_hold(struct proc *p);
 
 /* A ctl line was applied to p, or a start tried: p is no clone litter. */
 void slots_touch(struct proc *p);
+/* When a ctl line was last applied to p (else when p was made). */
+const struct timespec *slots_ctl_time(struct proc *p);
+/* When a slot was last made or removed (zero: never). */
+const struct timespec *slots_changed_time(const struct slots *sl);
+/* The length of what reading clone would give now ("N\n"). */
+unsigned slots_clone_name_len(const struct slots *sl);
 /* A handle's reference to p goes (it closed or never opened); p may be
  * NULL (a file of the root). */
 void slots_release(struct slots *sl, struct proc *p);

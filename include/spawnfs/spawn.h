@@ -35,6 +35,7 @@ struct spawn_ctx {
 	char *const *env; /* the [env] section's "NAME=VALUE" lines */
 	size_t nenv;
 	size_t pipe_size;
+	const char *pty_term;	     /* TERM of a pty run; NULL: none */
 	int oom_score_adj;	     /* CFG_OOM_KERNEL: leave it */
 	const struct rlimit *nofile; /* the children's open-file limit, or
 					NULL to leave the daemon's */
@@ -59,6 +60,7 @@ struct spawn_child {
 	int err;	  /* from its stderr; -1 on a pty */
 	int report;	  /* the exec report, see spawn_report */
 	bool joined_late; /* joins its cgroup by cgroup.procs: no clone3 */
+	bool at_root;	  /* without cwd, its home was missing: it is in "/" */
 	unsigned char got[16]; /* the report's bytes so far */
 	unsigned ngot;
 };
@@ -91,9 +93,9 @@ int spawn_env_put(char ***vec, size_t *n, const char *e);
 
 /*
  * The environment of a run (pure): PATH, then HOME, USER, LOGNAME and
- * SHELL of u, then c's [env], then o's env lines (an unset removes the
- * name). NULL-terminated, to free with ctl_argv_free; NULL with errno
- * ENOMEM.
+ * SHELL of u, then TERM (c's pty_term) for a pty run, then c's [env],
+ * then o's env lines (an unset removes the name). NULL-terminated, to free with
+ * ctl_argv_free; NULL with errno ENOMEM.
  */
 char **spawn_env_build(const struct spawn_ctx *c, const struct spawn_opts *o,
 		       const struct spawn_user *u);

@@ -154,6 +154,8 @@ static void fuzz_parse(const char *line, size_t len)
 	if (len > 0 && memchr(line, '\0', len) && len <= CTL_LINE_MAX)
 		CHECK(rc == -EINVAL);
 	CHECK(rc == 0 || rc == -EINVAL || rc == -E2BIG || rc == -ENOMEM);
+	if (len > 0 && line[len - 1] == '\r' && len <= CTL_LINE_MAX)
+		CHECK(rc == -EINVAL);
 	if (rc == 0)
 		check_parsed(&l);
 	else

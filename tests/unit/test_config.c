@@ -359,6 +359,11 @@ static void test_set_shell_level(void **state)
 				 f->err, sizeof(f->err)),
 			 0);
 	assert_string_equal(f->c.shell, "/opt/my sh");
+	assert_string_equal(f->c.pty_term, "xterm-256color");
+	assert_int_equal(cfg_set(&f->c, "process", "pty_term", "screen.xterm+1",
+				 1, f->err, sizeof(f->err)),
+			 0);
+	assert_string_equal(f->c.pty_term, "screen.xterm+1");
 	for (i = 0; i < NELEM(levels); i++) {
 		assert_int_equal(cfg_set(&f->c, "log", "level", levels[i], 1,
 					 f->err, sizeof(f->err)),
@@ -377,6 +382,9 @@ static const struct bad_case bad_values[] = {
 	{"process", "shell", "sh"},
 	{"process", "shell", "./sh"},
 	{"process", "shell", "~/bin/sh"},
+	{"process", "pty_term", ""},
+	{"process", "pty_term", "xterm 256"},
+	{"process", "pty_term", "vt100;rm"},
 	{"process", "max_processes", "0"},
 	{"process", "max_processes", "1000001"},
 	{"process", "max_processes", "4294967296"},

@@ -71,6 +71,38 @@ static void test_user_then_config_then_slot(void **state)
 	ctl_argv_free(env);
 }
 
+/* A pty run gets TERM before [env] and the slot's lines, which override
+ * it; a run without pty gets none. */
+static void test_pty_term(void **state)
+{
+	char *cfg_env[] = {"LANG=C"};
+	char *slot_env[] = {"TERM=vt100", NULL};
+	char *none[] = {NULL};
+	struct spawn_ctx c = {
+		.env = cfg_env, .nenv = 1, .pty_term = "xterm-256color"};
+	struct spawn_opts o = {.env = none, .pty = true};
+	struct spawn_user u;
+	char **env;
+
+	(void)state;
+	user_init(&u, 1000, true);
+	env = spawn_env_build(&c, &o, &u);
+	assert_non_null(env);
+	assert_string_equal(env_get(env, "TERM"), "xterm-256color");
+	ctl_argv_free(env);
+	o.env = slot_env;
+	o.nenv = 1;
+	env = spawn_env_build(&c, &o, &u);
+	assert_string_equal(env_get(env, "TERM"), "vt100");
+	ctl_argv_free(env);
+	o.env = none;
+	o.nenv = 0;
+	o.pty = false;
+	env = spawn_env_build(&c, &o, &u);
+	assert_null(env_get(env, "TERM"));
+	ctl_argv_free(env);
+}
+
 static void test_root_path_and_unknown_uid(void **state)
 {
 	struct spawn_ctx c = {0};
@@ -210,6 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_user_then_config_then_slot),
 		cmocka_unit_test(test_root_path_and_unknown_uid),
+		cmocka_unit_test(test_pty_term),
 		cmocka_unit_test(test_env_put_replaces_by_name),
 		cmocka_unit_test(test_fail_status),
 		cmocka_unit_test(test_report_outcomes),
