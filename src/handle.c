@@ -625,7 +625,7 @@ static void handle_request(struct handle *h, struct handle_park *pk, off_t off,
 	}
 	/* A log read that would not wait is answered at once, even behind
 	 * parked reads: those wait at or past the end, so it overtakes no
-	 * byte (DESIGN.md §4: inside the window, never blocking). */
+	 * byte (inside the window, never blocking). */
 	now = !h->parked ||
 	      (h->type == HANDLE_LOG && stream_readable(h->rd, (uint64_t)off));
 

@@ -1,9 +1,10 @@
 /*
  * stream: one output log. It owns a ring and knows its open readers, each
- * a cursor with a read position. The back-pressure rule of DESIGN.md §4
+ * a cursor with a read position. The back-pressure rule (README
+ * "stdout and stderr")
  * lives here: a log with open readers may not overwrite a byte its
  * slowest reader still needs, and a pipe may be read only as far as every
- * log holding it has room. In keep mode (DESIGN §12.4) it never holds a
+ * log holding it has room. In keep mode it never holds a
  * pipe: the window keeps the newest bytes, a sequential reader left
  * behind goes on at the window's start, and the ranges that left the
  * window unread by an open handle are told to the owner. Pure: no
@@ -346,7 +347,8 @@ uint64_t stream_dropped(const struct stream *s)
 	return s->dropped;
 }
 
-/* The read position R of DESIGN.md §4; stalled readers do not count. */
+/* The read position R of the back-pressure rule; stalled readers do not
+ * count. */
 static uint64_t stream_read_pos(const struct stream *s)
 {
 	struct stream *m = (struct stream *)s; /* the cache only */

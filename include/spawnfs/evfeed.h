@@ -5,7 +5,7 @@
  * overwrites a byte that reader still needs), and turns the output logs'
  * bytes into stdout/stderr events.
  *
- * Output events are exact (DESIGN §5: st_size and offsets are the real
+ * Output events are exact (st_size and offsets are the real
  * JSON Lines log), so every output byte becomes part of an event before
  * it leaves its output log's ring. While nobody has the events log open,
  * output events are not rendered at once: they wait as ranges of the

@@ -1,6 +1,6 @@
 /*
  * outcome: how a slot's current or last run stands, as the state machine
- * of DESIGN §11 names it (pure: no syscalls, no logging). A plain record
+ * of README "status and wait" names it (pure: no syscalls, no logging). A plain record
  * its slot owns: the state (new, running, exited, killed, or failed
  * before exec), the times, the exit code or signal, the shell-style
  * status that wait answers, and the last error. The owner tells it what

@@ -1,5 +1,5 @@
 /*
- * restart: the arithmetic of a restart policy (DESIGN §12.4), pure: when
+ * restart: the arithmetic of a restart policy, pure: when
  * a run that ended is started again, after which delay, and when the
  * policy gives up. The delay doubles after each run shorter than
  * RESTART_SHORT_MS, up to RESTART_DELAY_MAX, and goes back to the base

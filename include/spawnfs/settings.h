@@ -11,7 +11,7 @@
 #include "spawnfs/spawn.h"
 #include "spawnfs/tree.h"
 
-/* When a run that ended is started again (DESIGN §12.4). */
+/* When a run that ended is started again. */
 enum restart_mode {
 	RESTART_NO,
 	RESTART_ON_FAILURE, /* after an exit status other than 0, a signal

@@ -64,7 +64,7 @@ int stream_append(struct stream *s, const void *p, size_t n,
 bool stream_holds(const struct stream *s);
 
 /*
- * output keep SIZE (keep > 0; DESIGN §12.4) or output pause (0): in keep
+ * output keep SIZE (keep > 0) or output pause (0): in keep
  * mode the window is keep bytes and s never holds a pipe; pause mode has
  * the window s was made with. Shrinking forgets the oldest bytes. 0 or
  * -ENOMEM (s unchanged).

@@ -1,5 +1,5 @@
 # A fork bomb (every process forks forever, retrying when the limit
-# refuses) cannot outlive its run's control (DESIGN §11): started as
+# refuses) cannot outlive its run's control: started as
 # user nobody with `ulimit -u 300` (root ignores RLIMIT_NPROC: a bomb is
 # never run as root) under `timeout 3`, every process of it is gone
 # within 5 s of the deadline. As a safety net the daemon runs in a v1

@@ -1,4 +1,4 @@
-# The daemon is the subreaper of its runs in every mode (DESIGN §12.4):
+# The daemon is the subreaper of its runs in every mode:
 # a background grandchild whose parent exited comes to the daemon, and
 # when it ends the daemon reaps it at once, never leaving it to PID 1
 # (which may never reap it). A leader's own status is never taken by

@@ -1,4 +1,4 @@
-# Nothing of a run outlives the daemon (DESIGN §11): a SIGTERM stop or an
+# Nothing of a run outlives the daemon: a SIGTERM stop or an
 # unmount leaves no process of any run, setsid grandchildren included
 # with cgroups (group members with cgroup = off); after kill -9 of the
 # daemon its leaders die with it (PR_SET_PDEATHSIG) and a new daemon on

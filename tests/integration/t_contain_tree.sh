@@ -1,4 +1,4 @@
-# A run is its whole process tree (DESIGN §11): a timeout, kill, stop and
+# A run is its whole process tree: a timeout, kill, stop and
 # rmdir reach grandchildren after the leader has exited, setsid ones too
 # with cgroups; start and settings give EBUSY while the tree lives; once
 # it is empty signal gives ESRCH and the run's leaf is gone. Run twice:

@@ -1,4 +1,4 @@
-# Failed starts and refused signals (DESIGN §3): the write itself reports
+# Failed starts and refused signals: the write itself reports
 # the exec errno, status.error says why, and a thousand failures leave no
 # fd, memory or zombie behind in the daemon.
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +16,7 @@ error_says() {
 		esac
 	done
 }
-# never_ran SLOT: no run was recorded: the start failed (DESIGN §11).
+# never_ran SLOT: no run was recorded: the start failed.
 never_ran() {
 	jq -e '.state == "failed" and .pid == null and .start_time == null' \
 		"$1/status" >/dev/null ||
@@ -50,7 +50,7 @@ ctl_fails "$s" "No such file or directory" 'exec echo should not run'
 never_ran "$s"
 ok "cwd /nonexistent then start: ENOENT"
 
-# A slot that ran and failed to restart is failed (DESIGN §11): wait
+# A slot that ran and failed to restart is failed: wait
 # answers for the failed start, not for the run before it.
 ctl "$s" 'cwd /' 'exec true'
 [ "$(timeout 10 cat "$s/wait")" = 0 ] || fail "badcwd: run after fixing cwd"

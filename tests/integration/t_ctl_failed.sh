@@ -1,4 +1,4 @@
-# wait answers for a failed start (DESIGN §11): state "failed"; wait gives
+# wait answers for a failed start: state "failed"; wait gives
 # 127 for exec ENOENT, 126 for other exec errors, 1 for cwd (and fork,
 # user, limits); readers already parked in wait are answered; a later
 # start resets it. `start nosuch` runs the shell, which exits 127.

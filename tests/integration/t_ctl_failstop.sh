@@ -1,4 +1,4 @@
-# Fail-stop per open ctl handle (DESIGN §11): bash writes one line per
+# Fail-stop per open ctl handle: bash writes one line per
 # write(2), so a typo on one line must stop the lines after it. Once a
 # write on a handle fails, every later write on that handle fails with
 # the same errno and runs nothing; earlier lines stay applied; status.error

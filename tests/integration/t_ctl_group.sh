@@ -1,4 +1,4 @@
-# Process groups and stopping (DESIGN §3): each run is a session and group
+# Process groups and stopping: each run is a session and group
 # leader, signals reach background grandchildren, stop escalates to KILL
 # after its grace, and timeout stops a run by itself.
 . "$(dirname "$0")/lib.sh"

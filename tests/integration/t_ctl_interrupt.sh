@@ -1,4 +1,4 @@
-# An interrupted ctl write (DESIGN §3; FUSE-NOTES "Interrupts"): a write
+# An interrupted ctl write (README "Choices"): a write
 # holding a start waits for the start's result; a signal the writer
 # handles meanwhile (a shell's SIGCHLD, a trap) must not turn that result
 # into EINTR, nor drop the lines after the start in the same write. A start that hangs still

@@ -1,4 +1,4 @@
-# ctl lines (DESIGN §3): several lines in one write, the last line without
+# ctl lines: several lines in one write, the last line without
 # a newline, > and >>, the first bad line's errno, E2BIG, EBUSY, quoting,
 # cwd, and the environment a run gets (nothing inherited but the basics).
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# Read-back is complete (DESIGN §11): every setting that affects a run
+# Read-back is complete: every setting that affects a run
 # (user included) is in ctl, so `cat a/ctl > b/ctl` makes the same job.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "skip: user needs a root daemon"; exit 77; }

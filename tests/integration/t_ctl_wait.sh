@@ -1,4 +1,4 @@
-# wait and status (DESIGN §6): shell-style codes for exits and signals, a
+# wait and status: shell-style codes for exits and signals, a
 # read that blocks until the run ends, every reader served however late,
 # and interruptible. status: state, pid, exit_code, signal.
 . "$(dirname "$0")/lib.sh"

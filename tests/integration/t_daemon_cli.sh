@@ -1,4 +1,4 @@
-# The command line and the configuration (DESIGN §1, §7): -V, -h, exit 2
+# The command line and the configuration: -V, -h, exit 2
 # for usage and configuration errors with a message naming the key and the
 # line, exit 1 for a runtime failure, and -o key=value applied over the
 # file.

@@ -1,4 +1,4 @@
-# Memory goes back after load (DESIGN §11): the logs' buffers (64 KiB and
+# Memory goes back after load: the logs' buffers (64 KiB and
 # more) come from mmap and return to the system when a slot goes. After a
 # thousand paused yes slots (each holding a full 256 KiB stdout log) are
 # killed and removed, the daemon's RSS is back within 4 MiB of what it

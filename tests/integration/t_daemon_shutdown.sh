@@ -1,4 +1,4 @@
-# Shutdown (DESIGN §1, §9): on unmount or SIGTERM the daemon stops every
+# Shutdown: on unmount or SIGTERM the daemon stops every
 # running group (TERM, then KILL after kill_grace), reaps all children,
 # unmounts and exits 0, leaving no child and no zombie behind.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# A clean stop (DESIGN §9, §11), however the daemon was started: SIGTERM,
+# A clean stop, however the daemon was started: SIGTERM,
 # SIGINT and SIGHUP stop a daemon that detached (no -f: how mount(8) and
 # fstab run it) as well as one in the foreground. On a stop the runs are
 # stopped, reaped and drained, and every reader ends with end of file and

@@ -1,4 +1,4 @@
-# The tree refuses what it cannot mean (DESIGN §2, §8): rmdir of a running
+# The tree refuses what it cannot mean: rmdir of a running
 # slot (EBUSY), bad slot names (EINVAL), creating, removing, renaming or
 # truncating files (EPERM), while ctl and stdin accept O_TRUNC.
 . "$(dirname "$0")/lib.sh"

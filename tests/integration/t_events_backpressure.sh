@@ -1,4 +1,4 @@
-# Back-pressure through events (DESIGN §4, §5): an open events handle
+# Back-pressure through events: an open events handle
 # holds both pipes, so an open but unread events handle pauses the child
 # even while stdout is being drained; closing it resumes the child. With
 # no handle open on any log, the child pauses once stdout's buffer_size is

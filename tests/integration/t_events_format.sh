@@ -1,4 +1,4 @@
-# events (DESIGN §5): every line is one JSON object with seq, an RFC 3339
+# events: every line is one JSON object with seq, an RFC 3339
 # UTC time and its type's fields; the output events, decoded (data or
 # data_base64), reproduce the stdout and stderr logs byte for byte, for
 # text, control characters and binary; a UTF-8 character that reaches the

@@ -1,4 +1,4 @@
-# events while nobody has the events log open (DESIGN §5): output events
+# events while nobody has the events log open: output events
 # then wait unrendered, and those that newer output is sure to push out of
 # the log are only counted. What a late reader, status and stat see must
 # be the same as if every line had been written: the retained lines are

@@ -1,4 +1,4 @@
-# events through a run's life (DESIGN §5, §3): the end event is written
+# events through a run's life: the end event is written
 # with nobody reading and a late reader gets it; an early reader follows
 # the run and reaches EOF after the end; failed starts write error events,
 # `signal` a signal event, `eof` an eof event; seq strictly increases.
@@ -77,7 +77,7 @@ jq -s -e 'map(select(.type == "error") | .error) as $e |
 	($e[2] | test("nonexistent/again")) and
 	all($e[]; test("No such file or directory"))' "$f" >/dev/null ||
 	fail "bad: error texts: $(jq -c 'select(.type == "error")' "$f")"
-# DESIGN §11: a failed restart is state failed, and wait says 127.
+# A failed restart is state failed, and wait says 127.
 jq -e '.state == "failed" and .status == 127' "$s/status" >/dev/null ||
 	fail "bad: a failed restart: $(cat "$s/status")"
 ok "exec /nonexistent, a bad cwd and a failed restart write error events" \

@@ -1,4 +1,4 @@
-# [stream] events = off (DESIGN §11): no events file in any slot (lookup,
+# [stream] events = off: no events file in any slot (lookup,
 # readdir, open), output still streams byte-exact, a failed start's error
 # lives in status.error only, and status has no events bytes.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# Hostile input (DESIGN §8: "a clear errno, never a crash, a hang or a
+# Hostile input ("a clear errno, never a crash, a hang or a
 # leak"): garbage ctl writes, odd slot names, bad signals, absurd offsets
 # and sizes, wrong open modes and idle handles on a fast producer. Every
 # call ends in time (20 s, 120 s under valgrind) with the errno it is due,

@@ -1,4 +1,4 @@
-# output keep SIZE (DESIGN §12.4): a job nobody reads is never paused and
+# output keep SIZE: a job nobody reads is never paused and
 # its window holds the last SIZE bytes; a reader left behind goes on at
 # the window's start and events tells what it missed, so what it got and
 # the skip ranges cover the output exactly; a paused job resumes when

@@ -1,4 +1,4 @@
-# by-pid (DESIGN §2): by-pid/PID is a symlink to ../NAME for each live
+# by-pid: by-pid/PID is a symlink to ../NAME for each live
 # run; readlink, ls and `cd by-pid/PID` work; it goes when the run ends,
 # and a restart shows the new pid.
 . "$(dirname "$0")/lib.sh"

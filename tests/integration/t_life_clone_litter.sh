@@ -1,4 +1,4 @@
-# clone leaves no litter (DESIGN §11): a slot made by reading clone that
+# clone leaves no litter: a slot made by reading clone that
 # was never written to and that nobody has open goes after
 # reap_new_after (here -o reap_new_after=300ms). Recursive tools (grep -r,
 # cp -r, tar, find -exec cat) read clone; they must not fill the table.

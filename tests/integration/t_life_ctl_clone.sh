@@ -1,4 +1,4 @@
-# Reading ctl (DESIGN §2, §3) gives lines that recreate the job: cwd, env,
+# Reading ctl gives lines that recreate the job: cwd, env,
 # unset, stdin, pty, timeout and the last start/exec line, quoted so that
 # `cat a/ctl > b/ctl` makes b run the same job with the same output.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# reap_after (DESIGN §2, §7): an exited slot with no handle open
+# reap_after: an exited slot with no handle open
 # disappears reap_after after its end (or after its last handle closed);
 # an open handle keeps it; running and never-started slots stay. A bare
 # number is seconds.

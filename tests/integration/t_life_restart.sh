@@ -1,4 +1,4 @@
-# Restart (DESIGN §2): `start` on a slot whose run ended starts a new run;
+# Restart: `start` on a slot whose run ended starts a new run;
 # the logs keep growing, events records a second start and end, seq goes
 # on increasing, wait follows the new run, status describes the new run.
 . "$(dirname "$0")/lib.sh"

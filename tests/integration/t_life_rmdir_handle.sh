@@ -1,4 +1,4 @@
-# An open handle outlives rmdir (DESIGN §11) for fstat as well as read:
+# An open handle outlives rmdir for fstat as well as read:
 # cat, tail and less fstat first, so `exec 7<x/stdout; rmdir x; cat <&7`
 # must print what the job wrote. fstat reaches the daemon as a getattr of
 # the inode without a file handle; it answers from the open handle.

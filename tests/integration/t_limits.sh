@@ -1,4 +1,4 @@
-# Every limit gives its own errno, exactly (DESIGN §2, §3, §8): slots
+# Every limit gives its own errno, exactly: slots
 # (ENOSPC), handles per slot (EMFILE), ctl line length, argv words and env
 # lines (E2BIG), slot names (ENAMETOOLONG, EINVAL, EEXIST, EPERM), and the
 # refused ctl lines (EINVAL, ESRCH, EBUSY, ENOTTY). Each failed ctl line

@@ -1,4 +1,4 @@
-# Back-pressure (DESIGN §4): with no reader, `yes` fills buffer_size and is
+# Back-pressure: with no reader, `yes` fills buffer_size and is
 # paused by its own pipe; the daemon's CPU and memory stay flat; a reader
 # that comes later gets every byte from the first, in order.
 . "$(dirname "$0")/lib.sh"
@@ -92,7 +92,7 @@ ctl "$s" kill
 ok "kill of the paused child: wait gives 137"
 
 # Unmount with that output still unread: the daemon must still exit
-# (DESIGN §9), not wait for an EOF it has stopped reading for.
+#, not wait for an EOF it has stopped reading for.
 fusermount3 -u "$MNT" || fail "fusermount3 -u"
 t=0
 limit=$((5 * $(slow_factor)))

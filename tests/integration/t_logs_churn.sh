@@ -1,4 +1,4 @@
-# Open-read-close churn on a live log (DESIGN §4, §8 "never a leak"):
+# Open-read-close churn on a live log :
 # 200 short readers of a running `yes` leave the daemon's memory and fds
 # where they were, and no reader behind in status.
 . "$(dirname "$0")/lib.sh"

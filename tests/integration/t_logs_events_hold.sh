@@ -1,4 +1,4 @@
-# Back-pressure across logs (DESIGN §4): an open `events` handle holds the
+# Back-pressure across logs: an open `events` handle holds the
 # pipes it is fed by, so an open but unread events handle pauses a child
 # whose stdout is being read; closing it lets the run go on, and the
 # stdout reader still gets every byte.
@@ -7,7 +7,7 @@ mount_fs
 
 seq 1 300000 >"$WORK/want"
 s=$(slot held)
-[ -e "$s/events" ] || fail "no events file in a slot (DESIGN §2, §5)"
+[ -e "$s/events" ] || fail "no events file in a slot"
 exec 7<"$s/events"
 ctl "$s" 'exec seq 1 300000'
 timeout 15 cat "$s/stdout" >"$WORK/out" 7<&- &

@@ -1,4 +1,4 @@
-# Several readers of one log (DESIGN §4): each open reader gets every byte
+# Several readers of one log: each open reader gets every byte
 # in order, the slowest pacing the child like tee; fast and slow producers.
 . "$(dirname "$0")/lib.sh"
 mount_fs

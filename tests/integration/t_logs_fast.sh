@@ -1,4 +1,4 @@
-# Fast commands are never truncated (DESIGN §4 "Process end"): every byte
+# Fast commands are never truncated : every byte
 # written before exit is readable to EOF by a reader that opens after the
 # exit; output larger than buffer_size waits, paused, for its reader.
 . "$(dirname "$0")/lib.sh"

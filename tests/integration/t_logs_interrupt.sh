@@ -1,4 +1,4 @@
-# Interrupted reads (DESIGN §4, §9; FUSE-NOTES "Interrupts"): a reader
+# Interrupted reads : a reader
 # waiting at the end of a live log ends at once on Ctrl-C or kill -9,
 # and is never left in state D.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# A background grandchild holding the pipe (DESIGN §4 "Process end"):
+# A background grandchild holding the pipe :
 # readers see EOF at most drain_timeout after the command exits, and the
 # daemon then closes its end of the pipe.
 . "$(dirname "$0")/lib.sh"

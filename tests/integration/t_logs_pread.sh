@@ -1,4 +1,4 @@
-# The output-log file contract at the syscall level (DESIGN §4): pread in
+# The output-log file contract at the syscall level: pread in
 # and below the window, at the end (blocking, O_NONBLOCK, EOF), the first
 # read at 0, st_size, st_mtime, lseek SEEK_END and poll.
 . "$(dirname "$0")/lib.sh"

@@ -1,6 +1,6 @@
 # One handle shared by two processes: a read inside the window is
 # answered at once even while another read on the same handle waits at
-# the end (DESIGN.md §4: never blocking inside the window).
+# the end (never blocking inside the window).
 . "$(dirname "$0")/lib.sh"
 mount_fs
 

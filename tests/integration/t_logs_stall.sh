@@ -1,4 +1,4 @@
-# The slowest open handle paces the child (DESIGN §4): an idle open handle
+# The slowest open handle paces the child: an idle open handle
 # holds it; with stall_timeout it stops holding after that long, and its
 # next read below the window fails with EIO.
 . "$(dirname "$0")/lib.sh"

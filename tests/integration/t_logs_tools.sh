@@ -1,5 +1,4 @@
-# The logs with the tools users use (DESIGN §4, FUSE-NOTES "How tail
-# behaves"): tail -f follows, tail -n / head / grep / while-read give exact
+# The logs with the tools users use: tail -f follows, tail -n / head / grep / while-read give exact
 # results on a finished log, cat follows a running process to EOF.
 . "$(dirname "$0")/lib.sh"
 mount_fs

@@ -1,4 +1,4 @@
-# Snapshot files (DESIGN §12.4): stdout.now, stderr.now and events.now
+# Snapshot files: stdout.now, stderr.now and events.now
 # copy the retained window at open and then end, whether the job runs or
 # not; grep, wc and sed on a running, paused job return at once and change
 # nothing of it; st_size is the window; [stream] snapshot_max bounds the

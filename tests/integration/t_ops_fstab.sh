@@ -1,4 +1,4 @@
-# mount(8) and /etc/fstab (DESIGN §1): "mount -t fuse.spawnfs spawnfs DIR
+# mount(8) and /etc/fstab: "mount -t fuse.spawnfs spawnfs DIR
 # -o allow_other" and the fstab line "spawnfs DIR fuse.spawnfs
 # allow_other,nofail 0 0" with "mount DIR" both go through mount.fuse3,
 # which starts "spawnfs spawnfs DIR -o OPTIONS" through /bin/sh. The

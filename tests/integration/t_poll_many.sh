@@ -1,4 +1,4 @@
-# poll/select/epoll (DESIGN §4, §6): one event loop follows three jobs'
+# poll/select/epoll: one event loop follows three jobs'
 # stdout at once and gets every line promptly and EOF from each; handles
 # report readable exactly when a read would not wait: not while nothing
 # is there, at once when data, EOF or the end (wait) arrives.

@@ -1,4 +1,4 @@
-# Terminals (DESIGN §3): `pty COLSxROWS` runs the next start on a pseudo-
+# Terminals: `pty COLSxROWS` runs the next start on a pseudo-
 # terminal that is the child's controlling tty, of that size; its output
 # (stdout and stderr alike) goes to the stdout log, stderr stays empty;
 # writes to stdin are typed on it; `resize` changes the size of the running

@@ -1,5 +1,5 @@
 # A background grandchild that keeps the terminal open cannot keep the
-# logs open (DESIGN §4, "the same holds for a pty"): readers of stdout and
+# logs open ("the same holds for a pty"): readers of stdout and
 # events see EOF at most drain_timeout after the command exits, the end
 # event comes, and the daemon closes its end of the terminal.
 . "$(dirname "$0")/lib.sh"

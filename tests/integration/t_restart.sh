@@ -1,4 +1,4 @@
-# Restart policies (DESIGN §12.4): on-failure restarts a failing job with
+# Restart policies: on-failure restarts a failing job with
 # a growing delay until the limit, and wait answers once, then; always
 # restarts a clean exit, and a stop while restarting ends it at once;
 # between runs the slot is restarting (start and settings EBUSY, signal

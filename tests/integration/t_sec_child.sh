@@ -1,4 +1,4 @@
-# Child hygiene (DESIGN §3, §8): whatever the daemon holds or inherited,
+# Child hygiene: whatever the daemon holds or inherited,
 # a run starts with only fds 0, 1 and 2, an empty signal mask, no ignored
 # signal, its own session and process group, only the documented
 # environment, and the configured oom_score_adj (inherited from the daemon
@@ -137,7 +137,7 @@ $(ls -l "/proc/$pid/fd")"
 		"zero, own session and group, tty $tty, oom_score_adj inherited"
 done
 
-# The environment: only what DESIGN §3 lists, nothing from the daemon.
+# The environment: only what README "ctl" lists, nothing from the daemon.
 s=$(slot env)
 ctl "$s" 'exec env'
 wait_for "$s" 0 "env: exit"

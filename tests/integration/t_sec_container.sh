@@ -1,4 +1,4 @@
-# Containers (DESIGN §8): a process in another mount namespace that sees the
+# Containers: a process in another mount namespace that sees the
 # tree through a bind mount can start a job, read its output and wait for
 # it (unshare -m, bwrap --bind); through a read-only bind (bwrap --ro-bind)
 # it can observe and follow but not change anything (EROFS). A namespace

@@ -1,4 +1,4 @@
-# Read-only mounts (DESIGN §8): with -o ro the tree can be observed but
+# Read-only mounts: with -o ro the tree can be observed but
 # nothing can be created or changed: reading clone (which would make a
 # slot) fails with EROFS from the daemon, and mkdir, rmdir, truncation and
 # writes fail with EROFS. The mount is its own daemon's, so it is empty:

@@ -1,4 +1,4 @@
-# Users and permissions (DESIGN §8). A root daemon with -o allow_other
+# Users and permissions. A root daemon with -o allow_other
 # turns on default_permissions; the root is 01777, so any user may make a
 # slot and only its owner (or root) may remove it; a slot belongs to the
 # uid/gid that made it (mkdir or clone), with mode process_mode; its runs

@@ -1,4 +1,4 @@
-# status tells the truth (DESIGN §11): a pty run says stdin "pty"; a
+# status tells the truth: a pty run says stdin "pty"; a
 # leader stopped by a signal is "stopped" and "running" again after CONT
 # (TSTP, TTIN and TTOU from outside are discarded by the kernel: a run is
 # an orphaned process group; a program that handles TSTP stops itself);

@@ -1,4 +1,4 @@
-# stdin into a full pipe (DESIGN §2, §3, §8): a child that never reads
+# stdin into a full pipe: a child that never reads
 # makes the writer wait instead of failing; the wait is interruptible
 # (SIGTERM, SIGINT); the daemon does not hold what the pipe cannot take.
 . "$(dirname "$0")/lib.sh"

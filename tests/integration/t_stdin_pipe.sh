@@ -1,4 +1,4 @@
-# stdin (DESIGN §2, §3): with "stdin pipe" the bytes written to stdin reach
+# stdin: with "stdin pipe" the bytes written to stdin reach
 # the child in order and intact, eof closes it, and a write with nowhere to
 # go (stdin null, after eof, after the end) fails with EPIPE.
 . "$(dirname "$0")/lib.sh"

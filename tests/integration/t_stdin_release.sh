@@ -1,4 +1,4 @@
-# A writer blocked on a full stdin pipe (DESIGN §2, §3) is released with
+# A writer blocked on a full stdin pipe is released with
 # EPIPE when the child exits without reading, and the daemon carries on.
 . "$(dirname "$0")/lib.sh"
 mount_fs

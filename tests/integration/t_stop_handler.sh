@@ -1,4 +1,4 @@
-# A stop lets handlers finish (DESIGN §12.4): while a run is being
+# A stop lets handlers finish: while a run is being
 # stopped, a log nobody has open is read on, so a TERM handler that
 # prints exits with its own status (not 137); end_reason and the end
 # event say why each run ended: exit, signal, timeout, stop, kill,
