@@ -1,7 +1,7 @@
 /*
  * proc: one process slot and its runs, as the state machine of README
- * "status and wait" (new, running, stopped, exited, killed, failed). A run starts
- * through spawn, its leader is watched by child, its output pumped into
+ * "status and wait" (new, running, stopped, exited, killed, failed). A run
+ * starts through spawn, its leader is watched by child, its output pumped into
  * the logs by pump and its events fed by evfeed; it is over only when
  * its leader was reaped AND every output pipe reached end of file or was
  * cut, in either order, and proc_end is the one way to bring it there.

@@ -1,7 +1,7 @@
 /*
  * outcome: how a slot's current or last run stands, as the state machine
- * of README "status and wait" names it (pure: no syscalls, no logging). A plain record
- * its slot owns: the state (new, running, exited, killed, or failed
+ * of README "status and wait" names it (pure: no syscalls, no logging). A plain
+ * record its slot owns: the state (new, running, exited, killed, or failed
  * before exec), the times, the exit code or signal, the shell-style
  * status that wait answers, and the last error. The owner tells it what
  * happened and when; it names the states status shows and fills the

@@ -1,6 +1,6 @@
 /*
- * proc: a process slot and its runs, as the state machine of README "status and wait"
- * (new, running, stopped, exited, killed, failed). It holds the logs and
+ * proc: a process slot and its runs, as the state machine of README "status and
+ * wait" (new, running, stopped, exited, killed, failed). It holds the logs and
  * the current or last run (with a copy of the settings it started
  * with; the next run's are the ctl side's), and decides
  * what happens to them: it starts runs through spawn, has leader await
