@@ -79,7 +79,9 @@ static int opts_append(char **list, const char *opt)
 }
 
 /* Mount options from fstab that mean nothing for this tree (it keeps no
- * access times) and that libfuse would refuse: accepted and dropped. */
+ * access times) and that libfuse would refuse: accepted and dropped. dev
+ * and suid too, which mount.fuse3 adds: the tree holds neither devices
+ * nor set-id programs, so it is always nosuid,nodev, as a direct mount. */
 static bool opt_ignored(const char *tok)
 {
 	static const char *const ignored[] = {
@@ -87,7 +89,7 @@ static bool opt_ignored(const char *tok)
 		"atime",    "noatime",	  "diratime",	 "nodiratime",
 		"lazytime", "nolazytime", "mand",	 "nomand",
 		"defaults", "auto",	  "noauto",	 "nofail",
-		"_netdev"};
+		"_netdev",  "dev",	  "suid"};
 	size_t i;
 
 	if (strncmp(tok, "x-", 2) == 0)

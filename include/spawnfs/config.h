@@ -5,9 +5,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The configuration read without -c: the build sets it from the install
+ * prefix (<sysconfdir>/spawnfs/spawnfs.ini). */
+#ifndef CFG_DEFAULT_PATH
 #define CFG_DEFAULT_PATH "/etc/spawnfs/spawnfs.ini"
-#define CFG_ERR_MAX	 256
-#define CFG_OOM_KERNEL	 (-1001) /* oom_score_adj left as the kernel sets it */
+#endif
+#define CFG_ERR_MAX    256
+#define CFG_OOM_KERNEL (-1001) /* oom_score_adj left as the kernel sets it */
 
 enum cfg_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 

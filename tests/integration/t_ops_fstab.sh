@@ -8,11 +8,11 @@
 # spawnfs, type fuse.spawnfs), or "mount -a" mounts it a second time.
 #
 # The test runs in a private mount namespace: /etc/fstab there is a bind
-# of a copy with the line added, and /usr/local/sbin (first in the shell's
-# default PATH, which is what mount.fuse3's shell uses since mount(8)
-# clears PATH) a bind of a directory holding a "spawnfs" that records its
-# arguments and runs the built binary. So the real /etc/fstab and
-# /usr/local/sbin are never written, even if the test is killed; the
+# of a copy with the line added, and /usr/local/bin (where cmake --install
+# puts spawnfs, in the shell's default PATH, which is what mount.fuse3's
+# shell uses since mount(8) clears PATH) a bind of a directory holding a
+# "spawnfs" that records its arguments and runs the built binary. So the
+# real /etc/fstab and /usr/local/bin are never written, even if the test is killed; the
 # outer run checks that /etc/fstab is byte for byte what it was.
 #
 # mount(8) starts the daemon, not the harness: under SPAWNFS_WRAP (a
@@ -39,7 +39,8 @@ fi
 for t in mount umount findmnt /sbin/mount.fuse3; do
 	command -v "$t" >/dev/null || fail "$t is not installed"
 done
-[ -d /usr/local/sbin ] || fail "no /usr/local/sbin to put spawnfs in PATH"
+[ -d /usr/local/bin ] || fail "no /usr/local/bin to put spawnfs in PATH"
+[ ! -e /usr/local/sbin/spawnfs ] || fail "a spawnfs in /usr/local/sbin would come first"
 # mount(8) turns a source that names a file in the current directory
 # (such as a build directory's spawnfs) into its absolute path.
 cd /
@@ -73,9 +74,9 @@ printf '%s\\n' "\$@" >"$WORK/argv.\$n"
 exec "$SPAWNFS" "\$@"
 EOF
 chmod 755 "$WORK/sbin/spawnfs"
-mount --bind "$WORK/sbin" /usr/local/sbin
-[ "$(env -i /bin/sh -c 'command -v spawnfs')" = /usr/local/sbin/spawnfs ] ||
-	fail "the shell's default PATH does not find /usr/local/sbin/spawnfs"
+mount --bind "$WORK/sbin" /usr/local/bin
+[ "$(env -i /bin/sh -c 'command -v spawnfs')" = /usr/local/bin/spawnfs ] ||
+	fail "the shell's default PATH does not find /usr/local/bin/spawnfs"
 
 # argv_of N: the arguments of the Nth run, blank-separated.
 argv_of() {
@@ -159,6 +160,15 @@ DAEMONS="$DAEMONS $pid"
 use_tree fstab
 ok "fstab: 'mount $MNT' ran '$(argv_of 1)' (nofail is mount's own);" \
 	"a job ran through the tree"
+
+# mount.fuse3 passes dev and suid; the tree is nosuid,nodev all the same,
+# as a direct mount is.
+opts=$(findmnt -n -o OPTIONS --mountpoint "$MNT" | head -n 1)
+case ",$opts," in
+*,nosuid,*nodev,* | *,nodev,*nosuid,*) ;;
+*) fail "the fstab mount's options: $opts (want nosuid,nodev)" ;;
+esac
+ok "the fstab mount is nosuid,nodev ($opts)"
 
 # The mount table names the tree as fstab does, so mount -a knows it is
 # mounted and leaves it alone.

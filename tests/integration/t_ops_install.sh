@@ -1,10 +1,12 @@
 # The system install: "cmake --install BUILD --prefix /usr" (into a
-# DESTDIR) puts the binary, the configuration the daemon reads, the
-# systemd unit and both manual pages where a Debian system looks for
+# DESTDIR) puts the binary, the configuration, both systemd units, both
+# manual pages and the Kubernetes examples where a Debian system looks for
 # them, with the right modes; the installed pages render, the installed
 # configuration mounts a working tree, an edited configuration survives a
-# reinstall, and a /usr/local install still puts the configuration in
-# /etc/spawnfs and points its unit at /usr/local/bin.
+# reinstall. The configuration follows the prefix (<sysconfdir>/spawnfs:
+# /etc for /usr, /usr/local/etc for /usr/local): the daemon's default -c
+# is compiled from the configured prefix, the units name the installed
+# file, and installing under another prefix than the configured one warns.
 . "$(dirname "$0")/lib.sh"
 
 SRC=${SPAWNFS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -38,7 +40,14 @@ INI=$ROOT/etc/spawnfs/spawnfs.ini
 UNIT=$ROOT/usr/lib/systemd/system/spawnfs@.service
 MAN8=$ROOT/usr/share/man/man8/spawnfs.8
 MAN5=$ROOT/usr/share/man/man5/spawnfs.ini.5
+EXPORT=$ROOT/usr/lib/systemd/system/spawnfs-export@.service
+K8S=$ROOT/usr/share/doc/spawnfs/examples/k8s
 has_mode "$BIN" 755
+has_mode "$EXPORT" 644
+has_mode "$K8S/spawnfs-daemonset.yaml" 644
+has_mode "$K8S/spawnfs-client.yaml" 644
+same "$EXPORT" "$SRC/etc/systemd/spawnfs-export@.service"
+same "$K8S/spawnfs-client.yaml" "$SRC/etc/k8s/spawnfs-client.yaml"
 has_mode "$INI" 644
 has_mode "$UNIT" 644
 has_mode "$MAN8" 644
@@ -52,13 +61,16 @@ same "$MAN5" "$SRC/man/spawnfs.ini.5"
 ( cd "$ROOT" && find . -type f | sort ) >"$WORK/files"
 printf '%s\n' ./etc/spawnfs/spawnfs.ini ./usr/bin/spawnfs \
 	./usr/lib/systemd/system/spawnfs@.service \
+	./usr/lib/systemd/system/spawnfs-export@.service \
+	./usr/share/doc/spawnfs/examples/k8s/spawnfs-client.yaml \
+	./usr/share/doc/spawnfs/examples/k8s/spawnfs-daemonset.yaml \
 	./usr/share/man/man5/spawnfs.ini.5 ./usr/share/man/man8/spawnfs.8 |
 	sort >"$WORK/want"
 cmp -s "$WORK/files" "$WORK/want" ||
 	fail "installed files: $(diff "$WORK/want" "$WORK/files")"
 ok "--prefix /usr: /usr/bin/spawnfs 755, /etc/spawnfs/spawnfs.ini 644" \
-	"(= etc/spawnfs.ini), /usr/lib/systemd/system/spawnfs@.service and" \
-	"both pages 644, nothing else"
+	"(= etc/spawnfs.ini), both units in /usr/lib/systemd/system, both" \
+	"pages and the k8s examples 644, nothing else"
 
 # The installed pages render, and man finds them by name and section.
 for p in "$MAN8" "$MAN5"; do
@@ -99,17 +111,48 @@ grep -q "Keeping: $INI" "$WORK/install.log" ||
 	fail "the reinstall did not say it kept the configuration: $(cat "$WORK/install.log")"
 ok "a reinstall keeps an edited /etc/spawnfs/spawnfs.ini"
 
-# --prefix /usr/local: the configuration is still where the daemon reads
-# it, and the unit runs the /usr/local binary.
+# --prefix /usr/local: the configuration goes to /usr/local/etc/spawnfs,
+# both units name it and the /usr/local binary.
 install_to "$WORK/local" /usr/local
-has_mode "$WORK/local/usr/local/bin/spawnfs" 755
-has_mode "$WORK/local/etc/spawnfs/spawnfs.ini" 644
-[ ! -e "$WORK/local/usr/local/etc" ] || fail "a config went to /usr/local/etc"
-has_mode "$WORK/local/usr/local/lib/systemd/system/spawnfs@.service" 644
-has_mode "$WORK/local/usr/local/share/man/man8/spawnfs.8" 644
-grep -qx 'ExecStart=/usr/local/bin/spawnfs -f -c /etc/spawnfs/spawnfs.ini -o allow_other %f' \
-	"$WORK/local/usr/local/lib/systemd/system/spawnfs@.service" ||
-	fail "the /usr/local unit: $(grep ExecStart= \
-		"$WORK/local/usr/local/lib/systemd/system/spawnfs@.service")"
-ok "--prefix /usr/local: /etc/spawnfs/spawnfs.ini, and a unit running" \
-	"/usr/local/bin/spawnfs from /usr/local/lib/systemd/system"
+L=$WORK/local/usr/local
+has_mode "$L/bin/spawnfs" 755
+has_mode "$L/etc/spawnfs/spawnfs.ini" 644
+[ ! -e "$WORK/local/etc" ] || fail "a /usr/local install wrote to /etc"
+has_mode "$L/lib/systemd/system/spawnfs@.service" 644
+has_mode "$L/lib/systemd/system/spawnfs-export@.service" 644
+has_mode "$L/share/man/man8/spawnfs.8" 644
+grep -qx 'ExecStart=/usr/local/bin/spawnfs -f -c /usr/local/etc/spawnfs/spawnfs.ini -o allow_other %f' \
+	"$L/lib/systemd/system/spawnfs@.service" ||
+	fail "the /usr/local unit: $(grep ExecStart= "$L/lib/systemd/system/spawnfs@.service")"
+grep -qx 'EnvironmentFile=-/usr/local/etc/spawnfs/export-%i.env' \
+	"$L/lib/systemd/system/spawnfs-export@.service" ||
+	fail "the /usr/local export unit: $(grep EnvironmentFile= "$L/lib/systemd/system/spawnfs-export@.service")"
+grep -q 'Delegate=yes' "$L/lib/systemd/system/spawnfs@.service" ||
+	fail "the unit does not delegate the cgroup subtree"
+ok "--prefix /usr/local: /usr/local/etc/spawnfs/spawnfs.ini; units name it" \
+	"and /usr/local/bin/spawnfs; Delegate=yes"
+
+# The daemon's default -c follows the configured prefix: this build's,
+# and a build configured for /usr (configured only: the flags say it).
+cached=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$BUILD/CMakeCache.txt")
+want=$cached/etc/spawnfs/spawnfs.ini
+[ "$cached" = /usr ] && want=/etc/spawnfs/spawnfs.ini
+"$SPAWNFS" --help | grep -qF "(default $want)" ||
+	fail "--help of a build for $cached: $("$SPAWNFS" --help | grep default)"
+mkdir "$WORK/b-usr"
+timeout 120 cmake -S "$SRC" -B "$WORK/b-usr" -DCMAKE_INSTALL_PREFIX=/usr \
+	-DSPAWNFS_TESTS=OFF >"$WORK/cfg.log" 2>&1 || fail "configure: $(tail -n 5 "$WORK/cfg.log")"
+def=$(grep -o 'CFG_DEFAULT_PATH=[^ ]*' "$WORK/b-usr/compile_commands.json" |
+	head -n 1)
+case $def in
+*/usr/*) fail "a build for /usr reads $def" ;;
+*'/etc/spawnfs/spawnfs.ini'*) ;;
+*) fail "a build for /usr reads $def" ;;
+esac
+# Installing under another prefix than the configured one says so.
+if [ "$cached" != /usr ]; then
+	install_to "$WORK/other" /usr
+	grep -q "spawnfs reads $want by default" "$WORK/install.log" ||
+		fail "no warning for --prefix /usr: $(cat "$WORK/install.log")"
+fi
+ok "default configuration: $want for this build (prefix $cached), /etc/spawnfs for /usr"

@@ -46,7 +46,14 @@ verify "$WORK/units/spawnfs@.service" ||
 	fail "systemd-analyze verify: $(cat "$WORK/verify.out")"
 [ ! -s "$WORK/verify.out" ] ||
 	fail "systemd-analyze verify warns: $(cat "$WORK/verify.out")"
-ok "systemd-analyze verify: the installed unit passes without a message"
+grep -qx 'Delegate=yes' "$UNIT" || fail "the unit does not delegate its cgroup"
+sed 's/^Delegate=yes/Delegate=perhaps/' "$WORK/units/spawnfs@.service" \
+	>"$WORK/units/bad0@.service"
+verify "$WORK/units/bad0@.service" || true
+grep -q 'perhaps' "$WORK/verify.out" ||
+	fail "verify said nothing of Delegate=perhaps: $(cat "$WORK/verify.out")"
+verify "$WORK/units/spawnfs@.service" || true
+ok "systemd-analyze verify: the installed unit (Delegate=yes) passes without a message"
 
 # The check itself can fail: a bad value, a missing binary.
 sed 's/^KillMode=mixed/KillMode=nonsense/' "$WORK/units/spawnfs@.service" \
