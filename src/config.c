@@ -343,18 +343,23 @@ int cfg_parse_ms(const char *s, bool bare_is_seconds, unsigned *out_ms)
 	return 0;
 }
 
-static int set_shell(struct cfg *c, const char *value)
+/* A copy of value in place of *field: 0 or -ENOMEM (*field kept). */
+static int set_string(char **field, const char *value)
 {
-	char *s;
+	char *s = strdup(value);
 
-	if (value[0] != '/' || strlen(value) >= PATH_MAX)
-		return -EINVAL;
-	s = strdup(value);
 	if (!s)
 		return -ENOMEM;
-	free(c->shell);
-	c->shell = s;
+	free(*field);
+	*field = s;
 	return 0;
+}
+
+static int set_shell(struct cfg *c, const char *value)
+{
+	if (value[0] != '/' || strlen(value) >= PATH_MAX)
+		return -EINVAL;
+	return set_string(&c->shell, value);
 }
 
 /* A terminal type: 1 to 64 of [A-Za-z0-9._+-], as terminfo names go. */
@@ -362,33 +367,20 @@ static int set_term(struct cfg *c, const char *value)
 {
 	size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
 				 "QRSTUVWXYZ0123456789._+-");
-	char *s;
 
 	if (n == 0 || n > 64 || value[n])
 		return -EINVAL;
-	s = strdup(value);
-	if (!s)
-		return -ENOMEM;
-	free(c->pty_term);
-	c->pty_term = s;
-	return 0;
+	return set_string(&c->pty_term, value);
 }
 
 /* auto, off, or an absolute cgroup path (below the cgroup2 mount). */
 static int set_cgroup(struct cfg *c, const char *value)
 {
-	char *s;
-
 	if (strcmp(value, "auto") != 0 && strcmp(value, "off") != 0 &&
 	    (value[0] != '/' || strlen(value) >= PATH_MAX ||
 	     strstr(value, "/..")))
 		return -EINVAL;
-	s = strdup(value);
-	if (!s)
-		return -ENOMEM;
-	free(c->cgroup);
-	c->cgroup = s;
-	return 0;
+	return set_string(&c->cgroup, value);
 }
 
 /* "on" or "off" into the bool at k->off, which is true for off. */
