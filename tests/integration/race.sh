@@ -44,10 +44,33 @@ race_round() {
 	rmdir) # removed at once, while its start may still be going
 		mkdir "$s" && echo 'exec true' >"$s/ctl"
 		rmdir "$s" || { timeout 5 cat "$s/wait" >/dev/null; rmdir "$s"; } ;;
+	keep) # output keep toggled under a fast writer, snapshots, a slow reader
+		mkdir "$s" && printf 'output keep 256K\nexec seq 10000000\n' >"$s/ctl"
+		timeout 5 head -c 100 "$s/stdout.now" >/dev/null
+		echo 'output pause' >"$s/ctl"
+		timeout 5 head -c 5000 "$s/stdout" >/dev/null
+		echo 'output keep 512K' >"$s/ctl"
+		timeout 5 cat "$s/events.now" >/dev/null
+		echo kill >"$s/ctl"
+		timeout 5 cat "$s/wait" >/dev/null
+		rmdir "$s" ;;
+	restart) # a policy restarting a failing run; stop, kill or rmdir it
+		mkdir "$s" &&
+			printf 'restart always\nrestart_delay 10ms\nrestart_limit 1000/1s\nstart exit 3\n' >"$s/ctl"
+		case $(($2 % 3)) in
+		0) echo stop >"$s/ctl" ;;
+		1) echo kill >"$s/ctl" ;;
+		2) timeout 2 sh -c 'until grep -q restarting "$1"; do sleep 0.01; done' \
+			w "$s/status"
+			rmdir "$s" ;;
+		esac
+		echo kill >"$s/ctl" # ends the policy whatever the state
+		timeout 5 cat "$s/wait" >/dev/null
+		rmdir "$s" ;;
 	esac
 }
 
-RACE_MIXES="echo signal freeze orphan clone rmdir"
+RACE_MIXES="echo signal freeze orphan clone rmdir keep restart"
 
 # race_worker ID SECONDS ROUNDS MIXES: rounds of the MIXES (a blank-
 # separated list, taken in turn) until SECONDS or ROUNDS run out. Writes
