@@ -563,11 +563,18 @@ static void fuzz_events(const uint8_t *data, size_t size)
 {
 	static const char *const start[] = {"seq", "time", "type",
 					    "pid", "argv", NULL};
+	static const char *const restart[] = {"seq",  "time",	 "type", "pid",
+					      "argv", "restart", NULL};
+	static const char *const skip[] = {"seq",  "time", "type", "stream",
+					   "from", "to",   NULL};
 	static const char *const sig[] = {"seq", "time", "type", "signal",
 					  NULL};
 	static const char *const eof[] = {"seq", "time", "type", NULL};
 	static const char *const end[] = {
 		"seq", "time", "type", "exit_code", "signal", "status", NULL};
+	static const char *const end_why[] = {"seq",	   "time",   "type",
+					      "exit_code", "signal", "status",
+					      "reason",	   NULL};
 	static const char *const err[] = {"seq", "time", "type", "error", NULL};
 	struct in r = {.p = data, .n = size};
 	const char *argv[MAX_ARGS + 1];
@@ -578,8 +585,11 @@ static void fuzz_events(const uint8_t *data, size_t size)
 
 	in_argv(&r, argv);
 	events_render_start(&b, seq, &t, (pid_t)n1, (char *const *)argv,
-			    (uint64_t)n2);
-	check_line(&b, start);
+			    (uint64_t)(unsigned)n2);
+	check_line(&b, n2 ? restart : start);
+	jbuf_free(&b);
+	events_render_skip(&b, seq, &t, in_opt_str(&r), (uint64_t)n1, seq);
+	check_line(&b, skip);
 	jbuf_free(&b);
 	events_render_signal(&b, seq, &t, n1, in_opt_str(&r));
 	check_line(&b, sig);
@@ -589,7 +599,7 @@ static void fuzz_events(const uint8_t *data, size_t size)
 	jbuf_free(&b);
 	events_render_end(&b, seq, &t, n1, in_opt_str(&r), n2,
 			  n2 & 1 ? "stop" : NULL);
-	check_line(&b, end);
+	check_line(&b, n2 & 1 ? end_why : end);
 	jbuf_free(&b);
 	events_render_error(&b, seq, &t, in_opt_str(&r));
 	check_line(&b, err);
@@ -600,11 +610,11 @@ static void fuzz_events(const uint8_t *data, size_t size)
 static void fuzz_status(const uint8_t *data, size_t size)
 {
 	static const char *const keys[] = {
-		"name",	     "state",	  "pid",    "pgid",   "argv",
-		"cwd",	     "pty",	  "stdin",  "uid",    "start_time",
-		"end_time",  "exit_code", "signal", "status", "error",
-		"processes", "cpu",	  "memory", "pids",   "logs",
-		NULL};
+		"name",	    "state",	 "pid",	      "pgid",	"argv",
+		"cwd",	    "pty",	 "stdin",     "uid",	"start_time",
+		"end_time", "exit_code", "signal",    "status", "end_reason",
+		"restart",  "error",	 "processes", "cpu",	"memory",
+		"pids",	    "logs",	 NULL};
 	struct in r = {.p = data, .n = size};
 	struct status_log logs[MAX_LOGS];
 	const char *argv[MAX_ARGS + 1];
@@ -632,6 +642,10 @@ static void fuzz_status(const uint8_t *data, size_t size)
 	v.signal = in_opt_str(&r);
 	v.status = (int)in_u64(&r, 4);
 	v.error = in_opt_str(&r);
+	v.end_reason = in_opt_str(&r);
+	v.restart_policy = in_opt_str(&r);
+	v.restarts = in_u64(&r, 8);
+	v.restart_ended = in_opt_str(&r);
 	v.nlogs = in_u64(&r, 1) % (MAX_LOGS + 1);
 	for (i = 0; i < v.nlogs; i++) {
 		logs[i].name = in_opt_str(&r);
@@ -639,6 +653,7 @@ static void fuzz_status(const uint8_t *data, size_t size)
 		logs[i].retained = in_u64(&r, 8);
 		logs[i].readers = (unsigned)in_u64(&r, 4);
 		logs[i].paused = in_bool(&r);
+		logs[i].dropped = in_u64(&r, 8);
 	}
 	v.logs = logs;
 	events_render_status(&b, &v);
