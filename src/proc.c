@@ -280,7 +280,8 @@ void *proc_data(const struct proc *p)
 
 bool proc_busy(const struct proc *p)
 {
-	return proc_running(p) || pump_open(p->pump) || tree_populated(p->tree);
+	return proc_running(p) || pump_open(p->pump) ||
+	       tree_populated(p->tree) || p->restarting;
 }
 
 bool proc_removed(const struct proc *p)
@@ -680,6 +681,7 @@ void proc_end(struct proc *p, enum proc_end how)
 		return;
 	case PROC_END_KILL:
 		proc_ref(p);
+		restart_cancel(p, "shutdown", true);
 		end_kill(p);
 		pump_close(p->pump);
 		proc_run_done(p);

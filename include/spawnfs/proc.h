@@ -92,8 +92,8 @@ struct stream *proc_log(const struct proc *p, enum logs_id log);
 /* The data given to proc_new. */
 void *proc_data(const struct proc *p);
 
-/* A child is alive, its output is still being drained or something of
- * its tree lives. */
+/* A child is alive, its output is still being drained, something of
+ * its tree lives, or a restart policy will start it again. */
 bool proc_busy(const struct proc *p);
 
 /* Being started, or the leader or anything of its tree alive: start

@@ -98,4 +98,23 @@ wait_for "$s" 127 "failed starts"
 [ "$(json "$s/status" .restart.count)" = 1 ] || fail "count after failed starts"
 [ "$(json "$s/status" .restart.ended)" = limit ] || fail "ended after failed starts"
 ok "a failed start counts as a failure"
+
+# The daemon stops while a slot is restarting: no new run starts, wait
+# answers the last status, the policy ended with shutdown, exit 0.
+s=$(slot down)
+ctl "$s" 'restart always' 'restart_delay 300ms' 'exec true'
+wait_state "$s" restarting 5
+exec 7<"$s/wait" 8<"$s/events" # open before the signal
+timeout 20 cat <&7 >"$WORK/down" &
+W=$!
+timeout 20 cat <&8 >"$WORK/down.ev" &
+E=$!
+exec 7<&- 8<&-
+kill -TERM "$DAEMON_PID"
+wait "$W" || fail "wait reader status $?"
+[ "$(cat "$WORK/down")" = 0 ] || fail "wait at shutdown: $(cat "$WORK/down")"
+wait "$E" || true
+[ "$(grep -c '"type":"start"' "$WORK/down.ev")" = 1 ] ||
+	fail "a run started during the shutdown: $(cat "$WORK/down.ev")"
 unmount_fs || fail "daemon exit status $?"
+ok "shutdown while restarting: no new run, wait 0, daemon exit 0"
