@@ -28,7 +28,7 @@ fi
 grep -q 'Invalid argument' "$WORK/err" || fail "message: $(cat "$WORK/err")"
 never_ran "$s"
 case $(json "$s/status" .error) in
-*"user nobdy"*) ;;
+*'no such user "nobdy"'*) ;;
 *) fail "status.error: $(json "$s/status" .error)" ;;
 esac
 ok "printf 'user nobdy\\nstart ...' runs nothing"

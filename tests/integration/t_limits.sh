@@ -265,7 +265,8 @@ limits_round() {
 	s=$(slot refuse)
 	# user: only root may, on a root daemon; then an unknown name is EINVAL.
 	if [ "$(id -u)" = 0 ]; then
-		refused "$s" EINVAL "Invalid argument" 'user no-such-user-spawnfs'
+		op EINVAL wronly "$s/ctl" w 'user no-such-user-spawnfs\n'
+		said "$s" 'no such user "no-such-user-spawnfs"' "Invalid argument"
 	else
 		refused "$s" EPERM "Operation not permitted" 'user root'
 	fi
