@@ -2,13 +2,16 @@
  * ring: a fixed-capacity byte ring addressed by absolute offsets. The head
  * is the number of bytes ever written; bytes below head - cap are gone.
  * Memory is allocated on the first write so an idle log costs nothing.
- * Pure: no syscalls, no logging.
+ * Its memory comes from the arena (arena.c), which an upgrade in place
+ * hands over whole: a ring saves only where its block is.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "spawnfs/arena.h"
 #include "spawnfs/ring.h"
+#include "spawnfs/state.h"
 
 struct ring {
 	unsigned char *buf;
@@ -36,7 +39,7 @@ void ring_free(struct ring *r)
 {
 	if (!r)
 		return;
-	free(r->buf);
+	arena_free(r->buf, r->cap);
 	free(r);
 }
 
@@ -78,7 +81,7 @@ static int ring_span(const struct ring *r, uint64_t off, size_t n,
 int ring_reserve(struct ring *r, size_t max, struct iovec iov[2])
 {
 	if (!r->buf && max > 0) {
-		r->buf = malloc(r->cap);
+		r->buf = arena_alloc(r->cap);
 		if (!r->buf)
 			return -ENOMEM;
 	}
@@ -150,7 +153,7 @@ int ring_resize(struct ring *r, size_t cap)
 	if (cap == 0)
 		return -EINVAL;
 	if (r->buf) {
-		buf = malloc(cap);
+		buf = arena_alloc(cap);
 		if (!buf)
 			return -ENOMEM;
 		cnt = ring_peek(r, tail, (size_t)(r->head - tail), iov, &n);
@@ -168,7 +171,7 @@ int ring_resize(struct ring *r, size_t cap)
 			}
 			at = (at + k) % cap;
 		}
-		free(r->buf);
+		arena_free(r->buf, r->cap);
 	}
 	r->buf = buf;
 	r->cap = cap;
@@ -206,4 +209,53 @@ uint64_t ring_find(const struct ring *r, uint64_t from, uint64_t limit,
 							.iov_base);
 	}
 	return UINT64_MAX;
+}
+
+void ring_save(const struct ring *r, struct state_w *w)
+{
+	state_begin(w, STATE_RING);
+	state_u64(w, r->cap);
+	state_u64(w, r->head);
+	state_u64(w, r->tail);
+	state_u64(w, r->buf ? arena_offset(r->buf) : UINT64_MAX);
+	state_end(w);
+}
+
+struct ring *ring_load(struct state_r *r)
+{
+	struct ring *g;
+	uint64_t cap, head, tail, off;
+
+	if (!state_enter(r, STATE_RING))
+		return NULL;
+	cap = state_get_u64(r);
+	head = state_get_u64(r);
+	tail = state_get_u64(r);
+	off = state_get_u64(r);
+	state_leave(r);
+	if (r->err)
+		return NULL;
+	if (cap == 0 || cap > SIZE_MAX || tail > head || head - tail > cap) {
+		state_fail(r, "ring: %llu bytes kept in %llu",
+			   (unsigned long long)(head - tail),
+			   (unsigned long long)cap);
+		return NULL;
+	}
+	g = ring_new((size_t)cap);
+	if (!g) {
+		state_fail(r, "ring: out of memory");
+		return NULL;
+	}
+	g->head = head;
+	g->tail = tail;
+	if (off != UINT64_MAX) {
+		g->buf = arena_at(off, (size_t)cap);
+		if (!g->buf) {
+			free(g);
+			state_fail(r, "ring: block at %llu is not in the arena",
+				   (unsigned long long)off);
+			return NULL;
+		}
+	}
+	return g;
 }

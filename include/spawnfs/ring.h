@@ -1,4 +1,5 @@
-/* ring: a byte ring addressed by absolute offsets (pure: no syscalls). */
+/* ring: a byte ring addressed by absolute offsets (its memory from the arena).
+ */
 #ifndef SPAWNFS_RING_H
 #define SPAWNFS_RING_H
 
@@ -62,5 +63,13 @@ void ring_drop_to(struct ring *r, uint64_t off);
  * retained), or UINT64_MAX. */
 uint64_t ring_find(const struct ring *r, uint64_t from, uint64_t limit,
 		   unsigned char c);
+
+struct state_w;
+struct state_r;
+
+/* Save r (its block stays in the arena), and make a ring of a saved one
+ * (NULL, r failing, if the record is wrong). */
+void ring_save(const struct ring *r, struct state_w *w);
+struct ring *ring_load(struct state_r *r);
 
 #endif
