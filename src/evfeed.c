@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "spawnfs/evfeed.h"
+#include "spawnfs/state.h"
 
 #define EVFEED_CHUNK_MIN 256
 
@@ -551,4 +552,87 @@ size_t evfeed_pipe_budget(struct evfeed *f, unsigned log, uint64_t cap,
 		return hup ? budget : 0;
 	return evfeed_before_read(f, log, budget, held > 0 ? (size_t)held : 0,
 				  t);
+}
+
+void evfeed_save(const struct evfeed *f, struct state_w *w)
+{
+	unsigned i;
+
+	state_begin(w, STATE_EVFEED);
+	state_u64(w, f->chunk);
+	state_u64(w, f->seq);
+	for (i = 0; i < LOGS_NPIPES; i++)
+		state_u64(w, f->ev_off[i]);
+	state_bytes(w, f->pending.data, f->pending.len);
+	state_u64(w, f->pending_finish);
+	state_u64(w, f->ndefer);
+	for (i = 0; i < f->ndefer; i++) {
+		const struct ev_defer *d =
+			&f->defer[(f->defer_first + i) % EVFEED_DEFER_MAX];
+
+		state_u64(w, d->off);
+		state_ts(w, &d->t);
+		state_u64(w, d->len);
+		state_u64(w, d->json);
+		state_u64(w, d->log);
+	}
+	state_u64(w, f->defer_raw);
+	state_u64(w, f->lost);
+	state_u64(w, f->defer_json);
+	state_ts(w, &f->now);
+	state_u64(w, f->off);
+	state_end(w);
+}
+
+struct evfeed *evfeed_load(struct stream *events, struct stream *const *outs,
+			   struct state_r *r)
+{
+	struct evfeed *f;
+	const void *pend;
+	size_t n;
+	unsigned i;
+
+	if (!state_enter(r, STATE_EVFEED))
+		return NULL;
+	f = evfeed_new(events, outs, (size_t)state_get_u64(r), false);
+	if (!f) {
+		state_fail(r, "evfeed: out of memory");
+		return NULL;
+	}
+	f->seq = state_get_u64(r);
+	for (i = 0; i < LOGS_NPIPES; i++)
+		f->ev_off[i] = state_get_u64(r);
+	pend = state_get_bytes(r, &n);
+	if (n)
+		jbuf_put(&f->pending, pend, n);
+	f->pending_finish = state_get_bool(r);
+	f->ndefer = (unsigned)state_get_u64(r);
+	if (f->ndefer > EVFEED_DEFER_MAX)
+		state_fail(r, "evfeed: %u deferred events", f->ndefer);
+	if (f->ndefer && !r->err) {
+		f->defer = malloc(EVFEED_DEFER_MAX * sizeof(*f->defer));
+		if (!f->defer)
+			state_fail(r, "evfeed: out of memory");
+	}
+	for (i = 0; i < f->ndefer && !r->err; i++) {
+		struct ev_defer *d = &f->defer[i];
+
+		d->off = state_get_u64(r);
+		state_get_ts(r, &d->t);
+		d->len = (size_t)state_get_u64(r);
+		d->json = (size_t)state_get_u64(r);
+		d->log = (unsigned)state_get_u64(r);
+	}
+	f->defer_raw = state_get_u64(r);
+	f->lost = state_get_u64(r);
+	f->defer_json = state_get_u64(r);
+	state_get_ts(r, &f->now);
+	f->off = state_get_bool(r);
+	state_leave(r);
+	if (r->err || f->pending.oom) {
+		state_fail(r, "evfeed: out of memory");
+		evfeed_free(f);
+		return NULL;
+	}
+	return f;
 }

@@ -20,6 +20,7 @@
 
 #include "spawnfs/log.h"
 #include "spawnfs/loop.h"
+#include "spawnfs/state.h"
 
 #define LOOP_EVENTS 64
 #define LOOP_NSIG   65
@@ -314,12 +315,17 @@ void loop_timer_init(struct loop_timer *t, struct loop *l, loop_timer_cb cb,
 
 void loop_timer_arm(struct loop_timer *t, uint64_t ms)
 {
+	loop_timer_arm_at(t, loop_now_ms() + ms);
+}
+
+void loop_timer_arm_at(struct loop_timer *t, uint64_t deadline)
+{
 	struct loop *l = t->l;
 	struct loop_timer *first = l->timers;
 
 	if (t->armed)
 		heap_remove(t);
-	t->deadline = loop_now_ms() + ms;
+	t->deadline = deadline;
 	t->seq = l->timer_seq++;
 	t->armed = true;
 	l->timers = heap_meld(l->timers, t);
@@ -467,4 +473,17 @@ int loop_run(struct loop *l)
 	}
 	loop_reap(l);
 	return 0;
+}
+
+void loop_timer_save(const struct loop_timer *t, struct state_w *w)
+{
+	state_u64(w, t->armed ? t->deadline : UINT64_MAX);
+}
+
+void loop_timer_load(struct loop_timer *t, struct state_r *r)
+{
+	uint64_t deadline = state_get_u64(r);
+
+	if (!r->err && deadline != UINT64_MAX)
+		loop_timer_arm_at(t, deadline);
 }

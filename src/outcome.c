@@ -10,6 +10,7 @@
 
 #include "spawnfs/ctl.h"
 #include "spawnfs/outcome.h"
+#include "spawnfs/state.h"
 
 void outcome_init(struct outcome *o)
 {
@@ -150,4 +151,43 @@ void outcome_view(const struct outcome *o, struct status_view *v)
 	v->status = outcome_wait_status(o);
 	v->error = o->error;
 	v->end_reason = v->ended ? o->reason : NULL;
+}
+
+void outcome_save(const struct outcome *o, struct state_w *w)
+{
+	state_begin(w, STATE_OUTCOME);
+	state_u64(w, o->state);
+	state_i64(w, o->exit_code);
+	state_i64(w, o->signo);
+	state_i64(w, o->wstatus);
+	state_ts(w, &o->t_start);
+	state_ts(w, &o->t_end);
+	state_str(w, o->error);
+	state_str(w, o->reason);
+	state_end(w);
+}
+
+int outcome_load(struct outcome *o, struct state_r *r)
+{
+	outcome_init(o);
+	if (!state_enter(r, STATE_OUTCOME))
+		return r->err;
+	o->state = (enum outcome_state)state_get_u64(r);
+	o->exit_code = (int)state_get_i64(r);
+	o->signo = (int)state_get_i64(r);
+	o->wstatus = (int)state_get_i64(r);
+	state_get_ts(r, &o->t_start);
+	state_get_ts(r, &o->t_end);
+	o->error = state_get_str(r);
+	{
+		static const char *const reasons[] = {
+			"exit", "signal", "timeout", "stop", "kill", "shutdown",
+			NULL};
+
+		o->reason = state_get_name(r, reasons);
+	}
+	state_leave(r);
+	if (!r->err && o->state > OUTCOME_RESTARTING)
+		state_fail(r, "outcome: state %d", (int)o->state);
+	return r->err;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "spawnfs/restart.h"
+#include "spawnfs/state.h"
 
 const char *restart_mode_name(enum restart_mode mode)
 {
@@ -82,4 +83,51 @@ void restart_end(struct restart_state *r, const char *why)
 {
 	if (r->cap && !r->ended)
 		r->ended = why;
+}
+
+void restart_save(const struct restart_state *r, struct state_w *w)
+{
+	unsigned i;
+
+	state_begin(w, STATE_RESTART);
+	state_u64(w, r->cap);
+	state_u64(w, r->n);
+	for (i = 0; i < r->n; i++)
+		state_u64(w, r->starts[(r->first + i) % r->cap]);
+	state_i64(w, r->delay_ms);
+	state_u64(w, r->count);
+	state_str(w, r->ended);
+	state_end(w);
+}
+
+int restart_load(struct restart_state *r, struct state_r *sr)
+{
+	unsigned i;
+
+	memset(r, 0, sizeof(*r));
+	if (!state_enter(sr, STATE_RESTART))
+		return sr->err;
+	r->cap = (unsigned)state_get_u64(sr);
+	r->n = (unsigned)state_get_u64(sr);
+	if (r->n > r->cap || r->cap > 1000000)
+		state_fail(sr, "restart: %u starts in %u", r->n, r->cap);
+	if (r->cap && !sr->err) {
+		r->starts = calloc(r->cap, sizeof(*r->starts));
+		if (!r->starts)
+			state_fail(sr, "restart: out of memory");
+	}
+	for (i = 0; i < r->n && !sr->err; i++)
+		r->starts[i] = state_get_u64(sr);
+	r->delay_ms = (long)state_get_i64(sr);
+	r->count = state_get_u64(sr);
+	{
+		static const char *const why[] = {"limit", "stop", "kill",
+						  "rmdir", "shutdown", NULL};
+
+		r->ended = state_get_name(sr, why);
+	}
+	state_leave(sr);
+	if (sr->err)
+		restart_fini(r);
+	return sr->err;
 }

@@ -461,3 +461,18 @@ int state_get_fd(struct state_r *r)
 		return -1;
 	return v < 0 ? -1 : v;
 }
+
+const char *state_get_name(struct state_r *r, const char *const *names)
+{
+	char *saved = state_get_str(r);
+	const char *name = NULL;
+	size_t i;
+
+	for (i = 0; saved && names[i]; i++)
+		if (strcmp(saved, names[i]) == 0)
+			name = names[i];
+	if (saved && !name)
+		state_fail(r, "unknown name \"%s\"", saved);
+	free(saved);
+	return name;
+}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "spawnfs/ring.h"
+#include "spawnfs/state.h"
 #include "spawnfs/stream.h"
 
 struct stream {
@@ -538,4 +539,104 @@ int stream_read(struct stream_reader *r, uint64_t off, size_t size,
 bool stream_readable(const struct stream_reader *r, uint64_t off)
 {
 	return r->s->finished || reader_abs(r, off) < stream_head(r->s);
+}
+
+void stream_save(const struct stream *s, struct state_w *w)
+{
+	state_begin(w, STATE_STREAM);
+	ring_save(s->ring, w);
+	state_u64(w, s->max_read);
+	state_ts(w, &s->mtime);
+	state_u64(w, s->finished);
+	state_u64(w, s->paused);
+	state_u64(w, s->lines);
+	state_u64(w, s->base_cap);
+	state_u64(w, s->keep);
+	state_u64(w, s->keep_unread);
+	state_u64(w, s->dropped);
+	state_u64(w, s->skip_from);
+	state_u64(w, s->skip_to);
+	state_end(w);
+}
+
+struct stream *stream_load(struct state_r *r)
+{
+	struct stream *s;
+
+	if (!state_enter(r, STATE_STREAM))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		state_fail(r, "stream: out of memory");
+		return NULL;
+	}
+	s->ring = ring_load(r);
+	s->max_read = state_get_u64(r);
+	state_get_ts(r, &s->mtime);
+	s->finished = state_get_bool(r);
+	s->paused = state_get_bool(r);
+	s->lines = state_get_bool(r);
+	s->base_cap = (size_t)state_get_u64(r);
+	s->keep = state_get_bool(r);
+	s->keep_unread = state_get_bool(r);
+	s->dropped = state_get_u64(r);
+	s->skip_from = state_get_u64(r);
+	s->skip_to = state_get_u64(r);
+	state_leave(r);
+	if (r->err || !s->ring) {
+		stream_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void stream_reader_save(const struct stream_reader *rd, struct state_w *w)
+{
+	state_begin(w, STATE_READER);
+	state_u64(w, rd->pos);
+	state_u64(w, rd->shift);
+	state_u64(w, rd->last_ms);
+	state_u64(w, rd->read_once);
+	state_u64(w, rd->stalled);
+	state_end(w);
+}
+
+struct stream_reader *stream_reader_load(struct stream *s,
+					 stream_wake_cb wake, void *data,
+					 struct state_r *r)
+{
+	struct stream_reader *rd;
+	uint64_t pos, shift, last;
+	bool once, stalled;
+
+	if (!state_enter(r, STATE_READER))
+		return NULL;
+	pos = state_get_u64(r);
+	shift = state_get_u64(r);
+	last = state_get_u64(r);
+	once = state_get_bool(r);
+	stalled = state_get_bool(r);
+	state_leave(r);
+	if (r->err)
+		return NULL;
+	if (pos > stream_head(s)) {
+		state_fail(r, "reader at %llu past its log's %llu",
+			   (unsigned long long)pos,
+			   (unsigned long long)stream_head(s));
+		return NULL;
+	}
+	rd = stream_reader_new(s, wake, data, last);
+	if (!rd) {
+		state_fail(r, "reader: out of memory");
+		return NULL;
+	}
+	rd->pos = pos;
+	rd->shift = shift;
+	rd->read_once = once;
+	if (stalled) {
+		rd->stalled = true;
+		s->nstalled++;
+	}
+	s->min_stale = true; /* the lowest position is found again */
+	return rd;
 }

@@ -128,4 +128,12 @@ size_t evfeed_pipe_budget(struct evfeed *f, unsigned log, uint64_t cap,
 			  bool hup, evfeed_avail_cb avail, void *arg,
 			  const struct timespec *t);
 
+/* An upgrade in place: what the feed has not written yet and where it
+ * stands, and a feed of the loaded logs made from it. */
+struct state_w;
+struct state_r;
+void evfeed_save(const struct evfeed *f, struct state_w *w);
+struct evfeed *evfeed_load(struct stream *events, struct stream *const *outs,
+			   struct state_r *r);
+
 #endif

@@ -65,6 +65,14 @@ void loop_timer_arm(struct loop_timer *t, uint64_t ms);
  * left alone. A callback may stop or arm any timer, itself included. */
 void loop_timer_stop(struct loop_timer *t);
 
+/* Arm t for an instant of loop_now_ms's clock (CLOCK_MONOTONIC, which an
+ * upgrade in place keeps: timers travel as such instants). */
+void loop_timer_arm_at(struct loop_timer *t, uint64_t deadline);
+struct state_w;
+struct state_r;
+void loop_timer_save(const struct loop_timer *t, struct state_w *w);
+void loop_timer_load(struct loop_timer *t, struct state_r *r); /* re-arms */
+
 /* Whether t is armed (waiting to fire). */
 bool loop_timer_armed(const struct loop_timer *t);
 

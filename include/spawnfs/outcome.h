@@ -104,4 +104,10 @@ const char *outcome_state_name(unsigned index);
  * status and error (borrowed from o). */
 void outcome_view(const struct outcome *o, struct status_view *v);
 
+/* An upgrade in place. */
+struct state_w;
+struct state_r;
+void outcome_save(const struct outcome *o, struct state_w *w);
+int outcome_load(struct outcome *o, struct state_r *r);
+
 #endif

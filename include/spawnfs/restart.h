@@ -48,4 +48,10 @@ void restart_end(struct restart_state *r, const char *why);
 /* "no", "on-failure", "always". */
 const char *restart_mode_name(enum restart_mode mode);
 
+/* An upgrade in place: the chain as saved, and back (0 or r's error). */
+struct state_w;
+struct state_r;
+void restart_save(const struct restart_state *r, struct state_w *w);
+int restart_load(struct restart_state *r, struct state_r *sr);
+
 #endif

@@ -60,4 +60,11 @@ char **settings_argv_dup(char *const *argv, size_t argc);
 /* The number of strings of a NULL-terminated vector. */
 size_t settings_argc(char *const *argv);
 
+/* An upgrade in place: s as saved, and settings made from a saved one
+ * (0, or r's error with s left empty). */
+struct state_w;
+struct state_r;
+void settings_save(const struct run_settings *s, struct state_w *w);
+int settings_load(struct run_settings *s, struct state_r *r);
+
 #endif

@@ -131,6 +131,9 @@ const void *state_get_bytes(struct state_r *r, size_t *n);
 /* A copy of a string leaf (NUL: NULL, *ok stays true). */
 char *state_get_str(struct state_r *r);
 void state_get_ts(struct state_r *r, struct timespec *ts);
+/* A string leaf that must be NUL or one of names (NULL-terminated):
+ * the static name it equals, or NULL (r fails on any other string). */
+const char *state_get_name(struct state_r *r, const char *const *names);
 int state_get_fd(struct state_r *r);
 
 /* Make r fail with a message (the first failure stays). */

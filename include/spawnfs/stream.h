@@ -152,4 +152,15 @@ int stream_read(struct stream_reader *r, uint64_t off, size_t size,
 /* Whether a read at off would not wait (data, end of file or error). */
 bool stream_readable(const struct stream_reader *r, uint64_t off);
 
+/* An upgrade in place: a log with its ring, and a reader's position
+ * (its owner, the handle, makes it again on the loaded log). */
+struct state_w;
+struct state_r;
+void stream_save(const struct stream *s, struct state_w *w);
+struct stream *stream_load(struct state_r *r);
+void stream_reader_save(const struct stream_reader *rd, struct state_w *w);
+struct stream_reader *stream_reader_load(struct stream *s,
+					 stream_wake_cb wake, void *data,
+					 struct state_r *r);
+
 #endif
