@@ -19,6 +19,7 @@
 #include "spawnfs/child.h"
 #include "spawnfs/idmap.h"
 #include "spawnfs/log.h"
+#include "spawnfs/state.h"
 
 struct child {
 	struct child_set *set;
@@ -258,4 +259,20 @@ void child_check(struct child *c)
 {
 	if (c->pidfd < 0)
 		child_try_reap(c);
+}
+
+void child_set_save(const struct child_set *s, struct state_w *w)
+{
+	state_begin(w, STATE_CHILDREN);
+	state_u64(w, s->orphans);
+	state_end(w);
+}
+
+int child_set_load(struct child_set *s, struct state_r *r)
+{
+	if (!state_enter(r, STATE_CHILDREN))
+		return r->err;
+	s->orphans = state_get_u64(r);
+	state_leave(r);
+	return r->err;
 }

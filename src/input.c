@@ -5,11 +5,14 @@
  * end of the pipe (or the terminal's master) and its watch.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "spawnfs/input.h"
+#include "spawnfs/state.h"
 
 struct input {
 	struct loop *loop;
@@ -108,4 +111,32 @@ int input_eof(struct input *in)
 	}
 	input_close(in);
 	return 0;
+}
+
+void input_save(const struct input *in, struct state_w *w)
+{
+	state_begin(w, STATE_INPUT);
+	state_fd(w, in->fd);
+	state_u64(w, in->tty);
+	state_end(w);
+}
+
+int input_load(struct input *in, struct state_r *r)
+{
+	int fd;
+	bool tty;
+
+	if (!state_enter(r, STATE_INPUT))
+		return r->err;
+	fd = state_get_fd(r);
+	tty = state_get_bool(r);
+	state_leave(r);
+	if (r->err || fd < 0)
+		return r->err;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (input_attach(in, &fd, tty) < 0) {
+		state_fail(r, "input: watch fd %d: %s", fd, strerror(errno));
+		close(fd);
+	}
+	return r->err;
 }

@@ -14,6 +14,7 @@
 
 #include "spawnfs/leader.h"
 #include "spawnfs/log.h"
+#include "spawnfs/state.h"
 
 struct leader {
 	struct loop *loop;
@@ -184,4 +185,38 @@ bool leader_alive(const struct leader *l)
 pid_t leader_pid(const struct leader *l)
 {
 	return l->pid;
+}
+
+void leader_save(const struct leader *l, struct state_w *w)
+{
+	state_begin(w, STATE_LEADER);
+	state_i64(w, l->pid);
+	state_u64(w, l->child);
+	state_u64(w, l->alive);
+	state_u64(w, l->stopped);
+	state_end(w);
+}
+
+int leader_load(struct leader *l, struct state_r *r)
+{
+	pid_t pid;
+	bool child, alive, stopped;
+
+	if (!state_enter(r, STATE_LEADER))
+		return r->err;
+	pid = (pid_t)state_get_i64(r);
+	child = state_get_bool(r);
+	alive = state_get_bool(r);
+	stopped = state_get_bool(r);
+	state_leave(r);
+	if (r->err)
+		return r->err;
+	l->pid = pid;
+	if (child && leader_watch(l, pid) < 0) {
+		state_fail(r, "leader %d: %s", (int)pid, strerror(errno));
+		return r->err;
+	}
+	l->alive = alive;
+	l->stopped = stopped;
+	return 0;
 }

@@ -27,6 +27,7 @@
 #include "spawnfs/pump.h"
 #include "spawnfs/restart.h"
 #include "spawnfs/spawn.h"
+#include "spawnfs/state.h"
 #include "spawnfs/tree.h"
 
 struct proc_ctx {
@@ -1091,4 +1092,169 @@ void proc_status(struct proc *p, struct jbuf *b)
 pid_t proc_pid(const struct proc *p)
 {
 	return leader_alive(p->leader) ? leader_pid(p->leader) : 0;
+}
+
+/* ---- an upgrade in place ---- */
+
+void proc_ctx_save(const struct proc_ctx *ctx, struct state_w *w)
+{
+	state_begin(w, STATE_PROCCTX);
+	state_u64(w, ctx->runs_started);
+	state_u64(w, ctx->runs_failed);
+	state_u64(w, ctx->said_join);
+	child_set_save(ctx->children, w);
+	tree_set_save(ctx->trees, w);
+	state_end(w);
+}
+
+int proc_ctx_load(struct proc_ctx *ctx, struct state_r *r)
+{
+	if (!state_enter(r, STATE_PROCCTX))
+		return r->err;
+	ctx->runs_started = state_get_u64(r);
+	ctx->runs_failed = state_get_u64(r);
+	ctx->said_join = state_get_bool(r);
+	child_set_load(ctx->children, r);
+	tree_set_load(ctx->trees, r);
+	state_leave(r);
+	return r->err;
+}
+
+/* Where a run without cwd started, as a number. */
+enum { CWD_NONE, CWD_ROOT, CWD_HOME };
+
+void proc_save(const struct proc *p, struct state_w *w)
+{
+	int i;
+
+	state_begin(w, STATE_PROC);
+	state_str(w, p->name);
+	state_u64(w, p->id);
+	state_u64(w, p->uid);
+	state_u64(w, p->gid);
+	settings_save(&p->run, w);
+	outcome_save(&p->out, w);
+	state_u64(w, p->runs);
+	restart_save(&p->rs, w);
+	state_u64(w, p->restarting);
+	state_u64(w, p->restart_due);
+	state_u64(w, p->run_ms0);
+	state_str(w, p->home);
+	state_ts(w, &p->t_state);
+	state_u64(w, !p->cwd_in		       ? CWD_NONE
+		     : strcmp(p->cwd_in, "/") == 0 ? CWD_ROOT
+						   : CWD_HOME);
+	for (i = 0; i < LOGS_N; i++)
+		stream_save(p->logs[i], w);
+	evfeed_save(p->feed, w);
+	pump_save(p->pump, w);
+	input_save(p->in, w);
+	leader_save(p->leader, w);
+	tree_save(p->tree, w);
+	loop_timer_save(&p->kill_timer, w);
+	loop_timer_save(&p->life_timer, w);
+	loop_timer_save(&p->restart_timer, w);
+	state_u64(w, p->removed);
+	state_u64(w, p->counted);
+	state_u64(w, p->end_fed);
+	state_u64(w, p->closed);
+	state_i64(w, p->start_rc);
+	state_end(w);
+}
+
+/* The parts of p that come from the record, in save's order. */
+static void proc_load_parts(struct proc *p, struct state_r *r)
+{
+	struct proc_ctx *ctx = p->ctx;
+	uint64_t cwd;
+	int i;
+
+	settings_load(&p->run, r);
+	outcome_load(&p->out, r);
+	p->runs = state_get_u64(r);
+	restart_load(&p->rs, r);
+	p->restarting = state_get_bool(r);
+	p->restart_due = state_get_bool(r);
+	p->run_ms0 = state_get_u64(r);
+	p->home = state_get_str(r);
+	state_get_ts(r, &p->t_state);
+	cwd = state_get_u64(r);
+	p->cwd_in = cwd == CWD_ROOT ? "/" : cwd == CWD_HOME ? p->home : NULL;
+	for (i = 0; i < LOGS_N; i++)
+		if (!r->err)
+			p->logs[i] = stream_load(r);
+	if (r->err)
+		return;
+	stream_on_skip(p->logs[LOGS_STDOUT], stdout_skipped, p);
+	stream_on_skip(p->logs[LOGS_STDERR], stderr_skipped, p);
+	p->feed = evfeed_load(p->logs[LOGS_EVENTS], p->logs, r);
+	if (r->err)
+		return;
+	p->pump = pump_new(ctx->loop, ctx->cfg, p->logs, p->feed, p->name,
+			   &pump_hooks, p);
+	p->in = input_new(ctx->loop, stdin_ready, p);
+	p->leader =
+		leader_new(ctx->loop, ctx->children, p->name, &leader_hooks, p);
+	if (!p->pump || !p->in || !p->leader) {
+		state_fail(r, "proc: out of memory");
+		return;
+	}
+	pump_load(p->pump, r);
+	input_load(p->in, r);
+	leader_load(p->leader, r);
+	p->tree = tree_load(ctx->trees, tree_emptied, p, r);
+	loop_timer_load(&p->kill_timer, r);
+	loop_timer_load(&p->life_timer, r);
+	loop_timer_load(&p->restart_timer, r);
+	p->removed = state_get_bool(r);
+	p->counted = state_get_bool(r);
+	p->end_fed = state_get_bool(r);
+	p->closed = state_get_bool(r);
+	p->start_rc = (int)state_get_i64(r);
+}
+
+struct proc *proc_load(struct proc_ctx *ctx, void *data, struct state_r *r)
+{
+	struct proc *p;
+
+	if (!state_enter(r, STATE_PROC))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		state_fail(r, "proc: out of memory");
+		return NULL;
+	}
+	p->ctx = ctx;
+	p->refs = 1;
+	p->data = data;
+	outcome_init(&p->out);
+	loop_timer_init(&p->kill_timer, ctx->loop, kill_expired, p);
+	loop_timer_init(&p->life_timer, ctx->loop, life_expired, p);
+	loop_timer_init(&p->restart_timer, ctx->loop, restart_expired, p);
+	p->name = state_get_str(r);
+	p->id = state_get_u64(r);
+	p->uid = (uid_t)state_get_u64(r);
+	p->gid = (gid_t)state_get_u64(r);
+	if (!r->err && !p->name)
+		state_fail(r, "proc: no name");
+	if (!r->err)
+		proc_load_parts(p, r);
+	state_leave(r);
+	if (r->err) {
+		proc_unref(p);
+		return NULL;
+	}
+	if (p->counted) { /* as run_wait_report counted it */
+		ctx->nbusy++;
+		proc_ref(p);
+	}
+	return p;
+}
+
+void proc_resume(struct proc *p)
+{
+	proc_ref(p);
+	leader_check(p->leader); /* it may have ended during the switch */
+	proc_update(p);
+	proc_unref(p);
 }

@@ -5,6 +5,7 @@
  * drain timer left it is taken.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,6 +15,7 @@
 
 #include "spawnfs/log.h"
 #include "spawnfs/pump.h"
+#include "spawnfs/state.h"
 
 #define PUMP_READS_PER_WAKE 4 /* pipe reads per readiness */
 
@@ -387,4 +389,54 @@ int pump_attach(struct pump *pm, int *out, int *err)
 		*ends[i] = -1;
 	pm->exited = pm->stopping = false;
 	return 0;
+}
+
+void pump_save(const struct pump *pm, struct state_w *w)
+{
+	unsigned i;
+
+	state_begin(w, STATE_PUMP);
+	for (i = 0; i < LOGS_NPIPES; i++) {
+		state_fd(w, pm->pipes[i].fd);
+		state_u64(w, pm->pipes[i].drain_left);
+	}
+	loop_timer_save(&pm->drain_timer, w);
+	loop_timer_save(&pm->stall_timer, w);
+	state_u64(w, pm->exited);
+	state_u64(w, pm->stopping);
+	state_end(w);
+}
+
+int pump_load(struct pump *pm, struct state_r *r)
+{
+	struct pump_pipe *pp;
+	unsigned i;
+	int fd;
+
+	if (!state_enter(r, STATE_PUMP))
+		return r->err;
+	for (i = 0; i < LOGS_NPIPES; i++) {
+		pp = &pm->pipes[i];
+		fd = state_get_fd(r);
+		pp->drain_left = state_get_u64(r);
+		if (fd < 0 || r->err)
+			continue;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		pp->io = loop_io_add(pm->loop, fd, 0, pipe_readable, pp);
+		if (!pp->io) {
+			state_fail(r, "pump: watch fd %d: %s", fd,
+				   strerror(errno));
+			close(fd);
+			continue;
+		}
+		pp->fd = fd;
+	}
+	loop_timer_load(&pm->drain_timer, r);
+	loop_timer_load(&pm->stall_timer, r);
+	pm->exited = state_get_bool(r);
+	pm->stopping = state_get_bool(r);
+	state_leave(r);
+	if (!r->err)
+		pump_update(pm);
+	return r->err;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "spawnfs/log.h"
+#include "spawnfs/state.h"
 #include "spawnfs/tree.h"
 
 #define TREE_POLL_MS	100  /* a process group that outlived its leader */
@@ -595,4 +596,149 @@ void tree_free(struct tree *t)
 	}
 	tree_signal(t, SIGKILL);
 	tree_look(t); /* may free t */
+}
+
+/* ---- an upgrade in place ---- */
+
+static void one_save(const struct tree *t, struct state_w *w)
+{
+	state_begin(w, STATE_TREE);
+	state_str(w, t->name);
+	state_fd(w, t->fd);
+	state_i64(w, t->wd);
+	state_i64(w, t->pid);
+	state_u64(w, t->leader);
+	state_u64(w, t->empty);
+	state_u64(w, t->frozen);
+	state_u64(w, t->dropped);
+	state_u64(w, t->have_cpu);
+	state_u64(w, t->cpu.usage_usec);
+	state_u64(w, t->cpu.user_usec);
+	state_u64(w, t->cpu.system_usec);
+	state_u64(w, t->mem_peak);
+	state_end(w);
+}
+
+static struct tree *one_load(struct tree_set *ts, struct state_r *r)
+{
+	struct tree *t;
+	char *name;
+
+	if (!state_enter(r, STATE_TREE))
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		state_fail(r, "tree: out of memory");
+		return NULL;
+	}
+	t->ts = ts;
+	t->pprev = &t->next;
+	name = state_get_str(r);
+	if (name && strlen(name) < sizeof(t->name))
+		strcpy(t->name, name);
+	else if (!r->err)
+		state_fail(r, "tree: a name of %zu bytes",
+			   name ? strlen(name) : 0);
+	free(name);
+	t->fd = state_get_fd(r);
+	t->wd = (int)state_get_i64(r);
+	t->pid = (pid_t)state_get_i64(r);
+	t->leader = state_get_bool(r);
+	t->empty = state_get_bool(r);
+	t->frozen = state_get_bool(r);
+	t->dropped = state_get_bool(r);
+	t->have_cpu = state_get_bool(r);
+	t->cpu.usage_usec = state_get_u64(r);
+	t->cpu.user_usec = state_get_u64(r);
+	t->cpu.system_usec = state_get_u64(r);
+	t->mem_peak = state_get_u64(r);
+	state_leave(r);
+	if (r->err) {
+		free(t);
+		return NULL;
+	}
+	if (t->fd >= 0)
+		fcntl(t->fd, F_SETFD, FD_CLOEXEC);
+	if (!t->empty) { /* an emptied tree is in no list */
+		t->next = ts->trees;
+		if (t->next)
+			t->next->pprev = &t->next;
+		t->pprev = &ts->trees;
+		ts->trees = t;
+	}
+	return t;
+}
+
+void tree_save(const struct tree *t, struct state_w *w)
+{
+	state_u64(w, t != NULL);
+	if (t)
+		one_save(t, w);
+}
+
+struct tree *tree_load(struct tree_set *ts, tree_empty_cb cb, void *arg,
+		       struct state_r *r)
+{
+	struct tree *t;
+
+	if (!state_get_bool(r))
+		return NULL;
+	t = one_load(ts, r);
+	if (t) {
+		t->cb = cb;
+		t->arg = arg;
+	}
+	return t;
+}
+
+void tree_set_save(const struct tree_set *ts, struct state_w *w)
+{
+	const struct tree *t;
+	uint64_t n = 0;
+
+	state_fd(w, ts->ifd);
+	loop_timer_save(&ts->poll, w);
+	state_u64(w, ts->cpu_done);
+	for (t = ts->trees; t; t = t->next)
+		n += t->dropped;
+	state_u64(w, n);
+	for (t = ts->trees; t; t = t->next)
+		if (t->dropped)
+			one_save(t, w);
+}
+
+int tree_set_load(struct tree_set *ts, struct state_r *r)
+{
+	uint64_t n, i;
+	int ifd = state_get_fd(r);
+
+	if (!r->err && ifd >= 0 && ts->cg) {
+		/* The watches are the saved inotify's: take it over. */
+		fcntl(ifd, F_SETFD, FD_CLOEXEC);
+		loop_io_close(&ts->io, &ts->ifd);
+		ts->io = loop_io_add(ts->loop, ifd, EPOLLIN, on_inotify, ts);
+		if (!ts->io)
+			state_fail(r, "tree: watch inotify: %s",
+				   strerror(errno));
+		ts->ifd = ifd;
+	} else if (ifd >= 0) {
+		close(ifd);
+	}
+	loop_timer_load(&ts->poll, r);
+	ts->cpu_done = state_get_u64(r);
+	n = state_get_u64(r);
+	for (i = 0; i < n && !r->err; i++)
+		one_load(ts, r);
+	return r->err;
+}
+
+void tree_set_look(struct tree_set *ts)
+{
+	struct tree *t, *next;
+
+	for (t = ts->trees; t; t = next) {
+		next = t->next;
+		tree_look(t);
+	}
+	poll_arm(ts);
 }

@@ -65,4 +65,11 @@ void child_check(struct child *c);
  * no-op. */
 void child_unwatch(struct child *c);
 
+/* An upgrade in place: the set's counters. Its watches are its owners'
+ * to make again (a pidfd of the same child: pids survive the exec). */
+struct state_w;
+struct state_r;
+void child_set_save(const struct child_set *s, struct state_w *w);
+int child_set_load(struct child_set *s, struct state_r *r);
+
 #endif

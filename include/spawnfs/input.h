@@ -43,4 +43,10 @@ int input_eof(struct input *in);
 /* Close the fd; the callback runs when it was open. */
 void input_close(struct input *in);
 
+struct state_w;
+struct state_r;
+/* An upgrade in place: the stdin fd (inherited), watched again. */
+void input_save(const struct input *in, struct state_w *w);
+int input_load(struct input *in, struct state_r *r);
+
 #endif

@@ -89,4 +89,13 @@ bool leader_alive(const struct leader *l);
 /* The pid of the last leader watched; 0 before any. */
 pid_t leader_pid(const struct leader *l);
 
+struct state_w;
+struct state_r;
+/* An upgrade in place: the leader's pid and state. A leader not reaped
+ * yet is watched again (a pidfd of the same child); the caller looks
+ * once for an exit during the switch (leader_check). Never pending: an
+ * upgrade waits for every start. */
+void leader_save(const struct leader *l, struct state_w *w);
+int leader_load(struct leader *l, struct state_r *r);
+
 #endif

@@ -237,4 +237,20 @@ const struct timespec *proc_end_time(const struct proc *p);
 /* The pid of the running child, 0 when none. */
 pid_t proc_pid(const struct proc *p);
 
+/*
+ * An upgrade in place. proc_save writes p with every part it owns (its
+ * logs, feed, pipes, stdin, leader, tree, timers); proc_load makes a
+ * proc of such a record (NULL, r failing, if it is wrong), holding the
+ * table's reference and, for a run not over, the run's. proc_resume
+ * looks once at the leader (it may have ended during the switch). The
+ * context's part holds its counters, the children and the trees.
+ */
+struct state_w;
+struct state_r;
+void proc_ctx_save(const struct proc_ctx *ctx, struct state_w *w);
+int proc_ctx_load(struct proc_ctx *ctx, struct state_r *r);
+void proc_save(const struct proc *p, struct state_w *w);
+struct proc *proc_load(struct proc_ctx *ctx, void *data, struct state_r *r);
+void proc_resume(struct proc *p);
+
 #endif

@@ -76,4 +76,11 @@ int pump_take_rest(struct pump *pm);
 /* Drop what the pipes still hold and close them. */
 void pump_close(struct pump *pm);
 
+struct state_w;
+struct state_r;
+/* An upgrade in place: the pipes (inherited fds) and timers; loading
+ * into a new pump of the loaded logs watches the pipes again. */
+void pump_save(const struct pump *pm, struct state_w *w);
+int pump_load(struct pump *pm, struct state_r *r);
+
 #endif

@@ -129,4 +129,17 @@ void tree_view(const struct tree *t, struct status_view *v);
  * it is empty, without blocking. NULL is a no-op. */
 void tree_free(struct tree *t);
 
+/* An upgrade in place. A tree (or none) as its owner's part, with its
+ * leaf's fd (inherited); a tree_free'd tree not empty yet is the set's
+ * part, with the inotify fd whose watches the trees name. After loading
+ * every part, tree_set_look finds the trees that emptied meanwhile. */
+struct state_w;
+struct state_r;
+void tree_save(const struct tree *t, struct state_w *w);
+struct tree *tree_load(struct tree_set *ts, tree_empty_cb cb, void *arg,
+		       struct state_r *r);
+void tree_set_save(const struct tree_set *ts, struct state_w *w);
+int tree_set_load(struct tree_set *ts, struct state_r *r);
+void tree_set_look(struct tree_set *ts);
+
 #endif
