@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spawnfs/ctlrun.h"
+#include "spawnfs/state.h"
 #include "spawnfs/settings.h"
 #include "spawnfs/spawn.h"
 
@@ -683,4 +684,29 @@ void ctlrun_text(const struct run_settings *s, struct jbuf *b)
 
 	for (i = 0; i < sizeof(text_order) / sizeof(text_order[0]); i++)
 		rows[text_order[i]].text(s, b);
+}
+
+void ctlrun_session_save(const struct ctl_session *s, struct state_w *w)
+{
+	state_begin(w, STATE_CTL);
+	state_i64(w, s->failed);
+	state_u64(w, s->uid);
+	state_end(w);
+}
+
+struct ctl_session *ctlrun_session_load(struct state_r *r)
+{
+	struct ctl_session *s;
+
+	if (!state_enter(r, STATE_CTL))
+		return NULL;
+	s = ctlrun_session_new();
+	if (!s) {
+		state_fail(r, "ctl: out of memory");
+		return NULL;
+	}
+	s->failed = (int)state_get_i64(r);
+	s->uid = (uid_t)state_get_u64(r);
+	state_leave(r);
+	return s;
 }

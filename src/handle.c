@@ -23,7 +23,9 @@
 #include "spawnfs/ctlrun.h"
 #include "spawnfs/handle.h"
 #include "spawnfs/idmap.h"
+#include "spawnfs/log.h"
 #include "spawnfs/loop.h"
+#include "spawnfs/state.h"
 
 /* How long an interrupted ctl write still waits for its start's result. */
 #define HANDLE_CTL_GRACE_MS 1000
@@ -40,6 +42,7 @@ struct handle {
 	struct stream_reader *rd;
 	struct handle_park *parked; /* FIFO in arrival order */
 	struct fuse_pollhandle *ph;
+	uint64_t kh;	   /* the kernel's name of ph (FUSE_POLL's kh) */
 	uint64_t next_off; /* where a sequential reader reads next */
 	bool ready;	   /* on its set's ready list */
 	struct handle *rprev, *rnext;
@@ -55,6 +58,7 @@ struct handle {
 struct handle_park {
 	struct handle *h;
 	fuse_req_t req;
+	uint64_t unique; /* the request's, as the kernel numbered it */
 	/* a log or wait read */
 	uint64_t off;
 	size_t size;
@@ -82,6 +86,13 @@ struct handle_set {
 	/* for metrics */
 	uint64_t count, nparked, interrupts;
 	uint64_t text_bytes; /* the texts open handles hold */
+	uint64_t cur_unique, cur_kh; /* of the request being dispatched */
+	/* after an upgrade in place: the requests that were parked (the
+	 * kernel sends them again) and the poll handles to wake */
+	uint64_t *resent;
+	size_t nresent, resent_seen;
+	uint64_t *polls;
+	size_t npolls;
 };
 
 /* What each type does: answer a request now (true) or leave it waiting
@@ -142,6 +153,8 @@ void handle_set_free(struct handle_set *set)
 	if (!set)
 		return;
 	loop_after(set->loop, NULL, NULL);
+	free(set->resent);
+	free(set->polls);
 	idmap_fini(&set->byid);
 	idmap_fini(&set->groups);
 	free(set);
@@ -196,7 +209,7 @@ void handle_metrics(const struct handle_set *set, struct metrics_view *v)
 
 /* Link h into its set and, with p, its slot's group (made for the
  * slot's first handle). 0 or -ENOMEM. */
-static int handle_link(struct handle *h)
+static int handle_link(struct handle *h, uint64_t id)
 {
 	struct handle_set *set = h->set;
 	struct handle_group *g = NULL;
@@ -216,7 +229,7 @@ static int handle_link(struct handle *h)
 		g->first = h;
 	}
 	h->group = g;
-	idmap_add(&set->byid, &h->byid, set->next_id++);
+	idmap_add(&set->byid, &h->byid, id);
 	h->gnext = set->first;
 	if (set->first)
 		set->first->gprev = h;
@@ -299,7 +312,7 @@ struct handle *handle_new(struct handle_set *set, struct proc *p,
 	h->p = p;
 	h->type = type;
 	h->tag = tag;
-	if (handle_link(h) < 0) {
+	if (handle_link(h, set->next_id++) < 0) {
 		free(h);
 		errno = ENOMEM;
 		return NULL;
@@ -465,6 +478,7 @@ static void park(struct handle *h, const struct handle_park *tmpl)
 	}
 	*pk = *tmpl;
 	pk->h = h;
+	pk->unique = h->set->cur_unique;
 	pk->intr = false;
 	loop_timer_init(&pk->grace, h->set->loop, ctl_grace_expired, pk);
 	pk->next = pk->intr_next = NULL;
@@ -720,8 +734,197 @@ void handle_poll(struct handle *h, fuse_req_t req, struct fuse_pollhandle *ph)
 		if (h->ph)
 			fuse_pollhandle_destroy(h->ph);
 		h->ph = ph;
+		h->kh = h->set->cur_kh;
 	}
 	if (ops->pollin && handle_ready(h))
 		revents |= POLLIN | POLLRDNORM;
 	fuse_reply_poll(req, revents);
+}
+
+void handle_set_request(struct handle_set *set, uint64_t unique, uint64_t kh)
+{
+	size_t i;
+
+	set->cur_unique = unique;
+	set->cur_kh = kh;
+	if (!(unique & HANDLE_RESENT))
+		return;
+	for (i = 0; i < set->nresent; i++) {
+		if (set->resent[i] != (unique & ~HANDLE_RESENT))
+			continue;
+		set->resent[i] = set->resent[--set->nresent];
+		set->resent_seen++;
+		if (set->nresent == 0)
+			log_info("upgrade: all %zu parked requests came back",
+				 set->resent_seen);
+		return;
+	}
+}
+
+/* ---- an upgrade in place ---- */
+
+static unsigned handle_log(const struct handle *h)
+{
+	unsigned i;
+
+	for (i = 0; h->rd && i < LOGS_N; i++)
+		if (proc_log(h->p, i) == stream_reader_stream(h->rd))
+			return i;
+	return LOGS_N;
+}
+
+static void handle_save(const struct handle *h, struct state_w *w)
+{
+	const struct handle_park *pk;
+	uint64_t n = 0;
+
+	state_begin(w, STATE_HANDLE);
+	state_u64(w, handle_id(h));
+	state_u64(w, h->p ? proc_id(h->p) : UINT64_MAX);
+	state_u64(w, h->type);
+	state_u64(w, h->tag);
+	state_u64(w, handle_log(h));
+	if (h->rd)
+		stream_reader_save(h->rd, w);
+	state_u64(w, h->next_off);
+	state_u64(w, h->ctl != NULL);
+	if (h->ctl)
+		ctlrun_session_save(h->ctl, w);
+	state_bytes(w, h->text, h->len);
+	state_u64(w, h->ph != NULL);
+	state_u64(w, h->kh);
+	for (pk = h->parked; pk; pk = pk->next)
+		n++;
+	state_u64(w, n);
+	for (pk = h->parked; pk; pk = pk->next)
+		state_u64(w, pk->unique);
+	state_end(w);
+}
+
+void handle_set_save(const struct handle_set *set, struct state_w *w)
+{
+	const struct handle *h;
+
+	state_begin(w, STATE_HANDLES);
+	state_u64(w, set->next_id);
+	state_u64(w, set->interrupts);
+	state_u64(w, set->count);
+	for (h = set->first; h; h = h->gnext)
+		handle_save(h, w);
+	state_end(w);
+}
+
+static bool id_push(uint64_t **v, size_t *n, uint64_t id)
+{
+	uint64_t *grown = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!grown)
+		return false;
+	*v = grown;
+	(*v)[(*n)++] = id;
+	return true;
+}
+
+static void handle_load(struct handle_set *set, const struct handle_slots *hs,
+			struct state_r *r)
+{
+	struct handle *h;
+	struct proc *p = NULL;
+	uint64_t id, slot, n, i;
+	unsigned log;
+	const void *text;
+	size_t len;
+	bool polled;
+
+	if (!state_enter(r, STATE_HANDLE))
+		return;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		state_fail(r, "handle: out of memory");
+		return;
+	}
+	id = state_get_u64(r);
+	slot = state_get_u64(r);
+	h->set = set;
+	h->type = (enum handle_type)state_get_u64(r);
+	h->tag = (unsigned)state_get_u64(r);
+	log = (unsigned)state_get_u64(r);
+	if (slot != UINT64_MAX && !r->err) {
+		p = hs->find(hs->arg, slot);
+		if (!p)
+			state_fail(r, "handle %llu: no slot %llu",
+				   (unsigned long long)id,
+				   (unsigned long long)slot);
+	}
+	if (r->err || handle_by_id(set, id) || id >= set->next_id ||
+	    h->type >= HANDLE_NTYPES || (h->type == HANDLE_LOG && (log >= LOGS_N || !p)) ||
+	    handle_link((h->p = p, h), id) < 0) {
+		state_fail(r, "handle %llu cannot be made again",
+			   (unsigned long long)id);
+		free(h);
+		return;
+	}
+	if (p)
+		hs->hold(hs->arg, p);
+	if (h->type == HANDLE_LOG)
+		h->rd = stream_reader_load(proc_log(p, log), wake_reader, h, r);
+	h->next_off = state_get_u64(r);
+	if (state_get_bool(r))
+		h->ctl = ctlrun_session_load(r);
+	text = state_get_bytes(r, &len);
+	if (text && len) {
+		char *copy = malloc(len);
+
+		if (copy) {
+			memcpy(copy, text, len);
+			handle_set_text(h, copy, len);
+		} else {
+			state_fail(r, "handle: out of memory");
+		}
+	}
+	polled = state_get_bool(r);
+	h->kh = state_get_u64(r);
+	if (polled && !id_push(&set->polls, &set->npolls, h->kh))
+		state_fail(r, "handle: out of memory");
+	n = state_get_u64(r);
+	for (i = 0; i < n && !r->err; i++)
+		if (!id_push(&set->resent, &set->nresent, state_get_u64(r)))
+			state_fail(r, "handle: out of memory");
+	state_leave(r);
+	if (!r->err && ((h->type == HANDLE_LOG && !h->rd) ||
+			(h->type == HANDLE_CTL && !h->ctl)))
+		state_fail(r, "handle %llu: its reader or session is missing",
+			   (unsigned long long)id);
+}
+
+int handle_set_load(struct handle_set *set, const struct handle_slots *hs,
+		    struct state_r *r)
+{
+	uint64_t count, i;
+
+	if (!state_enter(r, STATE_HANDLES))
+		return r->err;
+	set->next_id = state_get_u64(r);
+	set->interrupts = state_get_u64(r);
+	count = state_get_u64(r);
+	for (i = 0; i < count && !r->err; i++)
+		handle_load(set, hs, r);
+	state_leave(r);
+	return r->err;
+}
+
+const uint64_t *handle_set_polls(const struct handle_set *set, size_t *n)
+{
+	*n = set->npolls;
+	return set->polls;
+}
+
+size_t handle_set_awaited(const struct handle_set *set)
+{
+	return set->nresent;
+}
+
+bool handle_set_parked_any(const struct handle_set *set)
+{
+	return set->nparked > 0;
 }

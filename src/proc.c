@@ -1251,6 +1251,12 @@ struct proc *proc_load(struct proc_ctx *ctx, void *data, struct state_r *r)
 	return p;
 }
 
+void proc_ctx_resume(struct proc_ctx *ctx)
+{
+	child_set_sigchld(ctx->children);
+	tree_set_look(ctx->trees);
+}
+
 void proc_resume(struct proc *p)
 {
 	proc_ref(p);

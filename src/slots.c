@@ -13,6 +13,7 @@
 
 #include "spawnfs/log.h"
 #include "spawnfs/slots.h"
+#include "spawnfs/state.h"
 #include "spawnfs/tab.h"
 
 /* On a stop, runs not over this long after kill_grace + drain_timeout
@@ -32,6 +33,7 @@ struct slot {
 	struct run_settings settings; /* the next run's, ctl's to edit */
 	struct timespec t_ctl;	      /* the last ctl line applied */
 	struct loop_timer reap_timer; /* reap_after or reap_new_after */
+	struct slot *prev, *next;     /* every record, removed ones too */
 };
 
 struct slots {
@@ -56,6 +58,7 @@ struct slots {
 	uint64_t dropped_gone[LOGS_N];	/* likewise */
 	uint64_t lost_gone;		/* their events lost, likewise */
 	struct timespec t_changed;	/* a slot was made or removed */
+	struct slot *all;		/* every record */
 };
 
 static void shutdown_done(struct slots *sl);
@@ -126,6 +129,24 @@ static bool name_reserved(const struct slots *sl, const char *name)
 	return false;
 }
 
+static void slot_link(struct slot *s)
+{
+	s->next = s->sl->all;
+	if (s->next)
+		s->next->prev = s;
+	s->sl->all = s;
+}
+
+static void slot_unlink(struct slot *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->sl->all = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+}
+
 /* A new slot record with its proc, added to the table. NULL with *err
  * ENOMEM. */
 static struct proc *slot_new(struct slots *sl, const char *name, uid_t uid,
@@ -148,6 +169,7 @@ static struct proc *slot_new(struct slots *sl, const char *name, uid_t uid,
 		return NULL;
 	}
 	s->p = p;
+	slot_link(s);
 	sl->next_id++;
 	clock_gettime(CLOCK_REALTIME, &sl->t_changed);
 	s->t_ctl = sl->t_changed;
@@ -219,6 +241,7 @@ static void slot_put(struct slot *s)
 	if (!proc_removed(s->p) || slot_handles(s) || proc_busy(s->p))
 		return;
 	loop_timer_stop(&s->reap_timer);
+	slot_unlink(s);
 	settings_fini(&s->settings);
 	free(s);
 }
@@ -596,4 +619,133 @@ void slots_free(struct slots *sl)
 	proc_ctx_free(sl->pctx); /* the killed trees end from here */
 	tab_free(sl->tab);
 	free(sl);
+}
+
+/* ---- an upgrade in place ---- */
+
+void slots_save(const struct slots *sl, struct state_w *w)
+{
+	const struct slot *s;
+	uint64_t n = 0;
+	int i;
+
+	state_begin(w, STATE_SLOTS);
+	state_u64(w, sl->next_id);
+	state_u64(w, sl->next_clone);
+	for (i = 0; i < LOGS_N; i++) {
+		state_u64(w, sl->bytes_gone[i]);
+		state_u64(w, sl->dropped_gone[i]);
+	}
+	state_u64(w, sl->lost_gone);
+	state_ts(w, &sl->t_changed);
+	proc_ctx_save(sl->pctx, w);
+	for (s = sl->all; s; s = s->next)
+		n++;
+	state_u64(w, n);
+	for (s = sl->all; s; s = s->next) {
+		state_begin(w, STATE_SLOT);
+		state_u64(w, s->cloned);
+		state_u64(w, s->touched);
+		settings_save(&s->settings, w);
+		state_ts(w, &s->t_ctl);
+		loop_timer_save(&s->reap_timer, w);
+		proc_save(s->p, w);
+		state_end(w);
+	}
+	state_end(w);
+}
+
+static void slot_load(struct slots *sl, struct state_r *r)
+{
+	struct slot *s;
+
+	if (!state_enter(r, STATE_SLOT))
+		return;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		state_fail(r, "slots: out of memory");
+		return;
+	}
+	s->sl = sl;
+	loop_timer_init(&s->reap_timer, sl->loop, reap_expired, s);
+	s->cloned = state_get_bool(r);
+	s->touched = state_get_bool(r);
+	settings_load(&s->settings, r);
+	state_get_ts(r, &s->t_ctl);
+	loop_timer_load(&s->reap_timer, r);
+	s->p = r->err ? NULL : proc_load(sl->pctx, s, r);
+	state_leave(r);
+	if (!s->p || r->err ||
+	    (!proc_removed(s->p) &&
+	     tab_add(sl->tab, proc_id(s->p), proc_name(s->p), s->p) < 0)) {
+		state_fail(r, "slots: a slot was not loaded");
+		loop_timer_stop(&s->reap_timer);
+		proc_unref(s->p);
+		settings_fini(&s->settings);
+		free(s);
+		return;
+	}
+	slot_link(s);
+}
+
+int slots_load(struct slots *sl, struct state_r *r)
+{
+	uint64_t n, i;
+	int k;
+
+	if (!state_enter(r, STATE_SLOTS))
+		return r->err;
+	sl->next_id = state_get_u64(r);
+	sl->next_clone = state_get_u64(r);
+	for (k = 0; k < LOGS_N; k++) {
+		sl->bytes_gone[k] = state_get_u64(r);
+		sl->dropped_gone[k] = state_get_u64(r);
+	}
+	sl->lost_gone = state_get_u64(r);
+	state_get_ts(r, &sl->t_changed);
+	proc_ctx_load(sl->pctx, r);
+	n = state_get_u64(r);
+	for (i = 0; i < n && !r->err; i++)
+		slot_load(sl, r);
+	state_leave(r);
+	return r->err;
+}
+
+void slots_resume(struct slots *sl)
+{
+	struct slot *s, *next;
+	struct proc *p;
+
+	/* A removed slot's table reference is gone: its handles (loaded
+	 * by now) and its run hold it. */
+	for (s = sl->all; s; s = next) {
+		next = s->next;
+		p = s->p;
+		if (!proc_removed(p))
+			continue;
+		slot_put(s);
+		proc_unref(p);
+	}
+	for (s = sl->all; s; s = next) {
+		next = s->next;
+		proc_resume(s->p);
+	}
+	proc_ctx_resume(sl->pctx);
+}
+
+bool slots_upgradable(const struct slots *sl, const char **why)
+{
+	const struct slot *s;
+
+	if (sl->stopping) {
+		*why = "the daemon is stopping";
+		return false;
+	}
+	for (s = sl->all; s; s = s->next) {
+		if (proc_starting(s->p)) {
+			*why = "a start is under way";
+			return false;
+		}
+	}
+	return true;
 }

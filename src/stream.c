@@ -640,3 +640,8 @@ struct stream_reader *stream_reader_load(struct stream *s,
 	s->min_stale = true; /* the lowest position is found again */
 	return rd;
 }
+
+struct stream *stream_reader_stream(const struct stream_reader *rd)
+{
+	return rd->s;
+}

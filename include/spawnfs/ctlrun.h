@@ -73,4 +73,11 @@ void ctlrun_metrics(const struct ctlrun *c, struct metrics_view *v);
  * b. */
 void ctlrun_text(const struct run_settings *s, struct jbuf *b);
 
+/* An upgrade in place: a session's fail-stop state (an upgrade waits
+ * for every start, so no lines wait in it). */
+struct state_w;
+struct state_r;
+void ctlrun_session_save(const struct ctl_session *s, struct state_w *w);
+struct ctl_session *ctlrun_session_load(struct state_r *r);
+
 #endif

@@ -130,4 +130,35 @@ void handle_wake_slot(struct handle_set *set, uint64_t slot,
  * dispatch, never inside it. */
 void handle_answer_interrupts(struct handle_set *set);
 
+/* The bit the kernel sets in a request's unique when it sends it again
+ * (FUSE_NOTIFY_RESEND). */
+#define HANDLE_RESENT (1ULL << 63)
+
+/* The request about to be dispatched: its unique, and for FUSE_POLL the
+ * kernel's kh (libfuse's poll handle hides it). A re-sent request that
+ * was parked before an upgrade is counted as come back. */
+void handle_set_request(struct handle_set *set, uint64_t unique, uint64_t kh);
+
+/*
+ * An upgrade in place. Every open handle is saved under its id (the
+ * kernel's fh) with its slot's id, its reader's position, its ctl
+ * session, its text, whether it has a poll waiter (kh), and the uniques
+ * of its parked requests (answered after the switch, when the kernel
+ * sends them again). Loading finds each slot and holds it through hs.
+ * handle_set_polls lists the kh of each poll waiter to wake.
+ */
+struct handle_slots {
+	struct proc *(*find)(void *arg, uint64_t slot);
+	void (*hold)(void *arg, struct proc *p);
+	void *arg;
+};
+struct state_w;
+struct state_r;
+void handle_set_save(const struct handle_set *set, struct state_w *w);
+int handle_set_load(struct handle_set *set, const struct handle_slots *hs,
+		    struct state_r *r);
+const uint64_t *handle_set_polls(const struct handle_set *set, size_t *n);
+size_t handle_set_awaited(const struct handle_set *set); /* not back yet */
+bool handle_set_parked_any(const struct handle_set *set);
+
 #endif

@@ -252,5 +252,6 @@ int proc_ctx_load(struct proc_ctx *ctx, struct state_r *r);
 void proc_save(const struct proc *p, struct state_w *w);
 struct proc *proc_load(struct proc_ctx *ctx, void *data, struct state_r *r);
 void proc_resume(struct proc *p);
+void proc_ctx_resume(struct proc_ctx *ctx); /* reaps, looks at trees */
 
 #endif

@@ -100,4 +100,20 @@ void slots_shutdown(struct slots *sl);
  * stop (nothing more to tell main). */
 bool slots_session_ended(struct slots *sl);
 
+/*
+ * An upgrade in place. slots_save writes every slot record (removed ones
+ * that open handles still hold too) with its proc, and the context's
+ * part; slots_load makes them again. Once the handles are loaded,
+ * slots_resume lets go of what only the table held and looks at what
+ * ended during the switch. slots_upgradable says whether an upgrade may
+ * run now (false while stopping or while a start is under way, with
+ * why).
+ */
+struct state_w;
+struct state_r;
+void slots_save(const struct slots *sl, struct state_w *w);
+int slots_load(struct slots *sl, struct state_r *r);
+void slots_resume(struct slots *sl);
+bool slots_upgradable(const struct slots *sl, const char **why);
+
 #endif
