@@ -16,6 +16,7 @@
 
 #include "spawnfs/cgroup.h"
 #include "spawnfs/log.h"
+#include "spawnfs/state.h"
 #include "spawnfs/mountinfo.h"
 
 #define CGROUP_PREFIX	  "spawnfs-"
@@ -596,4 +597,68 @@ int cgroup_leaf_file(const struct cgroup_root *cg, const char *name,
 			 file);
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* ---- an upgrade in place ---- */
+
+void cgroup_root_save(const struct cgroup_root *cg, struct state_w *w)
+{
+	state_begin(w, STATE_CGROUP);
+	state_u64(w, cg != NULL);
+	if (cg) {
+		state_str(w, cg->mount);
+		state_str(w, cg->base);
+		state_str(w, cg->path);
+		state_str(w, cg->name);
+		state_fd(w, cg->dirfd);
+		state_u64(w, cg->moved);
+		state_u64(w, cg->ctrl_memory);
+		state_u64(w, cg->ctrl_cpu);
+		state_u64(w, cg->ctrl_pids);
+	}
+	state_end(w);
+}
+
+static void str_load(struct state_r *r, char *out, size_t size)
+{
+	char *s = state_get_str(r);
+
+	if (s && strlen(s) < size)
+		strcpy(out, s);
+	else if (!r->err)
+		state_fail(r, "cgroup: a path does not fit");
+	free(s);
+}
+
+struct cgroup_root *cgroup_root_load(struct state_r *r)
+{
+	struct cgroup_root *cg = NULL;
+
+	if (!state_enter(r, STATE_CGROUP))
+		return NULL;
+	if (state_get_bool(r)) {
+		cg = calloc(1, sizeof(*cg));
+		if (!cg) {
+			state_fail(r, "cgroup: out of memory");
+			return NULL;
+		}
+		str_load(r, cg->mount, sizeof(cg->mount));
+		str_load(r, cg->base, sizeof(cg->base));
+		str_load(r, cg->path, sizeof(cg->path));
+		str_load(r, cg->name, sizeof(cg->name));
+		cg->dirfd = state_get_fd(r);
+		cg->moved = state_get_bool(r);
+		cg->ctrl_memory = state_get_bool(r);
+		cg->ctrl_cpu = state_get_bool(r);
+		cg->ctrl_pids = state_get_bool(r);
+		if (cg->dirfd >= 0)
+			fcntl(cg->dirfd, F_SETFD, FD_CLOEXEC);
+	}
+	state_leave(r);
+	if (r->err && cg) {
+		cg->moved = false; /* the old image's to clean, not ours */
+		cgroup_root_close(cg);
+		cg = NULL;
+	}
+	return cg;
 }

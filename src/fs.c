@@ -12,12 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
 
 #include "spawnfs/ctlrun.h"
 #include "spawnfs/fs.h"
+#include "spawnfs/fusewire.h"
 #include "spawnfs/handle.h"
 #include "spawnfs/kind.h"
 #include "spawnfs/log.h"
@@ -25,6 +30,7 @@
 #include "spawnfs/mountinfo.h"
 #include "spawnfs/proc.h"
 #include "spawnfs/slots.h"
+#include "spawnfs/state.h"
 
 #define FS_MAX_WRITE (1024 * 1024)
 
@@ -44,6 +50,13 @@ struct fs {
 	bool read_only; /* -o ro: observing only, EROFS for the rest */
 	char *mnt_path; /* the mount point, absolute */
 	int mnt_id;	/* our mount's ID in mountinfo, -errno if unknown */
+	/* an upgrade in place */
+	void *init_req;	      /* the kernel's INIT request, as read */
+	size_t init_len;
+	struct fs_conn conn;	      /* what INIT negotiated (fs_init) */
+	bool adopted;		      /* the device came from an older image */
+	bool no_resend;		      /* a test: as if the kernel had none */
+	struct metrics_upgrade up;    /* the upgrades' results */
 };
 
 static struct fs *req_fs(fuse_req_t req)
@@ -603,11 +616,20 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct fs *fs = userdata;
+
 	/* One read may carry up to 1 MiB; the kernel caps it further. */
 	conn->max_write = FS_MAX_WRITE;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* What an upgrade's next image must negotiate again. */
+	fs->conn = (struct fs_conn){conn->want,
+				    conn->max_write,
+				    conn->max_read,
+				    conn->max_readahead,
+				    conn->max_background,
+				    conn->congestion_threshold,
+				    conn->time_gran};
 }
 
 static const struct fuse_lowlevel_ops fs_ops = {
@@ -644,6 +666,25 @@ static void fs_session_end(struct fs *fs)
 		fs->hooks->ended(fs->arg);
 }
 
+/* Before libfuse sees a request: its unique and poll kh go to the
+ * handles, and the INIT request is kept for an upgrade's next image. */
+static void fs_peek(struct fs *fs)
+{
+	struct fusewire_req rq;
+
+	if ((fs->buf.flags & FUSE_BUF_IS_FD) ||
+	    !fusewire_peek(fs->buf.mem, fs->buf.size, &rq))
+		return;
+	if (rq.init && !fs->init_req) {
+		fs->init_req = malloc(fs->buf.size);
+		if (fs->init_req) {
+			memcpy(fs->init_req, fs->buf.mem, fs->buf.size);
+			fs->init_len = fs->buf.size;
+		}
+	}
+	handle_set_request(fs->hs, rq.unique, rq.kh);
+}
+
 static void fs_readable(void *arg, uint32_t events)
 {
 	struct fs *fs = arg;
@@ -662,6 +703,7 @@ static void fs_readable(void *arg, uint32_t events)
 			fs_session_end(fs);
 			return;
 		}
+		fs_peek(fs);
 		fuse_session_process_buf(fs->se, &fs->buf);
 		handle_answer_interrupts(fs->hs);
 		if (fuse_session_exited(fs->se)) {
@@ -710,6 +752,8 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->kc.hs = fs->hs;
 	fs->kc.cfg = cfg;
 	fs->kc.read_only = fs->read_only;
+	fs->kc.up = &fs->up;
+	fs->no_resend = getenv("SPAWNFS_TEST_NO_RESEND") != NULL;
 	fs->se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), fs);
 	if (!fs->se) {
 		errno = EINVAL;
@@ -776,6 +820,27 @@ static void fs_forget_mount(struct fs *fs)
 	close(p[1]);
 }
 
+/* libfuse unmounts only what it mounted: a device taken over from an
+ * older image is unmounted by path here, as libfuse would (lazily; by
+ * fusermount3 without the privilege), unless the kernel already ended
+ * the connection. */
+static void fs_unmount_adopted(struct fs *fs)
+{
+	struct pollfd pfd = {.fd = fuse_session_fd(fs->se), .events = 0};
+	char *argv[] = {"fusermount3", "-u", "-q", "-z", "--", fs->mnt_path,
+			NULL};
+	pid_t pid;
+	int st;
+
+	if (!fs->mnt_path ||
+	    (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)))
+		return;
+	if (umount2(fs->mnt_path, MNT_DETACH) == 0)
+		return;
+	if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) == 0)
+		waitpid(pid, &st, 0);
+}
+
 /* Unmount by path only while the mount there is ours: after a lazy
  * unmount, or with another daemon mounted over ours, the path's mount is
  * someone else's. Ours then just loses its daemon and stays, covered,
@@ -785,7 +850,10 @@ static void fs_unmount(struct fs *fs)
 	int top = fs->mnt_id < 0 ? fs->mnt_id : fs_top_mount(fs);
 
 	if (fs->mnt_id < 0 || top == fs->mnt_id) {
-		fuse_session_unmount(fs->se);
+		if (fs->adopted)
+			fs_unmount_adopted(fs);
+		else
+			fuse_session_unmount(fs->se);
 		return;
 	}
 	if (top >= 0 && !fs->ended)
@@ -811,7 +879,257 @@ void fs_free(struct fs *fs)
 	if (fs->mounted)
 		fs_unmount(fs);
 	fuse_session_destroy(fs->se); /* closes the device: ends ours */
+	free(fs->init_req);
 	free(fs->buf.mem);
 	free(fs->mnt_path);
 	free(fs);
+}
+
+/* ---- an upgrade in place ---- */
+
+bool fs_upgradable(const struct fs *fs, const char **why)
+{
+	if (!slots_upgradable(fs->sl, why))
+		return false;
+	if (!fs->init_req) {
+		*why = "the kernel's INIT request was not kept";
+		return false;
+	}
+	if ((fs->no_resend ||
+	     !fusewire_init_resend(fs->init_req, fs->init_len)) &&
+	    handle_set_parked_any(fs->hs)) {
+		*why = "requests are waiting and this kernel cannot send them "
+		       "again to a new program (FUSE_NOTIFY_RESEND, Linux 6.9): "
+		       "retry once no read waits";
+		return false;
+	}
+	return true;
+}
+
+void fs_upgrade_result(struct fs *fs, const char *result, const char *reason,
+		       uint64_t pause_usec)
+{
+	if (strcmp(result, "ok") == 0)
+		fs->up.ok++;
+	else if (strcmp(result, "refused") == 0)
+		fs->up.refused++;
+	else
+		fs->up.failed++;
+	fs->up.generation++;
+	fs->up.last = strcmp(result, "ok") == 0	       ? "ok"
+		      : strcmp(result, "refused") == 0 ? "refused"
+						       : "failed";
+	snprintf(fs->up.reason, sizeof(fs->up.reason), "%s",
+		 reason ? reason : "");
+	fs->up.pause_usec = pause_usec;
+}
+
+static void conn_save(const struct fs_conn *c, struct state_w *w)
+{
+	state_u64(w, c->want);
+	state_u64(w, c->max_write);
+	state_u64(w, c->max_read);
+	state_u64(w, c->max_readahead);
+	state_u64(w, c->max_background);
+	state_u64(w, c->congestion_threshold);
+	state_u64(w, c->time_gran);
+}
+
+static void conn_load(struct fs_conn *c, struct state_r *r)
+{
+	c->want = state_get_u64(r);
+	c->max_write = state_get_u64(r);
+	c->max_read = state_get_u64(r);
+	c->max_readahead = state_get_u64(r);
+	c->max_background = state_get_u64(r);
+	c->congestion_threshold = state_get_u64(r);
+	c->time_gran = state_get_u64(r);
+}
+
+void fs_save(const struct fs *fs, struct state_w *w)
+{
+	state_begin(w, STATE_FS);
+	state_bytes(w, fs->init_req, fs->init_len);
+	conn_save(&fs->conn, w);
+	state_str(w, fs->mnt_path);
+	state_i64(w, fs->mnt_id);
+	state_fd(w, fuse_session_fd(fs->se));
+	state_ts(w, &fs->kc.born);
+	state_u64(w, fs->up.ok);
+	state_u64(w, fs->up.refused);
+	state_u64(w, fs->up.failed);
+	state_u64(w, fs->up.generation);
+	slots_save(fs->sl, w);
+	handle_set_save(fs->hs, w);
+	state_end(w);
+}
+
+/* The INIT request run through a session of its own over a pipe: what
+ * this program negotiates for it. 0 or -errno. */
+static int init_negotiate(const void *init, size_t len, struct fs_conn *out)
+{
+	char *fargv[] = {"spawnfs", NULL}, dev[32];
+	struct fuse_args args = FUSE_ARGS_INIT(1, fargv);
+	struct fuse_buf b = {.size = len};
+	struct fs tmp;
+	struct fuse_session *se;
+	int p[2], rc = 0;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	b.mem = malloc(len);
+	se = b.mem ? fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &tmp)
+		   : NULL;
+	fuse_opt_free_args(&args);
+	snprintf(dev, sizeof(dev), "/dev/fd/%d", p[1]);
+	if (!se || fuse_session_mount(se, dev) != 0) {
+		rc = -EIO;
+	} else {
+		memcpy(b.mem, init, len);
+		fuse_session_process_buf(se, &b);
+		*out = tmp.conn;
+	}
+	if (se)
+		fuse_session_destroy(se); /* closes p[1] once mounted */
+	else
+		close(p[1]);
+	if (rc < 0 && se)
+		close(p[1]);
+	close(p[0]);
+	free(b.mem);
+	return rc;
+}
+
+int fs_check_state(struct state_r *r)
+{
+	struct fs_conn saved, now;
+	const void *init;
+	size_t len;
+
+	if (!state_enter(r, STATE_FS))
+		return r->err;
+	init = state_get_bytes(r, &len);
+	conn_load(&saved, r);
+	if (r->err)
+		return r->err;
+	if (!init || len == 0) {
+		state_fail(r, "the state holds no INIT request");
+		return r->err;
+	}
+	if (init_negotiate(init, len, &now) < 0) {
+		state_fail(r, "cannot negotiate the saved INIT request");
+		return r->err;
+	}
+	if (memcmp(&saved, &now, sizeof(now)) != 0)
+		state_fail(r,
+			   "this program negotiates another connection (flags "
+			   "0x%llx, max_write %llu) than the one serving "
+			   "(flags 0x%llx, max_write %llu)",
+			   (unsigned long long)now.want,
+			   (unsigned long long)now.max_write,
+			   (unsigned long long)saved.want,
+			   (unsigned long long)saved.max_write);
+	return r->err;
+}
+
+static struct proc *find_slot(void *arg, uint64_t id)
+{
+	struct fs *fs = arg;
+
+	return slots_find(fs->sl, id);
+}
+
+static void hold_slot(void *arg, struct proc *p)
+{
+	(void)arg;
+	slots_hold(p);
+}
+
+int fs_load(struct fs *fs, struct state_r *r)
+{
+	const struct handle_slots hs = {find_slot, hold_slot, fs};
+	struct fuse_buf b = {0};
+	struct fs_conn saved;
+	const void *init;
+	char dev[32];
+	int fd;
+
+	if (!state_enter(r, STATE_FS))
+		return r->err;
+	init = state_get_bytes(r, &fs->init_len);
+	conn_load(&saved, r);
+	fs->mnt_path = state_get_str(r);
+	fs->mnt_id = (int)state_get_i64(r);
+	fd = state_get_fd(r);
+	state_get_ts(r, &fs->kc.born);
+	fs->up.ok = state_get_u64(r);
+	fs->up.refused = state_get_u64(r);
+	fs->up.failed = state_get_u64(r);
+	fs->up.generation = state_get_u64(r);
+	if (r->err)
+		return r->err;
+	fs->init_req = malloc(fs->init_len ? fs->init_len : 1);
+	if (!fs->init_req || fd < 0) {
+		state_fail(r, "fs: no device or out of memory");
+		return r->err;
+	}
+	memcpy(fs->init_req, init, fs->init_len);
+	/* The device is adopted, not mounted; the kept INIT request marks
+	 * the new session initialised (the kernel refuses its answer). */
+	snprintf(dev, sizeof(dev), "/dev/fd/%d", fd);
+	if (fuse_session_mount(fs->se, dev) != 0) {
+		state_fail(r, "fs: cannot adopt the device fd %d", fd);
+		return r->err;
+	}
+	fs->mounted = fs->adopted = true;
+	b.mem = malloc(fs->init_len);
+	b.size = fs->init_len;
+	if (!b.mem) {
+		state_fail(r, "fs: out of memory");
+		return r->err;
+	}
+	memcpy(b.mem, fs->init_req, fs->init_len);
+	fuse_session_process_buf(fs->se, &b);
+	free(b.mem);
+	if (memcmp(&saved, &fs->conn, sizeof(saved)) != 0)
+		log_error("upgrade: the connection negotiated differs from the "
+			  "one serving");
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		state_fail(r, "fs: device fd: %s", strerror(errno));
+	slots_load(fs->sl, r);
+	handle_set_load(fs->hs, &hs, r);
+	state_leave(r);
+	if (r->err)
+		return r->err;
+	fs->io = loop_io_add(fs->loop, fd, EPOLLIN, fs_readable, fs);
+	if (!fs->io)
+		state_fail(r, "fs: watch the device: %s", strerror(errno));
+	return r->err;
+}
+
+void fs_resumed(struct fs *fs, uint64_t pause_usec)
+{
+	int fd = fuse_session_fd(fs->se), rc;
+	const uint64_t *kh;
+	size_t n, i;
+
+	slots_resume(fs->sl);
+	if (!fs->no_resend && fusewire_init_resend(fs->init_req, fs->init_len)) {
+		rc = fusewire_notify_resend(fd);
+		if (rc < 0)
+			log_error("upgrade: FUSE_NOTIFY_RESEND: %s",
+				  strerror(-rc));
+	}
+	kh = handle_set_polls(fs->hs, &n);
+	for (i = 0; i < n; i++) {
+		rc = fusewire_notify_poll(fd, kh[i]);
+		if (rc < 0 && rc != -ENOENT)
+			log_warn("upgrade: FUSE_NOTIFY_POLL: %s", strerror(-rc));
+	}
+	fs_upgrade_result(fs, "ok", "", pause_usec);
+	log_info("upgrade: serving after %llu us, %zu requests to come back, "
+		 "%zu poll waiters woken",
+		 (unsigned long long)pause_usec, handle_set_awaited(fs->hs), n);
 }

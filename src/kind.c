@@ -311,6 +311,8 @@ static int metrics_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 	handle_metrics(c->hs, &v);
 	v.rss_bytes = rss_bytes();
 	v.start_time = (uint64_t)c->born.tv_sec;
+	v.pid = (uint64_t)getpid();
+	v.up = c->up;
 	metrics_render(b, &v);
 	return 0;
 }

@@ -22,6 +22,8 @@
 #include "spawnfs/fs.h"
 #include "spawnfs/log.h"
 #include "spawnfs/loop.h"
+#include "spawnfs/state.h"
+#include "spawnfs/upgrade.h"
 
 #define EXIT_USAGE 2
 
@@ -33,17 +35,22 @@ struct opts {
 	char *fuse_opts;    /* comma-separated mount options for libfuse */
 	bool allow_other;
 	bool read_only;
+	const char *upgrade; /* --upgrade MOUNTPOINT: the client */
+	int check_fd;	     /* --check-state FD; -1: not */
+	char **argv;	     /* as given: an upgrade runs it again */
 };
 
 struct daemon {
 	struct loop *loop;
 	struct fs *fs;
 	struct cgroup_root *cg; /* the runs' cgroup parent; NULL: none */
+	struct upgrade *up;
 	bool stopping;
 };
 
 static const char usage_text[] =
 	"usage: spawnfs [-f] [-d] [-c FILE] [-o OPT[,OPT...]] MOUNTPOINT\n"
+	"       spawnfs --upgrade MOUNTPOINT\n"
 	"\n"
 	"  -f, --foreground  stay in the foreground\n"
 	"  -d, --debug       debug logging (implies -f)\n"
@@ -53,6 +60,10 @@ static const char usage_text[] =
 	"                    ro) and configuration keys as key=value\n"
 	"  -h, --help        this help\n"
 	"  -V, --version     the version\n"
+	"  --upgrade MOUNTPOINT  replace the program of the daemon serving\n"
+	"                    MOUNTPOINT in place (jobs, open files and\n"
+	"                    waiting reads go on); exit 0 once it serves\n"
+	"  --check-state FD  (used by an upgrade) check a saved state\n"
 	"\n"
 	"Each slot: ctl, stdin, stdout, stderr, events, status, wait, and the\n"
 	"snapshots stdout.now, stderr.now, events.now (the window at open).\n"
@@ -62,7 +73,8 @@ static const char usage_text[] =
 	"\n"
 	"SIGTERM, SIGINT, SIGHUP or an unmount stop every run; readers get\n"
 	"end of file, and the tree is unmounted once they close (at most\n"
-	"shutdown_timeout later).\n";
+	"shutdown_timeout later). SIGUSR2 upgrades in place: the daemon\n"
+	"runs the program it was started from again, keeping everything.\n";
 
 static int opts_append(char **list, const char *opt)
 {
@@ -150,6 +162,8 @@ static int parse_args(int argc, char **argv, struct opts *o, char ***ovr,
 		{"foreground", no_argument, NULL, 'f'},
 		{"debug", no_argument, NULL, 'd'},
 		{"config", required_argument, NULL, 'c'},
+		{"upgrade", required_argument, NULL, 'U'},
+		{"check-state", required_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -174,6 +188,12 @@ static int parse_args(int argc, char **argv, struct opts *o, char ***ovr,
 		case 'V':
 			printf("spawnfs %s\n", SPAWNFS_VERSION);
 			exit(0);
+		case 'U':
+			o->upgrade = optarg;
+			return 0;
+		case 'K':
+			o->check_fd = atoi(optarg);
+			break;
 		default:
 			fputs(usage_text, stderr);
 			return -EINVAL;
@@ -275,6 +295,14 @@ static void on_signal(void *arg, int signo)
 	daemon_stop(d);
 }
 
+static void on_upgrade(void *arg, int signo)
+{
+	struct daemon *d = arg;
+
+	(void)signo;
+	upgrade_request(d->up);
+}
+
 static void on_ended(void *arg)
 {
 	daemon_stop(arg);
@@ -315,7 +343,8 @@ static int watch_signals(struct daemon *d, bool forked)
 		return -1;
 	if (loop_signal(d->loop, SIGTERM, on_signal, d) < 0 ||
 	    loop_signal(d->loop, SIGINT, on_signal, d) < 0 ||
-	    loop_signal(d->loop, SIGHUP, on_signal, d) < 0)
+	    loop_signal(d->loop, SIGHUP, on_signal, d) < 0 ||
+	    loop_signal(d->loop, SIGUSR2, on_upgrade, d) < 0)
 		return -1;
 	return 0;
 }
@@ -375,9 +404,67 @@ static int serve(struct opts *o, const struct cfg *cfg)
 		log_error("signals: %s", strerror(errno));
 		goto out;
 	}
+	d.up = upgrade_new(d.loop, d.fs, d.cg, o->argv,
+			   nofile_raised ? &nofile_orig : NULL);
+	if (!d.up)
+		log_warn("upgrade in place: %s", strerror(errno));
 	log_info("serving %s", o->mountpoint);
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
 out:
+	upgrade_free(d.up);
+	fs_free(d.fs);
+	cgroup_root_close(d.cg);
+	loop_free(d.loop);
+	return rc;
+}
+
+/* The next image of an upgrade in place: the state at fd replaces what
+ * a fresh daemon would make (mount, cgroup parent, daemonizing). A
+ * state this program cannot load ends the daemon (and its runs): the
+ * check before the exec is there so that this does not happen. */
+static int resume(struct opts *o, const struct cfg *cfg, int fd)
+{
+	char *fargv[] = {"spawnfs", "-o", o->fuse_opts, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(o->fuse_opts ? 3 : 1, fargv);
+	struct upgrade_head h;
+	struct daemon d = {0};
+	struct state_r r;
+	const char *why = "";
+	int rc = 1;
+
+	if (upgrade_load_begin(fd, &r, &h, &why) < 0) {
+		log_error("upgrade: cannot take over: %s", why);
+		return 1;
+	}
+	if (h.have_nofile) {
+		nofile_orig = h.nofile;
+		nofile_raised = true;
+	}
+	d.loop = loop_new();
+	if (!d.loop) {
+		log_error("loop: %s", strerror(errno));
+		return 1;
+	}
+	d.cg = cgroup_root_load(&r);
+	d.fs = fs_new(d.loop, cfg, &args, o->read_only ? FS_READ_ONLY : 0,
+		      nofile_raised ? &nofile_orig : NULL, d.cg, &daemon_hooks,
+		      &d);
+	fuse_opt_free_args(&args);
+	if (!d.fs || fs_load(d.fs, &r) < 0 || upgrade_load_done(&r) < 0) {
+		log_error("upgrade: cannot take over: %s", r.why);
+		goto out;
+	}
+	if (watch_signals(&d, false) < 0) {
+		log_error("signals: %s", strerror(errno));
+		goto out;
+	}
+	d.up = upgrade_new(d.loop, d.fs, d.cg, o->argv,
+			   nofile_raised ? &nofile_orig : NULL);
+	fs_resumed(d.fs, upgrade_now_usec() - h.t0_usec);
+	log_info("serving %s (upgraded in place)", o->mountpoint);
+	rc = loop_run(d.loop) < 0 ? 1 : 0;
+out:
+	upgrade_free(d.up);
 	fs_free(d.fs);
 	cgroup_root_close(d.cg);
 	loop_free(d.loop);
@@ -386,7 +473,9 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct opts o = {0};
+	struct opts o = {.check_fd = -1, .argv = argv};
+	const char *state = getenv(UPGRADE_ENV);
+	int state_fd = state ? atoi(state) : -1;
 	struct cfg cfg;
 	char **ovr = calloc((size_t)argc, sizeof(char *));
 	size_t novr = 0;
@@ -396,7 +485,14 @@ int main(int argc, char **argv)
 		free(ovr);
 		return 1;
 	}
+	if (state)
+		unsetenv(UPGRADE_ENV); /* not the runs' */
 	rc = parse_args(argc, argv, &o, &ovr, &novr);
+	if (rc == 0 && o.upgrade) {
+		free(ovr);
+		cfg_free(&cfg);
+		return upgrade_client(o.upgrade);
+	}
 	if (rc == 0)
 		rc = load_config(&o, &cfg, ovr, novr);
 	free(ovr);
@@ -404,6 +500,12 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		free(o.fuse_opts);
 		return EXIT_USAGE;
+	}
+	if (o.check_fd >= 0) {
+		rc = upgrade_check(o.check_fd);
+		cfg_free(&cfg);
+		free(o.fuse_opts);
+		return rc;
 	}
 	log_setup(o.debug ? CFG_LOG_DEBUG : cfg.log_level, !o.foreground);
 	warn_request_timeouts();
@@ -413,7 +515,7 @@ int main(int argc, char **argv)
 	 * back to the system when freed: glibc would otherwise raise the
 	 * threshold after the first free and keep them in its heap. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
-	rc = serve(&o, &cfg);
+	rc = state_fd >= 0 ? resume(&o, &cfg, state_fd) : serve(&o, &cfg);
 	cfg_free(&cfg);
 	free(o.fuse_opts);
 	return rc;

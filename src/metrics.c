@@ -1,7 +1,8 @@
 /*
  * metrics: the Prometheus text exposition format (version 0.0.4) of a
  * plain record of counters. Every family has its HELP and TYPE lines,
- * counters end in _total, label values are fixed words. Pure.
+ * counters end in _total, label values are fixed words (the last
+ * upgrade's reason is text, escaped as the format says). Pure.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -75,6 +76,60 @@ static const struct scalar scalars[] = {
 	       start_time),
 };
 
+/* A label value as the format escapes it: \\, \" and \n. */
+static void label_escaped(struct jbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			jbuf_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			jbuf_puts(b, "\\n");
+		else
+			jbuf_put(b, s, 1);
+	}
+}
+
+static void render_upgrade(struct jbuf *b, const struct metrics_view *v)
+{
+	static const char *const results[] = {"ok", "refused", "failed"};
+	const struct metrics_upgrade *u = v->up;
+	const uint64_t counts[] = {u->ok, u->refused, u->failed};
+	char labels[64];
+	size_t i;
+
+	family(b, "spawnfs_build_info", "gauge",
+	       "The program serving now, by version.");
+	jbuf_printf(b, "spawnfs_build_info{version=\"%s\"} 1\n",
+		    SPAWNFS_VERSION);
+	family(b, "spawnfs_daemon_pid", "gauge",
+	       "The daemon's process ID (an upgrade in place keeps it).");
+	value(b, "spawnfs_daemon_pid", "", v->pid);
+	family(b, "spawnfs_upgrades_total", "counter",
+	       "Upgrades in place, by result (refused: the check or a "
+	       "condition said no; failed: exec failed).");
+	for (i = 0; i < 3; i++) {
+		snprintf(labels, sizeof(labels), "{result=\"%s\"}",
+			 results[i]);
+		value(b, "spawnfs_upgrades_total", labels, counts[i]);
+	}
+	family(b, "spawnfs_upgrade_generation", "gauge",
+	       "Upgrades in place with a result so far.");
+	value(b, "spawnfs_upgrade_generation", "", u->generation);
+	if (!u->last)
+		return;
+	family(b, "spawnfs_upgrade_last", "gauge",
+	       "The last upgrade's result and reason; the value is its "
+	       "generation.");
+	jbuf_printf(b, "spawnfs_upgrade_last{result=\"%s\",reason=\"",
+		    u->last);
+	label_escaped(b, u->reason);
+	jbuf_printf(b, "\"} %" PRIu64 "\n", u->generation);
+	family(b, "spawnfs_upgrade_pause_seconds", "gauge",
+	       "How long the last upgrade stopped serving.");
+	jbuf_printf(b, "spawnfs_upgrade_pause_seconds %" PRIu64 ".%06" PRIu64
+		    "\n", u->pause_usec / 1000000, u->pause_usec % 1000000);
+}
+
 void metrics_render(struct jbuf *b, const struct metrics_view *v)
 {
 	static const char *const states[METRICS_NSTATES] = {
@@ -123,4 +178,6 @@ void metrics_render(struct jbuf *b, const struct metrics_view *v)
 		else
 			value(b, scalars[i].name, "", n);
 	}
+	if (v->up)
+		render_upgrade(b, v);
 }

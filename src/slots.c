@@ -749,3 +749,14 @@ bool slots_upgradable(const struct slots *sl, const char **why)
 	}
 	return true;
 }
+
+struct proc *slots_find(const struct slots *sl, uint64_t id)
+{
+	const struct slot *s;
+	struct proc *p = tab_by_id(sl->tab, id);
+
+	for (s = sl->all; !p && s; s = s->next)
+		if (proc_id(s->p) == id)
+			p = s->p;
+	return p;
+}

@@ -476,3 +476,11 @@ const char *state_get_name(struct state_r *r, const char *const *names)
 	free(saved);
 	return name;
 }
+
+void state_skip(struct state_r *r, enum state_tag box)
+{
+	if (!state_enter(r, box))
+		return;
+	r->pos = r->end[r->depth - 1];
+	state_leave(r);
+}

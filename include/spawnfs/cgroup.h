@@ -105,4 +105,12 @@ unsigned cgroup_count(int dirfd);
  * signalled, or -errno. */
 int cgroup_signal(int dirfd, int sig);
 
+/* An upgrade in place: the parent the runs live below (or none) and its
+ * directory's fd (inherited). The daemon stays in its leaf: a loaded
+ * root is the same parent, not a second one, and nothing is killed. */
+struct state_w;
+struct state_r;
+void cgroup_root_save(const struct cgroup_root *cg, struct state_w *w);
+struct cgroup_root *cgroup_root_load(struct state_r *r);
+
 #endif

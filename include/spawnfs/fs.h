@@ -53,4 +53,30 @@ void fs_shutdown(struct fs *fs);
 /* Answer what is parked, drop every slot, unmount and free. NULL: no-op. */
 void fs_free(struct fs *fs);
 
+/*
+ * An upgrade in place. fs_upgradable says whether one may run now, else
+ * why. fs_save writes the session (the kernel's INIT request kept at
+ * start, what it negotiated, the device fd, the mount) with the slots
+ * and handles. In the next image fs_load adopts the device, marks the
+ * session initialised with the kept INIT, and loads slots and handles;
+ * fs_resumed then reaps what ended meanwhile, asks the kernel to send
+ * the requests that were waiting again, wakes the poll waiters and
+ * counts the upgrade. fs_check_state is the check a new program runs
+ * on a state: the same connection negotiated. fs_upgrade_result counts
+ * one outcome (ok, refused, failed) for metrics.
+ */
+struct fs_conn {
+	uint64_t want, max_write, max_read, max_readahead, max_background,
+		congestion_threshold, time_gran;
+};
+struct state_w;
+struct state_r;
+bool fs_upgradable(const struct fs *fs, const char **why);
+void fs_save(const struct fs *fs, struct state_w *w);
+int fs_load(struct fs *fs, struct state_r *r);
+void fs_resumed(struct fs *fs, uint64_t pause_usec);
+int fs_check_state(struct state_r *r);
+void fs_upgrade_result(struct fs *fs, const char *result, const char *reason,
+		       uint64_t pause_usec);
+
 #endif

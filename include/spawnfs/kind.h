@@ -21,6 +21,7 @@
 #include "spawnfs/config.h"
 #include "spawnfs/events.h"
 #include "spawnfs/handle.h"
+#include "spawnfs/metrics.h"
 #include "spawnfs/proc.h"
 #include "spawnfs/slots.h"
 
@@ -56,6 +57,7 @@ struct kind_ctx {
 	const struct cfg *cfg;
 	struct timespec born; /* every file's times */
 	bool read_only;	      /* -o ro */
+	const struct metrics_upgrade *up; /* the daemon's upgrades */
 };
 
 /* What a kind of file does. */

@@ -13,6 +13,15 @@
 #define METRICS_SLOTS_MAX 8   /* room for the states */
 
 /* What the file system counts; main's figures come from the caller. */
+/* Upgrades in place of this daemon (fs keeps them across each one). */
+struct metrics_upgrade {
+	uint64_t ok, refused, failed; /* by result */
+	uint64_t generation;	      /* upgrades with a result so far */
+	const char *last;	      /* "ok", "refused", "failed"; NULL */
+	char reason[160];	      /* why the last was not ok */
+	uint64_t pause_usec;	      /* the last one's pause */
+};
+
 struct metrics_view {
 	/* by state: new, running, exited, killed, failed, stopped, frozen */
 	uint64_t slots[METRICS_SLOTS_MAX];
@@ -31,6 +40,8 @@ struct metrics_view {
 	uint64_t ctl_errors[METRICS_ERRNO_MAX]; /* by errno */
 	uint64_t rss_bytes;  /* the daemon's resident memory */
 	uint64_t start_time; /* the daemon's start, Unix seconds */
+	uint64_t pid;	     /* the daemon's */
+	const struct metrics_upgrade *up; /* NULL: none rendered */
 };
 
 /* Append the exposition of v to b: HELP and TYPE for every family. */

@@ -114,6 +114,8 @@ struct state_r;
 void slots_save(const struct slots *sl, struct state_w *w);
 int slots_load(struct slots *sl, struct state_r *r);
 void slots_resume(struct slots *sl);
+/* A slot by id, removed ones still held open too. */
+struct proc *slots_find(const struct slots *sl, uint64_t id);
 bool slots_upgradable(const struct slots *sl, const char **why);
 
 #endif

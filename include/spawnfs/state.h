@@ -116,6 +116,8 @@ int state_r_walk(struct state_r *r);
 
 /* Enter the next record, which must be box. false (and an error) if not. */
 bool state_enter(struct state_r *r, enum state_tag box);
+/* Pass over the next record, which must be box. */
+void state_skip(struct state_r *r, enum state_tag box);
 /* Leave the innermost box, which must have been read to its end. */
 void state_leave(struct state_r *r);
 /* Whether the innermost box (or the body) has records left. */
