@@ -100,6 +100,11 @@ static void free_remove(size_t at)
 	ar.nfree--;
 }
 
+int arena_init(void)
+{
+	return ar.fd >= 0 ? 0 : arena_make();
+}
+
 void *arena_alloc(size_t n)
 {
 	uint64_t len = page_round(n ? n : 1), off;
@@ -243,4 +248,15 @@ int arena_load(struct state_r *r)
 	}
 	ar.fd = fd;
 	return 0;
+}
+
+void arena_release(void)
+{
+	if (ar.base)
+		munmap(ar.base, ar.span);
+	if (ar.fd >= 0)
+		close(ar.fd);
+	free(ar.free);
+	memset(&ar, 0, sizeof(ar));
+	ar.fd = -1;
 }

@@ -51,12 +51,12 @@ struct fs {
 	char *mnt_path; /* the mount point, absolute */
 	int mnt_id;	/* our mount's ID in mountinfo, -errno if unknown */
 	/* an upgrade in place */
-	void *init_req;	      /* the kernel's INIT request, as read */
+	void *init_req; /* the kernel's INIT request, as read */
 	size_t init_len;
-	struct fs_conn conn;	      /* what INIT negotiated (fs_init) */
-	bool adopted;		      /* the device came from an older image */
-	bool no_resend;		      /* a test: as if the kernel had none */
-	struct metrics_upgrade up;    /* the upgrades' results */
+	struct fs_conn conn;	   /* what INIT negotiated (fs_init) */
+	bool adopted;		   /* the device came from an older image */
+	bool no_resend;		   /* a test: as if the kernel had none */
+	struct metrics_upgrade up; /* the upgrades' results */
 };
 
 static struct fs *req_fs(fuse_req_t req)
@@ -623,13 +623,11 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* What an upgrade's next image must negotiate again. */
-	fs->conn = (struct fs_conn){conn->want,
-				    conn->max_write,
-				    conn->max_read,
-				    conn->max_readahead,
-				    conn->max_background,
-				    conn->congestion_threshold,
-				    conn->time_gran};
+	fs->conn = (struct fs_conn){
+		conn->want,	      conn->max_write,
+		conn->max_read,	      conn->max_readahead,
+		conn->max_background, conn->congestion_threshold,
+		conn->time_gran};
 }
 
 static const struct fuse_lowlevel_ops fs_ops = {
@@ -827,13 +825,12 @@ static void fs_forget_mount(struct fs *fs)
 static void fs_unmount_adopted(struct fs *fs)
 {
 	struct pollfd pfd = {.fd = fuse_session_fd(fs->se), .events = 0};
-	char *argv[] = {"fusermount3", "-u", "-q", "-z", "--", fs->mnt_path,
-			NULL};
+	char *argv[] = {"fusermount3", "-u",	     "-q", "-z",
+			"--",	       fs->mnt_path, NULL};
 	pid_t pid;
 	int st;
 
-	if (!fs->mnt_path ||
-	    (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)))
+	if (!fs->mnt_path || (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)))
 		return;
 	if (umount2(fs->mnt_path, MNT_DETACH) == 0)
 		return;
@@ -1116,7 +1113,8 @@ void fs_resumed(struct fs *fs, uint64_t pause_usec)
 	size_t n, i;
 
 	slots_resume(fs->sl);
-	if (!fs->no_resend && fusewire_init_resend(fs->init_req, fs->init_len)) {
+	if (!fs->no_resend &&
+	    fusewire_init_resend(fs->init_req, fs->init_len)) {
 		rc = fusewire_notify_resend(fd);
 		if (rc < 0)
 			log_error("upgrade: FUSE_NOTIFY_RESEND: %s",
@@ -1126,7 +1124,8 @@ void fs_resumed(struct fs *fs, uint64_t pause_usec)
 	for (i = 0; i < n; i++) {
 		rc = fusewire_notify_poll(fd, kh[i]);
 		if (rc < 0 && rc != -ENOENT)
-			log_warn("upgrade: FUSE_NOTIFY_POLL: %s", strerror(-rc));
+			log_warn("upgrade: FUSE_NOTIFY_POLL: %s",
+				 strerror(-rc));
 	}
 	fs_upgrade_result(fs, "ok", "", pause_usec);
 	log_info("upgrade: serving after %llu us, %zu requests to come back, "

@@ -85,7 +85,7 @@ struct handle_set {
 	struct handle *ready, *ready_last; /* woken, to answer after dispatch */
 	/* for metrics */
 	uint64_t count, nparked, interrupts;
-	uint64_t text_bytes; /* the texts open handles hold */
+	uint64_t text_bytes;	     /* the texts open handles hold */
 	uint64_t cur_unique, cur_kh; /* of the request being dispatched */
 	/* after an upgrade in place: the requests that were parked (the
 	 * kernel sends them again) and the poll handles to wake */
@@ -857,7 +857,8 @@ static void handle_load(struct handle_set *set, const struct handle_slots *hs,
 				   (unsigned long long)slot);
 	}
 	if (r->err || handle_by_id(set, id) || id >= set->next_id ||
-	    h->type >= HANDLE_NTYPES || (h->type == HANDLE_LOG && (log >= LOGS_N || !p)) ||
+	    h->type >= HANDLE_NTYPES ||
+	    (h->type == HANDLE_LOG && (log >= LOGS_N || !p)) ||
 	    handle_link((h->p = p, h), id) < 0) {
 		state_fail(r, "handle %llu cannot be made again",
 			   (unsigned long long)id);

@@ -17,6 +17,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "spawnfs/arena.h"
 #include "spawnfs/cgroup.h"
 #include "spawnfs/config.h"
 #include "spawnfs/fs.h"
@@ -376,6 +377,12 @@ static int serve(struct opts *o, const struct cfg *cfg)
 
 	if (check_mountpoint(o->mountpoint) < 0)
 		return 1;
+	rc = arena_init();
+	if (rc < 0) {
+		log_error("log memory (memfd): %s", strerror(-rc));
+		return 1;
+	}
+	rc = 1;
 	d.loop = loop_new();
 	if (!d.loop) {
 		log_error("loop: %s", strerror(errno));
@@ -516,6 +523,7 @@ int main(int argc, char **argv)
 	 * threshold after the first free and keep them in its heap. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	rc = state_fd >= 0 ? resume(&o, &cfg, state_fd) : serve(&o, &cfg);
+	arena_release();
 	cfg_free(&cfg);
 	free(o.fuse_opts);
 	return rc;

@@ -108,8 +108,7 @@ static void render_upgrade(struct jbuf *b, const struct metrics_view *v)
 	       "Upgrades in place, by result (refused: the check or a "
 	       "condition said no; failed: exec failed).");
 	for (i = 0; i < 3; i++) {
-		snprintf(labels, sizeof(labels), "{result=\"%s\"}",
-			 results[i]);
+		snprintf(labels, sizeof(labels), "{result=\"%s\"}", results[i]);
 		value(b, "spawnfs_upgrades_total", labels, counts[i]);
 	}
 	family(b, "spawnfs_upgrade_generation", "gauge",
@@ -120,14 +119,14 @@ static void render_upgrade(struct jbuf *b, const struct metrics_view *v)
 	family(b, "spawnfs_upgrade_last", "gauge",
 	       "The last upgrade's result and reason; the value is its "
 	       "generation.");
-	jbuf_printf(b, "spawnfs_upgrade_last{result=\"%s\",reason=\"",
-		    u->last);
+	jbuf_printf(b, "spawnfs_upgrade_last{result=\"%s\",reason=\"", u->last);
 	label_escaped(b, u->reason);
 	jbuf_printf(b, "\"} %" PRIu64 "\n", u->generation);
 	family(b, "spawnfs_upgrade_pause_seconds", "gauge",
 	       "How long the last upgrade stopped serving.");
-	jbuf_printf(b, "spawnfs_upgrade_pause_seconds %" PRIu64 ".%06" PRIu64
-		    "\n", u->pause_usec / 1000000, u->pause_usec % 1000000);
+	jbuf_printf(b,
+		    "spawnfs_upgrade_pause_seconds %" PRIu64 ".%06" PRIu64 "\n",
+		    u->pause_usec / 1000000, u->pause_usec % 1000000);
 }
 
 void metrics_render(struct jbuf *b, const struct metrics_view *v)

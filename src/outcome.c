@@ -181,8 +181,8 @@ int outcome_load(struct outcome *o, struct state_r *r)
 	o->error = state_get_str(r);
 	{
 		static const char *const reasons[] = {
-			"exit", "signal", "timeout", "stop", "kill", "shutdown",
-			NULL};
+			"exit", "signal",   "timeout", "stop",
+			"kill", "shutdown", NULL};
 
 		o->reason = state_get_name(r, reasons);
 	}

@@ -1141,7 +1141,7 @@ void proc_save(const struct proc *p, struct state_w *w)
 	state_u64(w, p->run_ms0);
 	state_str(w, p->home);
 	state_ts(w, &p->t_state);
-	state_u64(w, !p->cwd_in		       ? CWD_NONE
+	state_u64(w, !p->cwd_in			   ? CWD_NONE
 		     : strcmp(p->cwd_in, "/") == 0 ? CWD_ROOT
 						   : CWD_HOME);
 	for (i = 0; i < LOGS_N; i++)

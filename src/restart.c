@@ -121,7 +121,7 @@ int restart_load(struct restart_state *r, struct state_r *sr)
 	r->delay_ms = (long)state_get_i64(sr);
 	r->count = state_get_u64(sr);
 	{
-		static const char *const why[] = {"limit", "stop", "kill",
+		static const char *const why[] = {"limit", "stop",     "kill",
 						  "rmdir", "shutdown", NULL};
 
 		r->ended = state_get_name(sr, why);

@@ -601,9 +601,8 @@ void stream_reader_save(const struct stream_reader *rd, struct state_w *w)
 	state_end(w);
 }
 
-struct stream_reader *stream_reader_load(struct stream *s,
-					 stream_wake_cb wake, void *data,
-					 struct state_r *r)
+struct stream_reader *stream_reader_load(struct stream *s, stream_wake_cb wake,
+					 void *data, struct state_r *r)
 {
 	struct stream_reader *rd;
 	uint64_t pos, shift, last;

@@ -23,10 +23,10 @@
 #include "spawnfs/state.h"
 #include "spawnfs/upgrade.h"
 
-#define UPGRADE_RETRY_MS 5	     /* while a start is under way */
-#define UPGRADE_WAIT_MAX_MS 30000    /* then refused */
-#define UPGRADE_CHECK_MAX_MS 30000   /* the check child's time */
-#define UPGRADE_REASON_MAX 160
+#define UPGRADE_RETRY_MS     5	   /* while a start is under way */
+#define UPGRADE_WAIT_MAX_MS  30000 /* then refused */
+#define UPGRADE_CHECK_MAX_MS 30000 /* the check child's time */
+#define UPGRADE_REASON_MAX   160
 
 struct upgrade {
 	struct loop *loop;
@@ -108,8 +108,8 @@ static int state_write(struct upgrade *u, struct state_w *w, uint64_t t0)
 	cgroup_root_save(u->cg, w);
 	fs_save(u->fs, w);
 	state_end(w);
-	rc = state_w_finish(w, v ? (uint32_t)strtoul(v, NULL, 10)
-				 : STATE_VERSION);
+	rc = state_w_finish(w,
+			    v ? (uint32_t)strtoul(v, NULL, 10) : STATE_VERSION);
 	if (rc < 0)
 		return rc;
 	fd = memfd_create("spawnfs-state", MFD_CLOEXEC);
@@ -235,7 +235,8 @@ static void upgrade_run(struct upgrade *u)
 	snprintf(num, sizeof(num), "%d", fd);
 	setenv(UPGRADE_ENV, num, 1);
 	execv(u->program, u->argv);
-	snprintf(why, sizeof(why), "exec %.100s: %s", u->program, strerror(errno));
+	snprintf(why, sizeof(why), "exec %.100s: %s", u->program,
+		 strerror(errno));
 	unsetenv(UPGRADE_ENV);
 	cloexec(w.fds, w.nfds, true);
 	close(fd);
@@ -292,8 +293,7 @@ static int map_state(int fd, struct state_r *r, const char **why)
 		*why = "the state cannot be mapped";
 		return -errno;
 	}
-	if (state_r_init(r, p, (size_t)st.st_size) < 0 ||
-	    state_r_walk(r) < 0) {
+	if (state_r_init(r, p, (size_t)st.st_size) < 0 || state_r_walk(r) < 0) {
 		*why = r->why;
 		return r->err;
 	}
@@ -402,8 +402,10 @@ int upgrade_client(const char *mnt)
 	int rc = read_metrics(mnt, &before);
 
 	if (rc < 0) {
-		fprintf(stderr, "spawnfs: --upgrade %s: no spawnfs serves it "
-			"(%s/metrics: %s)\n", mnt, mnt, strerror(-rc));
+		fprintf(stderr,
+			"spawnfs: --upgrade %s: no spawnfs serves it "
+			"(%s/metrics: %s)\n",
+			mnt, mnt, strerror(-rc));
 		return 1;
 	}
 	if (kill((pid_t)before.pid, SIGUSR2) < 0) {

@@ -13,6 +13,10 @@
 struct state_w;
 struct state_r;
 
+/* Make the arena now (the daemon's fds stay the same from its start):
+ * 0 or -errno. arena_alloc makes it otherwise. */
+int arena_init(void);
+
 /* A block of at least n bytes (zeroed pages), or NULL with errno. The
  * arena is made on the first call. */
 void *arena_alloc(size_t n);
@@ -26,6 +30,9 @@ void *arena_at(uint64_t off, size_t n); /* NULL if out of the arena */
 
 /* Bytes in blocks now (for metrics). */
 uint64_t arena_used(void);
+
+/* At exit, once every ring is freed: unmap and close it. */
+void arena_release(void);
 
 /* Write the arena (its memfd, listed to be inherited, and its blocks). */
 void arena_save(struct state_w *w);

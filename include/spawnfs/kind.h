@@ -55,8 +55,8 @@ struct kind_ctx {
 	struct slots *sl;
 	struct handle_set *hs;
 	const struct cfg *cfg;
-	struct timespec born; /* every file's times */
-	bool read_only;	      /* -o ro */
+	struct timespec born;		  /* every file's times */
+	bool read_only;			  /* -o ro */
 	const struct metrics_upgrade *up; /* the daemon's upgrades */
 };
 

@@ -38,9 +38,9 @@ struct metrics_view {
 	uint64_t events_lost;	  /* events dropped for want of memory */
 	uint64_t cpu_usec;	  /* cpu time of every run so far */
 	uint64_t ctl_errors[METRICS_ERRNO_MAX]; /* by errno */
-	uint64_t rss_bytes;  /* the daemon's resident memory */
-	uint64_t start_time; /* the daemon's start, Unix seconds */
-	uint64_t pid;	     /* the daemon's */
+	uint64_t rss_bytes;		  /* the daemon's resident memory */
+	uint64_t start_time;		  /* the daemon's start, Unix seconds */
+	uint64_t pid;			  /* the daemon's */
 	const struct metrics_upgrade *up; /* NULL: none rendered */
 };
 

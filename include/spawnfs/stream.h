@@ -160,8 +160,7 @@ void stream_save(const struct stream *s, struct state_w *w);
 struct stream *stream_load(struct state_r *r);
 void stream_reader_save(const struct stream_reader *rd, struct state_w *w);
 struct stream *stream_reader_stream(const struct stream_reader *rd);
-struct stream_reader *stream_reader_load(struct stream *s,
-					 stream_wake_cb wake, void *data,
-					 struct state_r *r);
+struct stream_reader *stream_reader_load(struct stream *s, stream_wake_cb wake,
+					 void *data, struct state_r *r);
 
 #endif
