@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer harnesses of tests/fuzz (ctl parser, config parser,
-# JSON renderer) with ASan and UBSan into build-fuzz/, and run each for
+# JSON renderer, the upgrade's saved state) with ASan and UBSan into build-fuzz/, and run each for
 # FUZZ_SECONDS (default 60) on a scratch copy of its seed corpus. Crash
 # files go to build-fuzz/; the repository is not modified. Fails when any
 # harness fails. FUZZ_ONLY="json" (names separated by spaces) runs only
@@ -25,6 +25,7 @@ harnesses=(
 	"ctl 200000 ctl.c"
 	"config 4096 config.c $(pkg-config --libs inih)"
 	"json 16384 events.c+json.c+jscan.c"
+	"state 65536 state.c+settings.c+outcome.c+restart.c+ctl.c+arena.c+ring.c+spawn.c+log.c"
 )
 
 mkdir -p "$out"
