@@ -39,6 +39,7 @@ struct opts {
 	const char *upgrade; /* --upgrade MOUNTPOINT: the client */
 	int check_fd;	     /* --check-state FD; -1: not */
 	char **argv;	     /* as given: an upgrade runs it again */
+	char *cwd;	     /* where it was given (relative paths) */
 };
 
 struct daemon {
@@ -411,7 +412,7 @@ static int serve(struct opts *o, const struct cfg *cfg)
 		log_error("signals: %s", strerror(errno));
 		goto out;
 	}
-	d.up = upgrade_new(d.loop, d.fs, d.cg, o->argv,
+	d.up = upgrade_new(d.loop, d.fs, d.cg, o->argv, o->cwd,
 			   nofile_raised ? &nofile_orig : NULL);
 	if (!d.up)
 		log_warn("upgrade in place: %s", strerror(errno));
@@ -465,9 +466,13 @@ static int resume(struct opts *o, const struct cfg *cfg, int fd)
 		log_error("signals: %s", strerror(errno));
 		goto out;
 	}
-	d.up = upgrade_new(d.loop, d.fs, d.cg, o->argv,
+	d.up = upgrade_new(d.loop, d.fs, d.cg, o->argv, o->cwd,
 			   nofile_raised ? &nofile_orig : NULL);
 	fs_resumed(d.fs, upgrade_now_usec() - h.t0_usec);
+	/* Started where the first image was (for its relative paths); a
+	 * daemon in the background lives in / as fuse_daemonize left it. */
+	if (!o->foreground && chdir("/") < 0)
+		log_warn("chdir /: %s", strerror(errno));
 	log_info("serving %s (upgraded in place)", o->mountpoint);
 	rc = loop_run(d.loop) < 0 ? 1 : 0;
 out:
@@ -494,6 +499,7 @@ int main(int argc, char **argv)
 	}
 	if (state)
 		unsetenv(UPGRADE_ENV); /* not the runs' */
+	o.cwd = getcwd(NULL, 0);
 	rc = parse_args(argc, argv, &o, &ovr, &novr);
 	if (rc == 0 && o.upgrade) {
 		free(ovr);
@@ -526,5 +532,6 @@ int main(int argc, char **argv)
 	arena_release();
 	cfg_free(&cfg);
 	free(o.fuse_opts);
+	free(o.cwd);
 	return rc;
 }

@@ -33,6 +33,7 @@ struct upgrade {
 	struct fs *fs;
 	struct cgroup_root *cg;
 	char **argv;
+	char *cwd;		/* the first image's, for relative paths */
 	char program[PATH_MAX]; /* resolved at start */
 	const struct rlimit *nofile;
 	struct loop_timer retry;
@@ -50,7 +51,7 @@ uint64_t upgrade_now_usec(void)
 static void upgrade_try(void *arg);
 
 struct upgrade *upgrade_new(struct loop *loop, struct fs *fs,
-			    struct cgroup_root *cg, char **argv,
+			    struct cgroup_root *cg, char **argv, const char *cwd,
 			    const struct rlimit *nofile)
 {
 	struct upgrade *u = calloc(1, sizeof(*u));
@@ -70,6 +71,7 @@ struct upgrade *upgrade_new(struct loop *loop, struct fs *fs,
 	u->fs = fs;
 	u->cg = cg;
 	u->argv = argv;
+	u->cwd = cwd ? strdup(cwd) : NULL;
 	u->nofile = nofile;
 	loop_timer_init(&u->retry, loop, upgrade_try, u);
 	return u;
@@ -80,6 +82,7 @@ void upgrade_free(struct upgrade *u)
 	if (!u)
 		return;
 	loop_timer_stop(&u->retry);
+	free(u->cwd);
 	free(u);
 }
 
@@ -158,6 +161,8 @@ static int state_check(struct upgrade *u, int fd, char *why, size_t size)
 		/* Only the state (as 3) and a pipe for the reason go on. */
 		if (dup2(ep[1], 2) < 0 || dup2(fd, 3) < 0)
 			_exit(126);
+		if (u->cwd && chdir(u->cwd) < 0)
+			_exit(126);
 		execv(u->program, cargv);
 		_exit(127);
 	}
@@ -211,7 +216,7 @@ static void upgrade_run(struct upgrade *u)
 	char why[UPGRADE_REASON_MAX] = "", num[16];
 	uint64_t t0 = upgrade_now_usec();
 	struct state_w w;
-	int fd;
+	int fd, here, err;
 
 	log_info("upgrade: to %s", u->program);
 	fd = state_write(u, &w, t0);
@@ -234,7 +239,17 @@ static void upgrade_run(struct upgrade *u)
 	cloexec(&fd, 1, false);
 	snprintf(num, sizeof(num), "%d", fd);
 	setenv(UPGRADE_ENV, num, 1);
+	here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (u->cwd && chdir(u->cwd) < 0)
+		log_warn("upgrade: chdir %s: %s", u->cwd, strerror(errno));
 	execv(u->program, u->argv);
+	err = errno;
+	if (here >= 0 && fchdir(here) < 0)
+		log_warn("upgrade: back to the daemon's directory: %s",
+			 strerror(errno));
+	if (here >= 0)
+		close(here);
+	errno = err;
 	snprintf(why, sizeof(why), "exec %.100s: %s", u->program,
 		 strerror(errno));
 	unsetenv(UPGRADE_ENV);

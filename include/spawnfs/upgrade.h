@@ -22,10 +22,11 @@ struct upgrade;
 /* The environment variable naming the state's fd in the next image. */
 #define UPGRADE_ENV "SPAWNFS_STATE_FD"
 
-/* For the daemon running from argv (kept: the next image gets it), with
- * its parts. NULL with errno. */
+/* For the daemon running from argv (kept: the next image gets it), given
+ * in directory cwd (the check and the next image start there, so that a
+ * relative -c still names the file), with its parts. NULL with errno. */
 struct upgrade *upgrade_new(struct loop *loop, struct fs *fs,
-			    struct cgroup_root *cg, char **argv,
+			    struct cgroup_root *cg, char **argv, const char *cwd,
 			    const struct rlimit *nofile);
 void upgrade_free(struct upgrade *u);
 
