@@ -12,8 +12,9 @@
 
 static const char state_magic[8] = "SPAWNFS";
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
+uint64_t state_checksum(const void *buf, size_t n)
 {
+	const unsigned char *p = buf;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
 
@@ -170,7 +171,7 @@ int state_w_finish(struct state_w *w, uint32_t version)
 	if (!w->buf && !w_room(w, 1))
 		return w->err;
 	body = w->len - STATE_HEADER;
-	sum = fnv1a(w->buf + STATE_HEADER, body);
+	sum = state_checksum(w->buf + STATE_HEADER, body);
 	memcpy(w->buf, state_magic, 8);
 	memcpy(w->buf + 8, &version, 4);
 	memcpy(w->buf + 12, &zero, 4);
@@ -214,7 +215,7 @@ int state_r_init(struct state_r *r, const void *buf, size_t len)
 	else if (body != len - STATE_HEADER)
 		state_fail(r, "state is %zu bytes, its header says %llu",
 			   len - STATE_HEADER, (unsigned long long)body);
-	else if (fnv1a(r->buf + STATE_HEADER, body) != sum)
+	else if (state_checksum(r->buf + STATE_HEADER, body) != sum)
 		state_fail(r, "state checksum does not match");
 	return r->err;
 }

@@ -91,6 +91,9 @@ void state_str(struct state_w *w, const char *s); /* NULL: a NUL leaf */
 void state_ts(struct state_w *w, const struct timespec *ts);
 void state_fd(struct state_w *w, int fd); /* -1: none, not listed */
 
+/* The header's checksum of a body: 64-bit FNV-1a. */
+uint64_t state_checksum(const void *buf, size_t n);
+
 /* Close the body and write the header with version: 0 or w->err. */
 int state_w_finish(struct state_w *w, uint32_t version);
 

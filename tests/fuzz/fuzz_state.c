@@ -21,18 +21,6 @@
 
 #include "fuzz.h"
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* The state r reads: its first record, saved again, must be the bytes it
  * was loaded from. */
 static void round_trip(const unsigned char *buf, size_t len, int which)
@@ -85,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 		return 0;
 	}
-	sum = fnv1a(data, size);
+	sum = state_checksum(data, size);
 	memcpy(buf, "SPAWNFS", 8);
 	memcpy(buf + 8, &version, 4);
 	memcpy(buf + 12, &zero, 4);
