@@ -15,10 +15,18 @@ static const char state_magic[8] = "SPAWNFS";
 uint64_t state_checksum(const void *buf, size_t n)
 {
 	const unsigned char *p = buf;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL, w;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	/* FNV-1a's step over 8-byte words, then the last bytes: a state of
+	 * megabytes is summed three times per upgrade. */
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h ^= w;
+		h *= 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++) {
 		h ^= p[i];
 		h *= 0x100000001b3ULL;
 	}

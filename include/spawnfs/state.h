@@ -3,8 +3,8 @@
  * one versioned format (pure: no syscalls).
  *
  * Layout (little-endian as the host, the same machine reads it):
- *   header  "SPAWNFS\0", u32 version, u32 0, u64 body length, u64 FNV-1a
- *           of the body
+ *   header  "SPAWNFS\0", u32 version, u32 0, u64 body length, u64
+ *           state_checksum of the body
  *   body    records: u32 tag, u32 length, then length bytes
  *
  * A tag with STATE_BOX set is a box: its bytes are records again. The
@@ -91,7 +91,7 @@ void state_str(struct state_w *w, const char *s); /* NULL: a NUL leaf */
 void state_ts(struct state_w *w, const struct timespec *ts);
 void state_fd(struct state_w *w, int fd); /* -1: none, not listed */
 
-/* The header's checksum of a body: 64-bit FNV-1a. */
+/* The header's checksum of a body: FNV-1a's step on 8-byte words. */
 uint64_t state_checksum(const void *buf, size_t n);
 
 /* Close the body and write the header with version: 0 or w->err. */

@@ -8,6 +8,11 @@
 #   BENCH_QUICK=1 bash tests/bench/run.sh     smaller sizes, 3 runs each
 #   BENCH_ONLY="latency spawn" bash tests/bench/run.sh   some sections only
 #
+# Sections: throughput fanout latency mix unattended idle churn spawn scale
+# upgrade peers net. upgrade measures the pause of an upgrade in place
+# (SIGUSR2 until the tree serves again) with 1, 100 and 1,000 slots whose
+# stdout and stderr are full; target: under 200 ms at 1,000 full slots.
+#
 # Every figure is the median of RUNS runs (5) unless its row says "once";
 # every speed is compared with a baseline measured in the same run (a raw
 # pipe, a FIFO, posix_spawn, a regular file, supervisord). Progress goes to
@@ -30,14 +35,14 @@ if [ "${BENCH_QUICK:-0}" != 0 ]; then
 	TP_BYTES=$((64 * MIB)) YES_BYTES=$((32 * MIB)) FAN_BYTES=$((32 * MIB))
 	SV_BYTES=$((2 * MIB))
 	LAT_LINES=500 IDLE_SIZES="10 100" IDLE_S=2 CHURN_N=2000 KILL_N=200
-	SPAWN_N=50 SHELL_N=20 SCALE_N=1000 PEER_IDLE_S=2
+	SPAWN_N=50 SHELL_N=20 SCALE_N=1000 PEER_IDLE_S=2 UPGRADE_SIZES="1 100 1000"
 	MIX_BYTES=$((32 * MIB))
 else
 	MODE=full RUNS=5
 	TP_BYTES=$((1024 * MIB)) YES_BYTES=$((256 * MIB)) FAN_BYTES=$((256 * MIB))
 	SV_BYTES=$((4 * MIB))
 	LAT_LINES=2000 IDLE_SIZES="10 100 1000" IDLE_S=10 CHURN_N=10000
-	KILL_N=1000 SPAWN_N=200 SHELL_N=50 SCALE_N=10000 PEER_IDLE_S=10
+	KILL_N=1000 SPAWN_N=200 SHELL_N=50 SCALE_N=10000 PEER_IDLE_S=10 UPGRADE_SIZES="1 100 1000"
 	MIX_BYTES=$((256 * MIB))
 fi
 JOB_LIMIT=120   # seconds any single reader or writer may take
@@ -1105,6 +1110,168 @@ sec_scale() {
 	bench_unmount
 }
 
+# --- 7b. upgrade in place: the pause with many full logs
+
+# upgrade_probe MODE: one upgrade in place (SIGUSR2 to the daemon), timed
+# from the kill by a client, or (MODE read) one read of metrics alone.
+# MODE stat: stat(2) of the root in a loop until the daemon has logged
+# that the new image serves, then that stat's completion (the first
+# request the new image answered). MODE metrics: read metrics in a loop
+# until one shows the next generation (a read the pause holds is sent
+# again and answered by the new image). Prints "ext_us=T pause_s=P
+# result=R": P is the pause the daemon reports, R the result.
+upgrade_probe() {
+	python3 - "$1" "$DAEMON_PID" "$MNT" "$DAEMON_LOG" <<'PY'
+import os, signal, sys, time
+
+mode, pid, mnt, log = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+path = mnt + "/metrics"
+limit = 60e9
+
+
+def sample():
+    with open(path, "rb") as f:
+        text = f.read().decode()
+    got = {}
+    for line in text.splitlines():
+        if line.startswith("#") or " " not in line:
+            continue
+        key, value = line.rsplit(" ", 1)
+        got[key] = value
+        if key.startswith("spawnfs_upgrade_last{"):
+            got["result"] = key.split('result="', 1)[1].split('"', 1)[0]
+    return got
+
+
+if mode == "read":
+    t0 = time.monotonic_ns()
+    sample()
+    print("ext_us=%d" % ((time.monotonic_ns() - t0) // 1000))
+    sys.exit(0)
+gen0 = int(sample()["spawnfs_upgrade_generation"])
+logf = open(log, "rb")
+logf.seek(0, 2)
+seen = b""
+t0 = time.monotonic_ns()
+os.kill(pid, signal.SIGUSR2)
+while True:
+    if mode == "stat":
+        os.stat(mnt)
+        t1 = time.monotonic_ns()
+        seen += logf.read()
+        if b"(upgraded in place)" in seen or b"upgrade: refused" in seen \
+                or b"upgrade: failed" in seen:
+            break
+    else:
+        m = sample()
+        t1 = time.monotonic_ns()
+        if int(m["spawnfs_upgrade_generation"]) > gen0:
+            break
+    if t1 - t0 > limit:
+        print("ext_us=-1 result=timeout")
+        sys.exit(1)
+m = sample()
+while int(m["spawnfs_upgrade_generation"]) <= gen0:
+    time.sleep(0.01)
+    m = sample()
+print("ext_us=%d pause_s=%s result=%s" % (
+    (t1 - t0) // 1000, m.get("spawnfs_upgrade_pause_seconds", "nan"),
+    m.get("result", "none")))
+PY
+}
+
+# full_slots: how many slots have both stdout and stderr paused with
+# their window full.
+full_slots() {
+	cat "$MNT"/*/status 2>/dev/null | jq -s --argjson b "$UPGRADE_BUF" \
+		'[.[] | select(.logs.stdout.paused and .logs.stderr.paused and
+			.logs.stdout.retained == $b and .logs.stderr.retained == $b)] | length'
+}
+full_slots_are() {
+	[ "$(full_slots)" = "$1" ]
+}
+
+# run_pids: a digest of every run's pid.
+run_pids() {
+	cat "$MNT"/*/status 2>/dev/null | jq -r .pid | sort | md5sum
+}
+
+# Slots whose logs are full (a job writing to stdout and stderr that
+# nobody reads, paused by back-pressure): 1, then 100, then 1,000 of them.
+# At each count RUNS upgrades timed by a stat of the root and RUNS timed
+# by a read of metrics, alternated.
+sec_upgrade() {
+	local n have=0 r out mode ps=() pm=() ext_stat=() ext_met=() rd=()
+	local rss0 rss1 shm0 shm1 pids0 step=0 psm pmm sm mm rdm
+	# The daemon runs (and upgrades to) a copy of the program, so that a
+	# rebuild of build/ meanwhile changes nothing under measurement.
+	mkdir -p "$WORK/upgrade-bin"
+	cp "$SPAWNFS" "$WORK/upgrade-bin/spawnfs" || broken "copying $SPAWNFS failed"
+	SPAWNFS=$WORK/upgrade-bin/spawnfs
+	sec_start upgrade "[process]" "max_processes = 2000" \
+		"[stream]" "buffer_size = 256K"
+	UPGRADE_BUF=$((256 * 1024))
+	for n in $UPGRADE_SIZES; do
+		step=$((step + 1))
+		if [ "$n" -gt "$have" ]; then
+			out=$("$BIN/slots" create "$MNT" "u${step}_" $((n - have)) \
+				'start yes & exec yes >&2') ||
+				broken "creating $((n - have)) slots failed: $out"
+			have=$n
+		fi
+		wait_for $((60 + n / 10)) "$n slots with full stdout and stderr" \
+			full_slots_are "$n"
+		sleep 0.5
+		rss0=$(drss)
+		shm0=$(awk '/^RssShmem/ { print $2 }' "/proc/$DAEMON_PID/status")
+		pids0=$(run_pids)
+		ps=() pm=() ext_stat=() ext_met=() rd=()
+		for ((r = 0; r < RUNS; r++)); do
+			out=$(upgrade_probe read) || broken "reading metrics: $out"
+			rd+=("$(field ext_us "$out")")
+			for mode in stat metrics; do
+				out=$(upgrade_probe "$mode") ||
+					broken "upgrade with $n slots: $out"
+				[ "$(field result "$out")" = ok ] ||
+					broken "upgrade with $n slots: $out ($(grep 'upgrade:' "$DAEMON_LOG" | tail -n 1))"
+				if [ "$mode" = stat ]; then
+					ps+=("$(field pause_s "$out")")
+					ext_stat+=("$(field ext_us "$out")")
+				else
+					pm+=("$(field pause_s "$out")")
+					ext_met+=("$(field ext_us "$out")")
+				fi
+				kill -0 "$DAEMON_PID" 2>/dev/null ||
+					broken "the daemon is gone after an upgrade"
+				sleep 0.2
+			done
+		done
+		rss1=$(drss)
+		shm1=$(awk '/^RssShmem/ { print $2 }' "/proc/$DAEMON_PID/status")
+		[ "$pids0" = "$(run_pids)" ] ||
+			problem "the runs' pids changed in an upgrade ($n slots)"
+		full_slots_are "$n" ||
+			problem "after the upgrades $(full_slots) of $n slots are full"
+		[ "$(awk '$1 == "spawnfs_daemon_pid" { print $2 }' "$MNT/metrics")" = "$DAEMON_PID" ] ||
+			problem "the daemon's pid changed in an upgrade"
+		say "upgrade, $n full slots: stat probe: daemon ${ps[*]} s, client ${ext_stat[*]} us; metrics probe: daemon ${pm[*]} s, client ${ext_met[*]} us; metrics alone ${rd[*]} us"
+		psm=$(calc "$(median "${ps[@]}") * 1000")
+		pmm=$(calc "$(median "${pm[@]}") * 1000")
+		sm=$(calc "$(median "${ext_stat[@]}") / 1000")
+		mm=$(calc "$(median "${ext_met[@]}") / 1000")
+		rdm=$(calc "$(median "${rd[@]}") / 1000")
+		row "upgrade in place: pause, $n full slots (daemon-reported; client: kill -USR2 to a stat of the root answered by the new image)" \
+			"daemon $(fmt '%.1f ms' "$psm"), client $(fmt '%.1f ms' "$sm")" \
+			"polling metrics instead: daemon $(fmt '%.1f ms' "$pmm"), client $(fmt '%.1f ms' "$mm") (one metrics read alone: $(fmt '%.1f ms' "$rdm"))" "" \
+			"$([ "$n" = 1000 ] && echo "$(judge "$sm" '<' 200 '<200 ms: stat client'), $(judge "$mm" '<' 200 'metrics client')")"
+		row "upgrade in place: daemon RSS, $n full slots, before the first / after the last upgrade" \
+			"$(fmt '%.1f' "$(calc "$rss0 / 1024")") / $(fmt '%.1f MiB' "$(calc "$rss1 / 1024")")" \
+			"rings mapped (RssShmem): $(fmt '%.1f' "$(calc "$shm0 / 1024")") / $(fmt '%.1f MiB' "$(calc "$shm1 / 1024")")" "" ""
+	done
+	note "Upgrade in place: each slot runs 'yes & exec yes >&2' with nobody reading, so stdout and stderr hold a full 256 KiB window (buffer_size) and the job is paused. At each count $RUNS upgrades probed with stat and $RUNS with metrics, alternated; medians. 'daemon' is spawnfs_upgrade_pause_seconds (from handling SIGUSR2 to serving in the new image, the --check-state child and the exec included); the stat client runs from kill -USR2 until the first stat of the root that completes once the new image has logged that it serves; the metrics client reads metrics in a loop until a read shows the new generation, so its figure includes one metrics read (whose cost alone is given too) and its reads keep the daemon busy when the signal comes. The target is judged on both clients. RSS is the daemon's VmRSS; the rings are a shared memfd that the new image maps again, so their pages count in RSS only once touched (the memory stays held in the memfd). Every run kept its pid and every log stayed full. Load average after the section: $(cut -d' ' -f1-3 /proc/loadavg)."
+	bench_unmount
+}
+
 # --- 8. peers: a file with tail -f, supervisord
 
 sv_conf() {
@@ -1361,6 +1528,7 @@ main() {
 	run_section churn sec_churn
 	run_section spawn sec_spawn
 	run_section scale sec_scale
+	run_section upgrade sec_upgrade
 	run_section peers sec_peers
 	run_section net sec_net
 	total=$((($(now_us) - START_US) / 1000000))

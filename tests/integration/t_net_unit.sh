@@ -22,7 +22,7 @@ mkdir -p "$WORK/units" "$WORK/man/man8"
 cp "$EXPORT_UNIT" "$SRC/etc/systemd/spawnfs@.service" "$WORK/units/"
 cp "$SRC/man/spawnfs.8" "$WORK/man/man8/"
 # spawnfs@.service names the installed binary; point it at the built one.
-sed -i "s|^ExecStart=/usr/bin/spawnfs |ExecStart=$SPAWNFS |" \
+sed -i "s|^\(Exec[A-Za-z]*=\)/usr/bin/spawnfs |\1$SPAWNFS |" \
 	"$WORK/units/spawnfs@.service"
 verify() {
 	local rc=0

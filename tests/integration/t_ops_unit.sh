@@ -4,7 +4,8 @@
 # installed pages its Documentation= names). systemd is not PID 1 here, so
 # the service's life is then played the way systemd would: the instance
 # name unescaped into %f, $$ into $, ExecStartPre, ExecStart, ExecStartPost,
-# a stop with KillMode=mixed (SIGTERM to the daemon alone, which stops a
+# a reload (ExecReload: spawnfs --upgrade, an upgrade in place that keeps
+# the daemon's pid and its runs), a stop with KillMode=mixed (SIGTERM to the daemon alone, which stops a
 # child that ignores TERM within TimeoutStopSec), ExecStopPost, and after a
 # crash (kill -9) ExecStopPost detaching the dead mount so that the next
 # start works; ExecStopPost leaves a mount that is not FUSE alone.
@@ -30,8 +31,10 @@ UNIT=$ROOT/usr/lib/systemd/system/spawnfs@.service
 [ -f "$UNIT" ] || fail "the unit was not installed"
 grep -q '^ExecStart=/usr/bin/spawnfs ' "$UNIT" ||
 	fail "the installed unit does not run /usr/bin/spawnfs"
+grep -q '^ExecReload=/usr/bin/spawnfs --upgrade ' "$UNIT" ||
+	fail "the installed unit's ExecReload is not /usr/bin/spawnfs --upgrade"
 mkdir "$WORK/units"
-sed "s|^ExecStart=/usr/bin/spawnfs |ExecStart=$ROOT/usr/bin/spawnfs |" \
+sed "s|^\(Exec[A-Za-z]*=\)/usr/bin/spawnfs |\1$ROOT/usr/bin/spawnfs |" \
 	"$UNIT" >"$WORK/units/spawnfs@.service"
 
 # verify FILE: systemd-analyze verify's exit status and all it said.
@@ -81,6 +84,9 @@ unit_key() {
 [ "$(unit_key ExecStart)" = \
 	"/usr/bin/spawnfs -f -c /etc/spawnfs/spawnfs.ini -o allow_other %f" ] ||
 	fail "ExecStart=$(unit_key ExecStart)"
+# systemctl reload upgrades in place the daemon on the same mount point.
+[ "$(unit_key ExecReload)" = "/usr/bin/spawnfs --upgrade %f" ] ||
+	fail "ExecReload=$(unit_key ExecReload)"
 # TimeoutStopSec leaves the daemon its kill_grace and 10 s more.
 stop_s=$(unit_key TimeoutStopSec)
 grace=$(sed -n 's/^kill_grace *= *\([0-9]*\)ms$/\1/p' "$SRC/etc/spawnfs.ini")
@@ -90,7 +96,8 @@ grace=$(sed -n 's/^kill_grace *= *\([0-9]*\)ms$/\1/p' "$SRC/etc/spawnfs.ini")
 [ "$(systemd-escape --path /run/spawn)" = run-spawn ] ||
 	fail "systemd-escape --path /run/spawn: $(systemd-escape --path /run/spawn)"
 ok "Type=simple, KillMode=mixed, KillSignal=SIGTERM, TimeoutStopSec=$stop_s" \
-	"(kill_grace ${grace}ms), spawnfs@run-spawn.service is /run/spawn"
+	"(kill_grace ${grace}ms), ExecReload=spawnfs --upgrade %f," \
+	"spawnfs@run-spawn.service is /run/spawn"
 
 # --- The service's life, played as systemd would
 MNT=$WORK/run/spawn
@@ -119,6 +126,7 @@ cmdline() {
 PRE=$(cmdline ExecStartPre)
 START=$(cmdline ExecStart)
 POST=$(cmdline ExecStartPost)
+RELOAD=$(cmdline ExecReload)
 STOPPOST=$(cmdline ExecStopPost)
 unit_key ExecStopPost | grep -q '^-' ||
 	fail "ExecStopPost must be allowed to fail (nothing to detach)"
@@ -149,6 +157,30 @@ ctl "$n" 'exec sleep 300'
 wait_state "$s" running
 wait_state "$n" running
 kids="$(json "$s/status" .pid) $(json "$n/status" .pid)"
+
+# systemctl reload: ExecReload upgrades the daemon in place and returns
+# once the new program serves: the same pid, mount and runs.
+mnt_id=$(findmnt -n -o ID --mountpoint "$MNT")
+gen=$(metric spawnfs_upgrade_generation)
+[ "$gen" = 0 ] || fail "upgrade generation $gen before any reload"
+timeout 90 bash -c "$RELOAD" >"$WORK/reload.out" 2>&1 ||
+	fail "ExecReload failed: $(cat "$WORK/reload.out")"
+grep -q 'upgraded in place' "$WORK/reload.out" ||
+	fail "ExecReload said: $(cat "$WORK/reload.out")"
+metric_is spawnfs_upgrade_generation 1 ||
+	fail "generation after the reload: $(metric spawnfs_upgrade_generation)"
+metric_is 'spawnfs_upgrades_total{result="ok"}' 1 || fail "no upgrade counted"
+metric_is spawnfs_daemon_pid "$DAEMON_PID" ||
+	fail "daemon pid $(metric spawnfs_daemon_pid), not $DAEMON_PID"
+kill -0 "$DAEMON_PID" || fail "the daemon is gone after the reload"
+[ "$(findmnt -n -o ID --mountpoint "$MNT")" = "$mnt_id" ] ||
+	fail "the mount changed in the reload"
+[ "$(json "$s/status" .pid) $(json "$n/status" .pid)" = "$kids" ] ||
+	fail "the runs changed in the reload: $kids"
+state_is "$s" running || fail "$s is not running after the reload"
+state_is "$n" running || fail "$n is not running after the reload"
+ok "reload: ExecReload upgraded the daemon in place (pid $DAEMON_PID," \
+	"mount $mnt_id and both runs kept)"
 
 # systemctl stop: KillMode=mixed sends KillSignal to the main process only.
 t0=$(now_ms)
