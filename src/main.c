@@ -487,7 +487,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = {.check_fd = -1, .argv = argv};
 	const char *state = getenv(UPGRADE_ENV);
-	int state_fd = state ? atoi(state) : -1;
+	int saved_fd = state ? atoi(state) : -1;
 	struct cfg cfg;
 	char **ovr = calloc((size_t)argc, sizeof(char *));
 	size_t novr = 0;
@@ -528,7 +528,7 @@ int main(int argc, char **argv)
 	 * back to the system when freed: glibc would otherwise raise the
 	 * threshold after the first free and keep them in its heap. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
-	rc = state_fd >= 0 ? resume(&o, &cfg, state_fd) : serve(&o, &cfg);
+	rc = saved_fd >= 0 ? resume(&o, &cfg, saved_fd) : serve(&o, &cfg);
 	arena_release();
 	cfg_free(&cfg);
 	free(o.fuse_opts);

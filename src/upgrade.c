@@ -51,8 +51,8 @@ uint64_t upgrade_now_usec(void)
 static void upgrade_try(void *arg);
 
 struct upgrade *upgrade_new(struct loop *loop, struct fs *fs,
-			    struct cgroup_root *cg, char **argv, const char *cwd,
-			    const struct rlimit *nofile)
+			    struct cgroup_root *cg, char **argv,
+			    const char *cwd, const struct rlimit *nofile)
 {
 	struct upgrade *u = calloc(1, sizeof(*u));
 	ssize_t n;

@@ -26,8 +26,8 @@ struct upgrade;
  * in directory cwd (the check and the next image start there, so that a
  * relative -c still names the file), with its parts. NULL with errno. */
 struct upgrade *upgrade_new(struct loop *loop, struct fs *fs,
-			    struct cgroup_root *cg, char **argv, const char *cwd,
-			    const struct rlimit *nofile);
+			    struct cgroup_root *cg, char **argv,
+			    const char *cwd, const struct rlimit *nofile);
 void upgrade_free(struct upgrade *u);
 
 /* SIGUSR2: upgrade now, or once no start is under way. */
@@ -57,7 +57,7 @@ int upgrade_check(int fd);
 
 /* --upgrade MOUNTPOINT: trigger the daemon serving it and wait for the
  * result: 0 upgraded, 1 not (the reason on stderr). */
-int upgrade_client(const char *mountpoint);
+int upgrade_client(const char *mnt);
 
 /* Microseconds of CLOCK_MONOTONIC. */
 uint64_t upgrade_now_usec(void);
