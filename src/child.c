@@ -1,18 +1,16 @@
 /*
- * child: one record per child the daemon waits for, in one list for
- * SIGCHLD and a pid hash for the orphans' reaping. A watch record holds
- * the pidfd and its loop watch, or -1 where the kernel has none; an exit
- * is reaped with waitid(P_PIDFD) or waitid(P_PID). A kept record only
- * reserves its pid. Any other child that exits is an orphan handed to
- * the subreaper, and is reaped at once.
+ * child: one record per child the daemon waits for, in a pid hash. On
+ * SIGCHLD, waitid(P_ALL) finds each change: a stop or continue goes to
+ * the child's owner, an exit is reaped (waitid(P_PID)) and its status
+ * goes to its owner; no fd per child, and no walk of every child. A
+ * kept record only reserves its pid. Any other child that exits is an
+ * orphan handed to the subreaper, and is reaped at once.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,18 +22,14 @@
 struct child {
 	struct child_set *set;
 	pid_t pid;
-	int pidfd; /* -1: reaped on SIGCHLD instead */
-	struct loop_io *io;
 	child_exit_cb exit_cb; /* NULL: kept, its owner reaps it */
 	child_stop_cb stop_cb;
 	void *arg;
-	struct child *prev, *next; /* in all */
 	struct idmap_node bypid;
 };
 
 struct child_set {
 	struct loop *loop;
-	struct child *all;
 	struct idmap pids; /* every child waited for, by pid */
 	bool blocked;	   /* an orphan's reaping waits on a kept child */
 	uint64_t orphans;
@@ -80,11 +74,6 @@ static struct child *child_add(struct child_set *s, pid_t pid)
 	}
 	c->set = s;
 	c->pid = pid;
-	c->pidfd = -1;
-	c->next = s->all;
-	if (s->all)
-		s->all->prev = c;
-	s->all = c;
 	idmap_add(&s->pids, &c->bypid, (uint64_t)pid);
 	return c;
 }
@@ -96,13 +85,6 @@ void child_unwatch(struct child *c)
 	if (!c)
 		return;
 	s = c->set;
-	loop_io_close(&c->io, &c->pidfd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->all = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
 	idmap_del(&s->pids, &c->bypid);
 	/* Orphans that exited behind a kept child are reaped on the next
 	 * round: a SIGCHLD of our own, not a call back from here. */
@@ -122,10 +104,7 @@ static bool child_try_reap(struct child *c)
 	int rc;
 
 	memset(&si, 0, sizeof(si));
-	if (c->pidfd >= 0)
-		rc = waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG);
-	else
-		rc = waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG);
+	rc = waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG);
 	if (rc < 0) {
 		log_error("child %d: waitid: %s", (int)c->pid, strerror(errno));
 		return false;
@@ -135,27 +114,6 @@ static bool child_try_reap(struct child *c)
 	child_unwatch(c);
 	cb(arg, &si);
 	return true;
-}
-
-/* Whether a live child was stopped or continued. */
-static void child_try_stopped(struct child *c)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)c->pid, &si, WSTOPPED | WCONTINUED | WNOHANG) <
-	    0) {
-		if (errno != ECHILD)
-			log_error("child %d: waitid: %s", (int)c->pid,
-				  strerror(errno));
-		return;
-	}
-	if (si.si_pid == 0 || !c->stop_cb)
-		return;
-	if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED)
-		c->stop_cb(c->arg, true);
-	else if (si.si_code == CLD_CONTINUED)
-		c->stop_cb(c->arg, false);
 }
 
 /*
@@ -191,19 +149,33 @@ static void reap_orphans(struct child_set *s)
 	}
 }
 
+/* Stops and continues, one waitid each (it consumes the change), told to
+ * the child's owner: none walks every child. */
+static void stops_changed(struct child_set *s)
+{
+	struct child *c;
+	siginfo_t si;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WSTOPPED | WCONTINUED | WNOHANG) <
+			    0 ||
+		    si.si_pid == 0)
+			return;
+		c = child_by_pid(s, si.si_pid);
+		if (!c || !c->stop_cb)
+			continue;
+		if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED)
+			c->stop_cb(c->arg, true);
+		else if (si.si_code == CLD_CONTINUED)
+			c->stop_cb(c->arg, false);
+	}
+}
+
 void child_set_sigchld(struct child_set *s)
 {
-	struct child *c, *next;
-
-	for (c = s->all; c; c = next) {
-		next = c->next;
-		if (!c->exit_cb)
-			continue;
-		if (c->pidfd < 0 && child_try_reap(c))
-			continue;
-		child_try_stopped(c);
-	}
-	reap_orphans(s);
+	stops_changed(s);
+	reap_orphans(s); /* every exit: a watched child's goes to its owner */
 }
 
 void child_set_orphans(struct child_set *s)
@@ -221,44 +193,22 @@ struct child *child_keep(struct child_set *s, pid_t pid)
 	return child_add(s, pid);
 }
 
-static void pidfd_readable(void *arg, uint32_t events)
-{
-	(void)events;
-	child_try_reap(arg);
-}
-
 struct child *child_watch(struct child_set *s, pid_t pid, child_exit_cb exit_cb,
 			  child_stop_cb stop_cb, void *arg)
 {
 	struct child *c = child_add(s, pid);
-	int err;
 
 	if (!c)
 		return NULL;
 	c->exit_cb = exit_cb;
 	c->stop_cb = stop_cb;
 	c->arg = arg;
-	c->pidfd = pidfd_open(pid, 0);
-	if (c->pidfd < 0 && errno != ENOSYS)
-		goto fail;
-	if (c->pidfd >= 0) {
-		c->io = loop_io_add(s->loop, c->pidfd, EPOLLIN, pidfd_readable,
-				    c);
-		if (!c->io)
-			goto fail;
-	}
 	return c;
-fail:
-	err = errno;
-	child_unwatch(c);
-	errno = err;
-	return NULL;
 }
 
 void child_check(struct child *c)
 {
-	if (c->pidfd < 0)
-		child_try_reap(c);
+	child_try_reap(c);
 }
 
 void child_set_save(const struct child_set *s, struct state_w *w)

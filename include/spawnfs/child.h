@@ -1,12 +1,10 @@
 /*
- * child: watches the daemon's children until they are reaped. A child is
- * watched by its pidfd where the kernel has pidfd_open, else through
- * SIGCHLD and waitid (old kernels, valgrind). A pidfd does not wake on a
- * stop, so on every SIGCHLD each live child is also asked whether it was
- * stopped or continued (waitid without WEXITED, which never consumes an
- * exit status). Children it neither watches nor keeps are orphans that
- * came to the daemon as their subreaper: it reaps them. Owns the watch
- * records and the pidfds.
+ * child: watches the daemon's children until they are reaped, through
+ * SIGCHLD and waitid(P_ALL), which names each child that stopped,
+ * continued or exited: the cost is per change, not per child, and a
+ * child holds no fd. Children it neither watches nor keeps are orphans
+ * that came to the daemon as their subreaper: it reaps them. Owns the
+ * watch records.
  */
 #ifndef SPAWNFS_CHILD_H
 #define SPAWNFS_CHILD_H
@@ -33,10 +31,10 @@ struct child_set *child_set_new(struct loop *loop);
 /* Every watch must be gone. NULL is a no-op. */
 void child_set_free(struct child_set *s);
 
-/* SIGCHLD arrived: reap the children watched without a pidfd, tell
- * every live child's stops and continues, and reap the orphans (children
- * neither watched nor kept: the daemon is their subreaper). An exit
- * status that belongs to a watched or kept child is never taken here. */
+/* SIGCHLD arrived: tell each stop and continue, reap each watched child
+ * that exited (its owner gets the status) and the orphans (children
+ * neither watched nor kept: the daemon is their subreaper). A kept
+ * child's exit status is never taken here. */
 void child_set_sigchld(struct child_set *s);
 
 /* Reap the orphans that have exited now (as child_set_sigchld does). */
@@ -57,8 +55,8 @@ struct child *child_watch(struct child_set *s, pid_t pid, child_exit_cb exit_cb,
 			  child_stop_cb stop_cb, void *arg);
 
 /* Look once now whether c has exited (exit_cb then runs and c is gone):
- * without a pidfd, a child that exited before it was watched had its
- * SIGCHLD consumed already. */
+ * a child that exited before it was watched had its SIGCHLD consumed
+ * already. */
 void child_check(struct child *c);
 
 /* Stop watching (the caller reaps the child some other way). NULL is a
@@ -66,7 +64,7 @@ void child_check(struct child *c);
 void child_unwatch(struct child *c);
 
 /* An upgrade in place: the set's counters. Its watches are its owners'
- * to make again (a pidfd of the same child: pids survive the exec). */
+ * to make again (pids survive the exec). */
 struct state_w;
 struct state_r;
 void child_set_save(const struct child_set *s, struct state_w *w);
