@@ -585,6 +585,13 @@ int cgroup_leaf_make(struct cgroup_root *cg, const char *name)
 	return fd;
 }
 
+int cgroup_leaf_open(const struct cgroup_root *cg, const char *name)
+{
+	int fd = openat(cg->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int cgroup_leaf_remove(struct cgroup_root *cg, const char *name)
 {
 	return rmtree(cg->dirfd, name, 0);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "spawnfs/child.h"
 #include "spawnfs/evfeed.h"
@@ -853,7 +854,7 @@ static int proc_spawn(struct proc *p, const struct run_settings *run)
 	};
 	struct spawn_user user;
 	struct spawn_child ch;
-	int rc;
+	int rc, leaf;
 
 	if (leader_alive(p->leader) || tree_populated(p->tree) ||
 	    (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
@@ -878,8 +879,10 @@ static int proc_spawn(struct proc *p, const struct run_settings *run)
 	free(p->home);
 	p->home = user.found ? strdup(user.pw.pw_dir) : NULL;
 	p->cwd_in = NULL;
-	rc = spawn_start(&sc, &p->run.opts, &user, p->run.argv,
-			 tree_fd(p->tree), &ch);
+	leaf = tree_open(p->tree);
+	rc = spawn_start(&sc, &p->run.opts, &user, p->run.argv, leaf, &ch);
+	if (leaf >= 0)
+		close(leaf);
 	if (rc < 0) {
 		tree_free(p->tree);
 		p->tree = NULL;

@@ -28,7 +28,7 @@ struct tree {
 	struct tree_set *ts;
 	struct tree *next, **pprev; /* in ts->trees */
 	char name[48];		    /* the leaf: "ID-RUN" */
-	int fd;			    /* the leaf's directory, -1 */
+	bool leaf;		    /* the leaf exists (opened per use) */
 	int wd;			    /* its cgroup.events watch, -1 */
 	pid_t pid;		    /* the leader (and pgid); 0 before */
 	bool leader;		    /* the leader is not reaped yet */
@@ -67,15 +67,30 @@ static void tree_unlink(struct tree *t)
 	t->pprev = &t->next;
 }
 
+/* The leaf's directory for one use (the caller closes it), or -1: a
+ * running slot holds no fd for its leaf. */
+static int leaf_open(const struct tree *t)
+{
+	return t->leaf ? cgroup_leaf_open(t->ts->cg, t->name) : -1;
+}
+
+static void fd_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Read the figures kept once the leaf is gone. */
 static void keep_figures(struct tree *t)
 {
 	char text[TREE_TEXT_MAX];
+	int fd = leaf_open(t);
 
-	t->have_cpu = cgroup_read(t->fd, "cpu.stat", text, sizeof(text)) >= 0 &&
+	t->have_cpu = cgroup_read(fd, "cpu.stat", text, sizeof(text)) >= 0 &&
 		      cgroup_cpu_parse(text, &t->cpu) == 0;
-	if (cgroup_read(t->fd, "memory.peak", text, sizeof(text)) >= 0)
+	if (cgroup_read(fd, "memory.peak", text, sizeof(text)) >= 0)
 		t->mem_peak = strtoull(text, NULL, 10);
+	fd_close(fd);
 }
 
 static void leaf_drop(struct tree *t)
@@ -85,10 +100,9 @@ static void leaf_drop(struct tree *t)
 	if (t->wd >= 0)
 		inotify_rm_watch(t->ts->ifd, t->wd);
 	t->wd = -1;
-	if (t->fd < 0)
+	if (!t->leaf)
 		return;
-	close(t->fd);
-	t->fd = -1;
+	t->leaf = false;
 	rc = cgroup_leaf_remove(t->ts->cg, t->name);
 	if (rc < 0)
 		log_warn("cgroup: cannot remove leaf %s: %s", t->name,
@@ -103,7 +117,7 @@ static void tree_emptied(struct tree *t)
 		return;
 	t->empty = true;
 	t->frozen = false;
-	if (t->fd >= 0)
+	if (t->leaf)
 		keep_figures(t);
 	t->ts->cpu_done += t->have_cpu ? t->cpu.usage_usec : 0;
 	leaf_drop(t);
@@ -127,14 +141,16 @@ static void tree_look(struct tree *t)
 {
 	char text[TREE_TEXT_MAX];
 	bool populated = true, frozen;
+	int fd;
 
 	if (t->empty || t->leader || t->pid == 0)
 		return;
-	if (t->fd >= 0) {
-		if (cgroup_read(t->fd, "cgroup.events", text, sizeof(text)) <
-			    0 ||
+	if (t->leaf) {
+		fd = leaf_open(t);
+		if (cgroup_read(fd, "cgroup.events", text, sizeof(text)) < 0 ||
 		    cgroup_events_parse(text, &populated, &frozen) < 0)
 			populated = false; /* the leaf is gone */
+		fd_close(fd);
 	} else {
 		populated = group_alive(t);
 	}
@@ -324,7 +340,7 @@ void tree_set_free(struct tree_set *ts)
 
 /* ---- one tree ---- */
 
-static int limits_apply(struct tree *t, const struct tree_limits *l)
+static int limits_apply(struct tree *t, int fd, const struct tree_limits *l)
 {
 	char text[64];
 	int rc = 0;
@@ -334,7 +350,7 @@ static int limits_apply(struct tree *t, const struct tree_limits *l)
 			return -EOPNOTSUPP;
 		snprintf(text, sizeof(text), "%llu",
 			 (unsigned long long)l->memory);
-		rc = cgroup_write(t->fd, "memory.max", text);
+		rc = cgroup_write(fd, "memory.max", text);
 	}
 	if (rc == 0 && l->cpu_permille) {
 		if (!cgroup_root_has(t->ts->cg, "cpu"))
@@ -342,14 +358,14 @@ static int limits_apply(struct tree *t, const struct tree_limits *l)
 		snprintf(text, sizeof(text), "%u %u",
 			 l->cpu_permille * (TREE_CPU_PERIOD / 1000),
 			 TREE_CPU_PERIOD);
-		rc = cgroup_write(t->fd, "cpu.max", text);
+		rc = cgroup_write(fd, "cpu.max", text);
 	}
 	if (rc == 0 && l->pids) {
 		if (!cgroup_root_has(t->ts->cg, "pids"))
 			return -EOPNOTSUPP;
 		snprintf(text, sizeof(text), "%llu",
 			 (unsigned long long)l->pids);
-		rc = cgroup_write(t->fd, "pids.max", text);
+		rc = cgroup_write(fd, "pids.max", text);
 	}
 	return rc;
 }
@@ -365,10 +381,13 @@ static int leaf_make(struct tree *t, const struct tree_limits *limits)
 	char path[CGROUP_PATH_MAX * 2];
 	int rc;
 
-	t->fd = cgroup_leaf_make(t->ts->cg, t->name);
-	if (t->fd < 0)
-		return t->fd;
-	rc = limits ? limits_apply(t, limits) : 0;
+	int fd = cgroup_leaf_make(t->ts->cg, t->name);
+
+	if (fd < 0)
+		return fd;
+	t->leaf = true;
+	rc = limits ? limits_apply(t, fd, limits) : 0;
+	close(fd);
 	if (rc == 0)
 		rc = cgroup_leaf_file(t->ts->cg, t->name, "cgroup.events", path,
 				      sizeof(path));
@@ -395,7 +414,7 @@ struct tree *tree_new(struct tree_set *ts, uint64_t id, uint64_t run,
 	if (!t)
 		return NULL;
 	t->ts = ts;
-	t->fd = t->wd = -1;
+	t->wd = -1;
 	t->cb = cb;
 	t->arg = arg;
 	snprintf(t->name, sizeof(t->name), "%llu-%llu", (unsigned long long)id,
@@ -418,9 +437,9 @@ struct tree *tree_new(struct tree_set *ts, uint64_t id, uint64_t run,
 	return t;
 }
 
-int tree_fd(const struct tree *t)
+int tree_open(const struct tree *t)
 {
-	return t->fd;
+	return t ? leaf_open(t) : -1;
 }
 
 void tree_started(struct tree *t, pid_t pid)
@@ -478,24 +497,32 @@ static unsigned group_count(pid_t pgid)
 
 unsigned tree_processes(const struct tree *t)
 {
+	unsigned n;
+	int fd;
+
 	if (!tree_populated(t))
 		return 0;
-	if (t->fd >= 0)
-		return cgroup_count(t->fd);
-	return group_count(t->pid);
+	if (!t->leaf)
+		return group_count(t->pid);
+	fd = leaf_open(t);
+	n = fd >= 0 ? cgroup_count(fd) : 0;
+	fd_close(fd);
+	return n;
 }
 
 int tree_signal(struct tree *t, int sig)
 {
-	int n = 0;
+	int n = 0, fd;
 
 	if (!tree_populated(t))
 		return -ESRCH;
-	if (t->fd >= 0) {
-		if (sig != SIGKILL || cgroup_write(t->fd, "cgroup.kill", "1"))
-			n = cgroup_signal(t->fd, sig);
+	if (t->leaf) {
+		fd = leaf_open(t);
+		if (sig != SIGKILL || cgroup_write(fd, "cgroup.kill", "1"))
+			n = cgroup_signal(fd, sig);
 		else
 			n = 1;
+		fd_close(fd);
 	} else if (kill(-t->pid, sig) == 0) {
 		n = 1;
 	}
@@ -507,15 +534,17 @@ int tree_signal(struct tree *t, int sig)
 
 int tree_freeze(struct tree *t, bool frozen)
 {
-	int rc;
+	int rc, fd;
 
 	if (!tree_populated(t))
 		return -ESRCH;
-	if (t->fd < 0)
+	if (!t->leaf)
 		return -EOPNOTSUPP;
 	if (t->frozen == frozen)
 		return 0;
-	rc = cgroup_write(t->fd, "cgroup.freeze", frozen ? "1" : "0");
+	fd = leaf_open(t);
+	rc = cgroup_write(fd, "cgroup.freeze", frozen ? "1" : "0");
+	fd_close(fd);
 	if (rc == 0)
 		t->frozen = frozen;
 	return rc;
@@ -526,18 +555,28 @@ bool tree_frozen(const struct tree *t)
 	return t && t->frozen;
 }
 
-bool tree_cpu(const struct tree *t, struct cgroup_cpu *cpu)
+/* tree_cpu with the leaf open at fd (-1: none). */
+static bool cpu_at(const struct tree *t, int fd, struct cgroup_cpu *cpu)
 {
 	char text[TREE_TEXT_MAX];
 
-	if (!t || (!t->have_cpu && t->fd < 0))
+	if (!t || (!t->have_cpu && !t->leaf))
 		return false;
-	if (t->fd < 0) {
+	if (!t->leaf) {
 		*cpu = t->cpu;
 		return true;
 	}
-	return cgroup_read(t->fd, "cpu.stat", text, sizeof(text)) >= 0 &&
+	return cgroup_read(fd, "cpu.stat", text, sizeof(text)) >= 0 &&
 	       cgroup_cpu_parse(text, cpu) == 0;
+}
+
+bool tree_cpu(const struct tree *t, struct cgroup_cpu *cpu)
+{
+	int fd = t ? leaf_open(t) : -1;
+	bool ok = cpu_at(t, fd, cpu);
+
+	fd_close(fd);
+	return ok;
 }
 
 static uint64_t read_u64(int fd, const char *file)
@@ -549,34 +588,57 @@ static uint64_t read_u64(int fd, const char *file)
 	return strtoull(text, NULL, 10);
 }
 
-bool tree_memory(const struct tree *t, uint64_t *current, uint64_t *peak)
+static bool memory_at(const struct tree *t, int fd, uint64_t *current,
+		      uint64_t *peak)
 {
 	if (!t || !cgroup_root_has(t->ts->cg, "memory"))
 		return false;
-	*current = t->fd >= 0 ? read_u64(t->fd, "memory.current") : 0;
-	*peak = t->fd >= 0 ? read_u64(t->fd, "memory.peak") : t->mem_peak;
+	*current = t->leaf ? read_u64(fd, "memory.current") : 0;
+	*peak = t->leaf ? read_u64(fd, "memory.peak") : t->mem_peak;
 	return true;
+}
+
+static bool pids_at(const struct tree *t, int fd, uint64_t *current)
+{
+	if (!t || !cgroup_root_has(t->ts->cg, "pids"))
+		return false;
+	*current = t->leaf ? read_u64(fd, "pids.current") : 0;
+	return true;
+}
+
+bool tree_memory(const struct tree *t, uint64_t *current, uint64_t *peak)
+{
+	int fd = t ? leaf_open(t) : -1;
+	bool ok = memory_at(t, fd, current, peak);
+
+	fd_close(fd);
+	return ok;
 }
 
 bool tree_pids(const struct tree *t, uint64_t *current)
 {
-	if (!t || !cgroup_root_has(t->ts->cg, "pids"))
-		return false;
-	*current = t->fd >= 0 ? read_u64(t->fd, "pids.current") : 0;
-	return true;
+	int fd = t ? leaf_open(t) : -1;
+	bool ok = pids_at(t, fd, current);
+
+	fd_close(fd);
+	return ok;
 }
 
 void tree_view(const struct tree *t, struct status_view *v)
 {
 	struct cgroup_cpu cpu = {0, 0, 0};
+	int fd = t ? leaf_open(t) : -1; /* one open for every figure */
 
-	v->processes = tree_processes(t);
-	v->has_cpu = tree_cpu(t, &cpu);
+	v->processes = tree_populated(t) && t->leaf && fd >= 0
+			       ? cgroup_count(fd)
+			       : tree_processes(t);
+	v->has_cpu = cpu_at(t, fd, &cpu);
 	v->cpu_usage_usec = cpu.usage_usec;
 	v->cpu_user_usec = cpu.user_usec;
 	v->cpu_system_usec = cpu.system_usec;
-	v->has_memory = tree_memory(t, &v->memory, &v->memory_peak);
-	v->has_pids = tree_pids(t, &v->pids);
+	v->has_memory = memory_at(t, fd, &v->memory, &v->memory_peak);
+	v->has_pids = pids_at(t, fd, &v->pids);
+	fd_close(fd);
 }
 
 void tree_free(struct tree *t)
@@ -604,7 +666,7 @@ static void one_save(const struct tree *t, struct state_w *w)
 {
 	state_begin(w, STATE_TREE);
 	state_str(w, t->name);
-	state_fd(w, t->fd);
+	state_u64(w, t->leaf);
 	state_i64(w, t->wd);
 	state_i64(w, t->pid);
 	state_u64(w, t->leader);
@@ -640,7 +702,7 @@ static struct tree *one_load(struct tree_set *ts, struct state_r *r)
 		state_fail(r, "tree: a name of %zu bytes",
 			   name ? strlen(name) : 0);
 	free(name);
-	t->fd = state_get_fd(r);
+	t->leaf = state_get_bool(r);
 	t->wd = (int)state_get_i64(r);
 	t->pid = (pid_t)state_get_i64(r);
 	t->leader = state_get_bool(r);
@@ -657,8 +719,6 @@ static struct tree *one_load(struct tree_set *ts, struct state_r *r)
 		free(t);
 		return NULL;
 	}
-	if (t->fd >= 0)
-		fcntl(t->fd, F_SETFD, FD_CLOEXEC);
 	if (!t->empty) { /* an emptied tree is in no list */
 		t->next = ts->trees;
 		if (t->next)

@@ -86,6 +86,9 @@ int cgroup_leaf_make(struct cgroup_root *cg, const char *name);
 /* Remove leaf name (it must be empty). 0 or -errno. */
 int cgroup_leaf_remove(struct cgroup_root *cg, const char *name);
 
+/* The leaf's directory, opened anew (O_CLOEXEC), or -errno. */
+int cgroup_leaf_open(const struct cgroup_root *cg, const char *name);
+
 /* The path of leaf name's file below the cgroup2 mount, for inotify. */
 int cgroup_leaf_file(const struct cgroup_root *cg, const char *name,
 		     const char *file, char *out, size_t size);

@@ -81,8 +81,9 @@ struct tree *tree_new(struct tree_set *ts, uint64_t id, uint64_t run,
 		      const struct tree_limits *limits, tree_empty_cb cb,
 		      void *arg);
 
-/* The leaf's directory fd for the child to join (-1: no cgroup). */
-int tree_fd(const struct tree *t);
+/* The leaf's directory opened anew, for a spawn into it (the caller
+ * closes it), or -1 without cgroups. A tree holds no fd of its own. */
+int tree_open(const struct tree *t);
 
 /* The leader was forked: pid. */
 void tree_started(struct tree *t, pid_t pid);
