@@ -797,6 +797,11 @@ int fs_mount(struct fs *fs, const char *mountpoint)
 	return fs->io ? 0 : -errno;
 }
 
+void fs_started(struct fs *fs)
+{
+	slots_started(fs->sl);
+}
+
 void fs_shutdown(struct fs *fs)
 {
 	slots_shutdown(fs->sl);

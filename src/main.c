@@ -408,6 +408,7 @@ static int serve(struct opts *o, const struct cfg *cfg)
 	}
 	if (!o->foreground && fuse_daemonize(0) < 0)
 		goto out;
+	fs_started(d.fs);
 	if (watch_signals(&d, !o->foreground) < 0) {
 		log_error("signals: %s", strerror(errno));
 		goto out;

@@ -42,7 +42,9 @@ struct proc_ctx {
 	struct child_set *children;  /* the runs' leaders */
 	const struct rlimit *nofile; /* the children's open-file limit */
 	struct tree_set *trees;	     /* every run's process tree */
-	bool said_join;		     /* logged how children join */
+	struct spawner *spawner;     /* forks the runs, made at the first */
+	bool spawner_tried;
+	bool said_join; /* logged how children join */
 };
 
 struct proc {
@@ -116,8 +118,19 @@ void proc_ctx_free(struct proc_ctx *ctx)
 	if (!ctx)
 		return;
 	tree_set_free(ctx->trees); /* the last runs may end from here */
+	spawner_free(ctx->spawner);
 	child_set_free(ctx->children);
 	free(ctx);
+}
+
+void proc_ctx_started(struct proc_ctx *ctx)
+{
+	if (ctx->spawner_tried)
+		return;
+	ctx->spawner_tried = true;
+	ctx->spawner = spawner_new();
+	if (!ctx->spawner)
+		log_info("spawn: runs are forked by the daemon itself");
 }
 
 unsigned proc_ctx_busy(const struct proc_ctx *ctx)
@@ -860,6 +873,8 @@ static int proc_spawn(struct proc *p, const struct run_settings *run)
 	    (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
 		return -EBUSY;
 	}
+	proc_ctx_started(p->ctx); /* a daemon that did not say so */
+	sc.spawner = p->ctx->spawner;
 	/* Taking the rest may have closed the last pipe without a read:
 	 * the old run is over now, and must be counted out before the new
 	 * one is counted in. */
@@ -1105,6 +1120,8 @@ void proc_ctx_save(const struct proc_ctx *ctx, struct state_w *w)
 	state_u64(w, ctx->runs_started);
 	state_u64(w, ctx->runs_failed);
 	state_u64(w, ctx->said_join);
+	state_u64(w, ctx->spawner_tried);
+	spawner_save(ctx->spawner, w);
 	child_set_save(ctx->children, w);
 	tree_set_save(ctx->trees, w);
 	state_end(w);
@@ -1117,6 +1134,8 @@ int proc_ctx_load(struct proc_ctx *ctx, struct state_r *r)
 	ctx->runs_started = state_get_u64(r);
 	ctx->runs_failed = state_get_u64(r);
 	ctx->said_join = state_get_bool(r);
+	ctx->spawner_tried = state_get_bool(r);
+	ctx->spawner = spawner_load(r);
 	child_set_load(ctx->children, r);
 	tree_set_load(ctx->trees, r);
 	state_leave(r);

@@ -760,3 +760,8 @@ struct proc *slots_find(const struct slots *sl, uint64_t id)
 			p = s->p;
 	return p;
 }
+
+void slots_started(struct slots *sl)
+{
+	proc_ctx_started(sl->pctx);
+}

@@ -16,12 +16,15 @@
 #include <linux/sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "spawnfs/config.h"
+#include "spawnfs/settings.h"
+#include "spawnfs/state.h"
 #include "spawnfs/ctl.h"
 #include "spawnfs/spawn.h"
 
@@ -390,6 +393,9 @@ static pid_t fork_into(int cgroup, bool *join)
 	return fork();
 }
 
+static pid_t spawner_fork(struct spawner *sp, const struct child_plan *plan,
+			  int cgroup, bool *join);
+
 int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 		const struct spawn_user *u, char *const *argv, int cgroup,
 		struct spawn_child *ch)
@@ -419,15 +425,23 @@ int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 	plan.nofile = c->nofile;
 	plan.parent = getpid();
 	plan.cgroup = -1;
-	f.parent.pid = fork_into(cgroup, &join);
-	if (join)
-		plan.cgroup = cgroup;
+	f.parent.pid = c->spawner
+			       ? spawner_fork(c->spawner, &plan, cgroup, &join)
+			       : -ENOSYS;
+	if (f.parent.pid == -ENOSYS) {
+		f.parent.pid = fork_into(cgroup, &join);
+		if (f.parent.pid < 0)
+			f.parent.pid = -errno;
+		if (join)
+			plan.cgroup = cgroup;
+		if (f.parent.pid == 0)
+			child_run(&plan);
+	}
 	if (f.parent.pid < 0) {
-		rc = -errno;
+		rc = f.parent.pid;
+		f.parent.pid = 0;
 		goto out;
 	}
-	if (f.parent.pid == 0)
-		child_run(&plan);
 	f.parent.joined_late = join;
 	*ch = f.parent;
 	f.parent = SPAWN_CHILD_NONE;
@@ -515,4 +529,362 @@ int spawn_fail_status(enum spawn_step step, int err)
 	if (step != SPAWN_EXEC)
 		return 1;
 	return err == ENOENT ? 127 : 126;
+}
+
+/* ---- the spawner: a small process that forks the runs ----
+ *
+ * fork in a daemon with thousands of runs copies its fd table and page
+ * tables, and the exec closes every fd the child inherited: a spawn
+ * costs O(fds). The spawner is forked at start, when the daemon is
+ * small, keeps no fd but its socket, and makes each run with
+ * clone3(CLONE_PARENT): the run is the daemon's own child (its exit
+ * status, its death signal, its cgroup) and costs what the first did.
+ * A request is one SEQPACKET message: the plan, encoded as a state box,
+ * with the child's fds (stdin, stdout, stderr, report, cgroup leaf) as
+ * SCM_RIGHTS; the answer is the pid or -errno, and whether the child
+ * joins its cgroup itself. -ENOSYS (no clone3: old kernels, valgrind)
+ * sends every later run back to the daemon's own fork.
+ */
+
+#define SPAWNER_FDS	5
+#define SPAWNER_MSG_MAX (1024 * 1024)
+
+struct spawner {
+	int sock;
+	pid_t pid;
+	bool off; /* the spawner cannot make runs: the daemon forks */
+};
+
+struct spawner_answer {
+	int32_t pid; /* or -errno */
+	int32_t join;
+};
+
+static void plan_encode(struct state_w *w, const struct child_plan *c,
+			bool cgroup)
+{
+	size_t i;
+
+	state_begin(w, STATE_SETTINGS);
+	state_u64(w, cgroup);
+	state_u64(w, settings_argc(c->argv));
+	for (i = 0; c->argv[i]; i++)
+		state_str(w, c->argv[i]);
+	state_u64(w, settings_argc(c->envp));
+	for (i = 0; c->envp[i]; i++)
+		state_str(w, c->envp[i]);
+	state_str(w, c->cwd);
+	state_str(w, c->home);
+	state_u64(w, c->user->uid);
+	state_u64(w, c->user->gid);
+	state_u64(w, c->user->found);
+	state_str(w, c->user->found ? c->user->pw.pw_name : NULL);
+	state_u64(w, c->switch_user);
+	state_i64(w, c->oom_score_adj);
+	state_u64(w, c->nofile != NULL);
+	state_u64(w, c->nofile ? c->nofile->rlim_cur : 0);
+	state_u64(w, c->nofile ? c->nofile->rlim_max : 0);
+	state_u64(w, c->pty);
+	state_i64(w, c->parent);
+	state_end(w);
+}
+
+/* The strings of a vector, into a NULL-terminated array of pointers into
+ * the message (valid while it is). */
+static char **vec_decode(struct state_r *r)
+{
+	uint64_t n = state_get_u64(r), i;
+	char **v;
+	const char *p;
+	size_t len;
+
+	if (r->err || n > SPAWNER_MSG_MAX)
+		return NULL;
+	v = calloc((size_t)n + 1, sizeof(char *));
+	for (i = 0; v && i < n && !r->err; i++) {
+		p = state_get_bytes(r, &len);
+		v[i] = strndup(p ? p : "", len);
+	}
+	return v;
+}
+
+/* In the spawner: the plan of a message (fds from the message's). */
+static int plan_decode(struct state_r *r, const int *fds, struct child_plan *c,
+		       struct spawn_user *u, struct rlimit *nofile, int *cgroup)
+{
+	char *name;
+
+	memset(c, 0, sizeof(*c));
+	memset(u, 0, sizeof(*u));
+	if (!state_enter(r, STATE_SETTINGS))
+		return -EINVAL;
+	*cgroup = state_get_bool(r) ? fds[4] : -1;
+	c->argv = vec_decode(r);
+	c->envp = vec_decode(r);
+	c->cwd = state_get_str(r);
+	c->home = state_get_str(r);
+	u->uid = (uid_t)state_get_u64(r);
+	u->gid = (gid_t)state_get_u64(r);
+	u->found = state_get_bool(r);
+	name = state_get_str(r);
+	if (name && strlen(name) < sizeof(u->buf)) {
+		strcpy(u->buf, name);
+		u->pw.pw_name = u->buf;
+	}
+	free(name);
+	c->user = u;
+	c->switch_user = state_get_bool(r);
+	c->oom_score_adj = (int)state_get_i64(r);
+	if (state_get_bool(r)) {
+		nofile->rlim_cur = (rlim_t)state_get_u64(r);
+		nofile->rlim_max = (rlim_t)state_get_u64(r);
+		c->nofile = nofile;
+	} else {
+		state_get_u64(r);
+		state_get_u64(r);
+	}
+	c->pty = state_get_bool(r);
+	c->parent = (pid_t)state_get_i64(r);
+	state_leave(r);
+	if (r->err || !c->argv || !c->argv[0] || !c->envp ||
+	    (u->found && !u->pw.pw_name))
+		return -EINVAL;
+	c->fds[0] = fds[0];
+	c->fds[1] = fds[1];
+	c->fds[2] = fds[2];
+	c->report_fd = fds[3];
+	c->cgroup = -1;
+	return 0;
+}
+
+/* In the spawner: clone3 with CLONE_PARENT, into the cgroup fd. */
+static pid_t fork_parent(int cgroup, bool *join)
+{
+	struct clone_args a;
+	long pid;
+
+	*join = false;
+	memset(&a, 0, sizeof(a));
+	a.flags = CLONE_PARENT;
+	if (cgroup >= 0) {
+		a.flags |= CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)cgroup;
+	}
+	pid = syscall(SYS_clone3, &a, sizeof(a));
+	if (pid < 0 && cgroup >= 0 && errno == EINVAL) {
+		/* No CLONE_INTO_CGROUP here: the child joins by itself. */
+		a.flags = CLONE_PARENT;
+		a.cgroup = 0;
+		pid = syscall(SYS_clone3, &a, sizeof(a));
+		*join = pid >= 0;
+	}
+	return pid < 0 ? -errno : (pid_t)pid;
+}
+
+static ssize_t recv_fds(int sock, char *buf, size_t size, int *fds,
+			size_t *nfds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * SPAWNER_FDS)];
+	struct iovec iov = {buf, size};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cbuf,
+			   .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*nfds = 0;
+	do
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	for (cm = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; cm;
+	     cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS) {
+			*nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(fds, CMSG_DATA(cm), *nfds * sizeof(int));
+		}
+	}
+	return n;
+}
+
+static void __attribute__((noreturn)) spawner_main(int sock)
+{
+	static char buf[SPAWNER_MSG_MAX];
+	struct spawner_answer ans;
+	struct child_plan plan;
+	struct spawn_user user;
+	struct rlimit nofile;
+	struct state_r r;
+	int fds[SPAWNER_FDS];
+	size_t nfds, i;
+	ssize_t n;
+	bool join;
+	pid_t pid;
+	int cg;
+
+	for (;;) {
+		n = recv_fds(sock, buf, sizeof(buf), fds, &nfds);
+		if (n <= 0)
+			_exit(0); /* the daemon closed its end, or is gone */
+		ans = (struct spawner_answer){-EINVAL, 0};
+		if (nfds == SPAWNER_FDS &&
+		    state_r_init(&r, buf, (size_t)n) == 0 &&
+		    plan_decode(&r, fds, &plan, &user, &nofile, &cg) == 0) {
+			pid = fork_parent(cg, &join);
+			if (pid == 0) {
+				/* Until its exec, a copy of the daemon. */
+				prctl(PR_SET_NAME, "spawnfs");
+				plan.cgroup = join ? cg : -1;
+				child_run(&plan);
+			}
+			ans = (struct spawner_answer){pid, join};
+		}
+		for (i = 0; i < nfds; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		if (plan.argv)
+			ctl_argv_free((char **)plan.argv);
+		ctl_argv_free(plan.envp);
+		free((char *)plan.cwd);
+		free((char *)plan.home);
+		memset(&plan, 0, sizeof(plan));
+		if (send(sock, &ans, sizeof(ans), MSG_NOSIGNAL) < 0)
+			_exit(0);
+	}
+}
+
+struct spawner *spawner_new(void)
+{
+	struct spawner *sp;
+	int sv[2], big = SPAWNER_MSG_MAX + 4096;
+
+	/* Without clone3 (valgrind has none) the spawner could make no run:
+	 * none is started. A size of 0 is EINVAL where clone3 exists. */
+	if (syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS)
+		return NULL;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(sp);
+		return NULL;
+	}
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	sp->pid = fork();
+	if (sp->pid == 0) {
+		/* Dies with the daemon; keeps only its socket (as 3). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NAME, "spawnfs-spawner");
+		if (dup2(sv[1], 3) < 0)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		spawner_main(3);
+	}
+	close(sv[1]);
+	if (sp->pid < 0) {
+		close(sv[0]);
+		free(sp);
+		return NULL;
+	}
+	sp->sock = sv[0];
+	return sp;
+}
+
+void spawner_free(struct spawner *sp)
+{
+	if (!sp)
+		return;
+	close(sp->sock); /* the spawner ends */
+	while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	free(sp);
+}
+
+pid_t spawner_pid(const struct spawner *sp)
+{
+	return sp ? sp->pid : 0;
+}
+
+static pid_t spawner_fork(struct spawner *sp, const struct child_plan *plan,
+			  int cgroup, bool *join)
+{
+	int fds[SPAWNER_FDS] = {plan->fds[0], plan->fds[1], plan->fds[2],
+				plan->report_fd, cgroup};
+	char cbuf[CMSG_SPACE(sizeof(fds))];
+	struct spawner_answer ans;
+	struct state_w w;
+	struct iovec iov;
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cbuf,
+			   .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int nfds = SPAWNER_FDS;
+
+	*join = false;
+	if (sp->off)
+		return -ENOSYS;
+	if (cgroup < 0) /* a placeholder, which the spawner closes */
+		fds[4] = plan->fds[0];
+	state_w_init(&w);
+	plan_encode(&w, plan, cgroup >= 0);
+	if (state_w_finish(&w, STATE_VERSION) < 0 || w.len > SPAWNER_MSG_MAX) {
+		state_w_fini(&w);
+		return -ENOSYS; /* too big for a message: the daemon forks */
+	}
+	iov = (struct iovec){w.buf, w.len};
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+	do
+		n = sendmsg(sp->sock, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	state_w_fini(&w);
+	do
+		n = n < 0 ? -1 : recv(sp->sock, &ans, sizeof(ans), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(ans) || ans.pid == -ENOSYS) {
+		sp->off = true;
+		return -ENOSYS;
+	}
+	*join = ans.join && cgroup >= 0;
+	return ans.pid;
+}
+
+void spawner_save(const struct spawner *sp, struct state_w *w)
+{
+	state_u64(w, sp != NULL);
+	if (!sp)
+		return;
+	state_fd(w, sp->sock);
+	state_i64(w, sp->pid);
+	state_u64(w, sp->off);
+}
+
+struct spawner *spawner_load(struct state_r *r)
+{
+	struct spawner *sp;
+
+	if (!state_get_bool(r))
+		return NULL;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp) {
+		state_fail(r, "spawner: out of memory");
+		return NULL;
+	}
+	sp->sock = state_get_fd(r);
+	sp->pid = (pid_t)state_get_i64(r);
+	sp->off = state_get_bool(r);
+	if (r->err || sp->sock < 0) {
+		free(sp);
+		return NULL;
+	}
+	fcntl(sp->sock, F_SETFD, FD_CLOEXEC);
+	return sp;
 }

@@ -48,6 +48,9 @@ int fs_mount(struct fs *fs, const char *mountpoint);
  * shutdown_timeout passes (at once if the session has ended), and the
  * stopped hook fires. New slots and ctl writes fail with ESHUTDOWN.
  */
+/* The daemon is the process it stays (after daemonizing). */
+void fs_started(struct fs *fs);
+
 void fs_shutdown(struct fs *fs);
 
 /* Answer what is parked, drop every slot, unmount and free. NULL: no-op. */

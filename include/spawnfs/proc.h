@@ -65,6 +65,10 @@ void proc_ctx_free(struct proc_ctx *ctx);
 /* Slots with a run not over yet (a child, a start or open pipes). */
 unsigned proc_ctx_busy(const struct proc_ctx *ctx);
 
+/* The daemon is the process it stays (after fuse_daemonize's fork):
+ * the spawner that forks the runs is made now (else at the first run). */
+void proc_ctx_started(struct proc_ctx *ctx);
+
 /* The daemon-wide counts of metrics: runs started and failed, processes
  * alive in the runs' trees, orphans reaped, cpu time of every run so far
  * (0 without cgroups); v is otherwise left alone. */

@@ -48,6 +48,9 @@ void slots_quiet(struct slots *sl);
 /* Drop every slot (killing what still runs) and free. NULL: no-op. */
 void slots_free(struct slots *sl);
 
+/* The daemon is the process it stays: see proc_ctx_started. */
+void slots_started(struct slots *sl);
+
 struct proc *slots_by_name(const struct slots *sl, const char *name);
 struct proc *slots_by_id(const struct slots *sl, uint64_t id);
 /* The slot whose run has pid text (by-pid); NULL if none. */

@@ -30,6 +30,8 @@ struct spawn_opts {
 	unsigned cols, rows;
 };
 
+struct spawner;
+
 /* What every run of a daemon shares (borrowed). */
 struct spawn_ctx {
 	char *const *env; /* the [env] section's "NAME=VALUE" lines */
@@ -39,6 +41,7 @@ struct spawn_ctx {
 	int oom_score_adj;	     /* CFG_OOM_KERNEL: leave it */
 	const struct rlimit *nofile; /* the children's open-file limit, or
 					NULL to leave the daemon's */
+	struct spawner *spawner;     /* forks the runs; NULL: fork here */
 };
 
 /* The account a run executes as; strings point into buf. An id without
@@ -137,5 +140,23 @@ int spawn_fail_status(enum spawn_step step, int err);
 
 /* Close every fd of ch that is open and mark it closed. */
 void spawn_child_close(struct spawn_child *ch);
+
+/*
+ * The spawner: a process forked while the daemon is small, which makes
+ * each run with clone3(CLONE_PARENT) (still the daemon's child), so that
+ * a spawn does not copy the daemon's fd table and page tables nor close
+ * its fds at exec. spawner_new forks it (NULL with errno); spawn_start
+ * uses it through spawn_ctx and forks itself where it cannot (no clone3,
+ * a plan over 1 MiB). spawner_free ends and reaps it. Its pid is the
+ * daemon's child: an orphan reaper must leave it alone (spawner_pid).
+ */
+struct spawner *spawner_new(void);
+void spawner_free(struct spawner *sp);
+pid_t spawner_pid(const struct spawner *sp);
+/* An upgrade in place: the spawner lives on (its socket inherited). */
+struct state_w;
+struct state_r;
+void spawner_save(const struct spawner *sp, struct state_w *w);
+struct spawner *spawner_load(struct state_r *r);
 
 #endif

@@ -161,10 +161,13 @@ ctl_fails() {
 }
 
 # proc_table: "PID PPID STATE PGID SID" for every process, one a line
-# (the comm field, which may hold blanks, is cut off).
+# (the comm field, which may hold blanks, is cut off). The daemon's
+# spawner (the process that forks its runs, named spawnfs-spawner) is
+# part of the daemon, not one of its children: it is left out.
 proc_table() {
 	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-		awk '{ s = $0; sub(/^.*\) /, "", s); split(s, a, " ");
+		awk '/ \(spawnfs-spawner\) / { next }
+		     { s = $0; sub(/^.*\) /, "", s); split(s, a, " ");
 		       print $1, a[2], a[1], a[3], a[4] }'
 }
 

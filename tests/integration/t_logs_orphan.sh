@@ -15,10 +15,9 @@ fds_at_most() {
 	[ "$(daemon_fds)" -le "$1" ]
 }
 
-# With cgroups a run's leaf keeps one fd open while its tree lives (the
-# grandchild below); it closes when the tree is empty.
+# A run's cgroup leaf is opened for each use, never held: while the
+# tree lives (the grandchild below) the daemon holds no fd for it.
 leaf=0
-grep -q 'cgroup: runs go below' "$DAEMON_LOG" && leaf=1
 s=$(slot bg)
 f0=$(daemon_fds)
 p0=$(pipes)
