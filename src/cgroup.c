@@ -589,7 +589,9 @@ int cgroup_leaf_open(const struct cgroup_root *cg, const char *name)
 {
 	int fd = openat(cg->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	return fd;
 }
 
 int cgroup_leaf_remove(struct cgroup_root *cg, const char *name)

@@ -815,7 +815,7 @@ static pid_t spawner_fork(struct spawner *sp, const struct child_plan *plan,
 	char cbuf[CMSG_SPACE(sizeof(fds))];
 	struct spawner_answer ans;
 	struct state_w w;
-	struct iovec iov;
+	struct iovec iov = {NULL, 0};
 	struct msghdr m = {.msg_iov = &iov,
 			   .msg_iovlen = 1,
 			   .msg_control = cbuf,
@@ -835,7 +835,8 @@ static pid_t spawner_fork(struct spawner *sp, const struct child_plan *plan,
 		state_w_fini(&w);
 		return -ENOSYS; /* too big for a message: the daemon forks */
 	}
-	iov = (struct iovec){w.buf, w.len};
+	iov.iov_base = w.buf;
+	iov.iov_len = w.len;
 	memset(cbuf, 0, sizeof(cbuf));
 	cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
