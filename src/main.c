@@ -504,6 +504,7 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &o, &ovr, &novr);
 	if (rc == 0 && o.upgrade) {
 		free(ovr);
+		free(o.cwd);
 		cfg_free(&cfg);
 		return upgrade_client(o.upgrade);
 	}
@@ -513,12 +514,14 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		cfg_free(&cfg);
 		free(o.fuse_opts);
+		free(o.cwd);
 		return EXIT_USAGE;
 	}
 	if (o.check_fd >= 0) {
 		rc = upgrade_check(o.check_fd);
 		cfg_free(&cfg);
 		free(o.fuse_opts);
+		free(o.cwd);
 		return rc;
 	}
 	log_setup(o.debug ? CFG_LOG_DEBUG : cfg.log_level, !o.foreground);

@@ -136,7 +136,7 @@ static int state_write(struct upgrade *u, struct state_w *w, uint64_t t0)
  * it, else -1 with why (its first line of stderr). */
 static int state_check(struct upgrade *u, int fd, char *why, size_t size)
 {
-	char **cargv, buf[UPGRADE_REASON_MAX];
+	char **cargv, buf[UPGRADE_REASON_MAX], *line;
 	struct pollfd pfd;
 	int ep[2], pidfd, st, argc, i, rc = -1;
 	ssize_t n;
@@ -190,13 +190,14 @@ static int state_check(struct upgrade *u, int fd, char *why, size_t size)
 	n = read(ep[0], buf, sizeof(buf) - 1);
 	close(ep[0]);
 	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
+	line = buf + strspn(buf, "\n"); /* its first line that says something */
+	line[strcspn(line, "\n")] = '\0';
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		rc = 0;
 	else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
 		snprintf(why, size, "cannot execute %.120s", u->program);
-	else if (buf[0])
-		snprintf(why, size, "%s", buf);
+	else if (line[0])
+		snprintf(why, size, "%s", line);
 	else if (!why[0])
 		snprintf(why, size, "the check of %.100s failed (status %d)",
 			 u->program, st);
