@@ -75,13 +75,22 @@ static int fs_attr(struct fs *fs, fuse_ino_t ino, struct proc *p,
 	return kind_attr(&fs->kc, ino, p, st);
 }
 
-static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
-			struct proc *p)
+/* How long the kernel may keep a name inside a slot: each names the
+ * same inode for the slot's whole life (inode numbers come from slot
+ * ids, never reused), and the slot's removal drops them with it. The
+ * root's names are never cached (an invalidation from the loop could
+ * deadlock against a lookup waiting for it), nor any attribute (logs
+ * grow). */
+#define FS_SLOT_ENTRY_TIMEOUT 60.0
+
+static void reply_entry_for(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
+			    struct proc *p, double entry_timeout)
 {
 	struct fuse_entry_param e;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
+	e.entry_timeout = entry_timeout;
 	rc = fs_attr(fs, ino, p, &e.attr);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -90,6 +99,12 @@ static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
 	e.ino = ino;
 	e.generation = 1;
 	fuse_reply_entry(req, &e);
+}
+
+static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino,
+			struct proc *p)
+{
+	reply_entry_for(req, fs, ino, p, 0);
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -126,7 +141,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	for (k = KIND_DIR + 1; k < KIND_NSLOT; k++) {
 		if (kind_in_slot(&fs->kc, (enum kind_id)k) &&
 		    strcmp(kind_ops(k)->name, name) == 0) {
-			reply_entry(req, fs, kind_ino(p, (enum kind_id)k), p);
+			reply_entry_for(req, fs, kind_ino(p, (enum kind_id)k),
+					p, FS_SLOT_ENTRY_TIMEOUT);
 			return;
 		}
 	}

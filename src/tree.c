@@ -52,7 +52,14 @@ struct tree_set {
 	void (*reap)(void *arg); /* reaps exited orphans, while settling */
 	void *reap_arg;
 	uint64_t cpu_done; /* usage_usec of the trees emptied */
+	/* Without cgroups: every live process's group, sorted, from one scan
+	 * of /proc that serves every tree for TREE_CENSUS_MS. */
+	pid_t *census;
+	size_t ncensus, capcensus;
+	uint64_t census_ms; /* when it was taken; 0: never */
 };
+
+#define TREE_CENSUS_MS 100
 
 static void poll_arm(struct tree_set *ts);
 
@@ -335,6 +342,7 @@ void tree_set_free(struct tree_set *ts)
 	}
 	loop_timer_stop(&ts->poll);
 	loop_io_close(&ts->io, &ts->ifd);
+	free(ts->census);
 	free(ts);
 }
 
@@ -467,18 +475,27 @@ bool tree_populated(const struct tree *t)
 	return t && !t->empty && t->pid > 0;
 }
 
-/* Processes of a group, from /proc: each /proc/PID/stat's pgrp. */
-static unsigned group_count(pid_t pgid)
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The census: each live process's group, from /proc/PID/stat. */
+static void census_take(struct tree_set *ts)
 {
 	char path[300], text[512], *paren;
 	DIR *d = opendir("/proc");
 	struct dirent *e;
-	unsigned n = 0;
 	char state;
 	int ppid, pgrp;
+	pid_t *grown;
 
+	ts->ncensus = 0;
+	ts->census_ms = loop_now_ms();
 	if (!d)
-		return 0;
+		return;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
@@ -486,13 +503,43 @@ static unsigned group_count(pid_t pgid)
 		if (cgroup_read(AT_FDCWD, path, text, sizeof(text)) <= 0)
 			continue;
 		paren = strrchr(text, ')');
-		if (paren &&
-		    sscanf(paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-		    pgrp == pgid && state != 'Z')
-			n++;
+		if (!paren ||
+		    sscanf(paren + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
+		    state == 'Z')
+			continue;
+		if (ts->ncensus == ts->capcensus) {
+			ts->capcensus = ts->capcensus ? ts->capcensus * 2 : 256;
+			grown = realloc(ts->census,
+					ts->capcensus * sizeof(*grown));
+			if (!grown)
+				break;
+			ts->census = grown;
+		}
+		ts->census[ts->ncensus++] = pgrp;
 	}
 	closedir(d);
-	return n;
+	qsort(ts->census, ts->ncensus, sizeof(*ts->census), pid_cmp);
+}
+
+/* Processes of a group: the census, taken again when it is old. */
+static unsigned group_count(struct tree_set *ts, pid_t pgid)
+{
+	size_t lo = 0, hi, n = 0;
+
+	if (!ts->census_ms || loop_now_ms() - ts->census_ms >= TREE_CENSUS_MS)
+		census_take(ts);
+	hi = ts->ncensus;
+	while (lo < hi) { /* the first entry >= pgid */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ts->census[mid] < pgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < ts->ncensus && ts->census[lo + n] == pgid)
+		n++;
+	return (unsigned)n;
 }
 
 unsigned tree_processes(const struct tree *t)
@@ -503,7 +550,7 @@ unsigned tree_processes(const struct tree *t)
 	if (!tree_populated(t))
 		return 0;
 	if (!t->leaf)
-		return group_count(t->pid);
+		return group_count(t->ts, t->pid);
 	fd = leaf_open(t);
 	n = fd >= 0 ? cgroup_count(fd) : 0;
 	fd_close(fd);
