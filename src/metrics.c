@@ -51,6 +51,10 @@ static const struct scalar scalars[] = {
 	SCALAR("spawnfs_runs_failed_total", "counter",
 	       "Starts that failed before the program ran (exec, cwd, user).",
 	       runs_failed),
+	SCALAR("spawnfs_run_capacity", "gauge",
+	       "Runs that can go at once under the daemon's open-file limit "
+	       "(two fds each).",
+	       capacity),
 	SCALAR("spawnfs_open_handles", "gauge", "Open files in the tree.",
 	       handles),
 	SCALAR("spawnfs_parked_requests", "gauge",

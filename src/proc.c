@@ -9,12 +9,15 @@
  * run's leader, stdin, tree, timers and outcome.
  */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -31,6 +34,8 @@
 #include "spawnfs/state.h"
 #include "spawnfs/tree.h"
 
+#define PROC_FDS_SPARE 32 /* fds kept apart from the capacity */
+
 struct proc_ctx {
 	struct loop *loop;
 	const struct cfg *cfg;
@@ -44,7 +49,8 @@ struct proc_ctx {
 	struct tree_set *trees;	     /* every run's process tree */
 	struct spawner *spawner;     /* forks the runs, made at the first */
 	bool spawner_tried;
-	bool said_join; /* logged how children join */
+	uint64_t capacity; /* runs the open-file limit allows */
+	bool said_join;	   /* logged how children join */
 };
 
 struct proc {
@@ -123,14 +129,36 @@ void proc_ctx_free(struct proc_ctx *ctx)
 	free(ctx);
 }
 
+/* The fds open now. */
+static unsigned fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the dir's own fd */
+}
+
 void proc_ctx_started(struct proc_ctx *ctx)
 {
+	struct rlimit r;
+	uint64_t base;
+
 	if (ctx->spawner_tried)
 		return;
 	ctx->spawner_tried = true;
 	ctx->spawner = spawner_new();
 	if (!ctx->spawner)
 		log_info("spawn: runs are forked by the daemon itself");
+	/* A running slot holds its two pipes (a pty its master twice, a
+	 * stdin pipe one more); what the daemon holds now stays, and a few
+	 * are kept for the moments between (a start's pipes, a leaf open). */
+	base = fds_open() + PROC_FDS_SPARE;
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur > base)
+		ctx->capacity = (r.rlim_cur - base) / 2;
 }
 
 unsigned proc_ctx_busy(const struct proc_ctx *ctx)
@@ -141,6 +169,7 @@ unsigned proc_ctx_busy(const struct proc_ctx *ctx)
 void proc_ctx_metrics(const struct proc_ctx *ctx, struct metrics_view *v)
 {
 	v->runs_started = ctx->runs_started;
+	v->capacity = ctx->capacity;
 	v->runs_failed = ctx->runs_failed;
 	v->processes = tree_set_processes(ctx->trees);
 	v->orphans = child_set_orphans_reaped(ctx->children);
@@ -882,6 +911,17 @@ static int proc_spawn(struct proc *p, const struct run_settings *run)
 	assert(!p->counted);
 	settings_fini(&p->run);
 	p->run = *run;
+	if (p->ctx->capacity && p->ctx->nbusy >= p->ctx->capacity) {
+		char why[96];
+
+		snprintf(why, sizeof(why),
+			 "start: %llu runs at once is what the daemon's "
+			 "open-file limit allows",
+			 (unsigned long long)p->ctx->capacity);
+		proc_set_error(p, "", why, strlen(why), "", EMFILE);
+		rc = -EMFILE;
+		goto fail;
+	}
 	tree_free(p->tree);
 	p->tree = tree_new(p->ctx->trees, p->id, ++p->runs, &p->run.limits,
 			   tree_emptied, p);
@@ -1121,6 +1161,7 @@ void proc_ctx_save(const struct proc_ctx *ctx, struct state_w *w)
 	state_u64(w, ctx->runs_failed);
 	state_u64(w, ctx->said_join);
 	state_u64(w, ctx->spawner_tried);
+	state_u64(w, ctx->capacity);
 	spawner_save(ctx->spawner, w);
 	child_set_save(ctx->children, w);
 	tree_set_save(ctx->trees, w);
@@ -1135,6 +1176,7 @@ int proc_ctx_load(struct proc_ctx *ctx, struct state_r *r)
 	ctx->runs_failed = state_get_u64(r);
 	ctx->said_join = state_get_bool(r);
 	ctx->spawner_tried = state_get_bool(r);
+	ctx->capacity = state_get_u64(r);
 	ctx->spawner = spawner_load(r);
 	child_set_load(ctx->children, r);
 	tree_set_load(ctx->trees, r);

@@ -27,6 +27,7 @@ struct metrics_view {
 	uint64_t slots[METRICS_SLOTS_MAX];
 	uint64_t runs_started;	  /* runs whose exec succeeded */
 	uint64_t runs_failed;	  /* starts that failed (exec, cwd, user) */
+	uint64_t capacity;	  /* runs the open-file limit allows at once */
 	uint64_t bytes[LOGS_N];	  /* captured, by log */
 	uint64_t dropped[LOGS_N]; /* left the window unread, by log */
 	uint64_t handles;	  /* open files */
