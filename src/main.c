@@ -356,7 +356,7 @@ static struct rlimit nofile_orig;
 static bool nofile_raised;
 
 /* Raise the daemon's open-file limit to its hard limit (each running
- * slot holds three fds); children get the limit it started with. */
+ * slot holds its two pipes); children get the limit it started with. */
 static void raise_nofile(void)
 {
 	struct rlimit r;
