@@ -22,6 +22,7 @@
 #include "spawnfs/config.h"
 #include "spawnfs/fs.h"
 #include "spawnfs/log.h"
+#include "spawnfs/spawn.h"
 #include "spawnfs/loop.h"
 #include "spawnfs/state.h"
 #include "spawnfs/upgrade.h"
@@ -166,6 +167,7 @@ static int parse_args(int argc, char **argv, struct opts *o, char ***ovr,
 		{"config", required_argument, NULL, 'c'},
 		{"upgrade", required_argument, NULL, 'U'},
 		{"check-state", required_argument, NULL, 'K'},
+		{"spawner", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -196,6 +198,8 @@ static int parse_args(int argc, char **argv, struct opts *o, char ***ovr,
 		case 'K':
 			o->check_fd = atoi(optarg);
 			break;
+		case 'S': /* the daemon's spawner (see spawn.h) */
+			exit(spawn_serve(atoi(optarg)));
 		default:
 			fputs(usage_text, stderr);
 			return -EINVAL;

@@ -396,6 +396,21 @@ static pid_t fork_into(int cgroup, bool *join)
 static pid_t spawner_fork(struct spawner *sp, const struct child_plan *plan,
 			  int cgroup, bool *join);
 
+/* This process's oom_score_adj, or CFG_OOM_KERNEL if unreadable. */
+static int self_oom_score_adj(void)
+{
+	char text[16];
+	int fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return CFG_OOM_KERNEL;
+	text[n] = '\0';
+	return atoi(text);
+}
+
 int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 		const struct spawn_user *u, char *const *argv, int cgroup,
 		struct spawn_child *ch)
@@ -425,6 +440,9 @@ int spawn_start(const struct spawn_ctx *c, const struct spawn_opts *o,
 	plan.nofile = c->nofile;
 	plan.parent = getpid();
 	plan.cgroup = -1;
+	/* Left as the daemon's: the spawner's may differ, pass it on. */
+	if (c->spawner && plan.oom_score_adj == CFG_OOM_KERNEL)
+		plan.oom_score_adj = self_oom_score_adj();
 	f.parent.pid = c->spawner
 			       ? spawner_fork(c->spawner, &plan, cgroup, &join)
 			       : -ENOSYS;
@@ -543,7 +561,11 @@ int spawn_fail_status(enum spawn_step step, int err)
  * with the child's fds (stdin, stdout, stderr, report, cgroup leaf) as
  * SCM_RIGHTS; the answer is the pid or -errno, and whether the child
  * joins its cgroup itself. -ENOSYS (no clone3: old kernels, valgrind)
- * sends every later run back to the daemon's own fork.
+ * sends every later run back to the daemon's own fork. The spawner is
+ * this program run afresh (spawnfs --spawner 3): small, with a command
+ * line of its own. A run gets the daemon's environment, limits and
+ * oom_score_adj through the plan; what a plan does not carry (umask,
+ * nice value) is the daemon's as it was when the spawner started.
  */
 
 #define SPAWNER_FDS	5
@@ -552,7 +574,8 @@ int spawn_fail_status(enum spawn_step step, int err)
 struct spawner {
 	int sock;
 	pid_t pid;
-	bool off; /* the spawner cannot make runs: the daemon forks */
+	bool off;	  /* the spawner cannot make runs: the daemon forks */
+	uint32_t version; /* of the requests it reads (the state's) */
 };
 
 struct spawner_answer {
@@ -708,7 +731,7 @@ static ssize_t recv_fds(int sock, char *buf, size_t size, int *fds,
 	return n;
 }
 
-static void __attribute__((noreturn)) spawner_main(int sock)
+int spawn_serve(int sock)
 {
 	static char buf[SPAWNER_MSG_MAX];
 	struct spawner_answer ans;
@@ -723,6 +746,7 @@ static void __attribute__((noreturn)) spawner_main(int sock)
 	pid_t pid;
 	int cg;
 
+	prctl(PR_SET_NAME, "spawnfs-spawner");
 	for (;;) {
 		n = recv_fds(sock, buf, sizeof(buf), fds, &nfds);
 		if (n <= 0)
@@ -774,13 +798,15 @@ struct spawner *spawner_new(void)
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	sp->pid = fork();
 	if (sp->pid == 0) {
-		/* Dies with the daemon; keeps only its socket (as 3). */
+		/* Dies with the daemon; runs this very program afresh (small,
+		 * and its own command line), with only its socket (as 3). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		prctl(PR_SET_NAME, "spawnfs-spawner");
 		if (dup2(sv[1], 3) < 0)
-			_exit(1);
+			_exit(126);
 		close_range(4, ~0U, 0);
-		spawner_main(3);
+		execl("/proc/self/exe", "spawnfs", "--spawner", "3",
+		      (char *)NULL);
+		_exit(127);
 	}
 	close(sv[1]);
 	if (sp->pid < 0) {
@@ -789,6 +815,7 @@ struct spawner *spawner_new(void)
 		return NULL;
 	}
 	sp->sock = sv[0];
+	sp->version = STATE_VERSION;
 	return sp;
 }
 
@@ -866,6 +893,7 @@ void spawner_save(const struct spawner *sp, struct state_w *w)
 	state_fd(w, sp->sock);
 	state_i64(w, sp->pid);
 	state_u64(w, sp->off);
+	state_u64(w, sp->version);
 }
 
 struct spawner *spawner_load(struct state_r *r)
@@ -882,10 +910,16 @@ struct spawner *spawner_load(struct state_r *r)
 	sp->sock = state_get_fd(r);
 	sp->pid = (pid_t)state_get_i64(r);
 	sp->off = state_get_bool(r);
+	sp->version = (uint32_t)state_get_u64(r);
 	if (r->err || sp->sock < 0) {
 		free(sp);
 		return NULL;
 	}
 	fcntl(sp->sock, F_SETFD, FD_CLOEXEC);
+	if (sp->version != STATE_VERSION) {
+		/* It reads another version of the requests: a new one. */
+		spawner_free(sp);
+		return spawner_new();
+	}
 	return sp;
 }

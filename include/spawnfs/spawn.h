@@ -153,6 +153,9 @@ void spawn_child_close(struct spawn_child *ch);
 struct spawner *spawner_new(void);
 void spawner_free(struct spawner *sp);
 pid_t spawner_pid(const struct spawner *sp);
+/* spawnfs --spawner FD: serve the requests on the socket FD until the
+ * daemon closes it; returns the exit status. */
+int spawn_serve(int sock);
 /* An upgrade in place: the spawner lives on (its socket inherited). */
 struct state_w;
 struct state_r;

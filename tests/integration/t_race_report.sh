@@ -18,12 +18,14 @@ held() {
 		echo ok >"$2" || echo "failed: $(cat "$2.err")" >"$2") &
 }
 # held_children: the daemon's children that are not yet exec'd (still a
-# copy of the daemon: their command line is the daemon's).
+# copy of the daemon or of its spawner: their command line is one of
+# theirs).
 held_children() {
 	local p
 	for p in $(children_of "$DAEMON_PID"); do
-		cmp -s "/proc/$p/cmdline" "/proc/$DAEMON_PID/cmdline" &&
-			echo "$p"
+		{ cmp -s "/proc/$p/cmdline" "/proc/$DAEMON_PID/cmdline" ||
+			[ "$(tr '\0' ' ' <"/proc/$p/cmdline")" = \
+				"spawnfs --spawner 3 " ]; } && echo "$p"
 	done
 }
 count_is() {
