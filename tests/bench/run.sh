@@ -267,8 +267,8 @@ wait_for() {
 	done
 }
 
-readers_are() {
-	[ "$(logf "$1" stdout readers)" = "$2" ]
+readers_are() { # SLOT N [LOG]: N readers of LOG (stdout)
+	[ "$(logf "$1" "${3:-stdout}" readers)" = "$2" ]
 }
 
 stdout_bytes_are() {
@@ -538,6 +538,29 @@ mix_cpu_rounds() {
 	done
 }
 
+# events_rate LINE BYTES: a \`cat events\` reader of LINE's run, from the
+# start to its end: the median over RUNS of its JSON rate (MiB/s) into
+# EV_MIBS, and the JSON bytes into EV_BYTES.
+events_rate() {
+	local line=$1 bytes=$2 r pid t0 t1 rates=()
+	for ((r = 0; r < RUNS; r++)); do
+		new_slot
+		rm -f "$SEC/ev"
+		timeout -s KILL "$JOB_LIMIT" bash -c "cat '$SLOT/events' | wc -c >'$SEC/ev'" &
+		pid=$!
+		wait_for 10 "the reader to open $SLOT/events" readers_are "$SLOT" 1 events
+		t0=$(now_us)
+		ctl "$SLOT" "$line"
+		wait "$pid" || broken "the events reader failed"
+		t1=$(now_us)
+		EV_BYTES=$(cat "$SEC/ev")
+		[ "$EV_BYTES" -gt "$bytes" ] || broken "events of $bytes bytes: only $EV_BYTES bytes of JSON"
+		slot_done "$SLOT" "$bytes"
+		rates+=("$(mibps "$EV_BYTES" $((t1 - t0)))")
+	done
+	EV_MIBS=$(median "${rates[@]}")
+}
+
 sec_mix() {
 	local m f n=$MIX_BYTES mib dd line
 	sec_start mix
@@ -555,6 +578,12 @@ sec_mix() {
 			"$(fmt '%.0f MiB/s' "$BASE_MIBS") (\`dd | cat\`)" \
 			"$(ratio "$TREE_MIBS" "$BASE_MIBS")" \
 			"$(judge "$(calc "$TREE_MIBS / $BASE_MIBS")" '>=' 0.8 '≥0.8x')"
+		events_rate "$line" "$n"
+		row "mix: $m, one \`cat events\` reader: JSON bytes per second" \
+			"$(fmt '%.0f MiB/s' "$EV_MIBS") of JSON ($(fmt '%.1f' "$(calc "$EV_BYTES / $n")") bytes per output byte)" \
+			"$(fmt '%.0f MiB/s' "$TREE_MIBS") (a \`stdout\` reader, above)" \
+			"$(ratio "$EV_MIBS" "$TREE_MIBS")" \
+			"$(judge "$(calc "$EV_MIBS / $TREE_MIBS")" '>=' 0.5 '≥0.5x')"
 		if [ "$m" = text64 ]; then
 			tp_pair "$line" "$n" "dd if=@F@ ${dd}" "dd if=@F@ ${dd}" \
 				"dd if=$f bs=64K status=none | dd ${dd}" \
