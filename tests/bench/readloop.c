@@ -82,7 +82,8 @@ int main(int argc, char **argv)
 	qsort(ns, (size_t)count, sizeof(*ns), cmp_ll);
 	printf("median_us=%.1f mean_us=%.1f p90_us=%.1f ops=%lld bytes=%lld\n",
 	       (count % 2 ? ns[count / 2]
-			  : (ns[count / 2 - 1] + ns[count / 2]) / 2) / 1e3,
+			  : (ns[count / 2 - 1] + ns[count / 2]) / 2) /
+		       1e3,
 	       (double)sum / (double)count / 1e3, ns[count * 9 / 10] / 1e3,
 	       count, got);
 	free(ns);
