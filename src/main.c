@@ -474,6 +474,7 @@ static int resume(struct opts *o, const struct cfg *cfg, int fd)
 	d.up = upgrade_new(d.loop, d.fs, d.cg, o->argv, o->cwd,
 			   nofile_raised ? &nofile_orig : NULL);
 	fs_resumed(d.fs, upgrade_now_usec() - h.t0_usec);
+	fs_started(d.fs); /* a spawner if the old image had none */
 	/* Started where the first image was (for its relative paths); a
 	 * daemon in the background lives in / as fuse_daemonize left it. */
 	if (!o->foreground && chdir("/") < 0)

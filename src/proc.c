@@ -902,8 +902,7 @@ static int proc_spawn(struct proc *p, const struct run_settings *run)
 	    (pump_open(p->pump) && pump_take_rest(p->pump) < 0)) {
 		return -EBUSY;
 	}
-	proc_ctx_started(p->ctx); /* a daemon that did not say so */
-	sc.spawner = p->ctx->spawner;
+	sc.spawner = p->ctx->spawner; /* NULL until the daemon started it */
 	/* Taking the rest may have closed the last pipe without a read:
 	 * the old run is over now, and must be counted out before the new
 	 * one is counted in. */

@@ -66,7 +66,9 @@ void proc_ctx_free(struct proc_ctx *ctx);
 unsigned proc_ctx_busy(const struct proc_ctx *ctx);
 
 /* The daemon is the process it stays (after fuse_daemonize's fork):
- * the spawner that forks the runs is made now (else at the first run). */
+ * the spawner that forks the runs is made now (once; before, and in
+ * programs that never call this, such as the unit tests, the daemon
+ * forks each run itself). */
 void proc_ctx_started(struct proc_ctx *ctx);
 
 /* The daemon-wide counts of metrics: runs started and failed, processes
