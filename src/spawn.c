@@ -746,6 +746,16 @@ int spawn_serve(int sock)
 	pid_t pid;
 	int cg;
 
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	/* Only as the daemon's spawner: fd 3 a socket it holds the other
+	 * end of, and a death signal set. */
+	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+	    type != SOCK_SEQPACKET || getppid() == 1) {
+		fprintf(stderr, "spawnfs: --spawner is the daemon's own\n");
+		return 2;
+	}
 	prctl(PR_SET_NAME, "spawnfs-spawner");
 	for (;;) {
 		n = recv_fds(sock, buf, sizeof(buf), fds, &nfds);
