@@ -16,6 +16,8 @@
 #include "spawnfs/arena.h"
 #include "spawnfs/state.h"
 
+#define ARENA_CHUNK (16ULL << 20) /* mapped at a time */
+
 struct extent {
 	uint64_t off, len;
 };
@@ -23,8 +25,9 @@ struct extent {
 static struct {
 	int fd;
 	unsigned char *base;
-	uint64_t span; /* mapped and the memfd's size */
-	uint64_t top;  /* never handed out from here */
+	uint64_t span;	 /* reserved, and the memfd's size */
+	uint64_t mapped; /* the memfd mapped from base up to here */
+	uint64_t top;	 /* never handed out from here */
 	uint64_t used;
 	struct extent *free;
 	size_t nfree, capfree;
@@ -37,26 +40,52 @@ static uint64_t page_round(size_t n)
 	return ((uint64_t)n + pg - 1) / pg * pg;
 }
 
-/* Map fd's first span bytes; a smaller span where the address space (or
- * a tool's) will not give that much. */
-static int arena_map(int fd, uint64_t span, bool grow)
+/* Reserve span bytes of address space (no access, no memory) for fd's
+ * blocks, a smaller span where the address space (or a tool's) will not
+ * give that much; the memfd is as big (sparse). Only what blocks have
+ * used is mapped (arena_reach): a tool that walks a process's readable
+ * memory, such as valgrind's leak check in a forked child, walks that
+ * much, not the reservation. */
+static int arena_reserve(int fd, uint64_t span, bool grow)
 {
 	void *p;
 
 	for (; span >= (1ULL << 30); span >>= 2) {
 		if (grow && ftruncate(fd, (off_t)span) < 0)
 			return -errno;
-		p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_NORESERVE, fd, 0);
+		p = mmap(NULL, span, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED) {
 			ar.base = p;
 			ar.span = span;
+			ar.mapped = 0;
 			return 0;
 		}
 		if (!grow)
 			break;
 	}
 	return -ENOMEM;
+}
+
+/* Map the memfd over the reservation up to at least end. */
+static int arena_reach(uint64_t end)
+{
+	uint64_t to;
+	void *p;
+
+	if (end <= ar.mapped)
+		return 0;
+	to = (end + ARENA_CHUNK - 1) / ARENA_CHUNK * ARENA_CHUNK;
+	if (to > ar.span)
+		to = ar.span;
+	if (end > to)
+		return -ENOMEM;
+	p = mmap(ar.base + ar.mapped, to - ar.mapped, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, ar.fd, (off_t)ar.mapped);
+	if (p == MAP_FAILED)
+		return -errno;
+	ar.mapped = to;
+	return 0;
 }
 
 static int arena_make(void)
@@ -66,7 +95,7 @@ static int arena_make(void)
 	fd = memfd_create("spawnfs-logs", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	rc = arena_map(fd, 1ULL << 40, true);
+	rc = arena_reserve(fd, 1ULL << 40, true);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -129,7 +158,7 @@ void *arena_alloc(size_t n)
 		ar.used += len;
 		return ar.base + off;
 	}
-	if (len > ar.span - ar.top) {
+	if (len > ar.span - ar.top || arena_reach(ar.top + len) < 0) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -240,7 +269,10 @@ int arena_load(struct state_r *r)
 	if (fd < 0) /* no ring was ever written */
 		return 0;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	rc = arena_map(fd, span, false);
+	ar.fd = fd;
+	rc = arena_reserve(fd, span, false);
+	if (rc == 0)
+		rc = arena_reach(ar.top);
 	if (rc < 0 || ar.top > ar.span) {
 		state_fail(r, "arena: cannot map %llu bytes",
 			   (unsigned long long)span);
