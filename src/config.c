@@ -36,6 +36,7 @@ enum cfg_type {
 	CFG_T_SWITCH, /* on or off, bool (the field is "off") */
 	CFG_T_OOM,    /* -1000..1000 or "kernel", int */
 	CFG_T_TERM,   /* a terminal type name, owned string */
+	CFG_T_US,     /* microseconds: "50us", a bare number, or "off" (0) */
 };
 
 struct cfg_key {
@@ -109,6 +110,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"mount", "process_mode", CFG_T_MODE,
 	 offsetof(struct cfg, process_mode), 0, 07777,
 	 "an octal mode such as 0700, at most 07777"},
+	{"mount", "busy_poll", CFG_T_US, offsetof(struct cfg, busy_poll_us), 0,
+	 1000, "a time such as 50us, at most 1000us, or off"},
 	{"stream", "events", CFG_T_SWITCH, offsetof(struct cfg, events_off), 0,
 	 0, "on or off"},
 	{"log", "level", CFG_T_LEVEL, 0, 0, 0,
@@ -158,6 +161,7 @@ int cfg_defaults(struct cfg *c)
 		.keep_max = 64 * CFG_MIB,
 		.snapshot_max = 256 * CFG_MIB,
 		.process_mode = 0700,
+		.busy_poll_us = 50,
 		.log_level = CFG_LOG_INFO,
 	};
 	c->shell = strdup("/bin/sh");
@@ -427,6 +431,25 @@ static int set_oom(struct cfg *c, const char *value)
 	return 0;
 }
 
+/* "50us", "50" (microseconds) or "off" (0). 0/-EINVAL. */
+static int parse_us(const char *value, uint64_t *n)
+{
+	size_t len = strlen(value);
+	char num[24];
+
+	if (!strcmp(value, "off")) {
+		*n = 0;
+		return 0;
+	}
+	if (len > 2 && !strcmp(value + len - 2, "us"))
+		len -= 2;
+	if (len == 0 || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, value, len);
+	num[len] = '\0';
+	return parse_uint(num, 10, n);
+}
+
 /* Parse value by the key's type, check its range and store it. */
 static int set_number(struct cfg *c, const struct cfg_key *k, const char *value)
 {
@@ -445,6 +468,9 @@ static int set_number(struct cfg *c, const struct cfg_key *k, const char *value)
 	case CFG_T_SIZE:
 		rc = cfg_parse_size(value, &sz);
 		n = sz;
+		break;
+	case CFG_T_US:
+		rc = parse_us(value, &n);
 		break;
 	default:
 		rc = cfg_parse_ms(value, k->type == CFG_T_SEC, &ms);

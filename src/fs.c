@@ -767,6 +767,7 @@ struct fs *fs_new(struct loop *loop, const struct cfg *cfg,
 	fs->kc.cfg = cfg;
 	fs->kc.read_only = fs->read_only;
 	fs->kc.up = &fs->up;
+	fs->kc.loop = loop;
 	fs->no_resend = getenv("SPAWNFS_TEST_NO_RESEND") != NULL;
 	fs->se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), fs);
 	if (!fs->se) {

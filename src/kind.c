@@ -10,6 +10,7 @@
 
 #include "spawnfs/ctlrun.h"
 #include "spawnfs/kind.h"
+#include "spawnfs/loop.h"
 #include "spawnfs/metrics.h"
 
 static void log_attr(struct proc *p, enum logs_id log, struct stat *st);
@@ -312,6 +313,7 @@ static int metrics_text(const struct kind_ctx *c, uid_t uid, gid_t gid,
 	v.rss_bytes = rss_bytes();
 	v.start_time = (uint64_t)c->born.tv_sec;
 	v.pid = (uint64_t)getpid();
+	v.busy_poll_usec = c->loop ? loop_polled_ns(c->loop) / 1000 : 0;
 	v.up = c->up;
 	metrics_render(b, &v);
 	return 0;

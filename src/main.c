@@ -393,6 +393,7 @@ static int serve(struct opts *o, const struct cfg *cfg)
 		log_error("loop: %s", strerror(errno));
 		return 1;
 	}
+	loop_set_busy_poll(d.loop, cfg->busy_poll_us);
 	/* Before any run: the leaves a dead daemon left are killed here. */
 	abs = realpath(o->mountpoint, NULL);
 	d.cg = cgroup_root_open(cfg->cgroup, abs ? abs : o->mountpoint);
@@ -458,6 +459,7 @@ static int resume(struct opts *o, const struct cfg *cfg, int fd)
 		log_error("loop: %s", strerror(errno));
 		return 1;
 	}
+	loop_set_busy_poll(d.loop, cfg->busy_poll_us);
 	d.cg = cgroup_root_load(&r);
 	d.fs = fs_new(d.loop, cfg, &args, o->read_only ? FS_READ_ONLY : 0,
 		      nofile_raised ? &nofile_orig : NULL, d.cg, &daemon_hooks,

@@ -73,6 +73,10 @@ static const struct scalar scalars[] = {
 	       orphans),
 	SCALAR_USEC("spawnfs_cpu_seconds_total", "counter",
 		    "CPU time of every run's tree (with cgroups).", cpu_usec),
+	SCALAR_USEC("spawnfs_busy_poll_seconds_total", "counter",
+		    "Time the daemon polled for work before sleeping and none "
+		    "came ([mount] busy_poll).",
+		    busy_poll_usec),
 	SCALAR("spawnfs_resident_memory_bytes", "gauge",
 	       "Resident memory of the daemon.", rss_bytes),
 	SCALAR("spawnfs_start_time_seconds", "gauge",

@@ -35,6 +35,7 @@ struct cfg {
 	size_t keep_max;       /* [stream] keep_max, 64M: output keep's most */
 	size_t snapshot_max;   /* [stream] snapshot_max, 256M: .now copies */
 	unsigned process_mode; /* [mount] process_mode, 0700 */
+	unsigned busy_poll_us; /* [mount] busy_poll, 50us (0: never) */
 	enum cfg_level log_level; /* [log] level, info */
 	char **env;		  /* [env] "NAME=VALUE", NULL-terminated */
 	size_t nenv;

@@ -50,6 +50,8 @@ enum kind_id {
 	KIND_N,
 };
 
+struct loop;
+
 /* What the kinds' attributes and texts are taken from (borrowed). */
 struct kind_ctx {
 	struct slots *sl;
@@ -58,6 +60,7 @@ struct kind_ctx {
 	struct timespec born;		  /* every file's times */
 	bool read_only;			  /* -o ro */
 	const struct metrics_upgrade *up; /* the daemon's upgrades */
+	const struct loop *loop;	  /* for its busy-poll time */
 };
 
 /* What a kind of file does. */

@@ -94,6 +94,25 @@ int loop_forked(struct loop *l);
  * loop; cb NULL removes it. */
 void loop_after(struct loop *l, void (*cb)(void *arg), void *arg);
 
+/*
+ * Busy polling: before sleeping, the loop polls its fds for up to a
+ * window of at most max_us microseconds (0, the default: never). The
+ * window is adapted after each wait by loop_poll_next. loop_polled_ns
+ * is the time spent polling without an event coming, since the start.
+ */
+#define LOOP_POLL_START_US 10
+void loop_set_busy_poll(struct loop *l, uint32_t max_us);
+uint64_t loop_polled_ns(const struct loop *l);
+
+/*
+ * The next window (pure): kept when an event came while polling (caught);
+ * else grown (doubled, from LOOP_POLL_START_US, up to max_us) when the
+ * event came within max_us of going idle (slept_us), and halved, to 0
+ * below LOOP_POLL_START_US, when it came later. max_us 0: always 0.
+ */
+uint32_t loop_poll_next(uint32_t cur_us, uint32_t max_us, bool caught,
+			uint64_t slept_us);
+
 /* Run until loop_quit. 0 or -errno from epoll. */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l);

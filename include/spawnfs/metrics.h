@@ -42,6 +42,7 @@ struct metrics_view {
 	uint64_t rss_bytes;		  /* the daemon's resident memory */
 	uint64_t start_time;		  /* the daemon's start, Unix seconds */
 	uint64_t pid;			  /* the daemon's */
+	uint64_t busy_poll_usec;	  /* polled with no event coming */
 	const struct metrics_upgrade *up; /* NULL: none rendered */
 };
 

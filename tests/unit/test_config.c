@@ -76,6 +76,7 @@ static void check_defaults(const struct cfg *c)
 	assert_int_equal(c->drain_timeout_ms, 1000);
 	assert_int_equal(c->stall_timeout_ms, 0);
 	assert_int_equal(c->process_mode, 0700);
+	assert_int_equal(c->busy_poll_us, 50);
 	assert_int_equal(c->log_level, CFG_LOG_INFO);
 	assert_non_null(c->env);
 	assert_null(c->env[0]);
@@ -323,6 +324,10 @@ static const struct num_case good_nums[] = {
 	{"mount", "process_mode", "750", U(process_mode), 0750},
 	{"mount", "process_mode", "07777", U(process_mode), 07777},
 	{"mount", "process_mode", "0", U(process_mode), 0},
+	{"mount", "busy_poll", "20us", U(busy_poll_us), 20},
+	{"mount", "busy_poll", "1000", U(busy_poll_us), 1000},
+	{"mount", "busy_poll", "0", U(busy_poll_us), 0},
+	{"mount", "busy_poll", "off", U(busy_poll_us), 0},
 };
 
 static void test_set_numbers(void **state)
@@ -423,6 +428,11 @@ static const struct bad_case bad_values[] = {
 	{"mount", "process_mode", "rwx"},
 	{"mount", "process_mode", ""},
 	{"mount", "process_mode", "-0700"},
+	{"mount", "busy_poll", "1001us"},
+	{"mount", "busy_poll", "us"},
+	{"mount", "busy_poll", "50ms"},
+	{"mount", "busy_poll", "-5"},
+	{"mount", "busy_poll", ""},
 	{"log", "level", "verbose"},
 	{"log", "level", "INFO"},
 	{"log", "level", "warning"},

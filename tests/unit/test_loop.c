@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "spawnfs/loop.h"
 
@@ -577,9 +578,128 @@ static void test_quit_ends_run(void **state)
 	loop_free(NULL);
 }
 
+static void test_poll_window(void **state)
+{
+	uint32_t w = 0;
+	int i;
+
+	(void)state;
+	/* Events soon after going idle: it grows, doubling, up to max. */
+	w = loop_poll_next(w, 50, false, 30);
+	assert_int_equal(w, LOOP_POLL_START_US);
+	w = loop_poll_next(w, 50, false, 30);
+	assert_int_equal(w, 2 * LOOP_POLL_START_US);
+	w = loop_poll_next(w, 50, false, 50);
+	assert_int_equal(w, 4 * LOOP_POLL_START_US);
+	w = loop_poll_next(w, 50, false, 1);
+	assert_int_equal(w, 50);
+	w = loop_poll_next(w, 50, false, 1);
+	assert_int_equal(w, 50);
+	/* Caught while polling: kept. */
+	assert_int_equal(loop_poll_next(w, 50, true, 0), 50);
+	/* Events seldom: it halves, then stops polling. */
+	w = loop_poll_next(w, 50, false, 51);
+	assert_int_equal(w, 25);
+	w = loop_poll_next(w, 50, false, 1000000);
+	assert_int_equal(w, 12);
+	w = loop_poll_next(w, 50, false, 1000000);
+	assert_int_equal(w, 0);
+	assert_int_equal(loop_poll_next(0, 50, false, 1000000), 0);
+	/* Never past max, even one below the start; max 0 never polls. */
+	assert_int_equal(loop_poll_next(0, 4, false, 1), 4);
+	for (i = 0, w = 0; i < 40; i++)
+		w = loop_poll_next(w, 1000, false, 10);
+	assert_int_equal(w, 1000);
+	assert_int_equal(loop_poll_next(30, 0, false, 1), 0);
+	assert_int_equal(loop_poll_next(30, 0, true, 0), 0);
+}
+
+/* A child writes count bytes, gap_us apart, into fd. */
+static pid_t trickle(int fd, int count, unsigned gap_us)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < count; i++) {
+			struct timespec ts = {0, (long)gap_us * 1000};
+
+			nanosleep(&ts, NULL);
+			if (write(fd, "x", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+struct counted {
+	struct loop *l;
+	int fd, got, want;
+};
+
+static void counted_cb(void *arg, uint32_t events)
+{
+	struct counted *c = arg;
+	char b[64];
+	ssize_t n = read(c->fd, b, sizeof(b));
+
+	(void)events;
+	if (n > 0)
+		c->got += (int)n;
+	if (c->got >= c->want)
+		loop_quit(c->l);
+}
+
+/* Busy polling delivers every event, and polls only when it is on. */
+static void busy_poll_delivers(uint32_t max_us)
+{
+	struct loop *l = loop_new();
+	struct counted c = {.l = l, .want = 200};
+	struct loop_io *io;
+	int fds[2], st;
+	pid_t pid;
+
+	assert_non_null(l);
+	loop_set_busy_poll(l, max_us);
+	make_pipe(fds);
+	c.fd = fds[0];
+	io = loop_io_add(l, fds[0], EPOLLIN, counted_cb, &c);
+	assert_non_null(io);
+	pid = trickle(fds[1], c.want, 20);
+	run_bounded(l);
+	assert_int_equal(c.got, c.want);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (!max_us)
+		assert_int_equal(loop_polled_ns(l), 0);
+	else /* bytes 20 us apart: the window opened, and polled in vain
+		before at least one of them */
+		assert_true(loop_polled_ns(l) > 0);
+	loop_io_del(io);
+	loop_free(l);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_busy_poll_on(void **state)
+{
+	(void)state;
+	busy_poll_delivers(1000);
+}
+
+static void test_busy_poll_off(void **state)
+{
+	(void)state;
+	busy_poll_delivers(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_poll_window),
+		cmocka_unit_test(test_busy_poll_on),
+		cmocka_unit_test(test_busy_poll_off),
 		cmocka_unit_test(test_timers_in_deadline_order_once),
 		cmocka_unit_test(test_timer_stop_cancels),
 		cmocka_unit_test(test_timer_rearm),
