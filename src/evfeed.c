@@ -13,6 +13,9 @@
 #include "spawnfs/state.h"
 
 #define EVFEED_CHUNK_MIN 256
+/* The render buffer kept between output events, at most: a 64 KiB read
+ * of text reserves 6 bytes a byte (escapes), 384 KiB. */
+#define EVFEED_RENDER_KEEP (1u << 20)
 
 /* An output event not rendered yet: bytes [off, off + len) of an output
  * log, read at t; json is its line's length but for the digits of its
@@ -32,6 +35,7 @@ struct evfeed {
 	uint64_t seq;		      /* of the last event */
 	uint64_t ev_off[LOGS_NPIPES]; /* first byte in no event yet */
 	struct jbuf pending;	      /* lines waiting for room, in order */
+	struct jbuf render;	      /* output events are rendered here */
 	bool pending_finish;	      /* end the log once they are in */
 	struct ev_defer *defer;	      /* a ring of EVFEED_DEFER_MAX */
 	unsigned defer_first, ndefer;
@@ -59,6 +63,7 @@ struct evfeed *evfeed_new(struct stream *events, struct stream *const *outs,
 	f->chunk = chunk < EVFEED_CHUNK_MIN ? EVFEED_CHUNK_MIN : chunk;
 	f->off = off;
 	jbuf_init(&f->pending);
+	jbuf_init(&f->render);
 	return f;
 }
 
@@ -67,6 +72,7 @@ void evfeed_free(struct evfeed *f)
 	if (!f)
 		return;
 	jbuf_free(&f->pending);
+	jbuf_free(&f->render);
 	free(f->defer);
 	free(f);
 }
@@ -138,21 +144,31 @@ void evfeed_flush(struct evfeed *f, const struct timespec *t)
 	pending_move(f);
 }
 
-/* Queue one rendered line (b is emptied) and move what fits. */
-static void line_append(struct evfeed *f, struct jbuf *b)
+/* Put one rendered line in the log, straight when nothing waits and it
+ * fits, else after the waiting lines; then move what fits. */
+static void line_put(struct evfeed *f, const struct jbuf *b)
 {
-	if (f->off) {
-		jbuf_free(b);
+	if (f->off)
 		return;
-	}
-	if (b->oom || (jbuf_put(&f->pending, b->data, b->len), f->pending.oom))
+	if (b->oom) {
 		f->lost++;
-	if (f->pending.oom) {
+	} else if (!f->pending.len && (!stream_holds(f->events) ||
+				       b->len <= stream_room(f->events))) {
+		if (stream_append(f->events, b->data, b->len, &f->now) < 0)
+			f->lost++;
+	} else if (jbuf_put(&f->pending, b->data, b->len), f->pending.oom) {
+		f->lost++;
 		jbuf_free(&f->pending);
 		jbuf_init(&f->pending);
 	}
-	jbuf_free(b);
 	pending_move(f);
+}
+
+/* line_put, then free b. */
+static void line_append(struct evfeed *f, struct jbuf *b)
+{
+	line_put(f, b);
+	jbuf_free(b);
 }
 
 /* Bytes of an output log as one span: straight from the ring, or copied
@@ -220,8 +236,6 @@ static void output_emit(struct evfeed *f, unsigned log, uint64_t off,
 {
 	unsigned char *tmp = NULL;
 	const unsigned char *data = NULL;
-	struct jbuf b;
-
 	count = count && !stream_nreaders(f->events) && !f->pending.len;
 	if (!count || !json)
 		data = out_span(f, log, off, len, &tmp);
@@ -241,10 +255,16 @@ static void output_emit(struct evfeed *f, unsigned log, uint64_t off,
 		++f->seq;
 		stream_skip(f->events, json + digits(f->seq), t);
 	} else {
-		jbuf_init(&b);
-		events_render_output(&b, ++f->seq, t, logs_name(log), data,
-				     len);
-		line_append(f, &b);
+		/* One buffer for every output event: no allocation each. */
+		f->render.len = 0;
+		f->render.oom = false;
+		events_render_output(&f->render, ++f->seq, t, logs_name(log),
+				     data, len);
+		line_put(f, &f->render);
+		if (f->render.cap > EVFEED_RENDER_KEEP) {
+			jbuf_free(&f->render);
+			jbuf_init(&f->render);
+		}
 	}
 	free(tmp);
 }

@@ -104,6 +104,23 @@ void jbuf_printf(struct jbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* The two characters of every 12-bit value, made on first use. */
+static char b64_pairs[4096][2];
+static bool b64_pairs_made;
+
+static void b64_pairs_init(void)
+{
+	unsigned v;
+
+	if (b64_pairs_made)
+		return;
+	for (v = 0; v < 4096; v++) {
+		b64_pairs[v][0] = b64_alphabet[v >> 6];
+		b64_pairs[v][1] = b64_alphabet[v & 0x3f];
+	}
+	b64_pairs_made = true;
+}
+
 void jbuf_base64(struct jbuf *b, const void *p, size_t n)
 {
 	const unsigned char *in = p;
@@ -118,11 +135,14 @@ void jbuf_base64(struct jbuf *b, const void *p, size_t n)
 	if (!jbuf_reserve(b, olen))
 		return;
 	o = b->data + b->len;
+	b64_pairs_init();
+	/* 3 bytes are two 12-bit halves, each two characters. */
 	for (; n >= 3; n -= 3, in += 3, o += 4) {
-		o[0] = b64_alphabet[in[0] >> 2];
-		o[1] = b64_alphabet[(in[0] & 0x03) << 4 | in[1] >> 4];
-		o[2] = b64_alphabet[(in[1] & 0x0f) << 2 | in[2] >> 6];
-		o[3] = b64_alphabet[in[2] & 0x3f];
+		unsigned v =
+			(unsigned)in[0] << 16 | (unsigned)in[1] << 8 | in[2];
+
+		memcpy(o, b64_pairs[v >> 12], 2);
+		memcpy(o + 2, b64_pairs[v & 0xfff], 2);
 	}
 	if (n > 0) {
 		unsigned char c1 = n > 1 ? in[1] : 0;

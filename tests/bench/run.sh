@@ -973,9 +973,21 @@ sec_churn() {
 
 # --- 6. spawn rate
 
+# floor_cgroup: a fresh cgroup v2 directory in this shell's own cgroup,
+# for spawn_floor's leaves; its path, or nothing where there is none.
+floor_cgroup() {
+	local cg2 own d
+	cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ -n "$cg2" ] || return 0
+	d=$cg2${own%/}/spawnfs-bench-floor-$$
+	mkdir "$d" 2>/dev/null && echo "$d"
+}
+
 sec_spawn() {
-	local r out tree=() base=() busy=0 sh=() shb=() t0 t1 i d
+	local r out tree=() base=() floor=() busy=0 sh=() shb=() t0 t1 i d fcg
 	sec_start spawn
+	fcg=$(floor_cgroup)
 	"$BIN/tree_spawn" "$MNT" 20 >/dev/null || broken "tree_spawn failed"
 	for ((r = 1; r <= RUNS; r++)); do
 		out=$("$BIN/tree_spawn" "$MNT" "$SPAWN_N") || broken "tree_spawn failed"
@@ -983,6 +995,13 @@ sec_spawn() {
 		busy=$((busy + ${out#* }))
 		out=$("$BIN/spawn_loop" "$SPAWN_N") || broken "spawn_loop failed"
 		base+=("$out")
+		if [ -n "$fcg" ]; then
+			out=$("$BIN/spawn_floor" "$fcg" "$SPAWN_N") || {
+				rmdir "$fcg"/leaf* "$fcg" 2>/dev/null
+				broken "spawn_floor failed"
+			}
+			floor+=("$out")
+		fi
 		t0=$(now_us)
 		for ((i = 0; i < SHELL_N; i++)); do
 			d=$MNT/sh$i
@@ -1005,6 +1024,14 @@ sec_spawn() {
 		"$(fmt '%.0f runs/s' "$(median "${base[@]}")") (posix_spawn + waitpid)" \
 		"$(ratio "$(median "${tree[@]}")" "$(median "${base[@]}")")" \
 		"$(judge "$(calc "$(median "${tree[@]}") / $(median "${base[@]}")")" '>=' 0.7 '≥0.7x')"
+	if [ -n "$fcg" ]; then
+		rmdir "$fcg"
+		row "spawn: the kernel's part of the same alone (C: mkdir a cgroup leaf, clone3 into it, exec true, waitpid, rmdir; no tree, no daemon)" \
+			"$(fmt '%.0f runs/s' "$(median "${floor[@]}")")" \
+			"$(fmt '%.0f runs/s' "$(median "${base[@]}")") (posix_spawn + waitpid)" \
+			"$(ratio "$(median "${floor[@]}")" "$(median "${base[@]}")")" \
+			"the bound of the row above"
+	fi
 	row "spawn: the same from a shell (mkdir; echo; cat wait; rmdir), $SHELL_N runs" \
 		"$(fmt '%.0f runs/s' "$(median "${sh[@]}")")" \
 		"$(fmt '%.0f runs/s' "$(median "${shb[@]}")") (shell runs /bin/true)" \
