@@ -918,6 +918,92 @@ static size_t json_len_vec(const unsigned char *p, size_t n)
 }
 #endif
 
+/* ---- base64 ---- */
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* The two characters of every 12-bit value, made on first use (like
+ * best: a fact of the program, not of any caller's object). */
+static char b64_pairs[4096][2];
+static bool b64_pairs_made;
+
+static size_t base64_walk(char *o, const unsigned char *p, size_t n)
+{
+	size_t i;
+	unsigned v;
+
+	if (!b64_pairs_made) {
+		for (v = 0; v < 4096; v++) {
+			b64_pairs[v][0] = b64_alphabet[v >> 6];
+			b64_pairs[v][1] = b64_alphabet[v & 0x3f];
+		}
+		b64_pairs_made = true;
+	}
+	/* 3 bytes are two 12-bit halves, each two characters. */
+	for (i = 0; i + 3 <= n; i += 3, o += 4) {
+		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		memcpy(o, b64_pairs[v >> 12], 2);
+		memcpy(o + 2, b64_pairs[v & 0xfff], 2);
+	}
+	return i;
+}
+
+#ifdef JSCAN_AVX2
+/*
+ * Twelve bytes (four groups a b c) into sixteen characters, in the SSSE3
+ * instructions that every AVX2 CPU has. Each 32-bit lane gets the bytes
+ * b a c b, so its low half is the 16-bit word ab and its high half bc.
+ * The four 6-bit indices are then bits 15..10 and 9..4 of ab and bits
+ * 11..6 and 5..0 of bc: two masks and two multiplies (one keeping the
+ * high half of the product, a right shift; one the low, a left shift)
+ * put each in its own byte. A character is its index plus an offset
+ * that depends only on the index's range, looked up with pshufb by a
+ * small key: 13 for 0..25, 0 for 26..51, 1..12 for 52..63.
+ */
+AVX2_FN size_t base64_avx2(char *o, const unsigned char *p, size_t n)
+{
+	const __m128i spread = _mm_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7,
+					     10, 9, 11, 10);
+	const __m128i hi_mask = _mm_set1_epi32(0x0fc0fc00);
+	const __m128i hi_mul = _mm_set1_epi32(0x04000040);
+	const __m128i lo_mask = _mm_set1_epi32(0x003f03f0);
+	const __m128i lo_mul = _mm_set1_epi32(0x01000010);
+	const __m128i offsets = _mm_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4,
+					      -4, -4, -4, -19, -16, 65, 0, 0);
+	size_t i;
+
+	/* Each load reads 16 bytes and uses 12: stop 4 short of the end. */
+	for (i = 0; i + 16 <= n; i += 12, o += 16) {
+		__m128i in =
+			_mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i idx, key;
+
+		in = _mm_shuffle_epi8(in, spread);
+		idx = _mm_or_si128(
+			_mm_mulhi_epu16(_mm_and_si128(in, hi_mask), hi_mul),
+			_mm_mullo_epi16(_mm_and_si128(in, lo_mask), lo_mul));
+		key = _mm_or_si128(
+			_mm_subs_epu8(idx, _mm_set1_epi8(51)),
+			_mm_and_si128(_mm_cmpgt_epi8(_mm_set1_epi8(26), idx),
+				      _mm_set1_epi8(13)));
+		_mm_storeu_si128(
+			(__m128i *)(void *)o,
+			_mm_add_epi8(idx, _mm_shuffle_epi8(offsets, key)));
+	}
+	return i + base64_walk(o, p + i, n - i);
+}
+#endif
+
+size_t jscan_base64(char *o, const unsigned char *p, size_t n)
+{
+#ifdef JSCAN_AVX2
+	if (path_now() == JSCAN_PATH_AVX2)
+		return base64_avx2(o, p, n);
+#endif
+	return base64_walk(o, p, n);
+}
+
 size_t utf8_valid_prefix(const unsigned char *p, size_t n, size_t *partial)
 {
 #ifdef __SSE2__

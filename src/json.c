@@ -104,27 +104,10 @@ void jbuf_printf(struct jbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* The two characters of every 12-bit value, made on first use. */
-static char b64_pairs[4096][2];
-static bool b64_pairs_made;
-
-static void b64_pairs_init(void)
-{
-	unsigned v;
-
-	if (b64_pairs_made)
-		return;
-	for (v = 0; v < 4096; v++) {
-		b64_pairs[v][0] = b64_alphabet[v >> 6];
-		b64_pairs[v][1] = b64_alphabet[v & 0x3f];
-	}
-	b64_pairs_made = true;
-}
-
 void jbuf_base64(struct jbuf *b, const void *p, size_t n)
 {
 	const unsigned char *in = p;
-	size_t olen;
+	size_t olen, done;
 	char *o;
 
 	if (n > (SIZE_MAX - 4) / 4 * 3) {
@@ -135,15 +118,10 @@ void jbuf_base64(struct jbuf *b, const void *p, size_t n)
 	if (!jbuf_reserve(b, olen))
 		return;
 	o = b->data + b->len;
-	b64_pairs_init();
-	/* 3 bytes are two 12-bit halves, each two characters. */
-	for (; n >= 3; n -= 3, in += 3, o += 4) {
-		unsigned v =
-			(unsigned)in[0] << 16 | (unsigned)in[1] << 8 | in[2];
-
-		memcpy(o, b64_pairs[v >> 12], 2);
-		memcpy(o + 2, b64_pairs[v & 0xfff], 2);
-	}
+	done = jscan_base64(o, in, n);
+	o += done / 3 * 4;
+	in += done;
+	n -= done;
 	if (n > 0) {
 		unsigned char c1 = n > 1 ? in[1] : 0;
 

@@ -46,6 +46,11 @@ size_t jscan_len(const unsigned char *p, size_t n);
  * in *len. */
 bool jscan_text_len(const unsigned char *p, size_t n, size_t *len);
 
+/* RFC 4648 base64 of the whole 3-byte groups of p[0..n): writes
+ * n / 3 * 4 characters at o and returns how many bytes it encoded
+ * (n / 3 * 3); the caller pads what is left. */
+size_t jscan_base64(char *o, const unsigned char *p, size_t n);
+
 /* The paths of the byte scanners; all give the same results. */
 enum jscan_path {
 	JSCAN_PATH_AUTO,   /* the fastest the CPU runs: the one at start */
