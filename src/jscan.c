@@ -863,11 +863,12 @@ static char *json_put_valid_sse2(char *o, const unsigned char *p, size_t n)
 /* json_put_valid_sse2 and utf8_valid_blocks in one pass, for output that
  * is rendered if it is valid UTF-8: NULL as soon as it is not (what was
  * written is then to be dropped). */
-static char *json_put_text_sse2(char *o, const unsigned char *p, size_t n)
+static char *json_put_text_from_sse2(char *o, const unsigned char *p, size_t i,
+				     size_t n)
 {
-	size_t i, j;
+	size_t j;
 
-	for (i = 0; i + 16 <= n; i += 16) {
+	for (; i + 16 <= n; i += 16) {
 		__m128i v = load16(p + i);
 
 		if (utf8_bad_at(p, i, v))
@@ -879,6 +880,38 @@ static char *json_put_text_sse2(char *o, const unsigned char *p, size_t n)
 		return NULL;
 	return json_put_bytes(o, p + i, n - i);
 }
+
+static char *json_put_text_sse2(char *o, const unsigned char *p, size_t n)
+{
+	return json_put_text_from_sse2(o, p, 0, n);
+}
+
+#ifdef JSCAN_AVX2
+/* json_put_text_sse2 by blocks of thirty-two: one store for a block
+ * without escapes (most of any text), the SSE2 writer for each half of
+ * one with; the last bytes by it. */
+AVX2_FN char *json_put_text_avx2(char *o, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		__m256i v = load32(p + i);
+
+		if (utf8_bad_at32(p, i, v))
+			return NULL;
+		if (!_mm256_movemask_epi8(_mm256_or_si256(json_control32(v),
+							  json_quote32(v)))) {
+			_mm256_storeu_si256((__m256i *)(void *)o, v);
+			o += 32;
+			continue;
+		}
+		o = json_put_block16(o, p + i, load16(p + i), n - i);
+		o = json_put_block16(o, p + i + 16, load16(p + i + 16),
+				     n - i - 16);
+	}
+	return json_put_text_from_sse2(o, p, i, n);
+}
+#endif
 
 /* Any bytes: valid stretches a block at a time, and byte by byte for a
  * while after each byte that starts no valid sequence. */
@@ -1028,6 +1061,10 @@ char *jscan_put_text(char *o, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
+#ifdef JSCAN_AVX2
+	if (path_now() == JSCAN_PATH_AVX2)
+		return json_put_text_avx2(o, p, n);
+#endif
 #ifdef __SSE2__
 	if (path_now() != JSCAN_PATH_SCALAR)
 		return json_put_text_sse2(o, p, n);
