@@ -54,6 +54,11 @@ mount_fs() {
 			fail "mount of $MNT not seen in ${MOUNT_LIMIT_S:-60} s"
 		sleep 0.05
 	done
+	# The mount is there before the daemon has finished starting (its
+	# fd census, the spawner): a request is answered only from its loop,
+	# so once a stat is, a test that counts its fds counts what stays.
+	timeout "${MOUNT_LIMIT_S:-60}" stat "$MNT" >/dev/null ||
+		fail "$MNT mounted but not answering"
 }
 
 # check_valgrind PID [FDS]: the daemon's valgrind log shows no fd left
