@@ -236,6 +236,7 @@ static void output_emit(struct evfeed *f, unsigned log, uint64_t off,
 {
 	unsigned char *tmp = NULL;
 	const unsigned char *data = NULL;
+
 	count = count && !stream_nreaders(f->events) && !f->pending.len;
 	if (!count || !json)
 		data = out_span(f, log, off, len, &tmp);
